@@ -1,0 +1,88 @@
+//! The hub's acceptance rules for a `Send`, as a pure function. The hub calls
+//! this (off its async threads: it verifies a signature) and stores the result.
+
+use std::collections::{BTreeSet, HashMap};
+
+use crate::directory::NodeInfo;
+use crate::envelope::{Envelope, Header, Wrap};
+use crate::error::{ErrorCode, ProtoError};
+use crate::ids::NodeId;
+
+/// Time limits the hub enforces on headers.
+#[derive(Clone, Copy, Debug)]
+pub struct TimeLimits {
+    /// How far ahead of the hub's clock `created_at` may be.
+    pub max_future_skew_ms: i64,
+    /// How far ahead `not_before` may be.
+    pub max_embargo_ms: i64,
+}
+
+impl Default for TimeLimits {
+    fn default() -> Self {
+        TimeLimits { max_future_skew_ms: 10 * 60 * 1000, max_embargo_ms: 400 * 24 * 3600 * 1000 }
+    }
+}
+
+/// A send that passed every check.
+#[derive(Debug)]
+pub struct CheckedSend {
+    pub header: Header,
+    /// Recipients with their wraps, in node id order.
+    pub deliveries: Vec<(NodeId, Vec<u8>)>,
+    /// Addressed nodes the sender supplied no wrap for (its directory was stale).
+    pub missing: Vec<NodeId>,
+}
+
+/// Check a `Send` from the TLS-authenticated node `from`.
+pub fn check_send(
+    envelope: &Envelope,
+    wraps: Vec<Wrap>,
+    from: &NodeId,
+    directory: &HashMap<NodeId, NodeInfo>,
+    now_ms: i64,
+    limits: TimeLimits,
+) -> Result<CheckedSend, ProtoError> {
+    let header = envelope.decode_header()?;
+    if &header.sender != from {
+        return Err(ProtoError::new(
+            ErrorCode::SenderMismatch,
+            format!("envelope claims sender {} but the connection is {from}", header.sender),
+        ));
+    }
+    let sender = directory
+        .get(from)
+        .ok_or_else(|| ProtoError::new(ErrorCode::UnknownSender, format!("{from} is not registered")))?;
+    let header = envelope.verify(&sender.signing_key)?;
+    if header.created_at > now_ms.saturating_add(limits.max_future_skew_ms) {
+        return Err(ProtoError::new(ErrorCode::ClockSkew, "created_at is in the future; check the node's clock"));
+    }
+    if let Some(nb) = header.not_before
+        && nb > now_ms.saturating_add(limits.max_embargo_ms)
+    {
+        return Err(ProtoError::new(
+            ErrorCode::EmbargoTooFar,
+            format!("embargo is more than {} days ahead", limits.max_embargo_ms / 86_400_000),
+        ));
+    }
+    let addressed: BTreeSet<NodeId> = header.audience.expand(from, directory.values())?.into_iter().collect();
+    if wraps.is_empty() {
+        return Err(ProtoError::new(ErrorCode::EmptyAudience, "no key wraps: nobody could read it"));
+    }
+    let mut deliveries = Vec::with_capacity(wraps.len());
+    let mut seen = BTreeSet::new();
+    for w in wraps {
+        if !directory.contains_key(&w.to) {
+            return Err(ProtoError::new(ErrorCode::UnknownRecipient, format!("unknown recipient {}", w.to)));
+        }
+        if !addressed.contains(&w.to) {
+            return Err(ProtoError::new(ErrorCode::NotInAudience, format!("{} is not in the audience", w.to)));
+        }
+        if !seen.insert(w.to.clone()) {
+            return Err(ProtoError::new(ErrorCode::BadRequest, format!("two wraps for {}", w.to)));
+        }
+        deliveries.push((w.to, w.key));
+    }
+    deliveries.sort_by(|a, b| a.0.cmp(&b.0));
+    let missing = addressed.into_iter().filter(|n| !seen.contains(n)).collect();
+    Ok(CheckedSend { header, deliveries, missing })
+}

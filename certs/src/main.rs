@@ -1,1 +1,174 @@
-fn main(){}
+//! `lianxi-ca`: the federation's certificate authority.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use lianxi_certs::ca::{Ca, Validity};
+use lianxi_certs::unix_now;
+use lianxi_shared::{NodeId, ProtoError, ids::parse_roles};
+use serde_json::json;
+
+#[derive(Parser)]
+#[command(name = "lianxi-ca", version, about = "Lianxi federation certificate authority")]
+struct Cli {
+    /// Machine-readable JSON output, errors included.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Create a new CA: DIR/ca.crt, DIR/ca.key (0600) and DIR/records.json.
+    Init {
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long)]
+        name: String,
+    },
+    /// Issue the hub's server certificate: OUT/hub.crt and OUT/hub.key.
+    Hub {
+        #[arg(long)]
+        dir: PathBuf,
+        /// DNS name or IP address (repeatable).
+        #[arg(long = "host", required = true)]
+        hosts: Vec<String>,
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = 825)]
+        days: i64,
+    },
+    /// Sign a node's enrollment request (PKCS#10 CSR).
+    Sign {
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long)]
+        request: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+        /// Narrow the requested roles (comma-separated).
+        #[arg(long)]
+        roles: Option<String>,
+        #[arg(long, default_value_t = 365)]
+        days: i64,
+        /// Issue an already-expired certificate (for testing refusal paths).
+        #[arg(long, hide = true)]
+        expired: bool,
+    },
+    /// Revoke every certificate issued to a node.
+    Revoke {
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long)]
+        node: String,
+    },
+    /// Write a CRL listing every revoked certificate.
+    Crl {
+        #[arg(long)]
+        dir: PathBuf,
+        #[arg(long)]
+        out: PathBuf,
+        #[arg(long, default_value_t = 30)]
+        days: i64,
+    },
+    /// List what the CA issued.
+    List {
+        #[arg(long)]
+        dir: PathBuf,
+    },
+}
+
+fn run(cli: &Cli) -> anyhow::Result<serde_json::Value> {
+    let now = unix_now();
+    Ok(match &cli.cmd {
+        Cmd::Init { dir, name } => {
+            Ca::init(dir, name, now)?;
+            let path = Ca::cert_path(dir);
+            if !cli.json {
+                println!("CA created: {}", path.display());
+            }
+            json!({"ca_cert": path, "ca_key": dir.join("ca.key")})
+        }
+        Cmd::Hub { dir, hosts, out, days } => {
+            Ca::open(dir)?.issue_hub(hosts, out, Validity::days_from(now, *days), now)?;
+            if !cli.json {
+                println!("hub certificate for {}: {}", hosts.join(", "), out.join("hub.crt").display());
+            }
+            json!({"cert": out.join("hub.crt"), "key": out.join("hub.key"), "hosts": hosts})
+        }
+        Cmd::Sign { dir, request, out, roles, days, expired } => {
+            let req = std::fs::read(request).with_context(|| format!("reading {}", request.display()))?;
+            let roles = roles.as_deref().map(parse_roles).transpose()?;
+            let validity = if *expired {
+                Validity { not_before: now - 2 * 86_400, not_after: now - 86_400 }
+            } else {
+                Validity::days_from(now, *days)
+            };
+            let (pem, id) = Ca::open(dir)?.sign(&req, roles, validity, now)?;
+            lianxi_certs::files::write_atomic(out, pem.as_bytes(), false)?;
+            let roles: Vec<&str> = id.attrs.roles.iter().map(|r| r.as_str()).collect();
+            if !cli.json {
+                println!("signed {} ({}, {}), tier {}, roles {}", id.node_id, id.name, id.org, id.attrs.tier, roles.join(","));
+                println!("age recipient {}", id.attrs.age_recipient);
+                println!("certificate: {}", out.display());
+            }
+            json!({"node_id": id.node_id, "name": id.name, "org": id.org, "tier": id.attrs.tier,
+                   "roles": roles, "age_recipient": id.attrs.age_recipient, "cert": out,
+                   "not_after": validity.not_after})
+        }
+        Cmd::Revoke { dir, node } => {
+            let node = NodeId::new(node.as_str())?;
+            let serials = Ca::open(dir)?.revoke(&node, now)?;
+            if !cli.json {
+                println!("revoked {node}: {} certificate(s); publish a new CRL with `lianxi-ca crl`", serials.len());
+            }
+            json!({"node_id": node, "revoked_serials": serials})
+        }
+        Cmd::Crl { dir, out, days } => {
+            let pem = Ca::open(dir)?.crl(now, *days)?;
+            lianxi_certs::files::write_atomic(out, pem.as_bytes(), false)?;
+            if !cli.json {
+                println!("CRL written: {}", out.display());
+            }
+            json!({"crl": out})
+        }
+        Cmd::List { dir } => {
+            let list = Ca::open(dir)?.list()?;
+            if !cli.json {
+                for r in &list {
+                    let state = if r.revoked_at.is_some() { "REVOKED" } else { "valid" };
+                    let id = r.node_id.as_ref().map(|n| n.to_string()).unwrap_or_else(|| "-".into());
+                    println!("{:<6} {:<20} {:<8} {} ({}) {}", r.kind, id, state, r.name, r.org, r.serial);
+                }
+            }
+            json!({"issued": list})
+        }
+    })
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(&cli) {
+        Ok(v) => {
+            if cli.json {
+                println!("{v}");
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            let (code, message) = match e.downcast_ref::<ProtoError>() {
+                Some(p) => (p.code.as_str(), p.message.clone()),
+                None => ("io", format!("{e:#}")),
+            };
+            if cli.json {
+                println!("{}", json!({"error": {"code": code, "message": message}}));
+            } else {
+                eprintln!("lianxi-ca: {message} [{code}]");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}

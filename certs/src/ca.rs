@@ -1,0 +1,271 @@
+//! The certificate authority: key, certificate and the records of what it issued.
+//!
+//! Layout of a CA directory:
+//! - `ca.key`  the CA's ed25519 key, PKCS#8 PEM, mode 0600 (keep it offline);
+//! - `ca.crt`  the CA certificate (the hub and every node trust it);
+//! - `records.json` every certificate issued, with revocations and the CRL number.
+
+use std::path::{Path, PathBuf};
+
+use lianxi_shared::{ErrorCode, NodeId, ProtoError, Role};
+use rcgen::{
+    BasicConstraints, CertificateParams, CertificateRevocationListParams, DnType, ExtendedKeyUsagePurpose, IsCa,
+    Issuer, KeyPair, KeyUsagePurpose, RevokedCertParams, SanType, SerialNumber,
+};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+
+use crate::files::{read_secret, write_atomic, write_new_secret};
+use crate::request::{NodeIdentity, node_params, parse_request};
+use crate::verify::hex;
+
+/// One issued certificate, as the CA records it.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+pub struct IssuedRecord {
+    pub serial: String,
+    pub kind: String,
+    pub node_id: Option<NodeId>,
+    pub name: String,
+    pub org: String,
+    pub tier: Option<String>,
+    pub roles: Vec<Role>,
+    pub issued_at: i64,
+    pub not_after: i64,
+    pub revoked_at: Option<i64>,
+}
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+struct Records {
+    crl_number: u64,
+    issued: Vec<IssuedRecord>,
+}
+
+/// How long a certificate is valid, in seconds since the epoch.
+#[derive(Clone, Copy, Debug)]
+pub struct Validity {
+    pub not_before: i64,
+    pub not_after: i64,
+}
+
+impl Validity {
+    pub fn days_from(now: i64, days: i64) -> Self {
+        Validity { not_before: now - 300, not_after: now + days * 86_400 }
+    }
+}
+
+pub struct Ca {
+    dir: PathBuf,
+    key: KeyPair,
+    cert_pem: String,
+}
+
+fn err(code: ErrorCode) -> impl Fn(rcgen::Error) -> ProtoError {
+    move |e| ProtoError::new(code, format!("{e}"))
+}
+
+fn io(path: &Path) -> impl Fn(std::io::Error) -> ProtoError + '_ {
+    move |e| ProtoError::new(ErrorCode::Io, format!("{}: {e}", path.display()))
+}
+
+fn ts(secs: i64) -> Result<OffsetDateTime, ProtoError> {
+    OffsetDateTime::from_unix_timestamp(secs).map_err(|e| ProtoError::new(ErrorCode::BadRequest, format!("{e}")))
+}
+
+fn random_serial() -> Vec<u8> {
+    let mut s = [0u8; 16];
+    rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, &mut s);
+    s[0] = (s[0] & 0x7f) | 0x40;
+    s.to_vec()
+}
+
+impl Ca {
+    pub fn cert_path(dir: &Path) -> PathBuf {
+        dir.join("ca.crt")
+    }
+
+    /// Create a new CA in `dir`. Refuses to overwrite an existing CA key.
+    pub fn init(dir: &Path, name: &str, now: i64) -> Result<Ca, ProtoError> {
+        let key = KeyPair::generate_for(&rcgen::PKCS_ED25519).map_err(err(ErrorCode::Internal))?;
+        let mut p = CertificateParams::new(Vec::<String>::new()).map_err(err(ErrorCode::Internal))?;
+        p.distinguished_name = rcgen::DistinguishedName::new();
+        p.distinguished_name.push(DnType::CommonName, name);
+        p.distinguished_name.push(DnType::OrganizationName, "Lianxi federation CA");
+        p.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
+        p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+        p.not_before = ts(now - 300)?;
+        p.not_after = ts(now + 20 * 365 * 86_400)?;
+        p.serial_number = Some(SerialNumber::from_slice(&random_serial()));
+        let cert = p.self_signed(&key).map_err(err(ErrorCode::Internal))?;
+        write_new_secret(&dir.join("ca.key"), key.serialize_pem().as_bytes())?;
+        write_atomic(&Self::cert_path(dir), cert.pem().as_bytes(), false)?;
+        let ca = Ca { dir: dir.to_owned(), key, cert_pem: cert.pem() };
+        ca.save(&Records::default())?;
+        Ok(ca)
+    }
+
+    pub fn open(dir: &Path) -> Result<Ca, ProtoError> {
+        let key_pem = read_secret(&dir.join("ca.key"))?;
+        let key = KeyPair::from_pem(&String::from_utf8_lossy(&key_pem)).map_err(err(ErrorCode::KeyFile))?;
+        let cert_path = Self::cert_path(dir);
+        let cert_pem = std::fs::read_to_string(&cert_path).map_err(io(&cert_path))?;
+        Ok(Ca { dir: dir.to_owned(), key, cert_pem })
+    }
+
+    pub fn cert_der(&self) -> Result<Vec<u8>, ProtoError> {
+        crate::pem_or_der(self.cert_pem.as_bytes(), "CERTIFICATE")
+    }
+
+    fn issuer(&self) -> Result<Issuer<'_, &KeyPair>, ProtoError> {
+        Issuer::from_ca_cert_pem(&self.cert_pem, &self.key).map_err(err(ErrorCode::Internal))
+    }
+
+    fn records(&self) -> Result<Records, ProtoError> {
+        let p = self.dir.join("records.json");
+        let s = std::fs::read(&p).map_err(io(&p))?;
+        serde_json::from_slice(&s).map_err(|e| ProtoError::new(ErrorCode::Io, format!("{}: {e}", p.display())))
+    }
+
+    fn save(&self, r: &Records) -> Result<(), ProtoError> {
+        let s = serde_json::to_vec_pretty(r).map_err(|e| ProtoError::new(ErrorCode::Internal, e.to_string()))?;
+        write_atomic(&self.dir.join("records.json"), &s, false)
+    }
+
+    /// Sign an enrollment request. `roles` narrows the requested roles (it may not
+    /// add one). Returns the certificate PEM and the identity it binds.
+    pub fn sign(
+        &self,
+        request: &[u8],
+        roles: Option<Vec<Role>>,
+        validity: Validity,
+        now: i64,
+    ) -> Result<(String, NodeIdentity), ProtoError> {
+        let req = parse_request(request)?;
+        let mut identity = req.identity;
+        if let Some(roles) = roles {
+            if let Some(extra) = roles.iter().find(|r| !identity.attrs.roles.contains(r)) {
+                return Err(ProtoError::new(
+                    ErrorCode::BadRequest,
+                    format!("role {extra} was not requested; the CA may only narrow the roles"),
+                ));
+            }
+            identity.attrs.roles = roles;
+        }
+        let mut p = node_params(&identity)?;
+        let serial = random_serial();
+        p.serial_number = Some(SerialNumber::from_slice(&serial));
+        p.not_before = ts(validity.not_before)?;
+        p.not_after = ts(validity.not_after)?;
+        p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+        p.use_authority_key_identifier_extension = true;
+        let spki = rcgen::SubjectPublicKeyInfo::from_der(&req.spki_der).map_err(err(ErrorCode::BadCsr))?;
+        let cert = p.signed_by(&spki, &self.issuer()?).map_err(err(ErrorCode::Internal))?;
+        let mut r = self.records()?;
+        r.issued.push(IssuedRecord {
+            serial: hex(&serial),
+            kind: "node".into(),
+            node_id: Some(identity.node_id.clone()),
+            name: identity.name.clone(),
+            org: identity.org.clone(),
+            tier: Some(identity.attrs.tier.to_string()),
+            roles: identity.attrs.roles.clone(),
+            issued_at: now,
+            not_after: validity.not_after,
+            revoked_at: None,
+        });
+        self.save(&r)?;
+        Ok((cert.pem(), identity))
+    }
+
+    /// Issue the hub's server certificate for DNS names and IP addresses.
+    /// Writes `out/hub.crt` and `out/hub.key` (0600).
+    pub fn issue_hub(&self, hosts: &[String], out: &Path, validity: Validity, now: i64) -> Result<(), ProtoError> {
+        if hosts.is_empty() {
+            return Err(ProtoError::new(ErrorCode::BadRequest, "give at least one --host"));
+        }
+        let key = KeyPair::generate_for(&rcgen::PKCS_ED25519).map_err(err(ErrorCode::Internal))?;
+        let mut p = CertificateParams::new(Vec::<String>::new()).map_err(err(ErrorCode::Internal))?;
+        for h in hosts {
+            p.subject_alt_names.push(match h.parse::<std::net::IpAddr>() {
+                Ok(ip) => SanType::IpAddress(ip),
+                Err(_) => SanType::DnsName(h.clone().try_into().map_err(err(ErrorCode::BadRequest))?),
+            });
+        }
+        p.distinguished_name = rcgen::DistinguishedName::new();
+        p.distinguished_name.push(DnType::CommonName, hosts[0].as_str());
+        p.distinguished_name.push(DnType::OrganizationName, "Lianxi hub");
+        let serial = random_serial();
+        p.serial_number = Some(SerialNumber::from_slice(&serial));
+        p.not_before = ts(validity.not_before)?;
+        p.not_after = ts(validity.not_after)?;
+        p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
+        p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        p.use_authority_key_identifier_extension = true;
+        let cert = p.signed_by(&key, &self.issuer()?).map_err(err(ErrorCode::Internal))?;
+        write_atomic(&out.join("hub.key"), key.serialize_pem().as_bytes(), true)?;
+        write_atomic(&out.join("hub.crt"), cert.pem().as_bytes(), false)?;
+        let mut r = self.records()?;
+        r.issued.push(IssuedRecord {
+            serial: hex(&serial),
+            kind: "hub".into(),
+            node_id: None,
+            name: hosts.join(","),
+            org: "Lianxi hub".into(),
+            tier: None,
+            roles: vec![],
+            issued_at: now,
+            not_after: validity.not_after,
+            revoked_at: None,
+        });
+        self.save(&r)
+    }
+
+    /// Revoke every certificate issued to `node`. Returns the serials revoked.
+    pub fn revoke(&self, node: &NodeId, now: i64) -> Result<Vec<String>, ProtoError> {
+        let mut r = self.records()?;
+        let mut done = Vec::new();
+        for rec in r.issued.iter_mut().filter(|x| x.node_id.as_ref() == Some(node) && x.revoked_at.is_none()) {
+            rec.revoked_at = Some(now);
+            done.push(rec.serial.clone());
+        }
+        if done.is_empty() {
+            return Err(ProtoError::new(ErrorCode::NotFound, format!("no unrevoked certificate for {node}")));
+        }
+        self.save(&r)?;
+        Ok(done)
+    }
+
+    /// A CRL listing every revoked certificate, valid for `days`.
+    pub fn crl(&self, now: i64, days: i64) -> Result<String, ProtoError> {
+        let mut r = self.records()?;
+        r.crl_number += 1;
+        let mut revoked = Vec::new();
+        for rec in r.issued.iter().filter(|x| x.revoked_at.is_some()) {
+            let serial = (0..rec.serial.len())
+                .step_by(2)
+                .filter_map(|i| u8::from_str_radix(rec.serial.get(i..i + 2)?, 16).ok())
+                .collect::<Vec<u8>>();
+            revoked.push(RevokedCertParams {
+                serial_number: SerialNumber::from_slice(&serial),
+                revocation_time: ts(rec.revoked_at.unwrap_or(now))?,
+                reason_code: None,
+                invalidity_date: None,
+            });
+        }
+        let params = CertificateRevocationListParams {
+            this_update: ts(now - 60)?,
+            next_update: ts(now + days * 86_400)?,
+            crl_number: SerialNumber::from_slice(&r.crl_number.to_be_bytes()),
+            issuing_distribution_point: None,
+            revoked_certs: revoked,
+            key_identifier_method: rcgen::KeyIdMethod::Sha256,
+        };
+        let crl = params.signed_by(&self.issuer()?).map_err(err(ErrorCode::Internal))?;
+        self.save(&r)?;
+        crl.pem().map_err(err(ErrorCode::Internal))
+    }
+
+    pub fn list(&self) -> Result<Vec<IssuedRecord>, ProtoError> {
+        Ok(self.records()?.issued)
+    }
+}

@@ -1,0 +1,245 @@
+//! Messages in the archive: store, list, show, search.
+
+use lianxi_shared::envelope::Opened;
+use lianxi_shared::{Envelope, ErrorCode, ProtoError};
+use rusqlite::{OptionalExtension, Row, Transaction, params};
+use serde::Serialize;
+
+use super::{Archive, db_err};
+use crate::search;
+
+/// A verified, decrypted arrival to store.
+pub struct Incoming {
+    pub opened: Opened,
+    pub envelope: Envelope,
+    pub wrap: Vec<u8>,
+    pub received_at: i64,
+}
+
+/// A message as the archive shows it.
+#[derive(Clone, Debug, Serialize, PartialEq)]
+pub struct MessageRow {
+    pub id: String,
+    pub direction: String,
+    pub kind: String,
+    pub sender: String,
+    pub audience: String,
+    pub title: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body: Option<String>,
+    /// Milliseconds since the epoch.
+    pub created_at: i64,
+    pub not_before: Option<i64>,
+    pub received_at: i64,
+    pub read: bool,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct SearchHit {
+    #[serde(flatten)]
+    pub message: MessageRow,
+    pub snippet: String,
+}
+
+const COLS: &str = "id, direction, kind, sender, audience, title, created_at, not_before, received_at, read_at IS NOT NULL";
+
+fn row(r: &Row<'_>) -> rusqlite::Result<MessageRow> {
+    Ok(MessageRow {
+        id: r.get(0)?,
+        direction: r.get(1)?,
+        kind: r.get(2)?,
+        sender: r.get(3)?,
+        audience: r.get(4)?,
+        title: r.get(5)?,
+        body: None,
+        created_at: r.get(6)?,
+        not_before: r.get(7)?,
+        received_at: r.get(8)?,
+        read: r.get(9)?,
+    })
+}
+
+/// Everything needed to write one message row.
+pub(crate) struct NewMessage<'a> {
+    pub direction: &'a str,
+    pub opened: &'a Opened,
+    pub envelope: &'a Envelope,
+    pub wrap: Option<&'a [u8]>,
+    pub received_at: i64,
+}
+
+/// Insert a message and index it; returns false if the id was already there.
+pub(crate) fn insert(tx: &Transaction<'_>, m: NewMessage<'_>) -> Result<bool, ProtoError> {
+    let h = &m.opened.header;
+    let p = &m.opened.payload;
+    let n = tx
+        .prepare_cached(
+            "INSERT OR IGNORE INTO messages(id, direction, kind, sender, audience, title, body, payload,
+                created_at, not_before, received_at, read_at, env_header, env_sig, env_body, wrap)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
+        )
+        .map_err(db_err)?
+        .execute(params![
+            h.id.to_string(),
+            m.direction,
+            p.kind(),
+            h.sender.as_str(),
+            h.audience.to_string(),
+            p.title(),
+            p.body(),
+            m.opened.payload_bytes,
+            h.created_at,
+            h.not_before,
+            m.received_at,
+            if m.direction == "out" { Some(m.received_at) } else { None },
+            m.envelope.header,
+            m.envelope.sig.as_slice(),
+            m.envelope.body,
+            m.wrap,
+        ])
+        .map_err(db_err)?;
+    if n == 0 {
+        return Ok(false);
+    }
+    let rowid = tx.last_insert_rowid();
+    let (bi, uni) = search::index_text(&format!("{}\n{}", p.title(), p.body()));
+    tx.prepare_cached("INSERT INTO messages_fts(rowid, bi, uni) VALUES (?1, ?2, ?3)")
+        .map_err(db_err)?
+        .execute(params![rowid, bi, uni])
+        .map_err(db_err)?;
+    Ok(true)
+}
+
+impl Archive {
+    /// Store a batch of arrivals in one transaction. Duplicates (the same id
+    /// delivered again) change nothing. Returns which ones were new.
+    pub fn store_incoming(&mut self, batch: &[Incoming]) -> Result<Vec<bool>, ProtoError> {
+        let tx = self.conn.transaction().map_err(db_err)?;
+        let mut fresh = Vec::with_capacity(batch.len());
+        for m in batch {
+            fresh.push(insert(
+                &tx,
+                NewMessage { direction: "in", opened: &m.opened, envelope: &m.envelope, wrap: Some(&m.wrap), received_at: m.received_at },
+            )?);
+        }
+        tx.commit().map_err(db_err)?;
+        Ok(fresh)
+    }
+
+    /// Newest first.
+    pub fn list(&self, kind: Option<&str>, limit: usize, offset: usize) -> Result<Vec<MessageRow>, ProtoError> {
+        let sql = format!(
+            "SELECT {COLS} FROM messages WHERE (?1 IS NULL OR kind = ?1)
+             ORDER BY created_at DESC, rowid DESC LIMIT ?2 OFFSET ?3"
+        );
+        let mut st = self.conn.prepare_cached(&sql).map_err(db_err)?;
+        let rows = st.query_map(params![kind, limit as i64, offset as i64], row).map_err(db_err)?;
+        rows.collect::<Result<_, _>>().map_err(db_err)
+    }
+
+    pub fn count(&self) -> Result<u64, ProtoError> {
+        self.conn.query_row("SELECT count(*) FROM messages", [], |r| r.get::<_, i64>(0)).map(|n| n as u64).map_err(db_err)
+    }
+
+    /// Resolve a full id, or a unique prefix or suffix of at least 8 characters
+    /// (ids are UUIDv7: the prefix is the time, the last characters are random,
+    /// so the UI shows and accepts the last 8).
+    pub fn resolve_id(&self, id: &str) -> Result<String, ProtoError> {
+        let id = id.trim().to_ascii_lowercase();
+        if id.len() < 8 || !id.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
+            return Err(ProtoError::new(ErrorCode::NotFound, format!("{id:?} is not a message id (or 8+ characters of one)")));
+        }
+        let query = |sql: &str| -> Result<Vec<String>, ProtoError> {
+            let mut st = self.conn.prepare_cached(sql).map_err(db_err)?;
+            let rows = st.query_map([&id], |r| r.get(0)).map_err(db_err)?;
+            rows.collect::<Result<_, _>>().map_err(db_err)
+        };
+        let mut found = query("SELECT id FROM messages WHERE id >= ?1 AND id < ?1 || 'g' LIMIT 2")?;
+        if found.is_empty() {
+            found = query("SELECT id FROM messages WHERE id LIKE '%' || ?1 LIMIT 2")?;
+        }
+        match found.as_slice() {
+            [one] => Ok(one.clone()),
+            [] => Err(ProtoError::new(ErrorCode::NotFound, format!("no message {id}"))),
+            _ => Err(ProtoError::new(ErrorCode::NotFound, format!("{id} matches several messages; give more of the id"))),
+        }
+    }
+
+    /// One message with its body; marks it read.
+    pub fn show(&mut self, id: &str, mark_read: bool, now: i64) -> Result<MessageRow, ProtoError> {
+        let id = self.resolve_id(id)?;
+        if mark_read {
+            self.conn
+                .execute("UPDATE messages SET read_at = ?2 WHERE id = ?1 AND read_at IS NULL", params![id, now])
+                .map_err(db_err)?;
+        }
+        let sql = format!("SELECT {COLS}, body FROM messages WHERE id = ?1");
+        self.conn
+            .query_row(&sql, [&id], |r| {
+                let mut m = row(r)?;
+                m.body = Some(r.get(10)?);
+                Ok(m)
+            })
+            .map_err(db_err)
+    }
+
+    /// The original envelope and this node's wrap (for export and re-verification).
+    pub fn envelope(&self, id: &str) -> Result<(Envelope, Option<Vec<u8>>, String), ProtoError> {
+        let id = self.resolve_id(id)?;
+        let r = self
+            .conn
+            .query_row("SELECT env_header, env_sig, env_body, wrap, sender FROM messages WHERE id = ?1", [&id], |r| {
+                Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?, r.get::<_, Vec<u8>>(2)?, r.get(3)?, r.get(4)?))
+            })
+            .optional()
+            .map_err(db_err)?
+            .ok_or_else(|| ProtoError::new(ErrorCode::NotFound, format!("no message {id}")))?;
+        let sig = <[u8; 64]>::try_from(r.1.as_slice())
+            .map_err(|_| ProtoError::new(ErrorCode::ArchiveCorrupt, "stored signature has the wrong size"))?;
+        Ok((Envelope { header: r.0, sig, body: r.2 }, r.3, r.4))
+    }
+
+    /// Full-text search through the index, best matches first (then newest).
+    pub fn search(&self, query: &str, limit: usize) -> Result<Vec<SearchHit>, ProtoError> {
+        let Some(expr) = search::fts_query(query) else { return Ok(vec![]) };
+        let sql = format!(
+            "SELECT {COLS}, m.body FROM messages_fts f JOIN messages m ON m.rowid = f.rowid
+             WHERE messages_fts MATCH ?1 ORDER BY bm25(messages_fts), m.created_at DESC LIMIT ?2"
+        )
+        .replace("SELECT id,", "SELECT m.id,");
+        let mut st = self.conn.prepare_cached(&sql).map_err(db_err)?;
+        let rows = st
+            .query_map(params![expr, limit as i64], |r| {
+                let m = row(r)?;
+                let body: String = r.get(10)?;
+                Ok((m, body))
+            })
+            .map_err(db_err)?;
+        let mut out = Vec::new();
+        for r in rows {
+            let (message, body) = r.map_err(db_err)?;
+            let text = format!("{} {}", message.title, body);
+            out.push(SearchHit { snippet: search::snippet(&text, query, 60), message });
+        }
+        Ok(out)
+    }
+}
+
+impl MessageRow {
+    pub fn from_incoming(i: &Incoming) -> MessageRow {
+        let h = &i.opened.header;
+        MessageRow {
+            id: h.id.to_string(),
+            direction: "in".into(),
+            kind: i.opened.payload.kind().into(),
+            sender: h.sender.to_string(),
+            audience: h.audience.to_string(),
+            title: i.opened.payload.title().into(),
+            body: Some(i.opened.payload.body().into()),
+            created_at: h.created_at,
+            not_before: h.not_before,
+            received_at: i.received_at,
+            read: false,
+        }
+    }
+}

@@ -1,0 +1,104 @@
+//! The archive's schema and migrations, keyed on `PRAGMA user_version`.
+
+use lianxi_shared::{ErrorCode, ProtoError};
+use rusqlite::Connection;
+
+use super::db_err;
+
+/// `PRAGMA application_id` of a node archive: "LXND".
+pub const APPLICATION_ID: i64 = 0x4C58_4E44;
+
+const MIGRATIONS: &[&str] = &[
+    // 1: messages with their original envelopes, the search index, the outbox,
+    //    the verified directory cache and small key/value metadata.
+    "CREATE TABLE messages(
+        rowid INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        direction TEXT NOT NULL CHECK (direction IN ('in', 'out')),
+        kind TEXT NOT NULL,
+        sender TEXT NOT NULL,
+        audience TEXT NOT NULL,
+        title TEXT NOT NULL,
+        body TEXT NOT NULL,
+        payload BLOB NOT NULL,
+        created_at INTEGER NOT NULL,
+        not_before INTEGER,
+        received_at INTEGER NOT NULL,
+        read_at INTEGER,
+        env_header BLOB NOT NULL,
+        env_sig BLOB NOT NULL,
+        env_body BLOB NOT NULL,
+        wrap BLOB
+    );
+    CREATE INDEX messages_by_time ON messages(created_at DESC, rowid DESC);
+    CREATE INDEX messages_by_kind ON messages(kind, created_at DESC);
+    CREATE VIRTUAL TABLE messages_fts USING fts5(
+        bi, uni, content='', contentless_delete=1, tokenize='unicode61 remove_diacritics 0'
+    );
+    CREATE TABLE outbox(
+        id TEXT PRIMARY KEY,
+        created_at INTEGER NOT NULL,
+        audience TEXT NOT NULL,
+        payload BLOB NOT NULL,
+        not_before INTEGER,
+        sealed BLOB,
+        state TEXT NOT NULL CHECK (state IN ('queued', 'sent', 'failed')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        last_error TEXT,
+        recipients INTEGER,
+        sent_at INTEGER
+    );
+    CREATE INDEX outbox_by_state ON outbox(state, created_at);
+    CREATE TABLE directory(
+        node_id TEXT PRIMARY KEY,
+        cert BLOB NOT NULL,
+        info TEXT NOT NULL
+    );
+    CREATE TABLE meta(key TEXT PRIMARY KEY, value BLOB);
+    CREATE TABLE rejected(
+        rowid INTEGER PRIMARY KEY,
+        received_at INTEGER NOT NULL,
+        code TEXT NOT NULL,
+        message TEXT NOT NULL,
+        env_header BLOB NOT NULL
+    );",
+];
+
+pub fn latest() -> i64 {
+    MIGRATIONS.len() as i64
+}
+
+pub fn migrate(conn: &mut Connection, path: &std::path::Path) -> Result<(), ProtoError> {
+    let q = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, i64>(0)).map_err(|e| corrupt(path, e));
+    let app = q("PRAGMA application_id")?;
+    let version = q("PRAGMA user_version")?;
+    let objects = q("SELECT count(*) FROM sqlite_schema")?;
+    if app != APPLICATION_ID && (app != 0 || version != 0 || objects != 0) {
+        return Err(ProtoError::new(
+            ErrorCode::ArchiveCorrupt,
+            format!("{} is not a Lianxi archive (application_id {app:#x}); refusing to touch it", path.display()),
+        ));
+    }
+    if version > latest() {
+        return Err(ProtoError::new(
+            ErrorCode::ArchiveNewer,
+            format!(
+                "{} has schema version {version}; this Lianxi understands up to {}: upgrade Lianxi",
+                path.display(),
+                latest()
+            ),
+        ));
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+        let tx = conn.transaction().map_err(db_err)?;
+        tx.execute_batch(sql).map_err(db_err)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64).map_err(db_err)?;
+        tx.pragma_update(None, "application_id", APPLICATION_ID).map_err(db_err)?;
+        tx.commit().map_err(db_err)?;
+    }
+    Ok(())
+}
+
+fn corrupt(path: &std::path::Path, e: rusqlite::Error) -> ProtoError {
+    ProtoError::new(ErrorCode::ArchiveCorrupt, format!("{} cannot be read as an archive: {e}", path.display()))
+}

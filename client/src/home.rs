@@ -1,0 +1,101 @@
+//! A node's home directory and its configuration file.
+
+use std::path::{Path, PathBuf};
+
+use lianxi_shared::{ErrorCode, NodeId, ProtoError, Role, Tier};
+use serde::{Deserialize, Serialize};
+
+use crate::{Result, io_err};
+
+/// `node.toml`: who this node is and where its hub is.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+pub struct NodeConfig {
+    pub node_id: NodeId,
+    pub name: String,
+    pub org: String,
+    pub tier: Tier,
+    pub roles: Vec<Role>,
+    /// `host:port` of the hub, set by `enroll`.
+    #[serde(default)]
+    pub hub: Option<String>,
+    /// TLS server name of the hub (defaults to the host part of `hub`).
+    #[serde(default)]
+    pub server_name: Option<String>,
+    /// UI language: `zh` (default) or `en`.
+    #[serde(default)]
+    pub lang: Option<String>,
+}
+
+/// The files of a node's home.
+#[derive(Clone, Debug)]
+pub struct Home {
+    pub dir: PathBuf,
+}
+
+impl Home {
+    /// `--home`, else `LIANXI_HOME`, else the platform data directory.
+    pub fn resolve(flag: Option<PathBuf>) -> Result<Home> {
+        if let Some(d) = flag {
+            return Ok(Home { dir: d });
+        }
+        if let Some(d) = std::env::var_os("LIANXI_HOME").filter(|v| !v.is_empty()) {
+            return Ok(Home { dir: PathBuf::from(d) });
+        }
+        directories::ProjectDirs::from("org", "lianxi", "lianxi")
+            .map(|p| Home { dir: p.data_dir().to_owned() })
+            .ok_or_else(|| ProtoError::new(ErrorCode::Io, "no home directory: use --home or LIANXI_HOME"))
+    }
+
+    pub fn new(dir: impl Into<PathBuf>) -> Home {
+        Home { dir: dir.into() }
+    }
+
+    pub fn config_path(&self) -> PathBuf {
+        self.dir.join("node.toml")
+    }
+    pub fn signing_key_path(&self) -> PathBuf {
+        self.dir.join("identity").join("node.key")
+    }
+    pub fn age_identity_path(&self) -> PathBuf {
+        self.dir.join("identity").join("age.key")
+    }
+    pub fn request_path(&self) -> PathBuf {
+        self.dir.join("request.csr")
+    }
+    pub fn cert_path(&self) -> PathBuf {
+        self.dir.join("node.crt")
+    }
+    pub fn ca_path(&self) -> PathBuf {
+        self.dir.join("ca.crt")
+    }
+    pub fn archive_path(&self) -> PathBuf {
+        self.dir.join("archive.db")
+    }
+    pub fn log_dir(&self) -> PathBuf {
+        self.dir.join("logs")
+    }
+
+    pub fn load_config(&self) -> Result<NodeConfig> {
+        let p = self.config_path();
+        let text = std::fs::read_to_string(&p).map_err(|e| {
+            if e.kind() == std::io::ErrorKind::NotFound {
+                ProtoError::new(
+                    ErrorCode::NotEnrolled,
+                    format!("no node in {}: run `lianxi init` first", self.dir.display()),
+                )
+            } else {
+                io_err(p.display(), e)
+            }
+        })?;
+        toml::from_str(&text).map_err(|e| ProtoError::new(ErrorCode::Io, format!("{}: {e}", p.display())))
+    }
+
+    pub fn save_config(&self, cfg: &NodeConfig) -> Result<()> {
+        let text = toml::to_string_pretty(cfg).map_err(|e| ProtoError::new(ErrorCode::Internal, e.to_string()))?;
+        lianxi_certs::files::write_atomic(&self.config_path(), text.as_bytes(), false)
+    }
+
+    pub fn exists(path: &Path) -> bool {
+        path.exists()
+    }
+}

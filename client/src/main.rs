@@ -1,0 +1,36 @@
+//! `lianxi`: the node's command-line front end over the core library.
+
+mod cli;
+mod commands;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use lianxi::ProtoError;
+
+fn main() -> ExitCode {
+    let cli = cli::Cli::parse();
+    let json = cli.json;
+    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("lianxi: cannot start: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match rt.block_on(commands::run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            let (code, message) = match e.downcast_ref::<ProtoError>() {
+                Some(p) => (p.code.as_str().to_owned(), p.message.clone()),
+                None => ("internal".to_owned(), format!("{e:#}")),
+            };
+            if json {
+                println!("{}", serde_json::json!({"error": {"code": code, "message": message}}));
+            } else {
+                eprintln!("lianxi: {message} [{code}]");
+            }
+            ExitCode::FAILURE
+        }
+    }
+}

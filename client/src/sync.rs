@@ -1,0 +1,263 @@
+//! Receiving: verify and decrypt deliveries off the async threads, store them in
+//! one transaction per batch, then acknowledge them to the hub. Also the `sync`
+//! (until drained) and `listen` (forever, reconnecting) loops.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use lianxi_shared::backoff::Backoff;
+use lianxi_shared::{Envelope, ErrorCode, NodeId, NodeInfo, ProtoError};
+use tokio::sync::mpsc;
+
+use crate::archive::{Incoming, MessageRow};
+use crate::net::{Event, Session};
+use crate::node::{Node, open_with};
+use crate::{Result, now_ms};
+
+/// Deliveries taken off the channel at once.
+const MAX_BATCH: usize = 512;
+
+/// What happened to one batch.
+#[derive(Debug, Default)]
+pub struct BatchOutcome {
+    pub new: Vec<MessageRow>,
+    pub duplicates: usize,
+    pub rejected: Vec<ProtoError>,
+}
+
+/// Directory snapshot used to verify senders.
+pub struct Receiver {
+    directory: Arc<HashMap<NodeId, NodeInfo>>,
+}
+
+impl Receiver {
+    pub async fn new(node: &Node) -> Result<Receiver> {
+        let mut r = Receiver { directory: Arc::default() };
+        r.reload(node).await?;
+        Ok(r)
+    }
+
+    async fn reload(&mut self, node: &Node) -> Result<()> {
+        let dir = node.directory().await?;
+        self.directory = Arc::new(dir.into_iter().map(|n| (n.node_id.clone(), n)).collect());
+        Ok(())
+    }
+
+    /// Verify, decrypt, store and acknowledge a batch of deliveries.
+    pub async fn process(&mut self, node: &Node, session: &Session, batch: Vec<(u64, Envelope, Vec<u8>)>) -> Result<BatchOutcome> {
+        let unknown_sender = batch.iter().any(|(_, e, _)| {
+            e.decode_header().map(|h| !self.directory.contains_key(&h.sender)).unwrap_or(false)
+        });
+        if unknown_sender {
+            // A node that joined since the last refresh: fetch and verify the directory again.
+            if let Err(e) = node.refresh_directory(session).await {
+                tracing::warn!(code = %e.code, "directory refresh failed");
+            }
+            self.reload(node).await?;
+        }
+        let seqs: Vec<u64> = batch.iter().map(|b| b.0).collect();
+        let opened = open_parallel(node, self.directory.clone(), batch).await?;
+        let mut incoming = Vec::with_capacity(opened.len());
+        let mut out = BatchOutcome::default();
+        let now = now_ms();
+        let mut rejects = Vec::new();
+        for (envelope, wrap, r) in opened {
+            match r {
+                Ok(o) => incoming.push(Incoming { opened: o, envelope, wrap, received_at: now }),
+                Err(e) => {
+                    tracing::warn!(code = %e.code, reason = %e.message, "delivery rejected");
+                    rejects.push((envelope.header, e.clone()));
+                    out.rejected.push(e);
+                }
+            }
+        }
+        let rows: Vec<MessageRow> = incoming.iter().map(|i| MessageRow::from_incoming(i)).collect();
+        let fresh = node
+            .archive
+            .call(move |a| {
+                for (h, e) in &rejects {
+                    a.reject(h, e, now)?;
+                }
+                a.store_incoming(&incoming)
+            })
+            .await?;
+        for (row, is_new) in rows.into_iter().zip(fresh) {
+            if is_new {
+                out.new.push(row);
+            } else {
+                out.duplicates += 1;
+            }
+        }
+        // Acknowledge only after the commit: the hub may now drop its copies.
+        session.ack(seqs).await?;
+        Ok(out)
+    }
+}
+
+async fn open_parallel(
+    node: &Node,
+    directory: Arc<HashMap<NodeId, NodeInfo>>,
+    batch: Vec<(u64, Envelope, Vec<u8>)>,
+) -> Result<Vec<(Envelope, Vec<u8>, Result<lianxi_shared::Opened>)>> {
+    let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).clamp(1, 8);
+    let chunk = batch.len().div_ceil(workers).max(1);
+    let mut handles = Vec::new();
+    let mut it = batch.into_iter().peekable();
+    while it.peek().is_some() {
+        let part: Vec<_> = it.by_ref().take(chunk).collect();
+        let (id, me, dir) = (node.identity(), node.me.clone(), directory.clone());
+        handles.push(tokio::task::spawn_blocking(move || {
+            part.into_iter()
+                .map(|(_, env, wrap)| {
+                    let r = open_with(&id, &me, &dir, &env, &wrap);
+                    (env, wrap, r)
+                })
+                .collect::<Vec<_>>()
+        }));
+    }
+    let mut out = Vec::new();
+    for h in handles {
+        out.extend(h.await.map_err(|_| ProtoError::code(ErrorCode::Internal))?);
+    }
+    Ok(out)
+}
+
+/// Take the first event and whatever else is already waiting.
+async fn next_batch(events: &mut mpsc::Receiver<Event>) -> (Vec<(u64, Envelope, Vec<u8>)>, Option<Event>) {
+    let mut batch = Vec::new();
+    let first = events.recv().await;
+    let mut other;
+    let push = |ev: Event, batch: &mut Vec<_>| match ev {
+        Event::Deliver { seq, envelope, wrap } => {
+            batch.push((seq, envelope, wrap));
+            None
+        }
+        e => Some(e),
+    };
+    match first {
+        Some(ev) => other = push(ev, &mut batch),
+        None => return (batch, Some(Event::Closed(ProtoError::new(ErrorCode::HubUnreachable, "connection closed")))),
+    }
+    while other.is_none() && batch.len() < MAX_BATCH {
+        match events.try_recv() {
+            Ok(ev) => other = push(ev, &mut batch),
+            Err(_) => break,
+        }
+    }
+    (batch, other)
+}
+
+#[derive(Debug, Default, serde::Serialize)]
+pub struct SyncReport {
+    pub sent: usize,
+    pub send_failures: Vec<(String, ProtoError)>,
+    pub received: usize,
+    pub duplicates: usize,
+    pub rejected: usize,
+    pub pending_outbox: u64,
+}
+
+/// Connect, flush the outbox, receive everything pending, and return.
+pub async fn sync(node: &Node, timeout: Duration) -> Result<SyncReport> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    let (session, mut events) = node.connect(timeout.min(Duration::from_secs(10))).await?;
+    node.refresh_directory(&session).await?;
+    session.subscribe().await?;
+    let flush = node.flush_outbox(&session).await?;
+    let mut report = SyncReport {
+        sent: flush.sent.len(),
+        send_failures: flush.failed.into_iter().map(|(id, e)| (id.to_string(), e)).collect(),
+        ..Default::default()
+    };
+    let mut rx = Receiver::new(node).await?;
+    loop {
+        let step = tokio::time::timeout_at(deadline, next_batch(&mut events)).await;
+        let Ok((batch, other)) = step else {
+            session.close().await;
+            return Err(ProtoError::new(ErrorCode::HubUnreachable, "sync timed out before the backlog was drained"));
+        };
+        if !batch.is_empty() {
+            let out = rx.process(node, &session, batch).await?;
+            report.received += out.new.len();
+            report.duplicates += out.duplicates;
+            report.rejected += out.rejected.len();
+        }
+        match other {
+            Some(Event::Drained { .. }) => break,
+            Some(Event::Closed(e)) => return Err(e),
+            _ => {}
+        }
+    }
+    session.close().await;
+    report.pending_outbox = node.archive.call(|a| a.pending_count()).await?;
+    Ok(report)
+}
+
+/// Connection state, for front ends.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ConnState {
+    Connecting,
+    Connected { hub: String },
+    Reconnecting { attempt: u32, in_ms: u64, reason: String },
+}
+
+/// Stay connected and call `on_new` for every new arrival. Reconnects with
+/// back-off; returns only when `on_new` or `on_state` return `false`.
+pub async fn listen(
+    node: &Node,
+    mut on_state: impl FnMut(ConnState) -> bool,
+    mut on_new: impl FnMut(&MessageRow) -> bool,
+) -> Result<()> {
+    let mut backoff = Backoff::default();
+    loop {
+        if !on_state(ConnState::Connecting) {
+            return Ok(());
+        }
+        let reason = match run_session(node, &mut backoff, &mut on_state, &mut on_new).await {
+            Ok(false) => return Ok(()),
+            Ok(true) => "connection closed".to_owned(),
+            Err(e) if matches!(e.code, ErrorCode::ArchiveCorrupt | ErrorCode::KeyFile | ErrorCode::Io) => return Err(e),
+            Err(e) => e.to_string(),
+        };
+        let delay = backoff.next_delay(rand::random::<f64>());
+        let state = ConnState::Reconnecting { attempt: backoff.attempts(), in_ms: delay.as_millis() as u64, reason };
+        if !on_state(state) {
+            return Ok(());
+        }
+        tokio::time::sleep(delay).await;
+    }
+}
+
+async fn run_session(
+    node: &Node,
+    backoff: &mut Backoff,
+    on_state: &mut impl FnMut(ConnState) -> bool,
+    on_new: &mut impl FnMut(&MessageRow) -> bool,
+) -> Result<bool> {
+    let (session, mut events) = node.connect(Duration::from_secs(10)).await?;
+    backoff.reset();
+    if !on_state(ConnState::Connected { hub: session.hub_name.clone() }) {
+        session.close().await;
+        return Ok(false);
+    }
+    node.refresh_directory(&session).await?;
+    session.subscribe().await?;
+    node.flush_outbox(&session).await?;
+    let mut rx = Receiver::new(node).await?;
+    loop {
+        let (batch, other) = next_batch(&mut events).await;
+        if !batch.is_empty() {
+            let out = rx.process(node, &session, batch).await?;
+            for m in &out.new {
+                if !on_new(m) {
+                    session.close().await;
+                    return Ok(false);
+                }
+            }
+        }
+        if let Some(Event::Closed(e)) = other {
+            return Err(e);
+        }
+    }
+}

@@ -1,0 +1,311 @@
+//! One client connection: authenticate by certificate, then serve its stream.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use lianxi_shared::frame::FrameDecoder;
+use lianxi_shared::rules::check_send;
+use lianxi_shared::wire::{ClientMsg, HubMsg};
+use lianxi_shared::{ALPN, Envelope, ErrorCode, NodeId, NodeInfo, PROTOCOL_VERSION, ProtoError, Wrap};
+use rustls_pki_types::CertificateDer;
+use tokio::sync::{Notify, Semaphore, mpsc};
+
+use crate::server::{Live, Shared};
+use crate::store::{Inserted, NewEnvelope};
+
+/// Application close codes.
+const CLOSE_OK: u32 = 0;
+const CLOSE_PROTOCOL: u32 = 1;
+
+pub(crate) async fn handle(shared: Arc<Shared>, incoming: quinn::Incoming) {
+    let remote = incoming.remote_address();
+    let conn = match incoming.await {
+        Ok(c) => c,
+        Err(e) => {
+            tracing::info!(%remote, error = %e, "handshake refused");
+            return;
+        }
+    };
+    let alpn = conn
+        .handshake_data()
+        .and_then(|h| h.downcast::<quinn::crypto::rustls::HandshakeData>().ok())
+        .and_then(|h| h.protocol);
+    if alpn.as_deref() != Some(ALPN) {
+        tracing::info!(%remote, "wrong ALPN; closing");
+        conn.close(quinn::VarInt::from_u32(CLOSE_PROTOCOL), b"unsupported_version: ALPN must be lianxi/1");
+        return;
+    }
+    let der = conn
+        .peer_identity()
+        .and_then(|i| i.downcast::<Vec<CertificateDer<'static>>>().ok())
+        .and_then(|v| v.first().map(|c| c.to_vec()));
+    let Some(der) = der else {
+        conn.close(quinn::VarInt::from_u32(CLOSE_PROTOCOL), b"bad_certificate: no client certificate");
+        return;
+    };
+    let info = match lianxi_certs::parse_node_cert(&der) {
+        Ok(i) => i,
+        Err(e) => {
+            tracing::info!(%remote, code = %e.code, "certificate lacks Lianxi attributes");
+            conn.close(quinn::VarInt::from_u32(CLOSE_PROTOCOL), b"bad_certificate");
+            return;
+        }
+    };
+    if let Err(e) = shared.register(&info, &der).await {
+        tracing::error!(node = %info.node_id, error = %e, "cannot record node");
+        conn.close(quinn::VarInt::from_u32(CLOSE_PROTOCOL), b"internal");
+        return;
+    }
+    let notify = Arc::new(Notify::new());
+    let live = Live { notify: notify.clone(), conn: conn.clone(), cert: Arc::new(der) };
+    let id = shared.add_live(&info.node_id, live);
+    tracing::info!(node = %info.node_id, %remote, "connected");
+    let reason = session(&shared, &conn, &info, notify).await;
+    shared.remove_live(&info.node_id, id);
+    match reason {
+        Ok(()) => {
+            conn.close(quinn::VarInt::from_u32(CLOSE_OK), b"bye");
+            tracing::info!(node = %info.node_id, "disconnected");
+        }
+        Err(e) => {
+            tracing::info!(node = %info.node_id, code = %e.code, reason = %e.message, "connection ended");
+            conn.close(quinn::VarInt::from_u32(CLOSE_PROTOCOL), e.code.as_str().as_bytes());
+        }
+    }
+}
+
+/// Why reading a frame stopped.
+enum ReadEnd {
+    Closed,
+    Error(ProtoError),
+}
+
+async fn read_frame(recv: &mut quinn::RecvStream, dec: &mut FrameDecoder) -> Result<Vec<u8>, ReadEnd> {
+    loop {
+        if let Some(f) = dec.next_frame().map_err(ReadEnd::Error)? {
+            return Ok(f);
+        }
+        match recv.read_chunk(64 * 1024, true).await {
+            Ok(Some(chunk)) => dec.push(&chunk.bytes),
+            Ok(None) => {
+                return match dec.finish() {
+                    Ok(()) => Err(ReadEnd::Closed),
+                    Err(e) => Err(ReadEnd::Error(e)),
+                };
+            }
+            Err(_) => return Err(ReadEnd::Closed),
+        }
+    }
+}
+
+async fn write_loop(mut send: quinn::SendStream, mut rx: mpsc::Receiver<Vec<u8>>) {
+    while let Some(frame) = rx.recv().await {
+        if send.write_all(&frame).await.is_err() {
+            return;
+        }
+    }
+    let _ = send.finish();
+    let _ = tokio::time::timeout(Duration::from_secs(2), send.stopped()).await;
+}
+
+async fn session(shared: &Arc<Shared>, conn: &quinn::Connection, info: &NodeInfo, notify: Arc<Notify>) -> Result<(), ProtoError> {
+    let limits = &shared.config.limits;
+    let hello_wait = Duration::from_secs(limits.hello_timeout_secs);
+    let (send, mut recv) = match tokio::time::timeout(hello_wait, conn.accept_bi()).await {
+        Ok(Ok(s)) => s,
+        Ok(Err(_)) => return Ok(()),
+        Err(_) => return Err(ProtoError::new(ErrorCode::BadRequest, "no stream opened in time")),
+    };
+    let (out, out_rx) = mpsc::channel::<Vec<u8>>(256);
+    let writer = tokio::spawn(write_loop(send, out_rx));
+    let mut dec = FrameDecoder::new(limits.max_frame);
+    let result = serve(shared, info, notify, &mut recv, &mut dec, &out, hello_wait).await;
+    if let Err(e) = &result {
+        let _ = out.send(HubMsg::Error { error: e.clone() }.to_frame()).await;
+    }
+    drop(out);
+    let _ = tokio::time::timeout(Duration::from_secs(3), writer).await;
+    result
+}
+
+async fn serve(
+    shared: &Arc<Shared>,
+    info: &NodeInfo,
+    notify: Arc<Notify>,
+    recv: &mut quinn::RecvStream,
+    dec: &mut FrameDecoder,
+    out: &mpsc::Sender<Vec<u8>>,
+    hello_wait: Duration,
+) -> Result<(), ProtoError> {
+    let node = &info.node_id;
+    let first = match tokio::time::timeout(hello_wait, read_frame(recv, dec)).await {
+        Ok(Ok(f)) => f,
+        Ok(Err(ReadEnd::Closed)) => return Ok(()),
+        Ok(Err(ReadEnd::Error(e))) => return Err(e),
+        Err(_) => return Err(ProtoError::new(ErrorCode::BadRequest, "no Hello in time")),
+    };
+    match ClientMsg::decode(&first)? {
+        ClientMsg::Hello { protocol, .. } if protocol == PROTOCOL_VERSION => {}
+        ClientMsg::Hello { protocol, .. } => {
+            return Err(ProtoError::new(
+                ErrorCode::UnsupportedVersion,
+                format!("protocol {protocol} is not supported; this hub speaks {PROTOCOL_VERSION}"),
+            ));
+        }
+        _ => return Err(ProtoError::new(ErrorCode::BadRequest, "the first frame must be Hello")),
+    }
+    let welcome =
+        HubMsg::Welcome { protocol: PROTOCOL_VERSION, node: node.clone(), hub: shared.config.name.clone(), time_ms: crate::now_ms() };
+    send_frame(out, welcome).await?;
+    let inflight = Arc::new(Semaphore::new(shared.config.limits.max_inflight_sends.max(1)));
+    let mut deliverer: Option<tokio::task::JoinHandle<()>> = None;
+    let result = loop {
+        let body = match read_frame(recv, dec).await {
+            Ok(b) => b,
+            Err(ReadEnd::Closed) => break Ok(()),
+            Err(ReadEnd::Error(e)) => break Err(e),
+        };
+        let msg = match ClientMsg::decode(&body) {
+            Ok(m) => m,
+            Err(e) => break Err(e),
+        };
+        match msg {
+            ClientMsg::Hello { .. } => break Err(ProtoError::new(ErrorCode::BadRequest, "Hello sent twice")),
+            ClientMsg::Send { rid, envelope, wraps } => {
+                let Ok(permit) = inflight.clone().acquire_owned().await else { break Ok(()) };
+                let (shared, node, out) = (shared.clone(), node.clone(), out.clone());
+                tokio::spawn(async move {
+                    let reply = match accept_send(&shared, &node, envelope, wraps).await {
+                        Ok((id, recipients, duplicate, missing)) => {
+                            HubMsg::Accepted { rid, id, recipients, duplicate, missing }
+                        }
+                        Err(error) => {
+                            tracing::info!(node = %node, code = %error.code, "send refused");
+                            HubMsg::Refused { rid, error }
+                        }
+                    };
+                    let _ = out.send(reply.to_frame()).await;
+                    drop(permit);
+                });
+            }
+            ClientMsg::Subscribe => {
+                if deliverer.is_none() {
+                    deliverer = Some(tokio::spawn(deliver_loop(shared.clone(), node.clone(), notify.clone(), out.clone())));
+                }
+            }
+            ClientMsg::Received { seqs } => {
+                let (shared, node) = (shared.clone(), node.clone());
+                tokio::spawn(async move {
+                    if let Err(e) = shared.store.ack(node.clone(), seqs).await {
+                        tracing::error!(node = %node, error = %e, "ack not stored; deliveries will repeat");
+                    }
+                });
+            }
+            ClientMsg::Directory { rid } => {
+                let dir = shared.directory();
+                let mut certs: Vec<(&NodeId, &Arc<Vec<u8>>)> = dir.certs.iter().collect();
+                certs.sort_by(|a, b| a.0.cmp(b.0));
+                let certs = certs.into_iter().map(|(_, c)| c.as_ref().clone()).collect();
+                send_frame(out, HubMsg::DirectoryIs { rid, certs, crl: shared.crl_der() }).await?;
+            }
+            ClientMsg::Ping { rid } => send_frame(out, HubMsg::Pong { rid, time_ms: crate::now_ms() }).await?,
+        }
+    };
+    if let Some(d) = deliverer {
+        d.abort();
+    }
+    result
+}
+
+async fn send_frame(out: &mpsc::Sender<Vec<u8>>, msg: HubMsg) -> Result<(), ProtoError> {
+    out.send(msg.to_frame()).await.map_err(|_| ProtoError::code(ErrorCode::Unavailable))
+}
+
+async fn accept_send(
+    shared: &Arc<Shared>,
+    node: &NodeId,
+    envelope: Envelope,
+    wraps: Vec<Wrap>,
+) -> Result<(lianxi_shared::MessageId, u32, bool, Vec<NodeId>), ProtoError> {
+    let dir = shared.directory();
+    let now = crate::now_ms();
+    let limits = shared.config.time_limits();
+    let from = node.clone();
+    let (checked, envelope) = tokio::task::spawn_blocking(move || {
+        check_send(&envelope, wraps, &from, &dir.nodes, now, limits).map(|c| (c, envelope))
+    })
+    .await
+    .map_err(|_| ProtoError::code(ErrorCode::Internal))??;
+    let id = checked.header.id;
+    let recipients = checked.deliveries.len() as u32;
+    let size = envelope.body.len();
+    let new = NewEnvelope {
+        id,
+        sender: node.clone(),
+        digest: envelope.digest(),
+        header: envelope.header,
+        sig: envelope.sig,
+        body: envelope.body,
+        created_at: checked.header.created_at,
+        not_before: checked.header.not_before,
+        deliveries: checked.deliveries,
+    };
+    match shared.store.insert(new, now).await? {
+        Inserted::Stored { ready, held } => {
+            tracing::info!(%id, sender = %node, recipients, bytes = size, held, "stored");
+            if held {
+                shared.release_wake.notify_one();
+            }
+            for n in &ready {
+                shared.wake(n);
+            }
+            Ok((id, recipients, false, checked.missing))
+        }
+        Inserted::Duplicate => {
+            tracing::info!(%id, sender = %node, "duplicate send; already stored");
+            Ok((id, recipients, true, checked.missing))
+        }
+    }
+}
+
+async fn deliver_loop(shared: Arc<Shared>, node: NodeId, notify: Arc<Notify>, out: mpsc::Sender<Vec<u8>>) {
+    let mut cursor = 0u64;
+    let mut drained = false;
+    let mut delivered = 0u64;
+    loop {
+        let rows = match shared.store.fetch(node.clone(), cursor, 256).await {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!(node = %node, error = %e, "cannot read deliveries");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+                continue;
+            }
+        };
+        if rows.is_empty() {
+            if !drained {
+                drained = true;
+                if out.send(HubMsg::Drained { delivered }.to_frame()).await.is_err() {
+                    return;
+                }
+            }
+            notify.notified().await;
+            continue;
+        }
+        for row in rows {
+            cursor = row.seq;
+            let Ok(sig) = <[u8; 64]>::try_from(row.sig.as_slice()) else {
+                tracing::error!(node = %node, seq = row.seq, "stored signature has the wrong size; skipped");
+                continue;
+            };
+            let msg = HubMsg::Deliver {
+                seq: row.seq,
+                envelope: Envelope { header: row.header, sig, body: row.body },
+                wrap: row.wrap,
+            };
+            if out.send(msg.to_frame()).await.is_err() {
+                return;
+            }
+            delivered += 1;
+        }
+    }
+}

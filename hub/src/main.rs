@@ -1,0 +1,128 @@
+//! `lianxi-hub`: serve, or report the state of a data directory.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand};
+use lianxi_hub::HubConfig;
+
+#[derive(Parser)]
+#[command(name = "lianxi-hub", version, about = "Lianxi store-and-forward hub (QUIC, mutual TLS)")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Serve on QUIC. Flags override the TOML `--config`.
+    Serve {
+        #[arg(long)]
+        config: Option<PathBuf>,
+        #[arg(long)]
+        listen: Option<std::net::SocketAddr>,
+        #[arg(long)]
+        data: Option<PathBuf>,
+        #[arg(long)]
+        ca: Option<PathBuf>,
+        #[arg(long)]
+        cert: Option<PathBuf>,
+        #[arg(long)]
+        key: Option<PathBuf>,
+        #[arg(long)]
+        crl: Option<PathBuf>,
+    },
+    /// Nodes seen and queue depth per node.
+    Status {
+        #[arg(long)]
+        data: PathBuf,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.cmd {
+        Cmd::Serve { config, listen, data, ca, cert, key, crl } => {
+            tracing_subscriber::fmt()
+                .with_env_filter(
+                    tracing_subscriber::EnvFilter::try_from_default_env()
+                        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
+                )
+                .with_writer(std::io::stderr)
+                .init();
+            let mut cfg = match config.as_deref().map(HubConfig::load).transpose() {
+                Ok(c) => c.unwrap_or_default(),
+                Err(e) => {
+                    eprintln!("lianxi-hub: config: {e:#}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            if let Some(v) = listen { cfg.listen = v }
+            if let Some(v) = data { cfg.data = v }
+            if let Some(v) = ca { cfg.ca = v }
+            if let Some(v) = cert { cfg.cert = v }
+            if let Some(v) = key { cfg.key = v }
+            if crl.is_some() { cfg.crl = crl }
+            let rt = match tokio::runtime::Runtime::new() {
+                Ok(rt) => rt,
+                Err(e) => {
+                    eprintln!("lianxi-hub: {e}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            rt.block_on(async {
+                let hub = match lianxi_hub::start(cfg).await {
+                    Ok(h) => h,
+                    Err(e) => {
+                        eprintln!("lianxi-hub: cannot start: {e:#}");
+                        return ExitCode::FAILURE;
+                    }
+                };
+                println!("lianxi-hub listening on {}", hub.addr);
+                wait_for_signal().await;
+                hub.shutdown().await;
+                ExitCode::SUCCESS
+            })
+        }
+        Cmd::Status { data, json } => match lianxi_hub::store::status(&data) {
+            Ok(nodes) => {
+                if json {
+                    println!("{}", serde_json::json!({ "nodes": nodes }));
+                } else {
+                    println!("{:<24} {:>8} {:>8}  last seen (unix)", "node", "queued", "held");
+                    for n in nodes {
+                        println!("{:<24} {:>8} {:>8}  {}", n.node_id, n.queued, n.held, n.last_seen);
+                    }
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                if json {
+                    println!("{}", serde_json::json!({"error": {"code": "io", "message": e.to_string()}}));
+                } else {
+                    eprintln!("lianxi-hub: {e}");
+                }
+                ExitCode::FAILURE
+            }
+        },
+    }
+}
+
+async fn wait_for_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(t) => t,
+            Err(_) => return drop(ctrl_c.await),
+        };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}

@@ -1,0 +1,278 @@
+//! The hub's server: endpoint, shared state, the embargo release loop and the
+//! CRL watcher.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::time::{Duration, SystemTime};
+
+use anyhow::Context;
+use lianxi_certs::Crl;
+use lianxi_shared::{NodeId, NodeInfo};
+use tokio::sync::{Notify, watch};
+use tokio::task::JoinHandle;
+
+use crate::config::HubConfig;
+use crate::directory::Snapshot;
+use crate::store::Store;
+use crate::tls::{self, TlsMaterial};
+
+pub(crate) struct Live {
+    pub notify: Arc<Notify>,
+    pub conn: quinn::Connection,
+    pub cert: Arc<Vec<u8>>,
+}
+
+pub(crate) struct Shared {
+    pub config: HubConfig,
+    pub store: Store,
+    pub ca_der: Vec<u8>,
+    dir: RwLock<Arc<Snapshot>>,
+    all_certs: Mutex<HashMap<NodeId, Vec<u8>>>,
+    crl: RwLock<Option<(Arc<Vec<u8>>, Arc<Crl>)>>,
+    registry: Mutex<HashMap<NodeId, HashMap<u64, Live>>>,
+    next_conn: AtomicU64,
+    pub release_wake: Notify,
+}
+
+impl Shared {
+    pub fn directory(&self) -> Arc<Snapshot> {
+        self.dir.read().map(|d| d.clone()).unwrap_or_default()
+    }
+
+    pub fn crl_der(&self) -> Option<Vec<u8>> {
+        self.crl.read().ok().and_then(|c| c.as_ref().map(|(der, _)| der.as_ref().clone()))
+    }
+
+    /// Record a connected node's certificate (already verified by TLS).
+    pub async fn register(&self, info: &NodeInfo, der: &[u8]) -> Result<(), crate::store::StoreError> {
+        let changed = {
+            let mut all = self.all_certs.lock().map_err(|_| crate::store::StoreError::Closed)?;
+            let changed = all.get(&info.node_id).map(Vec::as_slice) != Some(der);
+            if changed {
+                all.insert(info.node_id.clone(), der.to_vec());
+            }
+            changed
+        };
+        if changed {
+            let next = self.directory().with(info.clone(), der.to_vec());
+            if let Ok(mut d) = self.dir.write() {
+                *d = Arc::new(next);
+            }
+        }
+        self.store.register(info.node_id.clone(), der.to_vec(), crate::now_ms() / 1000).await
+    }
+
+    pub fn add_live(&self, node: &NodeId, live: Live) -> u64 {
+        let id = self.next_conn.fetch_add(1, Ordering::Relaxed);
+        if let Ok(mut r) = self.registry.lock() {
+            r.entry(node.clone()).or_default().insert(id, live);
+        }
+        id
+    }
+
+    pub fn remove_live(&self, node: &NodeId, id: u64) {
+        if let Ok(mut r) = self.registry.lock()
+            && let Some(m) = r.get_mut(node)
+        {
+            m.remove(&id);
+            if m.is_empty() {
+                r.remove(node);
+            }
+        }
+    }
+
+    /// Wake the delivery tasks of a node's live connections.
+    pub fn wake(&self, node: &NodeId) {
+        if let Ok(r) = self.registry.lock()
+            && let Some(m) = r.get(node)
+        {
+            for live in m.values() {
+                live.notify.notify_one();
+            }
+        }
+    }
+
+    pub fn live_count(&self) -> usize {
+        self.registry.lock().map(|r| r.values().map(HashMap::len).sum()).unwrap_or(0)
+    }
+
+    /// Apply a new CRL: rebuild the directory and drop revoked live connections.
+    fn apply_crl(&self, der: Vec<u8>, crl: Crl) {
+        let crl = Arc::new(crl);
+        if let Ok(mut c) = self.crl.write() {
+            *c = Some((Arc::new(der), crl.clone()));
+        }
+        let all = self.all_certs.lock().map(|a| a.clone()).unwrap_or_default();
+        let snap = Snapshot::build(&all, &self.ca_der, Some(&crl), crate::now_ms() / 1000);
+        if let Ok(mut d) = self.dir.write() {
+            *d = Arc::new(snap);
+        }
+        if let Ok(r) = self.registry.lock() {
+            for (node, conns) in r.iter() {
+                for live in conns.values() {
+                    let revoked = lianxi_certs::verify::serial_hex(&live.cert)
+                        .ok()
+                        .and_then(|s| hex_to_bytes(&s))
+                        .is_some_and(|s| crl.is_revoked(&s));
+                    if revoked {
+                        tracing::warn!(node = %node, "certificate revoked; closing connection");
+                        live.conn.close(quinn::VarInt::from_u32(2), b"revoked");
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn hex_to_bytes(s: &str) -> Option<Vec<u8>> {
+    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
+}
+
+/// A running hub.
+pub struct HubHandle {
+    pub addr: SocketAddr,
+    shutdown: watch::Sender<bool>,
+    join: JoinHandle<()>,
+    shared: Arc<Shared>,
+}
+
+impl HubHandle {
+    /// Stop accepting, close connections and wait for the hub's tasks.
+    pub async fn shutdown(self) {
+        let _ = self.shutdown.send(true);
+        let _ = self.join.await;
+    }
+
+    /// Connections currently open.
+    pub fn connections(&self) -> usize {
+        self.shared.live_count()
+    }
+}
+
+fn read_crl(path: &std::path::Path, ca: &[u8]) -> anyhow::Result<(Vec<u8>, Crl)> {
+    let bytes = std::fs::read(path).with_context(|| format!("CRL {}", path.display()))?;
+    let der = lianxi_certs::pem_or_der(&bytes, "X509 CRL")?;
+    let crl = Crl::parse_verified(&der, ca)?;
+    Ok((der, crl))
+}
+
+/// Start a hub: open the store, bind the endpoint and spawn its tasks.
+pub async fn start(config: HubConfig) -> anyhow::Result<HubHandle> {
+    let material = TlsMaterial::load(&config.ca, &config.cert, &config.key)?;
+    let ca_der = material.ca.to_vec();
+    let crl = match &config.crl {
+        Some(p) => Some(read_crl(p, &ca_der)?),
+        None => None,
+    };
+    let store = Store::open(&config.data).with_context(|| format!("hub data {}", config.data.display()))?;
+    let all: HashMap<NodeId, Vec<u8>> = store.node_certs().await?.into_iter().collect();
+    let snap = Snapshot::build(&all, &ca_der, crl.as_ref().map(|c| &c.1), crate::now_ms() / 1000);
+    let server_cfg =
+        tls::server_config(&material, crl.as_ref().map(|c| c.0.as_slice()), config.limits.idle_timeout_secs)?;
+    let endpoint = quinn::Endpoint::server(server_cfg, config.listen)
+        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let addr = endpoint.local_addr()?;
+    let shared = Arc::new(Shared {
+        store,
+        ca_der,
+        dir: RwLock::new(Arc::new(snap)),
+        all_certs: Mutex::new(all),
+        crl: RwLock::new(crl.map(|(d, c)| (Arc::new(d), Arc::new(c)))),
+        registry: Mutex::new(HashMap::new()),
+        next_conn: AtomicU64::new(1),
+        release_wake: Notify::new(),
+        config,
+    });
+    let (tx, rx) = watch::channel(false);
+    let join = tokio::spawn(run(shared.clone(), endpoint, material, rx));
+    tracing::info!(%addr, "hub listening");
+    Ok(HubHandle { addr, shutdown: tx, join, shared })
+}
+
+async fn run(shared: Arc<Shared>, endpoint: quinn::Endpoint, material: TlsMaterial, mut stop: watch::Receiver<bool>) {
+    let release = tokio::spawn(release_loop(shared.clone()));
+    let crl_watch = tokio::spawn(crl_loop(shared.clone(), endpoint.clone(), material));
+    loop {
+        tokio::select! {
+            _ = stop.changed() => break,
+            inc = endpoint.accept() => match inc {
+                Some(inc) => { tokio::spawn(crate::conn::handle(shared.clone(), inc)); }
+                None => break,
+            },
+        }
+    }
+    release.abort();
+    crl_watch.abort();
+    endpoint.close(quinn::VarInt::from_u32(0), b"hub shutting down");
+    let _ = tokio::time::timeout(Duration::from_secs(3), endpoint.wait_idle()).await;
+    tracing::info!("hub stopped");
+}
+
+async fn release_loop(shared: Arc<Shared>) {
+    loop {
+        let now = crate::now_ms();
+        match shared.store.next_release().await {
+            Ok(Some(t)) if t <= now => match shared.store.release(now).await {
+                Ok(nodes) => {
+                    tracing::info!(nodes = nodes.len(), "embargo released");
+                    for n in &nodes {
+                        shared.wake(n);
+                    }
+                }
+                Err(e) => {
+                    tracing::error!(error = %e, "embargo release failed; retrying");
+                    tokio::time::sleep(Duration::from_secs(1)).await;
+                }
+            },
+            Ok(Some(t)) => {
+                let wait = Duration::from_millis((t - now).clamp(1, 60_000) as u64);
+                tokio::select! {
+                    _ = tokio::time::sleep(wait) => {}
+                    _ = shared.release_wake.notified() => {}
+                }
+            }
+            Ok(None) => {
+                tokio::select! {
+                    _ = tokio::time::sleep(Duration::from_secs(60)) => {}
+                    _ = shared.release_wake.notified() => {}
+                }
+            }
+            Err(e) => {
+                tracing::error!(error = %e, "cannot read embargo schedule");
+                tokio::time::sleep(Duration::from_secs(1)).await;
+            }
+        }
+    }
+}
+
+async fn crl_loop(shared: Arc<Shared>, endpoint: quinn::Endpoint, material: TlsMaterial) {
+    let Some(path) = shared.config.crl.clone() else { return };
+    let stamp = |p: &std::path::Path| std::fs::metadata(p).ok().map(|m| (m.len(), m.modified().unwrap_or(SystemTime::UNIX_EPOCH)));
+    let mut last = stamp(&path);
+    loop {
+        tokio::time::sleep(Duration::from_millis(shared.config.limits.crl_poll_ms.max(50))).await;
+        let now = stamp(&path);
+        if now == last {
+            continue;
+        }
+        last = now;
+        match read_crl(&path, &shared.ca_der) {
+            Ok((der, crl)) => {
+                let revoked = crl.len();
+                match tls::server_config(&material, Some(&der), shared.config.limits.idle_timeout_secs) {
+                    Ok(cfg) => endpoint.set_server_config(Some(cfg)),
+                    Err(e) => {
+                        tracing::error!(error = %e, "new CRL not applied");
+                        continue;
+                    }
+                }
+                let s = shared.clone();
+                let _ = tokio::task::spawn_blocking(move || s.apply_crl(der, crl)).await;
+                tracing::info!(revoked, "CRL reloaded");
+            }
+            Err(e) => tracing::error!(error = %format!("{e:#}"), "CRL file changed but is not valid; keeping the previous one"),
+        }
+    }
+}

@@ -1,0 +1,103 @@
+//! Read queries, run on blocking threads with pooled read connections.
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use lianxi_shared::NodeId;
+use rusqlite::{Connection, OptionalExtension, params};
+use serde::Serialize;
+
+use super::{StoreError, open_conn};
+
+pub(crate) struct ReadPool {
+    pub path: PathBuf,
+    pub idle: Mutex<Vec<Connection>>,
+}
+
+impl ReadPool {
+    pub fn with<T>(&self, f: impl FnOnce(&Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
+        let conn = self.idle.lock().map_err(|_| StoreError::Closed)?.pop();
+        let conn = match conn {
+            Some(c) => c,
+            None => open_conn(&self.path, false)?,
+        };
+        let out = f(&conn);
+        if let Ok(mut idle) = self.idle.lock()
+            && idle.len() < 8
+        {
+            idle.push(conn);
+        }
+        out
+    }
+}
+
+/// One queued delivery with its envelope.
+#[derive(Debug)]
+pub struct DeliveryRow {
+    pub seq: u64,
+    pub header: Vec<u8>,
+    pub sig: Vec<u8>,
+    pub body: Vec<u8>,
+    pub wrap: Vec<u8>,
+}
+
+pub(crate) fn fetch(c: &Connection, node: &NodeId, after: u64, limit: usize) -> Result<Vec<DeliveryRow>, StoreError> {
+    let mut st = c.prepare_cached(
+        "SELECT d.seq, e.header, e.sig, e.body, d.wrap FROM deliveries d
+         JOIN envelopes e ON e.id = d.envelope_id
+         WHERE d.node_id = ?1 AND d.seq > ?2 ORDER BY d.seq LIMIT ?3",
+    )?;
+    let rows = st.query_map(params![node.as_str(), after as i64, limit as i64], |r| {
+        Ok(DeliveryRow {
+            seq: r.get::<_, i64>(0)? as u64,
+            header: r.get(1)?,
+            sig: r.get(2)?,
+            body: r.get(3)?,
+            wrap: r.get(4)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub(crate) fn next_release(c: &Connection) -> Result<Option<i64>, StoreError> {
+    Ok(c.query_row("SELECT min(release_at) FROM held", [], |r| r.get::<_, Option<i64>>(0))
+        .optional()?
+        .flatten())
+}
+
+pub(crate) fn node_certs(c: &Connection) -> Result<Vec<(NodeId, Vec<u8>)>, StoreError> {
+    let mut st = c.prepare("SELECT node_id, cert FROM nodes ORDER BY node_id")?;
+    let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?)))?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, cert) = row?;
+        if let Ok(id) = NodeId::new(id) {
+            out.push((id, cert));
+        }
+    }
+    Ok(out)
+}
+
+#[derive(Debug, Serialize)]
+pub struct NodeStatus {
+    pub node_id: String,
+    pub first_seen: i64,
+    pub last_seen: i64,
+    /// Deliveries waiting for the node.
+    pub queued: i64,
+    /// Embargoed deliveries not yet released.
+    pub held: i64,
+}
+
+pub(crate) fn status(c: &Connection) -> Result<Vec<NodeStatus>, StoreError> {
+    let mut st = c.prepare(
+        "SELECT n.node_id, n.first_seen, n.last_seen,
+            (SELECT count(*) FROM deliveries d WHERE d.node_id = n.node_id),
+            (SELECT count(*) FROM held h WHERE h.node_id = n.node_id)
+         FROM nodes n ORDER BY n.node_id",
+    )?;
+    let rows = st.query_map([], |r| {
+        Ok(NodeStatus { node_id: r.get(0)?, first_seen: r.get(1)?, last_seen: r.get(2)?, queued: r.get(3)?, held: r.get(4)? })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}

@@ -1,0 +1,71 @@
+//! The hub's SQLite schema and its migrations, keyed on `PRAGMA user_version`.
+
+use rusqlite::Connection;
+
+use super::StoreError;
+
+/// `PRAGMA application_id` of a hub database: "LXHB".
+pub const APPLICATION_ID: i64 = 0x4C58_4842;
+
+const MIGRATIONS: &[&str] = &[
+    // 1: nodes, envelopes stored once, per-recipient deliveries and held (embargoed) rows.
+    "CREATE TABLE nodes(
+        node_id TEXT PRIMARY KEY,
+        cert BLOB NOT NULL,
+        first_seen INTEGER NOT NULL,
+        last_seen INTEGER NOT NULL
+    );
+    CREATE TABLE envelopes(
+        id BLOB PRIMARY KEY,
+        sender TEXT NOT NULL,
+        digest BLOB NOT NULL,
+        header BLOB,
+        sig BLOB,
+        body BLOB,
+        created_at INTEGER NOT NULL,
+        stored_at INTEGER NOT NULL,
+        pending INTEGER NOT NULL
+    );
+    CREATE TABLE deliveries(
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        node_id TEXT NOT NULL,
+        envelope_id BLOB NOT NULL,
+        wrap BLOB NOT NULL
+    );
+    CREATE INDEX deliveries_by_node ON deliveries(node_id, seq);
+    CREATE TABLE held(
+        envelope_id BLOB NOT NULL,
+        node_id TEXT NOT NULL,
+        wrap BLOB NOT NULL,
+        release_at INTEGER NOT NULL,
+        PRIMARY KEY(envelope_id, node_id)
+    );
+    CREATE INDEX held_by_release ON held(release_at);",
+];
+
+pub fn latest() -> i64 {
+    MIGRATIONS.len() as i64
+}
+
+/// Check that the file is a hub database (or new), then migrate it.
+pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let app: i64 = conn.query_row("PRAGMA application_id", [], |r| r.get(0))?;
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    let tables: i64 = conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0))?;
+    if app != APPLICATION_ID && (app != 0 || version != 0 || tables != 0) {
+        return Err(StoreError::Foreign(format!(
+            "application_id {app:#x}, user_version {version}, {tables} schema objects"
+        )));
+    }
+    if version > latest() {
+        return Err(StoreError::Newer { found: version, supported: latest() });
+    }
+    for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)?;
+        tx.pragma_update(None, "application_id", APPLICATION_ID)?;
+        tx.commit()?;
+    }
+    Ok(())
+}

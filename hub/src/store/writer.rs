@@ -1,0 +1,203 @@
+//! The single writer: batches queued operations into one durable transaction.
+
+use lianxi_shared::NodeId;
+use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
+use tokio::sync::{mpsc, oneshot};
+
+use super::{Inserted, NewEnvelope, Op, StoreError};
+
+/// Largest number of operations grouped into one commit.
+const MAX_BATCH: usize = 1024;
+
+enum Reply {
+    Insert(oneshot::Sender<Result<Inserted, StoreError>>, Result<Inserted, StoreError>),
+    Ack(oneshot::Sender<Result<usize, StoreError>>, Result<usize, StoreError>),
+    Unit(oneshot::Sender<Result<(), StoreError>>, Result<(), StoreError>),
+    Nodes(oneshot::Sender<Result<Vec<NodeId>, StoreError>>, Result<Vec<NodeId>, StoreError>),
+}
+
+impl Reply {
+    fn fail(self, e: impl Fn() -> StoreError) -> Self {
+        match self {
+            Reply::Insert(tx, Ok(_)) => Reply::Insert(tx, Err(e())),
+            Reply::Ack(tx, Ok(_)) => Reply::Ack(tx, Err(e())),
+            Reply::Unit(tx, Ok(_)) => Reply::Unit(tx, Err(e())),
+            Reply::Nodes(tx, Ok(_)) => Reply::Nodes(tx, Err(e())),
+            other => other,
+        }
+    }
+    fn send(self) {
+        match self {
+            Reply::Insert(tx, r) => drop(tx.send(r)),
+            Reply::Ack(tx, r) => drop(tx.send(r)),
+            Reply::Unit(tx, r) => drop(tx.send(r)),
+            Reply::Nodes(tx, r) => drop(tx.send(r)),
+        }
+    }
+}
+
+pub(crate) fn run(mut conn: Connection, mut rx: mpsc::Receiver<Op>) {
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while let Some(first) = rx.blocking_recv() {
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(op) => batch.push(op),
+                Err(_) => break,
+            }
+        }
+        let replies = apply_batch(&mut conn, batch.drain(..));
+        for r in replies {
+            r.send();
+        }
+    }
+}
+
+fn apply_batch(conn: &mut Connection, ops: impl Iterator<Item = Op>) -> Vec<Reply> {
+    let ops: Vec<Op> = ops.collect();
+    let mut tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
+        Ok(tx) => tx,
+        Err(e) => {
+            let msg = e.to_string();
+            let full = matches!(StoreError::from(e), StoreError::Full);
+            return ops
+                .into_iter()
+                .map(|op| {
+                    let mk = || if full { StoreError::Full } else { StoreError::Corrupt(msg.clone()) };
+                    reply_err(op, mk)
+                })
+                .collect();
+        }
+    };
+    let mut replies = Vec::with_capacity(ops.len());
+    for op in ops {
+        // Each operation runs in its own savepoint, so one failure leaves the others.
+        let sp = match tx.savepoint() {
+            Ok(sp) => sp,
+            Err(e) => {
+                let msg = e.to_string();
+                replies.push(reply_err(op, || StoreError::Corrupt(msg.clone())));
+                continue;
+            }
+        };
+        let reply = match op {
+            Op::Insert(env, now, r) => Reply::Insert(r, insert(&sp, &env, now)),
+            Op::Ack(node, seqs, r) => Reply::Ack(r, ack(&sp, &node, &seqs)),
+            Op::Register(node, cert, now, r) => Reply::Unit(r, register(&sp, &node, &cert, now)),
+            Op::Release(now, r) => Reply::Nodes(r, release(&sp, now)),
+        };
+        let ok = match &reply {
+            Reply::Insert(_, r) => r.is_ok(),
+            Reply::Ack(_, r) => r.is_ok(),
+            Reply::Unit(_, r) => r.is_ok(),
+            Reply::Nodes(_, r) => r.is_ok(),
+        };
+        let _ = if ok { sp.commit() } else { sp.finish() };
+        replies.push(reply);
+    }
+    match tx.commit() {
+        Ok(()) => replies,
+        Err(e) => {
+            let msg = e.to_string();
+            let full = matches!(StoreError::from(e), StoreError::Full);
+            tracing::error!(error = %msg, "commit failed; nothing in this batch was stored");
+            replies
+                .into_iter()
+                .map(|r| r.fail(|| if full { StoreError::Full } else { StoreError::Corrupt(msg.clone()) }))
+                .collect()
+        }
+    }
+}
+
+fn reply_err(op: Op, e: impl Fn() -> StoreError) -> Reply {
+    match op {
+        Op::Insert(_, _, r) => Reply::Insert(r, Err(e())),
+        Op::Ack(_, _, r) => Reply::Ack(r, Err(e())),
+        Op::Register(_, _, _, r) => Reply::Unit(r, Err(e())),
+        Op::Release(_, r) => Reply::Nodes(r, Err(e())),
+    }
+}
+
+fn insert(c: &Connection, e: &NewEnvelope, now: i64) -> Result<Inserted, StoreError> {
+    let existing: Option<Vec<u8>> = c
+        .prepare_cached("SELECT digest FROM envelopes WHERE id = ?1")?
+        .query_row([e.id.as_bytes().as_slice()], |r| r.get(0))
+        .optional()?;
+    if let Some(d) = existing {
+        return if d == e.digest { Ok(Inserted::Duplicate) } else { Err(StoreError::Replayed(e.id)) };
+    }
+    let held = e.not_before.is_some_and(|t| t > now);
+    c.prepare_cached(
+        "INSERT INTO envelopes(id, sender, digest, header, sig, body, created_at, stored_at, pending)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?
+    .execute(params![
+        e.id.as_bytes().as_slice(),
+        e.sender.as_str(),
+        e.digest.as_slice(),
+        e.header,
+        e.sig.as_slice(),
+        e.body,
+        e.created_at,
+        now,
+        e.deliveries.len() as i64
+    ])?;
+    if held {
+        let mut st = c.prepare_cached("INSERT INTO held(envelope_id, node_id, wrap, release_at) VALUES (?1, ?2, ?3, ?4)")?;
+        for (node, wrap) in &e.deliveries {
+            st.execute(params![e.id.as_bytes().as_slice(), node.as_str(), wrap, e.not_before])?;
+        }
+        Ok(Inserted::Stored { ready: vec![], held: true })
+    } else {
+        let mut st = c.prepare_cached("INSERT INTO deliveries(node_id, envelope_id, wrap) VALUES (?1, ?2, ?3)")?;
+        for (node, wrap) in &e.deliveries {
+            st.execute(params![node.as_str(), e.id.as_bytes().as_slice(), wrap])?;
+        }
+        Ok(Inserted::Stored { ready: e.deliveries.iter().map(|d| d.0.clone()).collect(), held: false })
+    }
+}
+
+fn ack(c: &Connection, node: &NodeId, seqs: &[u64]) -> Result<usize, StoreError> {
+    let mut del = c.prepare_cached("DELETE FROM deliveries WHERE seq = ?1 AND node_id = ?2 RETURNING envelope_id")?;
+    let mut dec = c.prepare_cached("UPDATE envelopes SET pending = pending - 1 WHERE id = ?1 RETURNING pending")?;
+    let mut drop_body =
+        c.prepare_cached("UPDATE envelopes SET header = NULL, sig = NULL, body = NULL WHERE id = ?1")?;
+    let mut n = 0;
+    for seq in seqs {
+        let Ok(seq) = i64::try_from(*seq) else { continue };
+        let env: Option<Vec<u8>> = del.query_row(params![seq, node.as_str()], |r| r.get(0)).optional()?;
+        if let Some(env) = env {
+            n += 1;
+            let pending: i64 = dec.query_row([&env], |r| r.get(0))?;
+            if pending <= 0 {
+                // Keep the id and digest to recognise replays; drop the content.
+                drop_body.execute([&env])?;
+            }
+        }
+    }
+    Ok(n)
+}
+
+fn register(c: &Connection, node: &NodeId, cert: &[u8], now: i64) -> Result<(), StoreError> {
+    c.prepare_cached(
+        "INSERT INTO nodes(node_id, cert, first_seen, last_seen) VALUES (?1, ?2, ?3, ?3)
+         ON CONFLICT(node_id) DO UPDATE SET cert = excluded.cert, last_seen = excluded.last_seen",
+    )?
+    .execute(params![node.as_str(), cert, now])?;
+    Ok(())
+}
+
+fn release(c: &Connection, now: i64) -> Result<Vec<NodeId>, StoreError> {
+    let mut nodes: Vec<String> = c
+        .prepare_cached("SELECT DISTINCT node_id FROM held WHERE release_at <= ?1")?
+        .query_map([now], |r| r.get(0))?
+        .collect::<Result<_, _>>()?;
+    c.prepare_cached(
+        "INSERT INTO deliveries(node_id, envelope_id, wrap)
+         SELECT node_id, envelope_id, wrap FROM held WHERE release_at <= ?1 ORDER BY release_at, envelope_id",
+    )?
+    .execute([now])?;
+    c.prepare_cached("DELETE FROM held WHERE release_at <= ?1")?.execute([now])?;
+    nodes.sort();
+    Ok(nodes.into_iter().filter_map(|n| NodeId::new(n).ok()).collect())
+}

@@ -53,7 +53,10 @@ impl NodeAttributes {
         let bad = |m: String| ProtoError::new(ErrorCode::BadCertificate, m);
         let v = AttrsDer::from_der(bytes).map_err(|e| bad(format!("node attributes: {e}")))?;
         if v.version != VERSION {
-            return Err(bad(format!("node attributes version {} is not supported", v.version)));
+            return Err(bad(format!(
+                "node attributes version {} is not supported",
+                v.version
+            )));
         }
         if v.roles.len() > MAX_ROLES {
             return Err(bad("too many roles".into()));
@@ -71,7 +74,11 @@ impl NodeAttributes {
             .age_recipient
             .parse()
             .map_err(|_| bad("the age recipient is not valid".into()))?;
-        Ok(NodeAttributes { tier, roles, age_recipient: age_recipient.to_string() })
+        Ok(NodeAttributes {
+            tier,
+            roles,
+            age_recipient: age_recipient.to_string(),
+        })
     }
 }
 

@@ -9,8 +9,9 @@ use std::path::{Path, PathBuf};
 
 use lianxi_shared::{ErrorCode, NodeId, ProtoError, Role};
 use rcgen::{
-    BasicConstraints, CertificateParams, CertificateRevocationListParams, DnType, ExtendedKeyUsagePurpose, IsCa,
-    Issuer, KeyPair, KeyUsagePurpose, RevokedCertParams, SanType, SerialNumber,
+    BasicConstraints, CertificateParams, CertificateRevocationListParams, DnType,
+    ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose, RevokedCertParams, SanType,
+    SerialNumber,
 };
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
@@ -49,7 +50,10 @@ pub struct Validity {
 
 impl Validity {
     pub fn days_from(now: i64, days: i64) -> Self {
-        Validity { not_before: now - 300, not_after: now + days * 86_400 }
+        Validity {
+            not_before: now - 300,
+            not_after: now + days * 86_400,
+        }
     }
 }
 
@@ -68,7 +72,8 @@ fn io(path: &Path) -> impl Fn(std::io::Error) -> ProtoError + '_ {
 }
 
 fn ts(secs: i64) -> Result<OffsetDateTime, ProtoError> {
-    OffsetDateTime::from_unix_timestamp(secs).map_err(|e| ProtoError::new(ErrorCode::BadRequest, format!("{e}")))
+    OffsetDateTime::from_unix_timestamp(secs)
+        .map_err(|e| ProtoError::new(ErrorCode::BadRequest, format!("{e}")))
 }
 
 fn random_serial() -> Vec<u8> {
@@ -86,29 +91,44 @@ impl Ca {
     /// Create a new CA in `dir`. Refuses to overwrite an existing CA key.
     pub fn init(dir: &Path, name: &str, now: i64) -> Result<Ca, ProtoError> {
         let key = KeyPair::generate_for(&rcgen::PKCS_ED25519).map_err(err(ErrorCode::Internal))?;
-        let mut p = CertificateParams::new(Vec::<String>::new()).map_err(err(ErrorCode::Internal))?;
+        let mut p =
+            CertificateParams::new(Vec::<String>::new()).map_err(err(ErrorCode::Internal))?;
         p.distinguished_name = rcgen::DistinguishedName::new();
         p.distinguished_name.push(DnType::CommonName, name);
-        p.distinguished_name.push(DnType::OrganizationName, "Lianxi federation CA");
+        p.distinguished_name
+            .push(DnType::OrganizationName, "Lianxi federation CA");
         p.is_ca = IsCa::Ca(BasicConstraints::Constrained(0));
-        p.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::CrlSign, KeyUsagePurpose::DigitalSignature];
+        p.key_usages = vec![
+            KeyUsagePurpose::KeyCertSign,
+            KeyUsagePurpose::CrlSign,
+            KeyUsagePurpose::DigitalSignature,
+        ];
         p.not_before = ts(now - 300)?;
         p.not_after = ts(now + 20 * 365 * 86_400)?;
         p.serial_number = Some(SerialNumber::from_slice(&random_serial()));
         let cert = p.self_signed(&key).map_err(err(ErrorCode::Internal))?;
         write_new_secret(&dir.join("ca.key"), key.serialize_pem().as_bytes())?;
         write_atomic(&Self::cert_path(dir), cert.pem().as_bytes(), false)?;
-        let ca = Ca { dir: dir.to_owned(), key, cert_pem: cert.pem() };
+        let ca = Ca {
+            dir: dir.to_owned(),
+            key,
+            cert_pem: cert.pem(),
+        };
         ca.save(&Records::default())?;
         Ok(ca)
     }
 
     pub fn open(dir: &Path) -> Result<Ca, ProtoError> {
         let key_pem = read_secret(&dir.join("ca.key"))?;
-        let key = KeyPair::from_pem(&String::from_utf8_lossy(&key_pem)).map_err(err(ErrorCode::KeyFile))?;
+        let key = KeyPair::from_pem(&String::from_utf8_lossy(&key_pem))
+            .map_err(err(ErrorCode::KeyFile))?;
         let cert_path = Self::cert_path(dir);
         let cert_pem = std::fs::read_to_string(&cert_path).map_err(io(&cert_path))?;
-        Ok(Ca { dir: dir.to_owned(), key, cert_pem })
+        Ok(Ca {
+            dir: dir.to_owned(),
+            key,
+            cert_pem,
+        })
     }
 
     pub fn cert_der(&self) -> Result<Vec<u8>, ProtoError> {
@@ -122,11 +142,13 @@ impl Ca {
     fn records(&self) -> Result<Records, ProtoError> {
         let p = self.dir.join("records.json");
         let s = std::fs::read(&p).map_err(io(&p))?;
-        serde_json::from_slice(&s).map_err(|e| ProtoError::new(ErrorCode::Io, format!("{}: {e}", p.display())))
+        serde_json::from_slice(&s)
+            .map_err(|e| ProtoError::new(ErrorCode::Io, format!("{}: {e}", p.display())))
     }
 
     fn save(&self, r: &Records) -> Result<(), ProtoError> {
-        let s = serde_json::to_vec_pretty(r).map_err(|e| ProtoError::new(ErrorCode::Internal, e.to_string()))?;
+        let s = serde_json::to_vec_pretty(r)
+            .map_err(|e| ProtoError::new(ErrorCode::Internal, e.to_string()))?;
         write_atomic(&self.dir.join("records.json"), &s, false)
     }
 
@@ -158,8 +180,11 @@ impl Ca {
         p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
         p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
         p.use_authority_key_identifier_extension = true;
-        let spki = rcgen::SubjectPublicKeyInfo::from_der(&req.spki_der).map_err(err(ErrorCode::BadCsr))?;
-        let cert = p.signed_by(&spki, &self.issuer()?).map_err(err(ErrorCode::Internal))?;
+        let spki =
+            rcgen::SubjectPublicKeyInfo::from_der(&req.spki_der).map_err(err(ErrorCode::BadCsr))?;
+        let cert = p
+            .signed_by(&spki, &self.issuer()?)
+            .map_err(err(ErrorCode::Internal))?;
         let mut r = self.records()?;
         r.issued.push(IssuedRecord {
             serial: hex(&serial),
@@ -179,21 +204,36 @@ impl Ca {
 
     /// Issue the hub's server certificate for DNS names and IP addresses.
     /// Writes `out/hub.crt` and `out/hub.key` (0600).
-    pub fn issue_hub(&self, hosts: &[String], out: &Path, validity: Validity, now: i64) -> Result<(), ProtoError> {
+    pub fn issue_hub(
+        &self,
+        hosts: &[String],
+        out: &Path,
+        validity: Validity,
+        now: i64,
+    ) -> Result<(), ProtoError> {
         if hosts.is_empty() {
-            return Err(ProtoError::new(ErrorCode::BadRequest, "give at least one --host"));
+            return Err(ProtoError::new(
+                ErrorCode::BadRequest,
+                "give at least one --host",
+            ));
         }
         let key = KeyPair::generate_for(&rcgen::PKCS_ED25519).map_err(err(ErrorCode::Internal))?;
-        let mut p = CertificateParams::new(Vec::<String>::new()).map_err(err(ErrorCode::Internal))?;
+        let mut p =
+            CertificateParams::new(Vec::<String>::new()).map_err(err(ErrorCode::Internal))?;
         for h in hosts {
-            p.subject_alt_names.push(match h.parse::<std::net::IpAddr>() {
-                Ok(ip) => SanType::IpAddress(ip),
-                Err(_) => SanType::DnsName(h.clone().try_into().map_err(err(ErrorCode::BadRequest))?),
-            });
+            p.subject_alt_names
+                .push(match h.parse::<std::net::IpAddr>() {
+                    Ok(ip) => SanType::IpAddress(ip),
+                    Err(_) => {
+                        SanType::DnsName(h.clone().try_into().map_err(err(ErrorCode::BadRequest))?)
+                    }
+                });
         }
         p.distinguished_name = rcgen::DistinguishedName::new();
-        p.distinguished_name.push(DnType::CommonName, hosts[0].as_str());
-        p.distinguished_name.push(DnType::OrganizationName, "Lianxi hub");
+        p.distinguished_name
+            .push(DnType::CommonName, hosts[0].as_str());
+        p.distinguished_name
+            .push(DnType::OrganizationName, "Lianxi hub");
         let serial = random_serial();
         p.serial_number = Some(SerialNumber::from_slice(&serial));
         p.not_before = ts(validity.not_before)?;
@@ -201,7 +241,9 @@ impl Ca {
         p.key_usages = vec![KeyUsagePurpose::DigitalSignature];
         p.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
         p.use_authority_key_identifier_extension = true;
-        let cert = p.signed_by(&key, &self.issuer()?).map_err(err(ErrorCode::Internal))?;
+        let cert = p
+            .signed_by(&key, &self.issuer()?)
+            .map_err(err(ErrorCode::Internal))?;
         write_atomic(&out.join("hub.key"), key.serialize_pem().as_bytes(), true)?;
         write_atomic(&out.join("hub.crt"), cert.pem().as_bytes(), false)?;
         let mut r = self.records()?;
@@ -224,12 +266,19 @@ impl Ca {
     pub fn revoke(&self, node: &NodeId, now: i64) -> Result<Vec<String>, ProtoError> {
         let mut r = self.records()?;
         let mut done = Vec::new();
-        for rec in r.issued.iter_mut().filter(|x| x.node_id.as_ref() == Some(node) && x.revoked_at.is_none()) {
+        for rec in r
+            .issued
+            .iter_mut()
+            .filter(|x| x.node_id.as_ref() == Some(node) && x.revoked_at.is_none())
+        {
             rec.revoked_at = Some(now);
             done.push(rec.serial.clone());
         }
         if done.is_empty() {
-            return Err(ProtoError::new(ErrorCode::NotFound, format!("no unrevoked certificate for {node}")));
+            return Err(ProtoError::new(
+                ErrorCode::NotFound,
+                format!("no unrevoked certificate for {node}"),
+            ));
         }
         self.save(&r)?;
         Ok(done)
@@ -260,7 +309,9 @@ impl Ca {
             revoked_certs: revoked,
             key_identifier_method: rcgen::KeyIdMethod::Sha256,
         };
-        let crl = params.signed_by(&self.issuer()?).map_err(err(ErrorCode::Internal))?;
+        let crl = params
+            .signed_by(&self.issuer()?)
+            .map_err(err(ErrorCode::Internal))?;
         self.save(&r)?;
         crl.pem().map_err(err(ErrorCode::Internal))
     }

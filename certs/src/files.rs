@@ -12,7 +12,10 @@ fn io_err(path: &Path, e: std::io::Error) -> ProtoError {
 /// Write `bytes` atomically (temp file + fsync + rename). With `secret`, the
 /// file is created with mode 0600 before any byte is written.
 pub fn write_atomic(path: &Path, bytes: &[u8], secret: bool) -> Result<(), ProtoError> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(|e| io_err(dir, e))?;
     let tmp = dir.join(format!(
         ".{}.tmp{}",
@@ -59,9 +62,13 @@ pub fn read_secret(path: &Path) -> Result<Vec<u8>, ProtoError> {
         if mode & 0o077 != 0 {
             return Err(ProtoError::new(
                 ErrorCode::KeyFile,
-                format!("{} has mode {mode:o}; a key file must be 0600 (chmod 600)", path.display()),
+                format!(
+                    "{} has mode {mode:o}; a key file must be 0600 (chmod 600)",
+                    path.display()
+                ),
             ));
         }
     }
-    std::fs::read(path).map_err(|e| ProtoError::new(ErrorCode::KeyFile, format!("{}: {e}", path.display())))
+    std::fs::read(path)
+        .map_err(|e| ProtoError::new(ErrorCode::KeyFile, format!("{}: {e}", path.display())))
 }

@@ -37,10 +37,18 @@ pub fn pem_or_der(bytes: &[u8], label: &str) -> Result<Vec<u8>, lianxi_shared::P
         .into_iter()
         .find(|b| b.tag() == label)
         .map(pem::Pem::into_contents)
-        .ok_or_else(|| ProtoError::new(ErrorCode::BadCertificate, format!("no PEM {label} block found")))
+        .ok_or_else(|| {
+            ProtoError::new(
+                ErrorCode::BadCertificate,
+                format!("no PEM {label} block found"),
+            )
+        })
 }
 
 /// Encode DER as PEM with the given label.
 pub fn to_pem(label: &str, der: &[u8]) -> String {
-    pem::encode_config(&pem::Pem::new(label, der), pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF))
+    pem::encode_config(
+        &pem::Pem::new(label, der),
+        pem::EncodeConfig::new().set_line_ending(pem::LineEnding::LF),
+    )
 }

@@ -11,7 +11,11 @@ use lianxi_shared::{NodeId, ProtoError, ids::parse_roles};
 use serde_json::json;
 
 #[derive(Parser)]
-#[command(name = "lianxi-ca", version, about = "Lianxi federation certificate authority")]
+#[command(
+    name = "lianxi-ca",
+    version,
+    about = "Lianxi federation certificate authority"
+)]
 struct Cli {
     /// Machine-readable JSON output, errors included.
     #[arg(long, global = true)]
@@ -92,18 +96,38 @@ fn run(cli: &Cli) -> anyhow::Result<serde_json::Value> {
             }
             json!({"ca_cert": path, "ca_key": dir.join("ca.key")})
         }
-        Cmd::Hub { dir, hosts, out, days } => {
+        Cmd::Hub {
+            dir,
+            hosts,
+            out,
+            days,
+        } => {
             Ca::open(dir)?.issue_hub(hosts, out, Validity::days_from(now, *days), now)?;
             if !cli.json {
-                println!("hub certificate for {}: {}", hosts.join(", "), out.join("hub.crt").display());
+                println!(
+                    "hub certificate for {}: {}",
+                    hosts.join(", "),
+                    out.join("hub.crt").display()
+                );
             }
             json!({"cert": out.join("hub.crt"), "key": out.join("hub.key"), "hosts": hosts})
         }
-        Cmd::Sign { dir, request, out, roles, days, expired } => {
-            let req = std::fs::read(request).with_context(|| format!("reading {}", request.display()))?;
+        Cmd::Sign {
+            dir,
+            request,
+            out,
+            roles,
+            days,
+            expired,
+        } => {
+            let req =
+                std::fs::read(request).with_context(|| format!("reading {}", request.display()))?;
             let roles = roles.as_deref().map(parse_roles).transpose()?;
             let validity = if *expired {
-                Validity { not_before: now - 2 * 86_400, not_after: now - 86_400 }
+                Validity {
+                    not_before: now - 2 * 86_400,
+                    not_after: now - 86_400,
+                }
             } else {
                 Validity::days_from(now, *days)
             };
@@ -111,7 +135,14 @@ fn run(cli: &Cli) -> anyhow::Result<serde_json::Value> {
             lianxi_certs::files::write_atomic(out, pem.as_bytes(), false)?;
             let roles: Vec<&str> = id.attrs.roles.iter().map(|r| r.as_str()).collect();
             if !cli.json {
-                println!("signed {} ({}, {}), tier {}, roles {}", id.node_id, id.name, id.org, id.attrs.tier, roles.join(","));
+                println!(
+                    "signed {} ({}, {}), tier {}, roles {}",
+                    id.node_id,
+                    id.name,
+                    id.org,
+                    id.attrs.tier,
+                    roles.join(",")
+                );
                 println!("age recipient {}", id.attrs.age_recipient);
                 println!("certificate: {}", out.display());
             }
@@ -123,7 +154,10 @@ fn run(cli: &Cli) -> anyhow::Result<serde_json::Value> {
             let node = NodeId::new(node.as_str())?;
             let serials = Ca::open(dir)?.revoke(&node, now)?;
             if !cli.json {
-                println!("revoked {node}: {} certificate(s); publish a new CRL with `lianxi-ca crl`", serials.len());
+                println!(
+                    "revoked {node}: {} certificate(s); publish a new CRL with `lianxi-ca crl`",
+                    serials.len()
+                );
             }
             json!({"node_id": node, "revoked_serials": serials})
         }
@@ -139,9 +173,20 @@ fn run(cli: &Cli) -> anyhow::Result<serde_json::Value> {
             let list = Ca::open(dir)?.list()?;
             if !cli.json {
                 for r in &list {
-                    let state = if r.revoked_at.is_some() { "REVOKED" } else { "valid" };
-                    let id = r.node_id.as_ref().map(|n| n.to_string()).unwrap_or_else(|| "-".into());
-                    println!("{:<6} {:<20} {:<8} {} ({}) {}", r.kind, id, state, r.name, r.org, r.serial);
+                    let state = if r.revoked_at.is_some() {
+                        "REVOKED"
+                    } else {
+                        "valid"
+                    };
+                    let id = r
+                        .node_id
+                        .as_ref()
+                        .map(|n| n.to_string())
+                        .unwrap_or_else(|| "-".into());
+                    println!(
+                        "{:<6} {:<20} {:<8} {} ({}) {}",
+                        r.kind, id, state, r.name, r.org, r.serial
+                    );
                 }
             }
             json!({"issued": list})

@@ -40,10 +40,15 @@ pub(crate) fn node_params(id: &NodeIdentity) -> Result<CertificateParams, ProtoE
     let bad = |e: rcgen::Error| ProtoError::new(ErrorCode::BadCsr, format!("{e}"));
     let mut p = CertificateParams::new(Vec::<String>::new()).map_err(bad)?;
     p.distinguished_name = rcgen::DistinguishedName::new();
-    p.distinguished_name.push(DnType::CommonName, id.name.as_str());
-    p.distinguished_name.push(DnType::OrganizationName, id.org.as_str());
+    p.distinguished_name
+        .push(DnType::CommonName, id.name.as_str());
+    p.distinguished_name
+        .push(DnType::OrganizationName, id.org.as_str());
     p.subject_alt_names = vec![SanType::URI(id.node_id.to_uri().try_into().map_err(bad)?)];
-    p.custom_extensions = vec![CustomExtension::from_oid_content(OID_NODE_ATTRS, id.attrs.to_der())];
+    p.custom_extensions = vec![CustomExtension::from_oid_content(
+        OID_NODE_ATTRS,
+        id.attrs.to_der(),
+    )];
     Ok(p)
 }
 
@@ -53,30 +58,50 @@ pub fn build_request(sk: &SigningKey, id: &NodeIdentity) -> Result<String, Proto
     let csr = node_params(id)?
         .serialize_request(&kp)
         .map_err(|e| ProtoError::new(ErrorCode::BadCsr, format!("{e}")))?;
-    csr.pem().map_err(|e| ProtoError::new(ErrorCode::BadCsr, format!("{e}")))
+    csr.pem()
+        .map_err(|e| ProtoError::new(ErrorCode::BadCsr, format!("{e}")))
 }
 
-pub(crate) fn name_field(name: &X509Name<'_>, oid: &x509_parser::der_parser::oid::Oid<'_>) -> Option<String> {
-    name.iter_by_oid(oid).next().and_then(|a| a.as_str().ok()).map(str::to_owned)
+pub(crate) fn name_field(
+    name: &X509Name<'_>,
+    oid: &x509_parser::der_parser::oid::Oid<'_>,
+) -> Option<String> {
+    name.iter_by_oid(oid)
+        .next()
+        .and_then(|a| a.as_str().ok())
+        .map(str::to_owned)
 }
 
 /// Parse a CSR (PEM or DER), check its self-signature, and extract the identity.
 pub fn parse_request(bytes: &[u8]) -> Result<ParsedRequest, ProtoError> {
     let bad = |m: String| ProtoError::new(ErrorCode::BadCsr, m);
     let der = crate::pem_or_der(bytes, "CERTIFICATE REQUEST").map_err(|e| bad(e.message))?;
-    let (_, csr) = X509CertificationRequest::from_der(&der).map_err(|e| bad(format!("cannot parse: {e}")))?;
-    csr.verify_signature().map_err(|_| bad("the request's signature does not verify".into()))?;
+    let (_, csr) =
+        X509CertificationRequest::from_der(&der).map_err(|e| bad(format!("cannot parse: {e}")))?;
+    csr.verify_signature()
+        .map_err(|_| bad("the request's signature does not verify".into()))?;
     let info = &csr.certification_request_info;
-    let name = name_field(&info.subject, &x509_parser::oid_registry::OID_X509_COMMON_NAME).ok_or_else(|| bad("no CN".into()))?;
-    let org = name_field(&info.subject, &x509_parser::oid_registry::OID_X509_ORGANIZATION_NAME).ok_or_else(|| bad("no O".into()))?;
+    let name = name_field(
+        &info.subject,
+        &x509_parser::oid_registry::OID_X509_COMMON_NAME,
+    )
+    .ok_or_else(|| bad("no CN".into()))?;
+    let org = name_field(
+        &info.subject,
+        &x509_parser::oid_registry::OID_X509_ORGANIZATION_NAME,
+    )
+    .ok_or_else(|| bad("no O".into()))?;
     let mut node_id = None;
     let mut attrs = None;
     for attr in info.iter_attributes() {
-        if let x509_parser::cri_attributes::ParsedCriAttribute::ExtensionRequest(req) = attr.parsed_attribute() {
+        if let x509_parser::cri_attributes::ParsedCriAttribute::ExtensionRequest(req) =
+            attr.parsed_attribute()
+        {
             for ext in &req.extensions {
                 if ext.oid.to_id_string() == OID_NODE_ATTRS_STR {
                     attrs = Some(NodeAttributes::from_der(ext.value).map_err(|e| bad(e.message))?);
-                } else if let ParsedExtension::SubjectAlternativeName(san) = ext.parsed_extension() {
+                } else if let ParsedExtension::SubjectAlternativeName(san) = ext.parsed_extension()
+                {
                     for n in &san.general_names {
                         if let GeneralName::URI(u) = n {
                             node_id = Some(NodeId::from_uri(u).map_err(|e| bad(e.message))?);
@@ -90,8 +115,12 @@ pub fn parse_request(bytes: &[u8]) -> Result<ParsedRequest, ProtoError> {
     if spki.algorithm.algorithm.to_id_string() != "1.3.101.112" {
         return Err(bad("the key is not ed25519".into()));
     }
-    let signing_key: [u8; 32] =
-        spki.subject_public_key.data.as_ref().try_into().map_err(|_| bad("bad ed25519 key".into()))?;
+    let signing_key: [u8; 32] = spki
+        .subject_public_key
+        .data
+        .as_ref()
+        .try_into()
+        .map_err(|_| bad("bad ed25519 key".into()))?;
     Ok(ParsedRequest {
         identity: NodeIdentity {
             node_id: node_id.ok_or_else(|| bad("no node id (SAN URI)".into()))?,

@@ -14,16 +14,21 @@ fn bad(m: impl Into<String>) -> ProtoError {
 
 /// Parse a node certificate's attributes without checking who signed it.
 pub fn parse_node_cert(der: &[u8]) -> Result<NodeInfo, ProtoError> {
-    let (_, cert) = X509Certificate::from_der(der).map_err(|e| bad(format!("cannot parse certificate: {e}")))?;
+    let (_, cert) = X509Certificate::from_der(der)
+        .map_err(|e| bad(format!("cannot parse certificate: {e}")))?;
     info_of(&cert)
 }
 
 fn info_of(cert: &X509Certificate<'_>) -> Result<NodeInfo, ProtoError> {
     let subject = cert.subject();
-    let name = crate::request::name_field(subject, &x509_parser::oid_registry::OID_X509_COMMON_NAME)
-        .ok_or_else(|| bad("no CN"))?;
-    let org = crate::request::name_field(subject, &x509_parser::oid_registry::OID_X509_ORGANIZATION_NAME)
-        .ok_or_else(|| bad("no O"))?;
+    let name =
+        crate::request::name_field(subject, &x509_parser::oid_registry::OID_X509_COMMON_NAME)
+            .ok_or_else(|| bad("no CN"))?;
+    let org = crate::request::name_field(
+        subject,
+        &x509_parser::oid_registry::OID_X509_ORGANIZATION_NAME,
+    )
+    .ok_or_else(|| bad("no O"))?;
     let mut node_id = None;
     let mut attrs = None;
     for ext in cert.extensions() {
@@ -43,8 +48,12 @@ fn info_of(cert: &X509Certificate<'_>) -> Result<NodeInfo, ProtoError> {
     if spki.algorithm.algorithm.to_id_string() != "1.3.101.112" {
         return Err(bad("the node key is not ed25519"));
     }
-    let signing_key: [u8; 32] =
-        spki.subject_public_key.data.as_ref().try_into().map_err(|_| bad("bad ed25519 key"))?;
+    let signing_key: [u8; 32] = spki
+        .subject_public_key
+        .data
+        .as_ref()
+        .try_into()
+        .map_err(|_| bad("bad ed25519 key"))?;
     let attrs = attrs.ok_or_else(|| bad("no Lianxi attributes extension"))?;
     Ok(NodeInfo {
         node_id: node_id.ok_or_else(|| bad("no node id (SAN URI)"))?,
@@ -76,15 +85,27 @@ impl Crl {
     /// Parse a CRL (PEM or DER) and verify it was issued by `ca_der`.
     pub fn parse_verified(crl: &[u8], ca_der: &[u8]) -> Result<Crl, ProtoError> {
         let crl_der = crate::pem_or_der(crl, "X509 CRL")?;
-        let (_, ca) = X509Certificate::from_der(ca_der).map_err(|e| bad(format!("CA certificate: {e}")))?;
-        let (_, list) = CertificateRevocationList::from_der(&crl_der).map_err(|e| bad(format!("CRL: {e}")))?;
+        let (_, ca) =
+            X509Certificate::from_der(ca_der).map_err(|e| bad(format!("CA certificate: {e}")))?;
+        let (_, list) =
+            CertificateRevocationList::from_der(&crl_der).map_err(|e| bad(format!("CRL: {e}")))?;
         if list.issuer() != ca.subject() {
-            return Err(ProtoError::new(ErrorCode::UntrustedCertificate, "the CRL was issued by another CA"));
+            return Err(ProtoError::new(
+                ErrorCode::UntrustedCertificate,
+                "the CRL was issued by another CA",
+            ));
         }
-        list.verify_signature(ca.public_key())
-            .map_err(|_| ProtoError::new(ErrorCode::UntrustedCertificate, "the CRL signature does not verify"))?;
+        list.verify_signature(ca.public_key()).map_err(|_| {
+            ProtoError::new(
+                ErrorCode::UntrustedCertificate,
+                "the CRL signature does not verify",
+            )
+        })?;
         Ok(Crl {
-            revoked: list.iter_revoked_certificates().map(|r| trim_serial(r.raw_serial())).collect(),
+            revoked: list
+                .iter_revoked_certificates()
+                .map(|r| trim_serial(r.raw_serial()))
+                .collect(),
             this_update: list.last_update().timestamp(),
             next_update: list.next_update().map(|t| t.timestamp()),
         })
@@ -104,27 +125,44 @@ impl Crl {
 
 /// Verify a node certificate against the CA, its validity at `now` (seconds) and
 /// the CRL, and return what it binds.
-pub fn verify_node_cert(der: &[u8], ca_der: &[u8], crl: Option<&Crl>, now: i64) -> Result<NodeInfo, ProtoError> {
-    let (_, cert) = X509Certificate::from_der(der).map_err(|e| bad(format!("cannot parse certificate: {e}")))?;
-    let (_, ca) = X509Certificate::from_der(ca_der).map_err(|e| bad(format!("CA certificate: {e}")))?;
+pub fn verify_node_cert(
+    der: &[u8],
+    ca_der: &[u8],
+    crl: Option<&Crl>,
+    now: i64,
+) -> Result<NodeInfo, ProtoError> {
+    let (_, cert) = X509Certificate::from_der(der)
+        .map_err(|e| bad(format!("cannot parse certificate: {e}")))?;
+    let (_, ca) =
+        X509Certificate::from_der(ca_der).map_err(|e| bad(format!("CA certificate: {e}")))?;
     if cert.issuer() != ca.subject() || cert.verify_signature(Some(ca.public_key())).is_err() {
-        return Err(ProtoError::new(ErrorCode::UntrustedCertificate, "not signed by the federation CA"));
+        return Err(ProtoError::new(
+            ErrorCode::UntrustedCertificate,
+            "not signed by the federation CA",
+        ));
     }
     let t = ASN1Time::from_timestamp(now).map_err(|_| bad("bad time"))?;
     if !cert.validity().is_valid_at(t) {
-        return Err(ProtoError::new(ErrorCode::ExpiredCertificate, "the certificate is expired or not yet valid"));
+        return Err(ProtoError::new(
+            ErrorCode::ExpiredCertificate,
+            "the certificate is expired or not yet valid",
+        ));
     }
     if let Some(crl) = crl
         && crl.is_revoked(cert.raw_serial())
     {
-        return Err(ProtoError::new(ErrorCode::Revoked, "the certificate has been revoked"));
+        return Err(ProtoError::new(
+            ErrorCode::Revoked,
+            "the certificate has been revoked",
+        ));
     }
     info_of(&cert)
 }
 
 /// The serial number of a certificate, as hex.
 pub fn serial_hex(der: &[u8]) -> Result<String, ProtoError> {
-    let (_, cert) = X509Certificate::from_der(der).map_err(|e| bad(format!("cannot parse certificate: {e}")))?;
+    let (_, cert) = X509Certificate::from_der(der)
+        .map_err(|e| bad(format!("cannot parse certificate: {e}")))?;
     Ok(hex(&trim_serial(cert.raw_serial())))
 }
 

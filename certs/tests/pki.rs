@@ -1,6 +1,8 @@
 //! Issue, verify, revoke; a certificate from another CA is refused; openssl
 //! accepts the request and parses the certificate.
 
+#![allow(clippy::unwrap_used)]
+
 use ed25519_dalek::SigningKey;
 use lianxi_certs::ca::{Ca, Validity};
 use lianxi_certs::request::{NodeIdentity, build_request, parse_request};
@@ -37,9 +39,23 @@ fn issue_verify_revoke() {
     assert_eq!(parsed.signing_key, sk.verifying_key().to_bytes());
 
     // The CA narrows the roles; it may not add one.
-    let e = ca.sign(csr.as_bytes(), Some(vec![Role::LegalAid]), Validity::days_from(now, 30), now).unwrap_err();
+    let e = ca
+        .sign(
+            csr.as_bytes(),
+            Some(vec![Role::LegalAid]),
+            Validity::days_from(now, 30),
+            now,
+        )
+        .unwrap_err();
     assert_eq!(e.code, ErrorCode::BadRequest);
-    let (pem, signed) = ca.sign(csr.as_bytes(), Some(vec![Role::Secretary]), Validity::days_from(now, 30), now).unwrap();
+    let (pem, signed) = ca
+        .sign(
+            csr.as_bytes(),
+            Some(vec![Role::Secretary]),
+            Validity::days_from(now, 30),
+            now,
+        )
+        .unwrap();
     assert_eq!(signed.attrs.roles, vec![Role::Secretary]);
     let der = pem_or_der(pem.as_bytes(), "CERTIFICATE").unwrap();
     let info = verify_node_cert(&der, &ca_der, None, now).unwrap();
@@ -58,10 +74,18 @@ fn issue_verify_revoke() {
     let crl0 = Crl::parse_verified(ca.crl(now, 7).unwrap().as_bytes(), &ca_der).unwrap();
     assert!(crl0.is_empty());
     ca.revoke(&id.node_id, now).unwrap();
-    assert_eq!(ca.revoke(&id.node_id, now).unwrap_err().code, ErrorCode::NotFound);
+    assert_eq!(
+        ca.revoke(&id.node_id, now).unwrap_err().code,
+        ErrorCode::NotFound
+    );
     let crl = Crl::parse_verified(ca.crl(now, 7).unwrap().as_bytes(), &ca_der).unwrap();
     assert_eq!(crl.len(), 1);
-    assert_eq!(verify_node_cert(&der, &ca_der, Some(&crl), now).unwrap_err().code, ErrorCode::Revoked);
+    assert_eq!(
+        verify_node_cert(&der, &ca_der, Some(&crl), now)
+            .unwrap_err()
+            .code,
+        ErrorCode::Revoked
+    );
     let listed = ca.list().unwrap();
     assert!(listed.iter().all(|r| r.revoked_at.is_some()));
 }
@@ -74,7 +98,9 @@ fn another_ca_is_refused() {
     let theirs = Ca::init(d2.path(), "ours", now).unwrap();
     let (sk, id) = identity("evil");
     let csr = build_request(&sk, &id).unwrap();
-    let (pem, _) = theirs.sign(csr.as_bytes(), None, Validity::days_from(now, 30), now).unwrap();
+    let (pem, _) = theirs
+        .sign(csr.as_bytes(), None, Validity::days_from(now, 30), now)
+        .unwrap();
     let der = pem_or_der(pem.as_bytes(), "CERTIFICATE").unwrap();
     let e = verify_node_cert(&der, &ours.cert_der().unwrap(), None, now).unwrap_err();
     assert_eq!(e.code, ErrorCode::UntrustedCertificate);
@@ -83,10 +109,16 @@ fn another_ca_is_refused() {
     let e = Crl::parse_verified(crl.as_bytes(), &ours.cert_der().unwrap()).unwrap_err();
     assert_eq!(e.code, ErrorCode::UntrustedCertificate);
     // Refuses to overwrite a CA key.
-    assert_eq!(Ca::init(d1.path(), "again", now).err().unwrap().code, ErrorCode::AlreadyInitialized);
+    assert_eq!(
+        Ca::init(d1.path(), "again", now).err().unwrap().code,
+        ErrorCode::AlreadyInitialized
+    );
     // The key is 0600.
     use std::os::unix::fs::PermissionsExt;
-    let mode = std::fs::metadata(d1.path().join("ca.key")).unwrap().permissions().mode();
+    let mode = std::fs::metadata(d1.path().join("ca.key"))
+        .unwrap()
+        .permissions()
+        .mode();
     assert_eq!(mode & 0o777, 0o600);
 }
 
@@ -98,11 +130,17 @@ fn tampered_requests_are_refused() {
     let n = der.len();
     der[n / 2] ^= 1;
     assert_eq!(parse_request(&der).unwrap_err().code, ErrorCode::BadCsr);
-    assert_eq!(parse_request(b"garbage").unwrap_err().code, ErrorCode::BadCsr);
+    assert_eq!(
+        parse_request(b"garbage").unwrap_err().code,
+        ErrorCode::BadCsr
+    );
 }
 
 fn openssl(args: &[&str]) -> std::process::Output {
-    std::process::Command::new("openssl").args(args).output().expect("openssl is installed (.ci/run installs it)")
+    std::process::Command::new("openssl")
+        .args(args)
+        .output()
+        .expect("openssl is installed (.ci/run installs it)")
 }
 
 #[test]
@@ -115,8 +153,14 @@ fn openssl_accepts_request_certificate_and_crl() {
     let req = dir.path().join("req.pem");
     std::fs::write(&req, &csr).unwrap();
     let out = openssl(&["req", "-in", req.to_str().unwrap(), "-verify", "-noout"]);
-    assert!(out.status.success(), "openssl req -verify: {}", String::from_utf8_lossy(&out.stderr));
-    let (pem, _) = ca.sign(csr.as_bytes(), None, Validity::days_from(now, 30), now).unwrap();
+    assert!(
+        out.status.success(),
+        "openssl req -verify: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let (pem, _) = ca
+        .sign(csr.as_bytes(), None, Validity::days_from(now, 30), now)
+        .unwrap();
     let crt = dir.path().join("node.crt");
     std::fs::write(&crt, &pem).unwrap();
     let out = openssl(&["x509", "-in", crt.to_str().unwrap(), "-text", "-noout"]);
@@ -125,10 +169,30 @@ fn openssl_accepts_request_certificate_and_crl() {
     assert!(text.contains("URI:urn:lianxi:node:gd-sme"), "{text}");
     assert!(text.contains("1.3.6.1.4.1.64879.1.1"), "{text}");
     let ca_crt = dir.path().join("ca.crt");
-    let out = openssl(&["verify", "-CAfile", ca_crt.to_str().unwrap(), crt.to_str().unwrap()]);
-    assert!(out.status.success(), "openssl verify: {}", String::from_utf8_lossy(&out.stdout));
+    let out = openssl(&[
+        "verify",
+        "-CAfile",
+        ca_crt.to_str().unwrap(),
+        crt.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "openssl verify: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     let crl = dir.path().join("ca.crl");
     std::fs::write(&crl, ca.crl(now, 7).unwrap()).unwrap();
-    let out = openssl(&["crl", "-in", crl.to_str().unwrap(), "-CAfile", ca_crt.to_str().unwrap(), "-noout"]);
-    assert!(out.status.success(), "openssl crl: {}", String::from_utf8_lossy(&out.stderr));
+    let out = openssl(&[
+        "crl",
+        "-in",
+        crl.to_str().unwrap(),
+        "-CAfile",
+        ca_crt.to_str().unwrap(),
+        "-noout",
+    ]);
+    assert!(
+        out.status.success(),
+        "openssl crl: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
 }

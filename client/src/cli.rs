@@ -5,7 +5,11 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 #[derive(Parser)]
-#[command(name = "lianxi", version, about = "联席 Lianxi: secure information network for associations")]
+#[command(
+    name = "lianxi",
+    version,
+    about = "联席 Lianxi: secure information network for associations"
+)]
 pub struct Cli {
     /// Node home directory (default: $LIANXI_HOME, else the platform data directory).
     #[arg(long, global = true, env = "LIANXI_HOME")]
@@ -104,7 +108,11 @@ pub enum SendCmd {
         to: String,
         #[arg(long)]
         title: String,
-        #[arg(long, conflicts_with = "body_file", required_unless_present = "body_file")]
+        #[arg(
+            long,
+            conflicts_with = "body_file",
+            required_unless_present = "body_file"
+        )]
         body: Option<String>,
         #[arg(long)]
         body_file: Option<PathBuf>,

@@ -18,7 +18,10 @@ use crate::cli::{Cli, Cmd, ExportCmd, SendCmd};
 pub fn rfc3339(ms: i64) -> String {
     time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
         .ok()
-        .and_then(|t| t.format(&time::format_description::well_known::Rfc3339).ok())
+        .and_then(|t| {
+            t.format(&time::format_description::well_known::Rfc3339)
+                .ok()
+        })
         .unwrap_or_default()
 }
 
@@ -55,7 +58,12 @@ fn init_logging(home: &Home) -> Option<tracing_appender::non_blocking::WorkerGua
     let (writer, guard) = tracing_appender::non_blocking(appender);
     let filter = tracing_subscriber::EnvFilter::try_from_env("LIANXI_LOG")
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    tracing_subscriber::fmt().with_env_filter(filter).with_ansi(false).with_writer(writer).try_init().ok()?;
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(false)
+        .with_writer(writer)
+        .try_init()
+        .ok()?;
     Some(guard)
 }
 
@@ -64,7 +72,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     let _guard = init_logging(&home);
     let json = cli.json;
     let Some(cmd) = cli.cmd else {
-        return Err(ProtoError::new(ErrorCode::BadRequest, "the terminal UI is not available yet; see `lianxi --help`").into());
+        return Err(ProtoError::new(
+            ErrorCode::BadRequest,
+            "the terminal UI is not available yet; see `lianxi --help`",
+        )
+        .into());
     };
     match cmd {
         Cmd::Init(a) => {
@@ -80,14 +92,27 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 lianxi_certs::files::write_atomic(out, request.as_bytes(), false)?;
             }
             let req_path = a.request_out.clone().unwrap_or(home.request_path());
-            print(json, json!({"node_id": cfg.node_id, "request": req_path, "home": home.dir,
-                               "age_identity_file": home.age_identity_path()}), || {
-                format!("节点 {} 已创建 / node created.\nenrollment request: {}\nsend it to the CA operator (lianxi-ca sign), then run `lianxi enroll`.",
-                    cfg.node_id, req_path.display())
-            });
+            print(
+                json,
+                json!({"node_id": cfg.node_id, "request": req_path, "home": home.dir,
+                               "age_identity_file": home.age_identity_path()}),
+                || {
+                    format!(
+                        "节点 {} 已创建 / node created.\nenrollment request: {}\nsend it to the CA operator (lianxi-ca sign), then run `lianxi enroll`.",
+                        cfg.node_id,
+                        req_path.display()
+                    )
+                },
+            );
         }
-        Cmd::Enroll { cert, ca, hub, server_name } => {
-            let cert = std::fs::read(&cert).with_context(|| format!("reading {}", cert.display()))?;
+        Cmd::Enroll {
+            cert,
+            ca,
+            hub,
+            server_name,
+        } => {
+            let cert =
+                std::fs::read(&cert).with_context(|| format!("reading {}", cert.display()))?;
             let ca = std::fs::read(&ca).with_context(|| format!("reading {}", ca.display()))?;
             let info = node::enroll(&home, &cert, &ca, &hub, server_name)?;
             // Register with the hub now if it is reachable; enrolling works offline too.
@@ -103,9 +128,21 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     false
                 }
             };
-            print(json, json!({"node_id": info.node_id, "hub": hub, "connected": connected, "not_after": rfc3339(info.not_after * 1000)}), || {
-                format!("enrolled {} with hub {hub}{}", info.node_id, if connected { "" } else { " (hub not reachable now; it will be used on the next sync)" })
-            });
+            print(
+                json,
+                json!({"node_id": info.node_id, "hub": hub, "connected": connected, "not_after": rfc3339(info.not_after * 1000)}),
+                || {
+                    format!(
+                        "enrolled {} with hub {hub}{}",
+                        info.node_id,
+                        if connected {
+                            ""
+                        } else {
+                            " (hub not reachable now; it will be used on the next sync)"
+                        }
+                    )
+                },
+            );
         }
         Cmd::Whoami => {
             let cfg = home.load_config()?;
@@ -121,13 +158,27 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 "signing_key_file": home.signing_key_path(),
             });
             print(json, v.clone(), || {
-                let mut s = format!("{} — {} ({})\ntier {}  roles {}\nhome {}\nage identity file {}",
-                    cfg.node_id, cfg.name, cfg.org, cfg.tier,
-                    cfg.roles.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(","),
-                    home.dir.display(), home.age_identity_path().display());
+                let mut s = format!(
+                    "{} — {} ({})\ntier {}  roles {}\nhome {}\nage identity file {}",
+                    cfg.node_id,
+                    cfg.name,
+                    cfg.org,
+                    cfg.tier,
+                    cfg.roles
+                        .iter()
+                        .map(|r| r.as_str())
+                        .collect::<Vec<_>>()
+                        .join(","),
+                    home.dir.display(),
+                    home.age_identity_path().display()
+                );
                 if let Some(n) = &node {
-                    s += &format!("\nage recipient {}\ncertificate valid until {}\nhub {}",
-                        n.age_recipient(), rfc3339(n.me.not_after * 1000), cfg.hub.clone().unwrap_or_default());
+                    s += &format!(
+                        "\nage recipient {}\ncertificate valid until {}\nhub {}",
+                        n.age_recipient(),
+                        rfc3339(n.me.not_after * 1000),
+                        cfg.hub.clone().unwrap_or_default()
+                    );
                 } else {
                     s += "\nnot enrolled yet";
                 }
@@ -150,7 +201,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 let mut s = String::new();
                 for n in &dir {
                     let roles: Vec<&str> = n.roles.iter().map(|r| r.as_str()).collect();
-                    s += &format!("{:<20} {:<11} {:<24} {}\n", n.node_id, n.tier, roles.join(","), n.name);
+                    s += &format!(
+                        "{:<20} {:<11} {:<24} {}\n",
+                        n.node_id,
+                        n.tier,
+                        roles.join(","),
+                        n.name
+                    );
                 }
                 if stale {
                     s += "(hub not reachable: cached directory)";
@@ -158,45 +215,72 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 s.trim_end().to_owned()
             });
         }
-        Cmd::Send(SendCmd::Bulletin { to, title, body, body_file, embargo }) => {
+        Cmd::Send(SendCmd::Bulletin {
+            to,
+            title,
+            body,
+            body_file,
+            embargo,
+        }) => {
             let node = Node::open(home.clone())?;
             let audience: Audience = to.parse()?;
             let body = match (body, body_file) {
                 (Some(b), _) => b,
-                (None, Some(f)) => std::fs::read_to_string(&f).with_context(|| format!("reading {}", f.display()))?,
+                (None, Some(f)) => std::fs::read_to_string(&f)
+                    .with_context(|| format!("reading {}", f.display()))?,
                 (None, None) => String::new(),
             };
             let not_before = embargo.as_deref().map(parse_time).transpose()?;
-            let id = node.queue(audience, Payload::Bulletin(Bulletin { title, body }), not_before).await?;
+            let id = node
+                .queue(
+                    audience,
+                    Payload::Bulletin(Bulletin { title, body }),
+                    not_before,
+                )
+                .await?;
             let (status, recipients, error) = match node.connect(Duration::from_secs(5)).await {
                 Ok((s, _ev)) => {
                     let _ = node.refresh_directory(&s).await;
                     let report = node.flush_outbox(&s).await?;
                     s.close().await;
                     let mine = report.sent.iter().find(|(m, _)| *m == id).map(|(_, n)| *n);
-                    let err = report.failed.iter().find(|(m, _)| *m == id).map(|(_, e)| e.clone());
+                    let err = report
+                        .failed
+                        .iter()
+                        .find(|(m, _)| *m == id)
+                        .map(|(_, e)| e.clone());
                     match (mine, err) {
                         (Some(n), _) => ("sent", Some(n), None),
-                        (None, Some(e)) if e.code == ErrorCode::HubUnreachable => ("queued", None, Some(e)),
+                        (None, Some(e)) if e.code == ErrorCode::HubUnreachable => {
+                            ("queued", None, Some(e))
+                        }
                         (None, Some(e)) => return Err(e.into()),
                         (None, None) => ("queued", None, None),
                     }
                 }
                 Err(e) => ("queued", None, Some(e)),
             };
-            print(json, json!({"id": id.to_string(), "status": status, "recipients": recipients,
-                               "reason": error.as_ref().map(|e| e.to_string())}), || match status {
-                "sent" => format!("sent {id} to {} recipient(s)", recipients.unwrap_or(0)),
-                _ => format!("queued {id}: the hub is not reachable ({}); it will be sent on the next sync",
-                    error.map(|e| e.message).unwrap_or_default()),
-            });
+            print(
+                json,
+                json!({"id": id.to_string(), "status": status, "recipients": recipients,
+                               "reason": error.as_ref().map(|e| e.to_string())}),
+                || match status {
+                    "sent" => format!("sent {id} to {} recipient(s)", recipients.unwrap_or(0)),
+                    _ => format!(
+                        "queued {id}: the hub is not reachable ({}); it will be sent on the next sync",
+                        error.map(|e| e.message).unwrap_or_default()
+                    ),
+                },
+            );
         }
         Cmd::Sync { timeout } => {
             let node = Node::open(home.clone())?;
             let r = lianxi::sync::sync(&node, Duration::from_secs(timeout)).await?;
             print(json, serde_json::to_value(&r)?, || {
-                format!("sent {}, received {} new ({} duplicate, {} rejected), {} still in the outbox",
-                    r.sent, r.received, r.duplicates, r.rejected, r.pending_outbox)
+                format!(
+                    "sent {}, received {} new ({} duplicate, {} rejected), {} still in the outbox",
+                    r.sent, r.received, r.duplicates, r.rejected, r.pending_outbox
+                )
             });
         }
         Cmd::Listen => {
@@ -215,7 +299,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     if json {
                         println!("{}", message_json(m));
                     } else {
-                        println!("{}  {}  {}  {}", rfc3339(m.created_at), m.sender, m.title, m.id);
+                        println!(
+                            "{}  {}  {}  {}",
+                            rfc3339(m.created_at),
+                            m.sender,
+                            m.title,
+                            m.id
+                        );
                     }
                     true
                 },
@@ -225,50 +315,111 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 _ = &mut stop => {}
             }
         }
-        Cmd::List { limit, offset, kind } => {
+        Cmd::List {
+            limit,
+            offset,
+            kind,
+        } => {
             let node = Node::open(home.clone())?;
-            let rows = node.archive.call(move |a| a.list(kind.as_deref(), limit, offset)).await?;
-            print(json, json!({"messages": rows.iter().map(message_json).collect::<Vec<_>>()}), || {
-                rows.iter().map(|m| format!("{} {} {} {:<8} {:<16} {}", if m.read { " " } else { "•" }, short_id(&m.id),
-                    &rfc3339(m.created_at)[..16.min(rfc3339(m.created_at).len())], m.kind, m.sender, m.title))
-                    .collect::<Vec<_>>().join("\n")
-            });
+            let rows = node
+                .archive
+                .call(move |a| a.list(kind.as_deref(), limit, offset))
+                .await?;
+            print(
+                json,
+                json!({"messages": rows.iter().map(message_json).collect::<Vec<_>>()}),
+                || {
+                    rows.iter()
+                        .map(|m| {
+                            format!(
+                                "{} {} {} {:<8} {:<16} {}",
+                                if m.read { " " } else { "•" },
+                                short_id(&m.id),
+                                &rfc3339(m.created_at)[..16.min(rfc3339(m.created_at).len())],
+                                m.kind,
+                                m.sender,
+                                m.title
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                },
+            );
         }
         Cmd::Show { id } => {
             let node = Node::open(home.clone())?;
-            let m = node.archive.call(move |a| a.show(&id, true, now_ms())).await?;
+            let m = node
+                .archive
+                .call(move |a| a.show(&id, true, now_ms()))
+                .await?;
             print(json, message_json(&m), || {
-                format!("{}\n发件 from: {}   时间 at: {}\n对象 to: {}   id: {}\n\n{}",
-                    m.title, m.sender, rfc3339(m.created_at), m.audience, m.id, m.body.clone().unwrap_or_default())
+                format!(
+                    "{}\n发件 from: {}   时间 at: {}\n对象 to: {}   id: {}\n\n{}",
+                    m.title,
+                    m.sender,
+                    rfc3339(m.created_at),
+                    m.audience,
+                    m.id,
+                    m.body.clone().unwrap_or_default()
+                )
             });
         }
         Cmd::Search { query, limit } => {
             let node = Node::open(home.clone())?;
             let q = query.clone();
             let hits = node.archive.call(move |a| a.search(&q, limit)).await?;
-            let arr: Vec<Value> = hits.iter().map(|h| {
-                let mut v = message_json(&h.message);
-                v["snippet"] = json!(h.snippet);
-                v
-            }).collect();
+            let arr: Vec<Value> = hits
+                .iter()
+                .map(|h| {
+                    let mut v = message_json(&h.message);
+                    v["snippet"] = json!(h.snippet);
+                    v
+                })
+                .collect();
             print(json, json!({"query": query, "hits": arr}), || {
-                if hits.is_empty() { return "no results / 无结果".into() }
-                hits.iter().map(|h| format!("{}  {}  {}\n    {}", short_id(&h.message.id), h.message.sender, h.message.title, h.snippet))
-                    .collect::<Vec<_>>().join("\n")
+                if hits.is_empty() {
+                    return "no results / 无结果".into();
+                }
+                hits.iter()
+                    .map(|h| {
+                        format!(
+                            "{}  {}  {}\n    {}",
+                            short_id(&h.message.id),
+                            h.message.sender,
+                            h.message.title,
+                            h.snippet
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
             });
         }
         Cmd::Outbox => {
             let node = Node::open(home.clone())?;
             let items = node.archive.call(|a| a.outbox()).await?;
             print(json, json!({"outbox": items}), || {
-                items.iter().map(|i| format!("{:<7} {} {} → {} {}", format!("{:?}", i.state).to_lowercase(), i.id, i.title, i.audience,
-                    i.last_error.clone().unwrap_or_default())).collect::<Vec<_>>().join("\n")
+                items
+                    .iter()
+                    .map(|i| {
+                        format!(
+                            "{:<7} {} {} → {} {}",
+                            format!("{:?}", i.state).to_lowercase(),
+                            i.id,
+                            i.title,
+                            i.audience,
+                            i.last_error.clone().unwrap_or_default()
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
             });
         }
         Cmd::Export(ExportCmd::Envelope { id, out }) => {
             let node = Node::open(home.clone())?;
             let files = export_envelope(&node, &id, &out).await?;
-            print(json, json!({"dir": out, "files": files}), || format!("exported to {}", out.display()));
+            print(json, json!({"dir": out, "files": files}), || {
+                format!("exported to {}", out.display())
+            });
         }
     }
     Ok(())
@@ -281,7 +432,12 @@ pub fn short_id(id: &str) -> &str {
 
 fn parse_time(s: &str) -> Result<i64, ProtoError> {
     let t = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
-        .map_err(|e| ProtoError::new(ErrorCode::BadRequest, format!("{s:?} is not an RFC 3339 time: {e}")))?;
+        .map_err(|e| {
+            ProtoError::new(
+                ErrorCode::BadRequest,
+                format!("{s:?} is not an RFC 3339 time: {e}"),
+            )
+        })?;
     Ok((t.unix_timestamp_nanos() / 1_000_000) as i64)
 }
 
@@ -290,7 +446,11 @@ async fn export_envelope(node: &Node, id: &str, out: &Path) -> anyhow::Result<Ve
     let (env, wrap, sender) = node.archive.call(move |a| a.envelope(&id)).await?;
     let header = env.decode_header()?;
     let sender_id = NodeId::new(sender)?;
-    let sender_cert = node.archive.call(move |a| a.directory_entry(&sender_id)).await?.map(|(_, c)| c);
+    let sender_cert = node
+        .archive
+        .call(move |a| a.directory_entry(&sender_id))
+        .await?
+        .map(|(_, c)| c);
     std::fs::create_dir_all(out)?;
     let mut files = Vec::new();
     let mut write = |name: &str, bytes: &[u8]| -> anyhow::Result<()> {
@@ -305,7 +465,10 @@ async fn export_envelope(node: &Node, id: &str, out: &Path) -> anyhow::Result<Ve
         write("wrap.age", w)?;
     }
     if let Some(c) = &sender_cert {
-        write("sender.crt", lianxi_certs::to_pem("CERTIFICATE", c).as_bytes())?;
+        write(
+            "sender.crt",
+            lianxi_certs::to_pem("CERTIFICATE", c).as_bytes(),
+        )?;
     }
     let meta = json!({
         "id": header.id.to_string(), "sender": header.sender, "audience": header.audience.to_string(),
@@ -315,7 +478,10 @@ async fn export_envelope(node: &Node, id: &str, out: &Path) -> anyhow::Result<Ve
         "signed_bytes": "the ASCII string \"lianxi/v1/envelope\" + one zero byte + header.cbor",
         "signature_scheme": "Ed25519 (RFC 8032), public key in sender.crt",
     });
-    write("envelope.json", serde_json::to_string_pretty(&meta)?.as_bytes())?;
+    write(
+        "envelope.json",
+        serde_json::to_string_pretty(&meta)?.as_bytes(),
+    )?;
     let readme = "How to check this envelope with standard tools\n\
         1. The body is a standard age file encrypted to a one-time key; wrap.age holds that key,\n\
            encrypted to this node's age identity:\n\

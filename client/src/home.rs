@@ -39,11 +39,20 @@ impl Home {
             return Ok(Home { dir: d });
         }
         if let Some(d) = std::env::var_os("LIANXI_HOME").filter(|v| !v.is_empty()) {
-            return Ok(Home { dir: PathBuf::from(d) });
+            return Ok(Home {
+                dir: PathBuf::from(d),
+            });
         }
         directories::ProjectDirs::from("org", "lianxi", "lianxi")
-            .map(|p| Home { dir: p.data_dir().to_owned() })
-            .ok_or_else(|| ProtoError::new(ErrorCode::Io, "no home directory: use --home or LIANXI_HOME"))
+            .map(|p| Home {
+                dir: p.data_dir().to_owned(),
+            })
+            .ok_or_else(|| {
+                ProtoError::new(
+                    ErrorCode::Io,
+                    "no home directory: use --home or LIANXI_HOME",
+                )
+            })
     }
 
     pub fn new(dir: impl Into<PathBuf>) -> Home {
@@ -87,11 +96,13 @@ impl Home {
                 io_err(p.display(), e)
             }
         })?;
-        toml::from_str(&text).map_err(|e| ProtoError::new(ErrorCode::Io, format!("{}: {e}", p.display())))
+        toml::from_str(&text)
+            .map_err(|e| ProtoError::new(ErrorCode::Io, format!("{}: {e}", p.display())))
     }
 
     pub fn save_config(&self, cfg: &NodeConfig) -> Result<()> {
-        let text = toml::to_string_pretty(cfg).map_err(|e| ProtoError::new(ErrorCode::Internal, e.to_string()))?;
+        let text = toml::to_string_pretty(cfg)
+            .map_err(|e| ProtoError::new(ErrorCode::Internal, e.to_string()))?;
         lianxi_certs::files::write_atomic(&self.config_path(), text.as_bytes(), false)
     }
 

@@ -52,7 +52,8 @@ impl Identity {
     pub fn load(home: &Home) -> Result<Identity> {
         let pem = Zeroizing::new(read_secret(&home.signing_key_path())?);
         let pem = std::str::from_utf8(&pem).map_err(|_| key_err("node.key is not PEM"))?;
-        let signing = SigningKey::from_pkcs8_pem(pem).map_err(|e| key_err(format!("node.key: {e}")))?;
+        let signing =
+            SigningKey::from_pkcs8_pem(pem).map_err(|e| key_err(format!("node.key: {e}")))?;
         let text = Zeroizing::new(read_secret(&home.age_identity_path())?);
         let text = std::str::from_utf8(&text).map_err(|_| key_err("age.key is not text"))?;
         let line = text
@@ -60,13 +61,19 @@ impl Identity {
             .map(str::trim)
             .find(|l| l.starts_with("AGE-SECRET-KEY-1"))
             .ok_or_else(|| key_err("age.key holds no AGE-SECRET-KEY-1 line"))?;
-        let age = age::x25519::Identity::from_str(line).map_err(|e| key_err(format!("age.key: {e}")))?;
+        let age =
+            age::x25519::Identity::from_str(line).map_err(|e| key_err(format!("age.key: {e}")))?;
         Ok(Identity { signing, age })
     }
 
     /// The TLS client key (PKCS#8 DER).
     pub fn tls_key(&self) -> Result<rustls_pki_types::PrivateKeyDer<'static>> {
-        let doc = self.signing.to_pkcs8_der().map_err(|e| key_err(format!("{e}")))?;
-        Ok(rustls_pki_types::PrivateKeyDer::Pkcs8(doc.as_bytes().to_vec().into()))
+        let doc = self
+            .signing
+            .to_pkcs8_der()
+            .map_err(|e| key_err(format!("{e}")))?;
+        Ok(rustls_pki_types::PrivateKeyDer::Pkcs8(
+            doc.as_bytes().to_vec().into(),
+        ))
     }
 }

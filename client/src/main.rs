@@ -11,7 +11,10 @@ use lianxi::ProtoError;
 fn main() -> ExitCode {
     let cli = cli::Cli::parse();
     let json = cli.json;
-    let rt = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("lianxi: cannot start: {e}");
@@ -26,7 +29,10 @@ fn main() -> ExitCode {
                 None => ("internal".to_owned(), format!("{e:#}")),
             };
             if json {
-                println!("{}", serde_json::json!({"error": {"code": code, "message": message}}));
+                println!(
+                    "{}",
+                    serde_json::json!({"error": {"code": code, "message": message}})
+                );
             } else {
                 eprintln!("lianxi: {message} [{code}]");
             }

@@ -10,7 +10,9 @@ use std::time::Duration;
 
 use lianxi_shared::frame::{DEFAULT_MAX_FRAME, FrameDecoder};
 use lianxi_shared::wire::{ClientMsg, HubMsg};
-use lianxi_shared::{ALPN, Envelope, ErrorCode, MessageId, NodeId, PROTOCOL_VERSION, ProtoError, Wrap};
+use lianxi_shared::{
+    ALPN, Envelope, ErrorCode, MessageId, NodeId, PROTOCOL_VERSION, ProtoError, Wrap,
+};
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use tokio::sync::{mpsc, oneshot};
 
@@ -26,8 +28,14 @@ pub struct TlsSetup {
 /// Something the hub sent that is not a response.
 #[derive(Debug)]
 pub enum Event {
-    Deliver { seq: u64, envelope: Envelope, wrap: Vec<u8> },
-    Drained { delivered: u64 },
+    Deliver {
+        seq: u64,
+        envelope: Envelope,
+        wrap: Vec<u8>,
+    },
+    Drained {
+        delivered: u64,
+    },
     Closed(ProtoError),
 }
 
@@ -54,14 +62,20 @@ fn client_config(tls: &TlsSetup) -> Result<quinn::ClientConfig> {
         .map_err(|e| ProtoError::new(ErrorCode::Internal, e.to_string()))?
         .with_root_certificates(roots)
         .with_client_auth_cert(vec![tls.cert.clone()], tls.key.clone_key())
-        .map_err(|e| ProtoError::new(ErrorCode::BadCertificate, format!("node certificate: {e}")))?;
+        .map_err(|e| {
+            ProtoError::new(ErrorCode::BadCertificate, format!("node certificate: {e}"))
+        })?;
     cfg.alpn_protocols = vec![ALPN.to_vec()];
     let crypto = quinn::crypto::rustls::QuicClientConfig::try_from(cfg)
         .map_err(|e| ProtoError::new(ErrorCode::Internal, e.to_string()))?;
     let mut qc = quinn::ClientConfig::new(Arc::new(crypto));
     let mut transport = quinn::TransportConfig::default();
     transport.keep_alive_interval(Some(Duration::from_secs(10)));
-    transport.max_idle_timeout(Some(Duration::from_secs(40).try_into().map_err(|_| ProtoError::code(ErrorCode::Internal))?));
+    transport.max_idle_timeout(Some(
+        Duration::from_secs(40)
+            .try_into()
+            .map_err(|_| ProtoError::code(ErrorCode::Internal))?,
+    ));
     qc.transport_config(Arc::new(transport));
     Ok(qc)
 }
@@ -83,17 +97,29 @@ pub struct Session {
 }
 
 async fn resolve(addr: &str) -> Result<SocketAddr> {
-    let mut it = tokio::net::lookup_host(addr).await.map_err(|e| unreachable(format!("cannot resolve {addr}: {e}")))?;
-    it.next().ok_or_else(|| unreachable(format!("{addr} resolves to no address")))
+    let mut it = tokio::net::lookup_host(addr)
+        .await
+        .map_err(|e| unreachable(format!("cannot resolve {addr}: {e}")))?;
+    it.next()
+        .ok_or_else(|| unreachable(format!("{addr} resolves to no address")))
 }
 
 fn map_connect_error(addr: &str, e: quinn::ConnectionError) -> ProtoError {
     let text = e.to_string();
-    if text.contains("certificate") || text.contains("UnknownIssuer") || text.contains("BadSignature") {
-        ProtoError::new(ErrorCode::UntrustedCertificate, format!("TLS with {addr} failed: {text}"))
+    if text.contains("certificate")
+        || text.contains("UnknownIssuer")
+        || text.contains("BadSignature")
+    {
+        ProtoError::new(
+            ErrorCode::UntrustedCertificate,
+            format!("TLS with {addr} failed: {text}"),
+        )
     } else if let quinn::ConnectionError::ApplicationClosed(c) = &e {
         let reason = String::from_utf8_lossy(&c.reason).to_string();
-        ProtoError::new(ErrorCode::HubUnreachable, format!("the hub closed the connection: {reason}"))
+        ProtoError::new(
+            ErrorCode::HubUnreachable,
+            format!("the hub closed the connection: {reason}"),
+        )
     } else {
         unreachable(format!("cannot connect to {addr}: {text}"))
     }
@@ -101,33 +127,67 @@ fn map_connect_error(addr: &str, e: quinn::ConnectionError) -> ProtoError {
 
 impl Session {
     /// Connect, authenticate and say Hello. Returns the session and its events.
-    pub async fn connect(addr: &str, server_name: &str, tls: &TlsSetup, timeout: Duration) -> Result<(Session, mpsc::Receiver<Event>)> {
+    pub async fn connect(
+        addr: &str,
+        server_name: &str,
+        tls: &TlsSetup,
+        timeout: Duration,
+    ) -> Result<(Session, mpsc::Receiver<Event>)> {
         tokio::time::timeout(timeout, Self::connect_inner(addr, server_name, tls))
             .await
-            .map_err(|_| unreachable(format!("no answer from {addr} within {}s", timeout.as_secs())))?
+            .map_err(|_| {
+                unreachable(format!(
+                    "no answer from {addr} within {}s",
+                    timeout.as_secs()
+                ))
+            })?
     }
 
-    async fn connect_inner(addr: &str, server_name: &str, tls: &TlsSetup) -> Result<(Session, mpsc::Receiver<Event>)> {
+    async fn connect_inner(
+        addr: &str,
+        server_name: &str,
+        tls: &TlsSetup,
+    ) -> Result<(Session, mpsc::Receiver<Event>)> {
         let remote = resolve(addr).await?;
-        let bind: SocketAddr = if remote.is_ipv6() { "[::]:0" } else { "0.0.0.0:0" }
-            .parse()
-            .map_err(|_| ProtoError::code(ErrorCode::Internal))?;
-        let mut endpoint = quinn::Endpoint::client(bind).map_err(|e| unreachable(format!("cannot open a UDP socket: {e}")))?;
+        let bind: SocketAddr = if remote.is_ipv6() {
+            "[::]:0"
+        } else {
+            "0.0.0.0:0"
+        }
+        .parse()
+        .map_err(|_| ProtoError::code(ErrorCode::Internal))?;
+        let mut endpoint = quinn::Endpoint::client(bind)
+            .map_err(|e| unreachable(format!("cannot open a UDP socket: {e}")))?;
         endpoint.set_default_client_config(client_config(tls)?);
         let conn = endpoint
             .connect(remote, server_name)
             .map_err(|e| unreachable(format!("cannot connect to {addr}: {e}")))?
             .await
             .map_err(|e| map_connect_error(addr, e))?;
-        let (mut send, mut recv) = conn.open_bi().await.map_err(|e| map_connect_error(addr, e))?;
-        let hello = ClientMsg::Hello { protocol: PROTOCOL_VERSION, agent: format!("lianxi/{}", env!("CARGO_PKG_VERSION")) };
-        send.write_all(&hello.to_frame()).await.map_err(|e| unreachable(format!("{e}")))?;
+        let (mut send, mut recv) = conn
+            .open_bi()
+            .await
+            .map_err(|e| map_connect_error(addr, e))?;
+        let hello = ClientMsg::Hello {
+            protocol: PROTOCOL_VERSION,
+            agent: format!("lianxi/{}", env!("CARGO_PKG_VERSION")),
+        };
+        send.write_all(&hello.to_frame())
+            .await
+            .map_err(|e| unreachable(format!("{e}")))?;
         let mut dec = FrameDecoder::new(DEFAULT_MAX_FRAME);
-        let first = read_frame(&mut recv, &mut dec).await?.ok_or_else(|| unreachable("the hub closed the stream"))?;
+        let first = read_frame(&mut recv, &mut dec)
+            .await?
+            .ok_or_else(|| unreachable("the hub closed the stream"))?;
         let hub_name = match HubMsg::decode(&first)? {
             HubMsg::Welcome { hub, .. } => hub,
             HubMsg::Error { error } => return Err(error),
-            other => return Err(ProtoError::new(ErrorCode::BadFrame, format!("expected Welcome, got {other:?}"))),
+            other => {
+                return Err(ProtoError::new(
+                    ErrorCode::BadFrame,
+                    format!("expected Welcome, got {other:?}"),
+                ));
+            }
         };
         let (out, out_rx) = mpsc::channel::<Vec<u8>>(256);
         let (events_tx, events) = mpsc::channel(1024);
@@ -144,7 +204,11 @@ impl Session {
     }
 
     async fn send_msg(&self, msg: ClientMsg) -> Result<()> {
-        self.inner.out.send(msg.to_frame()).await.map_err(|_| unreachable("the connection is closed"))
+        self.inner
+            .out
+            .send(msg.to_frame())
+            .await
+            .map_err(|_| unreachable("the connection is closed"))
     }
 
     async fn request(&self, build: impl FnOnce(u64) -> ClientMsg) -> Result<HubMsg> {
@@ -169,9 +233,30 @@ impl Session {
 
     /// Send an envelope; resolves when the hub has stored it durably.
     pub async fn send_envelope(&self, envelope: Envelope, wraps: Vec<Wrap>) -> Result<Accepted> {
-        match self.request(|rid| ClientMsg::Send { rid, envelope, wraps }).await? {
-            HubMsg::Accepted { id, recipients, duplicate, missing, .. } => Ok(Accepted { id, recipients, duplicate, missing }),
-            other => Err(ProtoError::new(ErrorCode::BadFrame, format!("unexpected answer {other:?}"))),
+        match self
+            .request(|rid| ClientMsg::Send {
+                rid,
+                envelope,
+                wraps,
+            })
+            .await?
+        {
+            HubMsg::Accepted {
+                id,
+                recipients,
+                duplicate,
+                missing,
+                ..
+            } => Ok(Accepted {
+                id,
+                recipients,
+                duplicate,
+                missing,
+            }),
+            other => Err(ProtoError::new(
+                ErrorCode::BadFrame,
+                format!("unexpected answer {other:?}"),
+            )),
         }
     }
 
@@ -179,12 +264,17 @@ impl Session {
     pub async fn directory(&self) -> Result<(Vec<Vec<u8>>, Option<Vec<u8>>)> {
         match self.request(|rid| ClientMsg::Directory { rid }).await? {
             HubMsg::DirectoryIs { certs, crl, .. } => Ok((certs, crl)),
-            other => Err(ProtoError::new(ErrorCode::BadFrame, format!("unexpected answer {other:?}"))),
+            other => Err(ProtoError::new(
+                ErrorCode::BadFrame,
+                format!("unexpected answer {other:?}"),
+            )),
         }
     }
 
     pub async fn ping(&self) -> Result<()> {
-        self.request(|rid| ClientMsg::Ping { rid }).await.map(|_| ())
+        self.request(|rid| ClientMsg::Ping { rid })
+            .await
+            .map(|_| ())
     }
 
     pub async fn subscribe(&self) -> Result<()> {
@@ -208,11 +298,15 @@ impl Session {
         // A ping round trip ensures earlier frames (acks) reached the hub.
         let _ = tokio::time::timeout(Duration::from_secs(2), self.ping()).await;
         self.inner.conn.close(quinn::VarInt::from_u32(0), b"bye");
-        let _ = tokio::time::timeout(Duration::from_millis(500), self.inner._endpoint.wait_idle()).await;
+        let _ = tokio::time::timeout(Duration::from_millis(500), self.inner._endpoint.wait_idle())
+            .await;
     }
 }
 
-async fn read_frame(recv: &mut quinn::RecvStream, dec: &mut FrameDecoder) -> Result<Option<Vec<u8>>> {
+async fn read_frame(
+    recv: &mut quinn::RecvStream,
+    dec: &mut FrameDecoder,
+) -> Result<Option<Vec<u8>>> {
     loop {
         if let Some(f) = dec.next_frame()? {
             return Ok(Some(f));
@@ -234,7 +328,12 @@ async fn write_loop(mut send: quinn::SendStream, mut rx: mpsc::Receiver<Vec<u8>>
     let _ = send.finish();
 }
 
-async fn read_loop(mut recv: quinn::RecvStream, mut dec: FrameDecoder, inner: Arc<Inner>, events: mpsc::Sender<Event>) {
+async fn read_loop(
+    mut recv: quinn::RecvStream,
+    mut dec: FrameDecoder,
+    inner: Arc<Inner>,
+    events: mpsc::Sender<Event>,
+) {
     let end = loop {
         let frame = match read_frame(&mut recv, &mut dec).await {
             Ok(Some(f)) => f,
@@ -246,7 +345,10 @@ async fn read_loop(mut recv: quinn::RecvStream, mut dec: FrameDecoder, inner: Ar
             Err(e) => break e,
         };
         let rid = match &msg {
-            HubMsg::Accepted { rid, .. } | HubMsg::Refused { rid, .. } | HubMsg::DirectoryIs { rid, .. } | HubMsg::Pong { rid, .. } => Some(*rid),
+            HubMsg::Accepted { rid, .. }
+            | HubMsg::Refused { rid, .. }
+            | HubMsg::DirectoryIs { rid, .. }
+            | HubMsg::Pong { rid, .. } => Some(*rid),
             _ => None,
         };
         if let Some(rid) = rid {
@@ -257,7 +359,15 @@ async fn read_loop(mut recv: quinn::RecvStream, mut dec: FrameDecoder, inner: Ar
             continue;
         }
         let ev = match msg {
-            HubMsg::Deliver { seq, envelope, wrap } => Event::Deliver { seq, envelope, wrap },
+            HubMsg::Deliver {
+                seq,
+                envelope,
+                wrap,
+            } => Event::Deliver {
+                seq,
+                envelope,
+                wrap,
+            },
             HubMsg::Drained { delivered } => Event::Drained { delivered },
             HubMsg::Error { error } => break error,
             _ => continue,

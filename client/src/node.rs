@@ -7,7 +7,9 @@ use std::time::Duration;
 use lianxi_certs::request::{NodeIdentity, build_request};
 use lianxi_certs::{NodeAttributes, pem_or_der, verify_node_cert};
 use lianxi_shared::envelope::{Opened, SealInput, seal};
-use lianxi_shared::{Audience, ErrorCode, MessageId, NodeId, NodeInfo, Payload, ProtoError, Role, Tier};
+use lianxi_shared::{
+    Audience, ErrorCode, MessageId, NodeId, NodeInfo, Payload, ProtoError, Role, Tier,
+};
 use rustls_pki_types::CertificateDer;
 
 use crate::archive::SealedForm;
@@ -41,11 +43,17 @@ pub fn init(home: &Home, args: InitArgs) -> Result<(String, NodeConfig)> {
     if home.config_path().exists() || home.signing_key_path().exists() {
         return Err(ProtoError::new(
             ErrorCode::AlreadyInitialized,
-            format!("{} already holds a node; use another --home", home.dir.display()),
+            format!(
+                "{} already holds a node; use another --home",
+                home.dir.display()
+            ),
         ));
     }
     if args.roles.is_empty() {
-        return Err(ProtoError::new(ErrorCode::BadRequest, "give at least one role"));
+        return Err(ProtoError::new(
+            ErrorCode::BadRequest,
+            "give at least one role",
+        ));
     }
     let identity = Identity::generate(home)?;
     let cfg = NodeConfig {
@@ -64,7 +72,11 @@ pub fn init(home: &Home, args: InitArgs) -> Result<(String, NodeConfig)> {
             node_id: cfg.node_id.clone(),
             name: cfg.name.clone(),
             org: cfg.org.clone(),
-            attrs: NodeAttributes { tier: cfg.tier, roles: cfg.roles.clone(), age_recipient: identity.age.to_public().to_string() },
+            attrs: NodeAttributes {
+                tier: cfg.tier,
+                roles: cfg.roles.clone(),
+                age_recipient: identity.age.to_public().to_string(),
+            },
         },
     )?;
     lianxi_certs::files::write_atomic(&home.request_path(), request.as_bytes(), false)?;
@@ -74,20 +86,45 @@ pub fn init(home: &Home, args: InitArgs) -> Result<(String, NodeConfig)> {
 
 /// Install the signed certificate and the CA, and record the hub's address.
 /// The certificate must be signed by the CA and bind this node's own keys.
-pub fn enroll(home: &Home, cert: &[u8], ca: &[u8], hub: &str, server_name: Option<String>) -> Result<NodeInfo> {
+pub fn enroll(
+    home: &Home,
+    cert: &[u8],
+    ca: &[u8],
+    hub: &str,
+    server_name: Option<String>,
+) -> Result<NodeInfo> {
     let mut cfg = home.load_config()?;
     let identity = Identity::load(home)?;
     let cert_der = pem_or_der(cert, "CERTIFICATE")?;
     let ca_der = pem_or_der(ca, "CERTIFICATE")?;
     let info = verify_node_cert(&cert_der, &ca_der, None, now_ms() / 1000)?;
-    if info.signing_key != identity.signing.verifying_key().to_bytes() || info.age_recipient != identity.age.to_public().to_string() {
-        return Err(ProtoError::new(ErrorCode::BadCertificate, "this certificate was issued for other keys than this node's"));
+    if info.signing_key != identity.signing.verifying_key().to_bytes()
+        || info.age_recipient != identity.age.to_public().to_string()
+    {
+        return Err(ProtoError::new(
+            ErrorCode::BadCertificate,
+            "this certificate was issued for other keys than this node's",
+        ));
     }
     if info.node_id != cfg.node_id {
-        return Err(ProtoError::new(ErrorCode::BadCertificate, format!("the certificate is for {}, not {}", info.node_id, cfg.node_id)));
+        return Err(ProtoError::new(
+            ErrorCode::BadCertificate,
+            format!(
+                "the certificate is for {}, not {}",
+                info.node_id, cfg.node_id
+            ),
+        ));
     }
-    lianxi_certs::files::write_atomic(&home.cert_path(), lianxi_certs::to_pem("CERTIFICATE", &cert_der).as_bytes(), false)?;
-    lianxi_certs::files::write_atomic(&home.ca_path(), lianxi_certs::to_pem("CERTIFICATE", &ca_der).as_bytes(), false)?;
+    lianxi_certs::files::write_atomic(
+        &home.cert_path(),
+        lianxi_certs::to_pem("CERTIFICATE", &cert_der).as_bytes(),
+        false,
+    )?;
+    lianxi_certs::files::write_atomic(
+        &home.ca_path(),
+        lianxi_certs::to_pem("CERTIFICATE", &ca_der).as_bytes(),
+        false,
+    )?;
     // The CA may have narrowed the roles; the certificate is the truth.
     cfg.roles = info.roles.clone();
     cfg.hub = Some(hub.to_owned());
@@ -120,7 +157,10 @@ impl Node {
         let config = home.load_config()?;
         let read = |p: std::path::PathBuf| {
             std::fs::read(&p).map_err(|_| {
-                ProtoError::new(ErrorCode::NotEnrolled, format!("{} is missing: run `lianxi enroll`", p.display()))
+                ProtoError::new(
+                    ErrorCode::NotEnrolled,
+                    format!("{} is missing: run `lianxi enroll`", p.display()),
+                )
             })
         };
         let cert_der = pem_or_der(&read(home.cert_path())?, "CERTIFICATE")?;
@@ -128,7 +168,15 @@ impl Node {
         let me = lianxi_certs::parse_node_cert(&cert_der)?;
         let identity = Arc::new(Identity::load(&home)?);
         let archive = ArchiveHandle::open(&home.archive_path())?;
-        Ok(Node { home, config, identity, cert_der, ca_der, me, archive })
+        Ok(Node {
+            home,
+            config,
+            identity,
+            cert_der,
+            ca_der,
+            me,
+            archive,
+        })
     }
 
     pub fn age_recipient(&self) -> String {
@@ -136,7 +184,12 @@ impl Node {
     }
 
     pub fn hub_addr(&self) -> Result<String> {
-        self.config.hub.clone().ok_or_else(|| ProtoError::new(ErrorCode::NotEnrolled, "no hub address: run `lianxi enroll --hub`"))
+        self.config.hub.clone().ok_or_else(|| {
+            ProtoError::new(
+                ErrorCode::NotEnrolled,
+                "no hub address: run `lianxi enroll --hub`",
+            )
+        })
     }
 
     fn tls(&self) -> Result<TlsSetup> {
@@ -147,11 +200,17 @@ impl Node {
         })
     }
 
-    pub async fn connect(&self, timeout: Duration) -> Result<(Session, tokio::sync::mpsc::Receiver<Event>)> {
+    pub async fn connect(
+        &self,
+        timeout: Duration,
+    ) -> Result<(Session, tokio::sync::mpsc::Receiver<Event>)> {
         let addr = self.hub_addr()?;
         let server_name = match &self.config.server_name {
             Some(s) => s.clone(),
-            None => addr.rsplit_once(':').map(|(h, _)| h.trim_matches(['[', ']']).to_owned()).unwrap_or(addr.clone()),
+            None => addr
+                .rsplit_once(':')
+                .map(|(h, _)| h.trim_matches(['[', ']']).to_owned())
+                .unwrap_or(addr.clone()),
         };
         Session::connect(&addr, &server_name, &self.tls()?, timeout).await
     }
@@ -164,7 +223,8 @@ impl Node {
         let known = self.archive.call(|a| a.get_meta("crl")).await?;
         let verified = tokio::task::spawn_blocking(move || {
             let crl = trust::newer_crl(&ca, known.as_deref(), crl.as_deref());
-            let v = trust::verify_directory(&certs, &ca, crl.as_ref().map(|c| &c.1), now_ms() / 1000);
+            let v =
+                trust::verify_directory(&certs, &ca, crl.as_ref().map(|c| &c.1), now_ms() / 1000);
             (v, crl.map(|c| c.0))
         })
         .await
@@ -191,11 +251,18 @@ impl Node {
 
     /// Write a bulletin to the outbox (durably). It is sealed and sent by the
     /// next [`Node::flush_outbox`].
-    pub async fn queue(&self, audience: Audience, payload: Payload, not_before: Option<i64>) -> Result<MessageId> {
+    pub async fn queue(
+        &self,
+        audience: Audience,
+        payload: Payload,
+        not_before: Option<i64>,
+    ) -> Result<MessageId> {
         payload.validate()?;
         let now = now_ms();
         let id = MessageId::generate(now);
-        self.archive.call(move |a| a.queue(id, now, &audience, &payload, not_before)).await?;
+        self.archive
+            .call(move |a| a.queue(id, now, &audience, &payload, not_before))
+            .await?;
         Ok(id)
     }
 
@@ -204,19 +271,29 @@ impl Node {
         if let Some(s) = &item.sealed {
             return Ok(s.clone());
         }
-        let payload = item.payload.clone().ok_or_else(|| ProtoError::new(ErrorCode::ArchiveCorrupt, "outbox payload unreadable"))?;
+        let payload = item.payload.clone().ok_or_else(|| {
+            ProtoError::new(ErrorCode::ArchiveCorrupt, "outbox payload unreadable")
+        })?;
         let audience: Audience = item.audience.parse()?;
         let directory = self.directory().await?;
         let me = self.me.node_id.clone();
         let recipients_ids = audience.expand(&me, &directory)?;
-        let by_id: HashMap<&NodeId, &NodeInfo> = directory.iter().map(|n| (&n.node_id, n)).collect();
+        let by_id: HashMap<&NodeId, &NodeInfo> =
+            directory.iter().map(|n| (&n.node_id, n)).collect();
         let mut recipients = Vec::with_capacity(recipients_ids.len());
         for id in &recipients_ids {
-            let info = by_id.get(id).ok_or_else(|| ProtoError::new(ErrorCode::UnknownRecipient, format!("unknown recipient {id}")))?;
-            let r: age::x25519::Recipient = info
-                .age_recipient
-                .parse()
-                .map_err(|_| ProtoError::new(ErrorCode::BadCertificate, format!("{id} has an invalid age recipient")))?;
+            let info = by_id.get(id).ok_or_else(|| {
+                ProtoError::new(
+                    ErrorCode::UnknownRecipient,
+                    format!("unknown recipient {id}"),
+                )
+            })?;
+            let r: age::x25519::Recipient = info.age_recipient.parse().map_err(|_| {
+                ProtoError::new(
+                    ErrorCode::BadCertificate,
+                    format!("{id} has an invalid age recipient"),
+                )
+            })?;
             recipients.push((id.clone(), r));
         }
         let identity = self.identity.clone();
@@ -237,7 +314,10 @@ impl Node {
         })
         .await
         .map_err(|_| ProtoError::code(ErrorCode::Internal))??;
-        let form = SealedForm { envelope: sealed.envelope, wraps: sealed.wraps };
+        let form = SealedForm {
+            envelope: sealed.envelope,
+            wraps: sealed.wraps,
+        };
         let f2 = form.clone();
         self.archive.call(move |a| a.set_sealed(&id, &f2)).await?;
         Ok(form)
@@ -255,7 +335,9 @@ impl Node {
                 Err(e) => {
                     let permanent = !is_transient(e.code) && e.code != ErrorCode::EmptyAudience;
                     let (id, e2) = (item.id, e.clone());
-                    self.archive.call(move |a| a.mark_attempt(&id, &e2, permanent)).await?;
+                    self.archive
+                        .call(move |a| a.mark_attempt(&id, &e2, permanent))
+                        .await?;
                     report.failed.push((item.id, e));
                     continue;
                 }
@@ -267,14 +349,27 @@ impl Node {
             });
         }
         while let Some(done) = tasks.join_next().await {
-            let Ok((item, envelope, r)) = done else { continue };
+            let Ok((item, envelope, r)) = done else {
+                continue;
+            };
             match r {
                 Ok(acc) => {
                     let header = envelope.decode_header()?;
-                    let payload = item.payload.clone().ok_or_else(|| ProtoError::code(ErrorCode::ArchiveCorrupt))?;
-                    let opened = Opened { header, payload_bytes: payload.encode(), payload };
+                    let payload = item
+                        .payload
+                        .clone()
+                        .ok_or_else(|| ProtoError::code(ErrorCode::ArchiveCorrupt))?;
+                    let opened = Opened {
+                        header,
+                        payload_bytes: payload.encode(),
+                        payload,
+                    };
                     let id = item.id;
-                    self.archive.call(move |a| a.mark_sent(&id, &opened, &envelope, acc.recipients, now_ms())).await?;
+                    self.archive
+                        .call(move |a| {
+                            a.mark_sent(&id, &opened, &envelope, acc.recipients, now_ms())
+                        })
+                        .await?;
                     if !acc.missing.is_empty() {
                         tracing::warn!(%id, missing = acc.missing.len(), "addressed nodes had no key wrap (directory was stale)");
                     }
@@ -284,7 +379,9 @@ impl Node {
                     let id = item.id;
                     let permanent = !is_transient(e.code);
                     let e2 = e.clone();
-                    self.archive.call(move |a| a.mark_attempt(&id, &e2, permanent)).await?;
+                    self.archive
+                        .call(move |a| a.mark_attempt(&id, &e2, permanent))
+                        .await?;
                     report.failed.push((id, e));
                 }
             }
@@ -305,8 +402,11 @@ pub(crate) fn open_with(
     wrap: &[u8],
 ) -> Result<Opened> {
     let header = envelope.decode_header()?;
-    let sender = directory
-        .get(&header.sender)
-        .ok_or_else(|| ProtoError::new(ErrorCode::UnknownSender, format!("{} is not in the verified directory", header.sender)))?;
+    let sender = directory.get(&header.sender).ok_or_else(|| {
+        ProtoError::new(
+            ErrorCode::UnknownSender,
+            format!("{} is not in the verified directory", header.sender),
+        )
+    })?;
     lianxi_shared::envelope::open(envelope, wrap, sender, me, &identity.age)
 }

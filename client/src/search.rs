@@ -30,7 +30,11 @@ fn fold(c: char) -> char {
 pub fn normalize(text: &str) -> Vec<char> {
     let simplified = fast2s::convert(text);
     let out: Vec<char> = simplified.chars().map(fold).collect();
-    if out.len() == text.chars().count() { out } else { text.chars().map(fold).collect() }
+    if out.len() == text.chars().count() {
+        out
+    } else {
+        text.chars().map(fold).collect()
+    }
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -117,7 +121,11 @@ pub fn fts_query(query: &str) -> Option<String> {
             }
         }
     }
-    if parts.is_empty() { None } else { Some(parts.join(" AND ")) }
+    if parts.is_empty() {
+        None
+    } else {
+        Some(parts.join(" AND "))
+    }
 }
 
 /// A snippet of `text` around the first match of the query, about `width`
@@ -125,12 +133,24 @@ pub fn fts_query(query: &str) -> Option<String> {
 pub fn snippet(text: &str, query: &str, width: usize) -> String {
     let orig: Vec<char> = text.chars().collect();
     let norm = normalize(text);
-    let needles: Vec<Vec<char>> = query.split_whitespace().map(normalize).filter(|n| !n.is_empty()).collect();
+    let needles: Vec<Vec<char>> = query
+        .split_whitespace()
+        .map(normalize)
+        .filter(|n| !n.is_empty())
+        .collect();
     let hit = needles
         .iter()
-        .filter_map(|n| norm.windows(n.len()).position(|w| w == n.as_slice()).map(|p| (p, n.len())))
+        .filter_map(|n| {
+            norm.windows(n.len())
+                .position(|w| w == n.as_slice())
+                .map(|p| (p, n.len()))
+        })
         .min();
-    let flat = |cs: &[char]| cs.iter().map(|c| if c.is_whitespace() { ' ' } else { *c }).collect::<String>();
+    let flat = |cs: &[char]| {
+        cs.iter()
+            .map(|c| if c.is_whitespace() { ' ' } else { *c })
+            .collect::<String>()
+    };
     match hit {
         Some((p, len)) => {
             let before = width.saturating_sub(len) / 2;
@@ -177,7 +197,10 @@ mod tests {
         assert_eq!(fts_query("税").unwrap(), "uni:\"税\"");
         assert_eq!(fts_query("减税").unwrap(), "bi:\"减税\"");
         assert_eq!(fts_query("减税降费").unwrap(), "bi:\"减税 税降 降费\"");
-        assert_eq!(fts_query("WTO 規則").unwrap(), "bi:\"wto\"* AND bi:\"规则\"");
+        assert_eq!(
+            fts_query("WTO 規則").unwrap(),
+            "bi:\"wto\"* AND bi:\"规则\""
+        );
         assert_eq!(fts_query("  ，。 "), None);
         assert_eq!(fts_query("a\"b").unwrap(), "bi:\"a\"* AND bi:\"b\"*");
     }

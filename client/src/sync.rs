@@ -33,7 +33,9 @@ pub struct Receiver {
 
 impl Receiver {
     pub async fn new(node: &Node) -> Result<Receiver> {
-        let mut r = Receiver { directory: Arc::default() };
+        let mut r = Receiver {
+            directory: Arc::default(),
+        };
         r.reload(node).await?;
         Ok(r)
     }
@@ -45,9 +47,16 @@ impl Receiver {
     }
 
     /// Verify, decrypt, store and acknowledge a batch of deliveries.
-    pub async fn process(&mut self, node: &Node, session: &Session, batch: Vec<(u64, Envelope, Vec<u8>)>) -> Result<BatchOutcome> {
+    pub async fn process(
+        &mut self,
+        node: &Node,
+        session: &Session,
+        batch: Vec<(u64, Envelope, Vec<u8>)>,
+    ) -> Result<BatchOutcome> {
         let unknown_sender = batch.iter().any(|(_, e, _)| {
-            e.decode_header().map(|h| !self.directory.contains_key(&h.sender)).unwrap_or(false)
+            e.decode_header()
+                .map(|h| !self.directory.contains_key(&h.sender))
+                .unwrap_or(false)
         });
         if unknown_sender {
             // A node that joined since the last refresh: fetch and verify the directory again.
@@ -64,7 +73,12 @@ impl Receiver {
         let mut rejects = Vec::new();
         for (envelope, wrap, r) in opened {
             match r {
-                Ok(o) => incoming.push(Incoming { opened: o, envelope, wrap, received_at: now }),
+                Ok(o) => incoming.push(Incoming {
+                    opened: o,
+                    envelope,
+                    wrap,
+                    received_at: now,
+                }),
                 Err(e) => {
                     tracing::warn!(code = %e.code, reason = %e.message, "delivery rejected");
                     rejects.push((envelope.header, e.clone()));
@@ -72,7 +86,7 @@ impl Receiver {
                 }
             }
         }
-        let rows: Vec<MessageRow> = incoming.iter().map(|i| MessageRow::from_incoming(i)).collect();
+        let rows: Vec<MessageRow> = incoming.iter().map(MessageRow::from_incoming).collect();
         let fresh = node
             .archive
             .call(move |a| {
@@ -100,7 +114,10 @@ async fn open_parallel(
     directory: Arc<HashMap<NodeId, NodeInfo>>,
     batch: Vec<(u64, Envelope, Vec<u8>)>,
 ) -> Result<Vec<(Envelope, Vec<u8>, Result<lianxi_shared::Opened>)>> {
-    let workers = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2).clamp(1, 8);
+    let workers = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+        .clamp(1, 8);
     let chunk = batch.len().div_ceil(workers).max(1);
     let mut handles = Vec::new();
     let mut it = batch.into_iter().peekable();
@@ -124,12 +141,18 @@ async fn open_parallel(
 }
 
 /// Take the first event and whatever else is already waiting.
-async fn next_batch(events: &mut mpsc::Receiver<Event>) -> (Vec<(u64, Envelope, Vec<u8>)>, Option<Event>) {
+async fn next_batch(
+    events: &mut mpsc::Receiver<Event>,
+) -> (Vec<(u64, Envelope, Vec<u8>)>, Option<Event>) {
     let mut batch = Vec::new();
     let first = events.recv().await;
     let mut other;
     let push = |ev: Event, batch: &mut Vec<_>| match ev {
-        Event::Deliver { seq, envelope, wrap } => {
+        Event::Deliver {
+            seq,
+            envelope,
+            wrap,
+        } => {
             batch.push((seq, envelope, wrap));
             None
         }
@@ -137,7 +160,15 @@ async fn next_batch(events: &mut mpsc::Receiver<Event>) -> (Vec<(u64, Envelope, 
     };
     match first {
         Some(ev) => other = push(ev, &mut batch),
-        None => return (batch, Some(Event::Closed(ProtoError::new(ErrorCode::HubUnreachable, "connection closed")))),
+        None => {
+            return (
+                batch,
+                Some(Event::Closed(ProtoError::new(
+                    ErrorCode::HubUnreachable,
+                    "connection closed",
+                ))),
+            );
+        }
     }
     while other.is_none() && batch.len() < MAX_BATCH {
         match events.try_recv() {
@@ -167,7 +198,11 @@ pub async fn sync(node: &Node, timeout: Duration) -> Result<SyncReport> {
     let flush = node.flush_outbox(&session).await?;
     let mut report = SyncReport {
         sent: flush.sent.len(),
-        send_failures: flush.failed.into_iter().map(|(id, e)| (id.to_string(), e)).collect(),
+        send_failures: flush
+            .failed
+            .into_iter()
+            .map(|(id, e)| (id.to_string(), e))
+            .collect(),
         ..Default::default()
     };
     let mut rx = Receiver::new(node).await?;
@@ -175,7 +210,10 @@ pub async fn sync(node: &Node, timeout: Duration) -> Result<SyncReport> {
         let step = tokio::time::timeout_at(deadline, next_batch(&mut events)).await;
         let Ok((batch, other)) = step else {
             session.close().await;
-            return Err(ProtoError::new(ErrorCode::HubUnreachable, "sync timed out before the backlog was drained"));
+            return Err(ProtoError::new(
+                ErrorCode::HubUnreachable,
+                "sync timed out before the backlog was drained",
+            ));
         };
         if !batch.is_empty() {
             let out = rx.process(node, &session, batch).await?;
@@ -198,8 +236,14 @@ pub async fn sync(node: &Node, timeout: Duration) -> Result<SyncReport> {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ConnState {
     Connecting,
-    Connected { hub: String },
-    Reconnecting { attempt: u32, in_ms: u64, reason: String },
+    Connected {
+        hub: String,
+    },
+    Reconnecting {
+        attempt: u32,
+        in_ms: u64,
+        reason: String,
+    },
 }
 
 /// Stay connected and call `on_new` for every new arrival. Reconnects with
@@ -217,11 +261,22 @@ pub async fn listen(
         let reason = match run_session(node, &mut backoff, &mut on_state, &mut on_new).await {
             Ok(false) => return Ok(()),
             Ok(true) => "connection closed".to_owned(),
-            Err(e) if matches!(e.code, ErrorCode::ArchiveCorrupt | ErrorCode::KeyFile | ErrorCode::Io) => return Err(e),
+            Err(e)
+                if matches!(
+                    e.code,
+                    ErrorCode::ArchiveCorrupt | ErrorCode::KeyFile | ErrorCode::Io
+                ) =>
+            {
+                return Err(e);
+            }
             Err(e) => e.to_string(),
         };
         let delay = backoff.next_delay(rand::random::<f64>());
-        let state = ConnState::Reconnecting { attempt: backoff.attempts(), in_ms: delay.as_millis() as u64, reason };
+        let state = ConnState::Reconnecting {
+            attempt: backoff.attempts(),
+            in_ms: delay.as_millis() as u64,
+            reason,
+        };
         if !on_state(state) {
             return Ok(());
         }
@@ -237,7 +292,9 @@ async fn run_session(
 ) -> Result<bool> {
     let (session, mut events) = node.connect(Duration::from_secs(10)).await?;
     backoff.reset();
-    if !on_state(ConnState::Connected { hub: session.hub_name.clone() }) {
+    if !on_state(ConnState::Connected {
+        hub: session.hub_name.clone(),
+    }) {
         session.close().await;
         return Ok(false);
     }

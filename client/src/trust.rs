@@ -13,15 +13,28 @@ pub struct Verified {
 
 /// Choose the CRL to trust: the newest correctly signed one of `offered` and
 /// `known`. A hub cannot roll revocations back by serving an older CRL.
-pub fn newer_crl(ca: &[u8], known: Option<&[u8]>, offered: Option<&[u8]>) -> Option<(Vec<u8>, Crl)> {
+pub fn newer_crl(
+    ca: &[u8],
+    known: Option<&[u8]>,
+    offered: Option<&[u8]>,
+) -> Option<(Vec<u8>, Crl)> {
     let parse = |b: &[u8]| Crl::parse_verified(b, ca).ok().map(|c| (b.to_vec(), c));
     match (known.and_then(parse), offered.and_then(parse)) {
-        (Some(k), Some(o)) => Some(if o.1.this_update >= k.1.this_update { o } else { k }),
+        (Some(k), Some(o)) => Some(if o.1.this_update >= k.1.this_update {
+            o
+        } else {
+            k
+        }),
         (k, o) => o.or(k),
     }
 }
 
-pub fn verify_directory(certs: &[Vec<u8>], ca: &[u8], crl: Option<&Crl>, now_secs: i64) -> Verified {
+pub fn verify_directory(
+    certs: &[Vec<u8>],
+    ca: &[u8],
+    crl: Option<&Crl>,
+    now_secs: i64,
+) -> Verified {
     let mut nodes = Vec::new();
     let mut rejected = Vec::new();
     for der in certs {

@@ -6,7 +6,9 @@ use std::time::Duration;
 use lianxi_shared::frame::FrameDecoder;
 use lianxi_shared::rules::check_send;
 use lianxi_shared::wire::{ClientMsg, HubMsg};
-use lianxi_shared::{ALPN, Envelope, ErrorCode, NodeId, NodeInfo, PROTOCOL_VERSION, ProtoError, Wrap};
+use lianxi_shared::{
+    ALPN, Envelope, ErrorCode, NodeId, NodeInfo, PROTOCOL_VERSION, ProtoError, Wrap,
+};
 use rustls_pki_types::CertificateDer;
 use tokio::sync::{Notify, Semaphore, mpsc};
 
@@ -32,7 +34,10 @@ pub(crate) async fn handle(shared: Arc<Shared>, incoming: quinn::Incoming) {
         .and_then(|h| h.protocol);
     if alpn.as_deref() != Some(ALPN) {
         tracing::info!(%remote, "wrong ALPN; closing");
-        conn.close(quinn::VarInt::from_u32(CLOSE_PROTOCOL), b"unsupported_version: ALPN must be lianxi/1");
+        conn.close(
+            quinn::VarInt::from_u32(CLOSE_PROTOCOL),
+            b"unsupported_version: ALPN must be lianxi/1",
+        );
         return;
     }
     let der = conn
@@ -40,7 +45,10 @@ pub(crate) async fn handle(shared: Arc<Shared>, incoming: quinn::Incoming) {
         .and_then(|i| i.downcast::<Vec<CertificateDer<'static>>>().ok())
         .and_then(|v| v.first().map(|c| c.to_vec()));
     let Some(der) = der else {
-        conn.close(quinn::VarInt::from_u32(CLOSE_PROTOCOL), b"bad_certificate: no client certificate");
+        conn.close(
+            quinn::VarInt::from_u32(CLOSE_PROTOCOL),
+            b"bad_certificate: no client certificate",
+        );
         return;
     };
     let info = match lianxi_certs::parse_node_cert(&der) {
@@ -57,7 +65,11 @@ pub(crate) async fn handle(shared: Arc<Shared>, incoming: quinn::Incoming) {
         return;
     }
     let notify = Arc::new(Notify::new());
-    let live = Live { notify: notify.clone(), conn: conn.clone(), cert: Arc::new(der) };
+    let live = Live {
+        notify: notify.clone(),
+        conn: conn.clone(),
+        cert: Arc::new(der),
+    };
     let id = shared.add_live(&info.node_id, live);
     tracing::info!(node = %info.node_id, %remote, "connected");
     let reason = session(&shared, &conn, &info, notify).await;
@@ -69,7 +81,10 @@ pub(crate) async fn handle(shared: Arc<Shared>, incoming: quinn::Incoming) {
         }
         Err(e) => {
             tracing::info!(node = %info.node_id, code = %e.code, reason = %e.message, "connection ended");
-            conn.close(quinn::VarInt::from_u32(CLOSE_PROTOCOL), e.code.as_str().as_bytes());
+            conn.close(
+                quinn::VarInt::from_u32(CLOSE_PROTOCOL),
+                e.code.as_str().as_bytes(),
+            );
         }
     }
 }
@@ -80,7 +95,10 @@ enum ReadEnd {
     Error(ProtoError),
 }
 
-async fn read_frame(recv: &mut quinn::RecvStream, dec: &mut FrameDecoder) -> Result<Vec<u8>, ReadEnd> {
+async fn read_frame(
+    recv: &mut quinn::RecvStream,
+    dec: &mut FrameDecoder,
+) -> Result<Vec<u8>, ReadEnd> {
     loop {
         if let Some(f) = dec.next_frame().map_err(ReadEnd::Error)? {
             return Ok(f);
@@ -108,20 +126,32 @@ async fn write_loop(mut send: quinn::SendStream, mut rx: mpsc::Receiver<Vec<u8>>
     let _ = tokio::time::timeout(Duration::from_secs(2), send.stopped()).await;
 }
 
-async fn session(shared: &Arc<Shared>, conn: &quinn::Connection, info: &NodeInfo, notify: Arc<Notify>) -> Result<(), ProtoError> {
+async fn session(
+    shared: &Arc<Shared>,
+    conn: &quinn::Connection,
+    info: &NodeInfo,
+    notify: Arc<Notify>,
+) -> Result<(), ProtoError> {
     let limits = &shared.config.limits;
     let hello_wait = Duration::from_secs(limits.hello_timeout_secs);
     let (send, mut recv) = match tokio::time::timeout(hello_wait, conn.accept_bi()).await {
         Ok(Ok(s)) => s,
         Ok(Err(_)) => return Ok(()),
-        Err(_) => return Err(ProtoError::new(ErrorCode::BadRequest, "no stream opened in time")),
+        Err(_) => {
+            return Err(ProtoError::new(
+                ErrorCode::BadRequest,
+                "no stream opened in time",
+            ));
+        }
     };
     let (out, out_rx) = mpsc::channel::<Vec<u8>>(256);
     let writer = tokio::spawn(write_loop(send, out_rx));
     let mut dec = FrameDecoder::new(limits.max_frame);
     let result = serve(shared, info, notify, &mut recv, &mut dec, &out, hello_wait).await;
     if let Err(e) = &result {
-        let _ = out.send(HubMsg::Error { error: e.clone() }.to_frame()).await;
+        let _ = out
+            .send(HubMsg::Error { error: e.clone() }.to_frame())
+            .await;
     }
     drop(out);
     let _ = tokio::time::timeout(Duration::from_secs(3), writer).await;
@@ -152,12 +182,23 @@ async fn serve(
                 format!("protocol {protocol} is not supported; this hub speaks {PROTOCOL_VERSION}"),
             ));
         }
-        _ => return Err(ProtoError::new(ErrorCode::BadRequest, "the first frame must be Hello")),
+        _ => {
+            return Err(ProtoError::new(
+                ErrorCode::BadRequest,
+                "the first frame must be Hello",
+            ));
+        }
     }
-    let welcome =
-        HubMsg::Welcome { protocol: PROTOCOL_VERSION, node: node.clone(), hub: shared.config.name.clone(), time_ms: crate::now_ms() };
+    let welcome = HubMsg::Welcome {
+        protocol: PROTOCOL_VERSION,
+        node: node.clone(),
+        hub: shared.config.name.clone(),
+        time_ms: crate::now_ms(),
+    };
     send_frame(out, welcome).await?;
-    let inflight = Arc::new(Semaphore::new(shared.config.limits.max_inflight_sends.max(1)));
+    let inflight = Arc::new(Semaphore::new(
+        shared.config.limits.max_inflight_sends.max(1),
+    ));
     let mut deliverer: Option<tokio::task::JoinHandle<()>> = None;
     let result = loop {
         let body = match read_frame(recv, dec).await {
@@ -170,15 +211,27 @@ async fn serve(
             Err(e) => break Err(e),
         };
         match msg {
-            ClientMsg::Hello { .. } => break Err(ProtoError::new(ErrorCode::BadRequest, "Hello sent twice")),
-            ClientMsg::Send { rid, envelope, wraps } => {
-                let Ok(permit) = inflight.clone().acquire_owned().await else { break Ok(()) };
+            ClientMsg::Hello { .. } => {
+                break Err(ProtoError::new(ErrorCode::BadRequest, "Hello sent twice"));
+            }
+            ClientMsg::Send {
+                rid,
+                envelope,
+                wraps,
+            } => {
+                let Ok(permit) = inflight.clone().acquire_owned().await else {
+                    break Ok(());
+                };
                 let (shared, node, out) = (shared.clone(), node.clone(), out.clone());
                 tokio::spawn(async move {
                     let reply = match accept_send(&shared, &node, envelope, wraps).await {
-                        Ok((id, recipients, duplicate, missing)) => {
-                            HubMsg::Accepted { rid, id, recipients, duplicate, missing }
-                        }
+                        Ok((id, recipients, duplicate, missing)) => HubMsg::Accepted {
+                            rid,
+                            id,
+                            recipients,
+                            duplicate,
+                            missing,
+                        },
                         Err(error) => {
                             tracing::info!(node = %node, code = %error.code, "send refused");
                             HubMsg::Refused { rid, error }
@@ -190,7 +243,12 @@ async fn serve(
             }
             ClientMsg::Subscribe => {
                 if deliverer.is_none() {
-                    deliverer = Some(tokio::spawn(deliver_loop(shared.clone(), node.clone(), notify.clone(), out.clone())));
+                    deliverer = Some(tokio::spawn(deliver_loop(
+                        shared.clone(),
+                        node.clone(),
+                        notify.clone(),
+                        out.clone(),
+                    )));
                 }
             }
             ClientMsg::Received { seqs } => {
@@ -206,9 +264,26 @@ async fn serve(
                 let mut certs: Vec<(&NodeId, &Arc<Vec<u8>>)> = dir.certs.iter().collect();
                 certs.sort_by(|a, b| a.0.cmp(b.0));
                 let certs = certs.into_iter().map(|(_, c)| c.as_ref().clone()).collect();
-                send_frame(out, HubMsg::DirectoryIs { rid, certs, crl: shared.crl_der() }).await?;
+                send_frame(
+                    out,
+                    HubMsg::DirectoryIs {
+                        rid,
+                        certs,
+                        crl: shared.crl_der(),
+                    },
+                )
+                .await?;
             }
-            ClientMsg::Ping { rid } => send_frame(out, HubMsg::Pong { rid, time_ms: crate::now_ms() }).await?,
+            ClientMsg::Ping { rid } => {
+                send_frame(
+                    out,
+                    HubMsg::Pong {
+                        rid,
+                        time_ms: crate::now_ms(),
+                    },
+                )
+                .await?
+            }
         }
     };
     if let Some(d) = deliverer {
@@ -218,7 +293,9 @@ async fn serve(
 }
 
 async fn send_frame(out: &mpsc::Sender<Vec<u8>>, msg: HubMsg) -> Result<(), ProtoError> {
-    out.send(msg.to_frame()).await.map_err(|_| ProtoError::code(ErrorCode::Unavailable))
+    out.send(msg.to_frame())
+        .await
+        .map_err(|_| ProtoError::code(ErrorCode::Unavailable))
 }
 
 async fn accept_send(
@@ -268,7 +345,12 @@ async fn accept_send(
     }
 }
 
-async fn deliver_loop(shared: Arc<Shared>, node: NodeId, notify: Arc<Notify>, out: mpsc::Sender<Vec<u8>>) {
+async fn deliver_loop(
+    shared: Arc<Shared>,
+    node: NodeId,
+    notify: Arc<Notify>,
+    out: mpsc::Sender<Vec<u8>>,
+) {
     let mut cursor = 0u64;
     let mut drained = false;
     let mut delivered = 0u64;
@@ -284,7 +366,11 @@ async fn deliver_loop(shared: Arc<Shared>, node: NodeId, notify: Arc<Notify>, ou
         if rows.is_empty() {
             if !drained {
                 drained = true;
-                if out.send(HubMsg::Drained { delivered }.to_frame()).await.is_err() {
+                if out
+                    .send(HubMsg::Drained { delivered }.to_frame())
+                    .await
+                    .is_err()
+                {
                     return;
                 }
             }
@@ -299,7 +385,11 @@ async fn deliver_loop(shared: Arc<Shared>, node: NodeId, notify: Arc<Notify>, ou
             };
             let msg = HubMsg::Deliver {
                 seq: row.seq,
-                envelope: Envelope { header: row.header, sig, body: row.body },
+                envelope: Envelope {
+                    header: row.header,
+                    sig,
+                    body: row.body,
+                },
                 wrap: row.wrap,
             };
             if out.send(msg.to_frame()).await.is_err() {

@@ -16,7 +16,12 @@ pub struct Snapshot {
 
 impl Snapshot {
     /// Build from every known certificate; skip those that fail verification.
-    pub fn build(all: &HashMap<NodeId, Vec<u8>>, ca: &[u8], crl: Option<&Crl>, now: i64) -> Snapshot {
+    pub fn build(
+        all: &HashMap<NodeId, Vec<u8>>,
+        ca: &[u8],
+        crl: Option<&Crl>,
+        now: i64,
+    ) -> Snapshot {
         let mut s = Snapshot::default();
         for (id, der) in all {
             match verify_node_cert(der, ca, crl, now) {
@@ -24,8 +29,12 @@ impl Snapshot {
                     s.certs.insert(id.clone(), Arc::new(der.clone()));
                     s.nodes.insert(id.clone(), info);
                 }
-                Ok(_) => tracing::warn!(node = %id, "stored certificate names another node; skipped"),
-                Err(e) => tracing::info!(node = %id, code = %e.code, "certificate not in directory"),
+                Ok(_) => {
+                    tracing::warn!(node = %id, "stored certificate names another node; skipped")
+                }
+                Err(e) => {
+                    tracing::info!(node = %id, code = %e.code, "certificate not in directory")
+                }
             }
         }
         s

@@ -7,7 +7,11 @@ use clap::{Parser, Subcommand};
 use lianxi_hub::HubConfig;
 
 #[derive(Parser)]
-#[command(name = "lianxi-hub", version, about = "Lianxi store-and-forward hub (QUIC, mutual TLS)")]
+#[command(
+    name = "lianxi-hub",
+    version,
+    about = "Lianxi store-and-forward hub (QUIC, mutual TLS)"
+)]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,
@@ -44,7 +48,15 @@ enum Cmd {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.cmd {
-        Cmd::Serve { config, listen, data, ca, cert, key, crl } => {
+        Cmd::Serve {
+            config,
+            listen,
+            data,
+            ca,
+            cert,
+            key,
+            crl,
+        } => {
             tracing_subscriber::fmt()
                 .with_env_filter(
                     tracing_subscriber::EnvFilter::try_from_default_env()
@@ -59,12 +71,24 @@ fn main() -> ExitCode {
                     return ExitCode::FAILURE;
                 }
             };
-            if let Some(v) = listen { cfg.listen = v }
-            if let Some(v) = data { cfg.data = v }
-            if let Some(v) = ca { cfg.ca = v }
-            if let Some(v) = cert { cfg.cert = v }
-            if let Some(v) = key { cfg.key = v }
-            if crl.is_some() { cfg.crl = crl }
+            if let Some(v) = listen {
+                cfg.listen = v
+            }
+            if let Some(v) = data {
+                cfg.data = v
+            }
+            if let Some(v) = ca {
+                cfg.ca = v
+            }
+            if let Some(v) = cert {
+                cfg.cert = v
+            }
+            if let Some(v) = key {
+                cfg.key = v
+            }
+            if crl.is_some() {
+                cfg.crl = crl
+            }
             let rt = match tokio::runtime::Runtime::new() {
                 Ok(rt) => rt,
                 Err(e) => {
@@ -91,16 +115,25 @@ fn main() -> ExitCode {
                 if json {
                     println!("{}", serde_json::json!({ "nodes": nodes }));
                 } else {
-                    println!("{:<24} {:>8} {:>8}  last seen (unix)", "node", "queued", "held");
+                    println!(
+                        "{:<24} {:>8} {:>8}  last seen (unix)",
+                        "node", "queued", "held"
+                    );
                     for n in nodes {
-                        println!("{:<24} {:>8} {:>8}  {}", n.node_id, n.queued, n.held, n.last_seen);
+                        println!(
+                            "{:<24} {:>8} {:>8}  {}",
+                            n.node_id, n.queued, n.held, n.last_seen
+                        );
                     }
                 }
                 ExitCode::SUCCESS
             }
             Err(e) => {
                 if json {
-                    println!("{}", serde_json::json!({"error": {"code": "io", "message": e.to_string()}}));
+                    println!(
+                        "{}",
+                        serde_json::json!({"error": {"code": "io", "message": e.to_string()}})
+                    );
                 } else {
                     eprintln!("lianxi-hub: {e}");
                 }
@@ -114,10 +147,11 @@ async fn wait_for_signal() {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(t) => t,
-            Err(_) => return drop(ctrl_c.await),
-        };
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(t) => t,
+                Err(_) => return drop(ctrl_c.await),
+            };
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}

@@ -24,13 +24,16 @@ pub(crate) struct Live {
     pub cert: Arc<Vec<u8>>,
 }
 
+/// The current CRL: its DER (served to clients) and its parsed form.
+type CrlState = (Arc<Vec<u8>>, Arc<Crl>);
+
 pub(crate) struct Shared {
     pub config: HubConfig,
     pub store: Store,
     pub ca_der: Vec<u8>,
     dir: RwLock<Arc<Snapshot>>,
     all_certs: Mutex<HashMap<NodeId, Vec<u8>>>,
-    crl: RwLock<Option<(Arc<Vec<u8>>, Arc<Crl>)>>,
+    crl: RwLock<Option<CrlState>>,
     registry: Mutex<HashMap<NodeId, HashMap<u64, Live>>>,
     next_conn: AtomicU64,
     pub release_wake: Notify,
@@ -42,13 +45,23 @@ impl Shared {
     }
 
     pub fn crl_der(&self) -> Option<Vec<u8>> {
-        self.crl.read().ok().and_then(|c| c.as_ref().map(|(der, _)| der.as_ref().clone()))
+        self.crl
+            .read()
+            .ok()
+            .and_then(|c| c.as_ref().map(|(der, _)| der.as_ref().clone()))
     }
 
     /// Record a connected node's certificate (already verified by TLS).
-    pub async fn register(&self, info: &NodeInfo, der: &[u8]) -> Result<(), crate::store::StoreError> {
+    pub async fn register(
+        &self,
+        info: &NodeInfo,
+        der: &[u8],
+    ) -> Result<(), crate::store::StoreError> {
         let changed = {
-            let mut all = self.all_certs.lock().map_err(|_| crate::store::StoreError::Closed)?;
+            let mut all = self
+                .all_certs
+                .lock()
+                .map_err(|_| crate::store::StoreError::Closed)?;
             let changed = all.get(&info.node_id).map(Vec::as_slice) != Some(der);
             if changed {
                 all.insert(info.node_id.clone(), der.to_vec());
@@ -61,7 +74,9 @@ impl Shared {
                 *d = Arc::new(next);
             }
         }
-        self.store.register(info.node_id.clone(), der.to_vec(), crate::now_ms() / 1000).await
+        self.store
+            .register(info.node_id.clone(), der.to_vec(), crate::now_ms() / 1000)
+            .await
     }
 
     pub fn add_live(&self, node: &NodeId, live: Live) -> u64 {
@@ -95,7 +110,10 @@ impl Shared {
     }
 
     pub fn live_count(&self) -> usize {
-        self.registry.lock().map(|r| r.values().map(HashMap::len).sum()).unwrap_or(0)
+        self.registry
+            .lock()
+            .map(|r| r.values().map(HashMap::len).sum())
+            .unwrap_or(0)
     }
 
     /// Apply a new CRL: rebuild the directory and drop revoked live connections.
@@ -127,7 +145,10 @@ impl Shared {
 }
 
 fn hex_to_bytes(s: &str) -> Option<Vec<u8>> {
-    (0..s.len()).step_by(2).map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok()).collect()
+    (0..s.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(s.get(i..i + 2)?, 16).ok())
+        .collect()
 }
 
 /// A running hub.
@@ -166,11 +187,20 @@ pub async fn start(config: HubConfig) -> anyhow::Result<HubHandle> {
         Some(p) => Some(read_crl(p, &ca_der)?),
         None => None,
     };
-    let store = Store::open(&config.data).with_context(|| format!("hub data {}", config.data.display()))?;
+    let store =
+        Store::open(&config.data).with_context(|| format!("hub data {}", config.data.display()))?;
     let all: HashMap<NodeId, Vec<u8>> = store.node_certs().await?.into_iter().collect();
-    let snap = Snapshot::build(&all, &ca_der, crl.as_ref().map(|c| &c.1), crate::now_ms() / 1000);
-    let server_cfg =
-        tls::server_config(&material, crl.as_ref().map(|c| c.0.as_slice()), config.limits.idle_timeout_secs)?;
+    let snap = Snapshot::build(
+        &all,
+        &ca_der,
+        crl.as_ref().map(|c| &c.1),
+        crate::now_ms() / 1000,
+    );
+    let server_cfg = tls::server_config(
+        &material,
+        crl.as_ref().map(|c| c.0.as_slice()),
+        config.limits.idle_timeout_secs,
+    )?;
     let endpoint = quinn::Endpoint::server(server_cfg, config.listen)
         .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = endpoint.local_addr()?;
@@ -188,10 +218,20 @@ pub async fn start(config: HubConfig) -> anyhow::Result<HubHandle> {
     let (tx, rx) = watch::channel(false);
     let join = tokio::spawn(run(shared.clone(), endpoint, material, rx));
     tracing::info!(%addr, "hub listening");
-    Ok(HubHandle { addr, shutdown: tx, join, shared })
+    Ok(HubHandle {
+        addr,
+        shutdown: tx,
+        join,
+        shared,
+    })
 }
 
-async fn run(shared: Arc<Shared>, endpoint: quinn::Endpoint, material: TlsMaterial, mut stop: watch::Receiver<bool>) {
+async fn run(
+    shared: Arc<Shared>,
+    endpoint: quinn::Endpoint,
+    material: TlsMaterial,
+    mut stop: watch::Receiver<bool>,
+) {
     let release = tokio::spawn(release_loop(shared.clone()));
     let crl_watch = tokio::spawn(crl_loop(shared.clone(), endpoint.clone(), material));
     loop {
@@ -248,11 +288,20 @@ async fn release_loop(shared: Arc<Shared>) {
 }
 
 async fn crl_loop(shared: Arc<Shared>, endpoint: quinn::Endpoint, material: TlsMaterial) {
-    let Some(path) = shared.config.crl.clone() else { return };
-    let stamp = |p: &std::path::Path| std::fs::metadata(p).ok().map(|m| (m.len(), m.modified().unwrap_or(SystemTime::UNIX_EPOCH)));
+    let Some(path) = shared.config.crl.clone() else {
+        return;
+    };
+    let stamp = |p: &std::path::Path| {
+        std::fs::metadata(p)
+            .ok()
+            .map(|m| (m.len(), m.modified().unwrap_or(SystemTime::UNIX_EPOCH)))
+    };
     let mut last = stamp(&path);
     loop {
-        tokio::time::sleep(Duration::from_millis(shared.config.limits.crl_poll_ms.max(50))).await;
+        tokio::time::sleep(Duration::from_millis(
+            shared.config.limits.crl_poll_ms.max(50),
+        ))
+        .await;
         let now = stamp(&path);
         if now == last {
             continue;
@@ -261,7 +310,11 @@ async fn crl_loop(shared: Arc<Shared>, endpoint: quinn::Endpoint, material: TlsM
         match read_crl(&path, &shared.ca_der) {
             Ok((der, crl)) => {
                 let revoked = crl.len();
-                match tls::server_config(&material, Some(&der), shared.config.limits.idle_timeout_secs) {
+                match tls::server_config(
+                    &material,
+                    Some(&der),
+                    shared.config.limits.idle_timeout_secs,
+                ) {
                     Ok(cfg) => endpoint.set_server_config(Some(cfg)),
                     Err(e) => {
                         tracing::error!(error = %e, "new CRL not applied");
@@ -272,7 +325,9 @@ async fn crl_loop(shared: Arc<Shared>, endpoint: quinn::Endpoint, material: TlsM
                 let _ = tokio::task::spawn_blocking(move || s.apply_crl(der, crl)).await;
                 tracing::info!(revoked, "CRL reloaded");
             }
-            Err(e) => tracing::error!(error = %format!("{e:#}"), "CRL file changed but is not valid; keeping the previous one"),
+            Err(e) => {
+                tracing::error!(error = %format!("{e:#}"), "CRL file changed but is not valid; keeping the previous one")
+            }
         }
     }
 }

@@ -21,12 +21,14 @@ pub struct TlsMaterial {
 
 impl TlsMaterial {
     pub fn load(ca: &Path, cert: &Path, key: &Path) -> anyhow::Result<TlsMaterial> {
-        let ca = CertificateDer::from_pem_file(ca).with_context(|| format!("CA certificate {}", ca.display()))?;
+        let ca = CertificateDer::from_pem_file(ca)
+            .with_context(|| format!("CA certificate {}", ca.display()))?;
         let chain = CertificateDer::pem_file_iter(cert)
             .with_context(|| format!("hub certificate {}", cert.display()))?
             .collect::<Result<Vec<_>, _>>()?;
         let key_bytes = lianxi_certs::files::read_secret(key)?;
-        let key = PrivateKeyDer::from_pem_slice(&key_bytes).with_context(|| format!("hub key {}", key.display()))?;
+        let key = PrivateKeyDer::from_pem_slice(&key_bytes)
+            .with_context(|| format!("hub key {}", key.display()))?;
         Ok(TlsMaterial { ca, chain, key })
     }
 }
@@ -53,7 +55,9 @@ pub fn server_config(
     let crypto = quinn::crypto::rustls::QuicServerConfig::try_from(tls)?;
     let mut cfg = quinn::ServerConfig::with_crypto(Arc::new(crypto));
     let mut transport = quinn::TransportConfig::default();
-    transport.max_idle_timeout(Some(std::time::Duration::from_secs(idle_timeout_secs).try_into()?));
+    transport.max_idle_timeout(Some(
+        std::time::Duration::from_secs(idle_timeout_secs).try_into()?,
+    ));
     transport.max_concurrent_bidi_streams(4u32.into());
     transport.max_concurrent_uni_streams(0u32.into());
     cfg.transport_config(Arc::new(transport));

@@ -12,13 +12,21 @@ pub struct Backoff {
 
 impl Default for Backoff {
     fn default() -> Self {
-        Backoff { base: Duration::from_millis(250), max: Duration::from_secs(30), attempt: 0 }
+        Backoff {
+            base: Duration::from_millis(250),
+            max: Duration::from_secs(30),
+            attempt: 0,
+        }
     }
 }
 
 impl Backoff {
     pub fn new(base: Duration, max: Duration) -> Self {
-        Backoff { base, max, attempt: 0 }
+        Backoff {
+            base,
+            max,
+            attempt: 0,
+        }
     }
 
     /// The delay before the next attempt. `jitter` in `[0, 1)` picks a point in

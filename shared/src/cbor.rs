@@ -21,7 +21,10 @@ pub fn from_slice<T: DeserializeOwned>(bytes: &[u8], code: ErrorCode) -> Result<
     let value = ciborium::de::from_reader_with_recursion_limit(&mut reader, 64)
         .map_err(|e| ProtoError::new(code, format!("invalid CBOR: {e}")))?;
     if !reader.is_empty() {
-        return Err(ProtoError::new(code, format!("{} trailing bytes after CBOR value", reader.len())));
+        return Err(ProtoError::new(
+            code,
+            format!("{} trailing bytes after CBOR value", reader.len()),
+        ));
     }
     Ok(value)
 }

@@ -66,7 +66,10 @@ impl Audience {
         match self {
             Audience::Nodes(ids) => {
                 if ids.len() > Self::MAX_NODES {
-                    return Err(ProtoError::new(ErrorCode::TooLarge, "too many explicit recipients"));
+                    return Err(ProtoError::new(
+                        ErrorCode::TooLarge,
+                        "too many explicit recipients",
+                    ));
                 }
                 let known: std::collections::HashMap<&NodeId, &NodeInfo> =
                     directory.into_iter().map(|n| (&n.node_id, n)).collect();
@@ -75,7 +78,10 @@ impl Audience {
                         continue;
                     }
                     if !known.contains_key(id) {
-                        return Err(ProtoError::new(ErrorCode::UnknownRecipient, format!("unknown recipient {id}")));
+                        return Err(ProtoError::new(
+                            ErrorCode::UnknownRecipient,
+                            format!("unknown recipient {id}"),
+                        ));
                     }
                     out.insert(id.clone());
                 }
@@ -89,7 +95,10 @@ impl Audience {
             }
         }
         if out.is_empty() {
-            return Err(ProtoError::new(ErrorCode::EmptyAudience, format!("audience {self} reaches no node")));
+            return Err(ProtoError::new(
+                ErrorCode::EmptyAudience,
+                format!("audience {self} reaches no node"),
+            ));
         }
         Ok(out.into_iter().collect())
     }
@@ -172,14 +181,49 @@ pub(crate) mod tests {
         ];
         let me = NodeId::new("nat").unwrap();
         let ids = |v: Vec<NodeId>| v.into_iter().map(|n| n.to_string()).collect::<Vec<_>>();
-        assert_eq!(ids(Audience::All.expand(&me, &dir).unwrap()), ["gd", "hotline", "sz"]);
-        assert_eq!(ids("national".parse::<Audience>().unwrap().expand(&me, &dir).unwrap()), ["hotline"]);
-        assert_eq!(ids("secretary".parse::<Audience>().unwrap().expand(&me, &dir).unwrap()), ["gd"]);
-        assert_eq!(ids("sz,gd".parse::<Audience>().unwrap().expand(&me, &dir).unwrap()), ["gd", "sz"]);
-        let e = "sz,nobody".parse::<Audience>().unwrap().expand(&me, &dir).unwrap_err();
+        assert_eq!(
+            ids(Audience::All.expand(&me, &dir).unwrap()),
+            ["gd", "hotline", "sz"]
+        );
+        assert_eq!(
+            ids("national"
+                .parse::<Audience>()
+                .unwrap()
+                .expand(&me, &dir)
+                .unwrap()),
+            ["hotline"]
+        );
+        assert_eq!(
+            ids("secretary"
+                .parse::<Audience>()
+                .unwrap()
+                .expand(&me, &dir)
+                .unwrap()),
+            ["gd"]
+        );
+        assert_eq!(
+            ids("sz,gd"
+                .parse::<Audience>()
+                .unwrap()
+                .expand(&me, &dir)
+                .unwrap()),
+            ["gd", "sz"]
+        );
+        let e = "sz,nobody"
+            .parse::<Audience>()
+            .unwrap()
+            .expand(&me, &dir)
+            .unwrap_err();
         assert_eq!(e.code, ErrorCode::UnknownRecipient);
-        let e = "role:chair".parse::<Audience>().unwrap().expand(&me, &dir).unwrap_err();
+        let e = "role:chair"
+            .parse::<Audience>()
+            .unwrap()
+            .expand(&me, &dir)
+            .unwrap_err();
         assert_eq!(e.code, ErrorCode::EmptyAudience);
-        assert_eq!("".parse::<Audience>().unwrap_err().code, ErrorCode::EmptyAudience);
+        assert_eq!(
+            "".parse::<Audience>().unwrap_err().code,
+            ErrorCode::EmptyAudience
+        );
     }
 }

@@ -99,7 +99,10 @@ pub struct SealInput<'a> {
     pub not_before: Option<i64>,
 }
 
-fn age_encrypt(recipient: &age::x25519::Recipient, plaintext: &[u8]) -> Result<Vec<u8>, ProtoError> {
+fn age_encrypt(
+    recipient: &age::x25519::Recipient,
+    plaintext: &[u8],
+) -> Result<Vec<u8>, ProtoError> {
     let enc = age::Encryptor::with_recipients(std::iter::once(recipient as &dyn age::Recipient))
         .map_err(|e| ProtoError::new(ErrorCode::Internal, format!("age: {e}")))?;
     let mut out = Vec::with_capacity(plaintext.len() + 256);
@@ -110,10 +113,16 @@ fn age_encrypt(recipient: &age::x25519::Recipient, plaintext: &[u8]) -> Result<V
     Ok(out)
 }
 
-fn age_decrypt(identity: &age::x25519::Identity, ciphertext: &[u8]) -> Result<Zeroizing<Vec<u8>>, ProtoError> {
-    let fail = |e: &dyn std::fmt::Display| ProtoError::new(ErrorCode::DecryptFailed, format!("age: {e}"));
+fn age_decrypt(
+    identity: &age::x25519::Identity,
+    ciphertext: &[u8],
+) -> Result<Zeroizing<Vec<u8>>, ProtoError> {
+    let fail =
+        |e: &dyn std::fmt::Display| ProtoError::new(ErrorCode::DecryptFailed, format!("age: {e}"));
     let dec = age::Decryptor::new_buffered(ciphertext).map_err(|e| fail(&e))?;
-    let mut r = dec.decrypt(std::iter::once(identity as &dyn age::Identity)).map_err(|e| fail(&e))?;
+    let mut r = dec
+        .decrypt(std::iter::once(identity as &dyn age::Identity))
+        .map_err(|e| fail(&e))?;
     let mut out = Zeroizing::new(Vec::with_capacity(ciphertext.len()));
     r.read_to_end(&mut out).map_err(|e| fail(&e))?;
     Ok(out)
@@ -144,13 +153,27 @@ pub fn seal(input: SealInput<'_>, payload: &Payload) -> Result<Sealed, ProtoErro
         key: ephemeral.to_public().to_string(),
     };
     let header_bytes = crate::cbor::to_vec(&header);
-    let sig = input.signing_key.sign(&signed_bytes(&header_bytes)).to_bytes();
+    let sig = input
+        .signing_key
+        .sign(&signed_bytes(&header_bytes))
+        .to_bytes();
     let secret = ephemeral.to_string();
     let mut wraps = Vec::with_capacity(input.recipients.len());
     for (to, r) in input.recipients {
-        wraps.push(Wrap { to: to.clone(), key: age_encrypt(r, secret.expose_secret().as_bytes())? });
+        wraps.push(Wrap {
+            to: to.clone(),
+            key: age_encrypt(r, secret.expose_secret().as_bytes())?,
+        });
     }
-    Ok(Sealed { header, envelope: Envelope { header: header_bytes, sig, body }, wraps })
+    Ok(Sealed {
+        header,
+        envelope: Envelope {
+            header: header_bytes,
+            sig,
+            body,
+        },
+        wraps,
+    })
 }
 
 impl Envelope {
@@ -168,7 +191,10 @@ impl Envelope {
             ));
         }
         if h.id.0.get_version_num() != 7 {
-            return Err(ProtoError::new(ErrorCode::BadHeader, "message id is not a UUIDv7"));
+            return Err(ProtoError::new(
+                ErrorCode::BadHeader,
+                "message id is not a UUIDv7",
+            ));
         }
         Ok(h)
     }
@@ -177,11 +203,20 @@ impl Envelope {
     /// signed digest. Returns the decoded header.
     pub fn verify(&self, sender_key: &[u8; 32]) -> Result<Header, ProtoError> {
         let header = self.decode_header()?;
-        let vk = VerifyingKey::from_bytes(sender_key)
-            .map_err(|_| ProtoError::new(ErrorCode::BadCertificate, "sender key is not a valid ed25519 key"))?;
-        vk.verify_strict(&signed_bytes(&self.header), &Signature::from_bytes(&self.sig))
-            .map_err(|_| ProtoError::code(ErrorCode::BadSignature))?;
-        if header.body_len != self.body.len() as u64 || header.body_sha256 != <[u8; 32]>::from(Sha256::digest(&self.body)) {
+        let vk = VerifyingKey::from_bytes(sender_key).map_err(|_| {
+            ProtoError::new(
+                ErrorCode::BadCertificate,
+                "sender key is not a valid ed25519 key",
+            )
+        })?;
+        vk.verify_strict(
+            &signed_bytes(&self.header),
+            &Signature::from_bytes(&self.sig),
+        )
+        .map_err(|_| ProtoError::code(ErrorCode::BadSignature))?;
+        if header.body_len != self.body.len() as u64
+            || header.body_sha256 != <[u8; 32]>::from(Sha256::digest(&self.body))
+        {
             return Err(ProtoError::code(ErrorCode::BodyMismatch));
         }
         Ok(header)
@@ -213,22 +248,43 @@ pub fn open(
 ) -> Result<Opened, ProtoError> {
     let header = envelope.verify(&sender.signing_key)?;
     if header.sender != sender.node_id {
-        return Err(ProtoError::new(ErrorCode::SenderMismatch, "header sender differs from the signing node"));
+        return Err(ProtoError::new(
+            ErrorCode::SenderMismatch,
+            "header sender differs from the signing node",
+        ));
     }
     if !header.audience.includes(&header.sender, me) {
-        return Err(ProtoError::new(ErrorCode::NotInAudience, format!("{} is not in the audience", me.node_id)));
+        return Err(ProtoError::new(
+            ErrorCode::NotInAudience,
+            format!("{} is not in the audience", me.node_id),
+        ));
     }
     let secret = age_decrypt(identity, wrap)?;
-    let secret = std::str::from_utf8(&secret)
-        .map_err(|_| ProtoError::new(ErrorCode::DecryptFailed, "wrap does not hold an age identity"))?;
-    let ephemeral = age::x25519::Identity::from_str(secret.trim())
-        .map_err(|_| ProtoError::new(ErrorCode::DecryptFailed, "wrap does not hold an age identity"))?;
+    let secret = std::str::from_utf8(&secret).map_err(|_| {
+        ProtoError::new(
+            ErrorCode::DecryptFailed,
+            "wrap does not hold an age identity",
+        )
+    })?;
+    let ephemeral = age::x25519::Identity::from_str(secret.trim()).map_err(|_| {
+        ProtoError::new(
+            ErrorCode::DecryptFailed,
+            "wrap does not hold an age identity",
+        )
+    })?;
     if ephemeral.to_public().to_string() != header.key {
-        return Err(ProtoError::new(ErrorCode::DecryptFailed, "wrap is for another message"));
+        return Err(ProtoError::new(
+            ErrorCode::DecryptFailed,
+            "wrap is for another message",
+        ));
     }
     let plaintext = age_decrypt(&ephemeral, &envelope.body)?;
     let payload = Payload::decode(&plaintext)?;
-    Ok(Opened { header, payload, payload_bytes: plaintext.to_vec() })
+    Ok(Opened {
+        header,
+        payload,
+        payload_bytes: plaintext.to_vec(),
+    })
 }
 
 #[cfg(test)]
@@ -254,11 +310,17 @@ mod tests {
     }
 
     fn bulletin() -> Payload {
-        Payload::Bulletin(Bulletin { title: "关于减税降费的通知".into(), body: "正文 🎉 body".into() })
+        Payload::Bulletin(Bulletin {
+            title: "关于减税降费的通知".into(),
+            body: "正文 🎉 body".into(),
+        })
     }
 
     fn seal_to(sender: &Party, to: &[&Party], audience: Audience) -> Sealed {
-        let recipients: Vec<_> = to.iter().map(|p| (p.info.node_id.clone(), p.age.to_public())).collect();
+        let recipients: Vec<_> = to
+            .iter()
+            .map(|p| (p.info.node_id.clone(), p.age.to_public()))
+            .collect();
         seal(
             SealInput {
                 sender: &sender.info.node_id,
@@ -337,12 +399,19 @@ mod tests {
         for i in (0..s.envelope.body.len() * 8).step_by(7) {
             let mut e = s.envelope.clone();
             e.body[i / 8] ^= 1 << (i % 8);
-            assert_eq!(check(&e, &s.wraps[0].key).unwrap_err().code, ErrorCode::BodyMismatch, "body bit {i}");
+            assert_eq!(
+                check(&e, &s.wraps[0].key).unwrap_err().code,
+                ErrorCode::BodyMismatch,
+                "body bit {i}"
+            );
         }
         for i in 0..512 {
             let mut e = s.envelope.clone();
             e.sig[i / 8] ^= 1 << (i % 8);
-            assert_eq!(check(&e, &s.wraps[0].key).unwrap_err().code, ErrorCode::BadSignature);
+            assert_eq!(
+                check(&e, &s.wraps[0].key).unwrap_err().code,
+                ErrorCode::BadSignature
+            );
         }
         for i in (0..s.wraps[0].key.len() * 8).step_by(3) {
             let mut w = s.wraps[0].key.clone();

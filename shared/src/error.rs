@@ -84,11 +84,17 @@ pub struct ProtoError {
 
 impl ProtoError {
     pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
-        ProtoError { code, message: message.into() }
+        ProtoError {
+            code,
+            message: message.into(),
+        }
     }
     /// An error whose message is the code's standard description.
     pub fn code(code: ErrorCode) -> Self {
-        ProtoError { code, message: code.describe().to_owned() }
+        ProtoError {
+            code,
+            message: code.describe().to_owned(),
+        }
     }
 }
 

@@ -45,7 +45,11 @@ pub struct FrameDecoder {
 
 impl FrameDecoder {
     pub fn new(max_frame: usize) -> Self {
-        FrameDecoder { buf: Vec::new(), max: max_frame, failed: false }
+        FrameDecoder {
+            buf: Vec::new(),
+            max: max_frame,
+            failed: false,
+        }
     }
 
     /// Bytes buffered but not yet returned as a frame.
@@ -76,9 +80,14 @@ impl FrameDecoder {
     /// Take the next complete frame's CBOR body, if there is one.
     pub fn next_frame(&mut self) -> Result<Option<Vec<u8>>, ProtoError> {
         if self.failed {
-            return Err(ProtoError::new(ErrorCode::BadFrame, "stream already failed"));
+            return Err(ProtoError::new(
+                ErrorCode::BadFrame,
+                "stream already failed",
+            ));
         }
-        let Some(len) = self.declared_len() else { return Ok(None) };
+        let Some(len) = self.declared_len() else {
+            return Ok(None);
+        };
         if len == 0 {
             self.failed = true;
             return Err(ProtoError::new(ErrorCode::BadFrame, "zero-length frame"));
@@ -96,7 +105,9 @@ impl FrameDecoder {
                 self.failed = true;
                 return Err(ProtoError::new(
                     ErrorCode::UnsupportedVersion,
-                    format!("frame version {version} is not supported (this side speaks {FRAME_VERSION})"),
+                    format!(
+                        "frame version {version} is not supported (this side speaks {FRAME_VERSION})"
+                    ),
                 ));
             }
         }
@@ -115,7 +126,10 @@ impl FrameDecoder {
         } else {
             Err(ProtoError::new(
                 ErrorCode::TruncatedFrame,
-                format!("stream ended with {} bytes of an incomplete frame", self.buf.len()),
+                format!(
+                    "stream ended with {} bytes of an incomplete frame",
+                    self.buf.len()
+                ),
             ))
         }
     }
@@ -155,7 +169,10 @@ mod tests {
     fn unknown_version_and_truncation() {
         let mut d = FrameDecoder::new(100);
         d.push(&[0, 0, 0, 3, 9, 1]);
-        assert_eq!(d.next_frame().unwrap_err().code, ErrorCode::UnsupportedVersion);
+        assert_eq!(
+            d.next_frame().unwrap_err().code,
+            ErrorCode::UnsupportedVersion
+        );
         let mut d = FrameDecoder::new(100);
         d.push(&[0, 0, 0, 5, 1, 1]);
         assert_eq!(d.next_frame().unwrap(), None);
@@ -168,11 +185,8 @@ mod tests {
             let mut d = FrameDecoder::new(256);
             for c in &chunks {
                 d.push(c);
-                loop {
-                    match d.next_frame() {
-                        Ok(Some(f)) => prop_assert!(f.len() < 256),
-                        Ok(None) | Err(_) => break,
-                    }
+                while let Ok(Some(f)) = d.next_frame() {
+                    prop_assert!(f.len() < 256);
                 }
             }
             let _ = d.finish();

@@ -19,10 +19,13 @@ impl NodeId {
     pub fn new(s: impl Into<String>) -> Result<Self, ProtoError> {
         let s = s.into();
         let ok_len = !s.is_empty() && s.len() <= Self::MAX_LEN;
-        let ok_first = s.bytes().next().is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
-        let ok_chars = s
+        let ok_first = s
             .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'_' | b'.'));
+            .next()
+            .is_some_and(|b| b.is_ascii_lowercase() || b.is_ascii_digit());
+        let ok_chars = s.bytes().all(|b| {
+            b.is_ascii_lowercase() || b.is_ascii_digit() || matches!(b, b'-' | b'_' | b'.')
+        });
         if ok_len && ok_first && ok_chars {
             Ok(NodeId(s))
         } else {
@@ -47,7 +50,10 @@ impl NodeId {
     pub fn from_uri(uri: &str) -> Result<Self, ProtoError> {
         match uri.strip_prefix(Self::URI_PREFIX) {
             Some(id) => NodeId::new(id),
-            None => Err(ProtoError::new(ErrorCode::BadNodeId, format!("not a node URI: {uri:?}"))),
+            None => Err(ProtoError::new(
+                ErrorCode::BadNodeId,
+                format!("not a node URI: {uri:?}"),
+            )),
         }
     }
 }
@@ -133,7 +139,8 @@ impl Serialize for MessageId {
 impl<'de> Deserialize<'de> for MessageId {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let b = serde_bytes::ByteBuf::deserialize(d)?;
-        MessageId::from_slice(&b).ok_or_else(|| serde::de::Error::custom("message id must be 16 bytes"))
+        MessageId::from_slice(&b)
+            .ok_or_else(|| serde::de::Error::custom("message id must be 16 bytes"))
     }
 }
 
@@ -216,7 +223,10 @@ mod tests {
 
     #[test]
     fn roles_parse_and_dedupe() {
-        assert_eq!(parse_roles("member, chair,member").unwrap(), vec![Role::Chair, Role::Member]);
+        assert_eq!(
+            parse_roles("member, chair,member").unwrap(),
+            vec![Role::Chair, Role::Member]
+        );
         assert!(parse_roles("boss").is_err());
         assert_eq!("legal-aid".parse::<Role>().unwrap(), Role::LegalAid);
         assert_eq!(Tier::Prefecture.to_string(), "prefecture");

@@ -55,10 +55,16 @@ impl Payload {
         match self {
             Payload::Bulletin(b) => {
                 if b.title.trim().is_empty() {
-                    return Err(ProtoError::new(ErrorCode::BadPayload, "a bulletin needs a title"));
+                    return Err(ProtoError::new(
+                        ErrorCode::BadPayload,
+                        "a bulletin needs a title",
+                    ));
                 }
                 if b.title.len() > Self::MAX_TITLE {
-                    return Err(ProtoError::new(ErrorCode::TooLarge, "the title is too long"));
+                    return Err(ProtoError::new(
+                        ErrorCode::TooLarge,
+                        "the title is too long",
+                    ));
                 }
                 Ok(())
             }

@@ -19,7 +19,10 @@ pub struct TimeLimits {
 
 impl Default for TimeLimits {
     fn default() -> Self {
-        TimeLimits { max_future_skew_ms: 10 * 60 * 1000, max_embargo_ms: 400 * 24 * 3600 * 1000 }
+        TimeLimits {
+            max_future_skew_ms: 10 * 60 * 1000,
+            max_embargo_ms: 400 * 24 * 3600 * 1000,
+        }
     }
 }
 
@@ -46,43 +49,78 @@ pub fn check_send(
     if &header.sender != from {
         return Err(ProtoError::new(
             ErrorCode::SenderMismatch,
-            format!("envelope claims sender {} but the connection is {from}", header.sender),
+            format!(
+                "envelope claims sender {} but the connection is {from}",
+                header.sender
+            ),
         ));
     }
-    let sender = directory
-        .get(from)
-        .ok_or_else(|| ProtoError::new(ErrorCode::UnknownSender, format!("{from} is not registered")))?;
+    let sender = directory.get(from).ok_or_else(|| {
+        ProtoError::new(
+            ErrorCode::UnknownSender,
+            format!("{from} is not registered"),
+        )
+    })?;
     let header = envelope.verify(&sender.signing_key)?;
     if header.created_at > now_ms.saturating_add(limits.max_future_skew_ms) {
-        return Err(ProtoError::new(ErrorCode::ClockSkew, "created_at is in the future; check the node's clock"));
+        return Err(ProtoError::new(
+            ErrorCode::ClockSkew,
+            "created_at is in the future; check the node's clock",
+        ));
     }
     if let Some(nb) = header.not_before
         && nb > now_ms.saturating_add(limits.max_embargo_ms)
     {
         return Err(ProtoError::new(
             ErrorCode::EmbargoTooFar,
-            format!("embargo is more than {} days ahead", limits.max_embargo_ms / 86_400_000),
+            format!(
+                "embargo is more than {} days ahead",
+                limits.max_embargo_ms / 86_400_000
+            ),
         ));
     }
-    let addressed: BTreeSet<NodeId> = header.audience.expand(from, directory.values())?.into_iter().collect();
+    let addressed: BTreeSet<NodeId> = header
+        .audience
+        .expand(from, directory.values())?
+        .into_iter()
+        .collect();
     if wraps.is_empty() {
-        return Err(ProtoError::new(ErrorCode::EmptyAudience, "no key wraps: nobody could read it"));
+        return Err(ProtoError::new(
+            ErrorCode::EmptyAudience,
+            "no key wraps: nobody could read it",
+        ));
     }
     let mut deliveries = Vec::with_capacity(wraps.len());
     let mut seen = BTreeSet::new();
     for w in wraps {
         if !directory.contains_key(&w.to) {
-            return Err(ProtoError::new(ErrorCode::UnknownRecipient, format!("unknown recipient {}", w.to)));
+            return Err(ProtoError::new(
+                ErrorCode::UnknownRecipient,
+                format!("unknown recipient {}", w.to),
+            ));
         }
         if !addressed.contains(&w.to) {
-            return Err(ProtoError::new(ErrorCode::NotInAudience, format!("{} is not in the audience", w.to)));
+            return Err(ProtoError::new(
+                ErrorCode::NotInAudience,
+                format!("{} is not in the audience", w.to),
+            ));
         }
         if !seen.insert(w.to.clone()) {
-            return Err(ProtoError::new(ErrorCode::BadRequest, format!("two wraps for {}", w.to)));
+            return Err(ProtoError::new(
+                ErrorCode::BadRequest,
+                format!("two wraps for {}", w.to),
+            ));
         }
         deliveries.push((w.to, w.key));
     }
     deliveries.sort_by(|a, b| a.0.cmp(&b.0));
-    let missing = addressed.into_iter().filter(|n| !seen.contains(n)).collect();
-    Ok(CheckedSend { header, deliveries, missing })
+    let missing = addressed
+        .into_iter()
+        .filter(|n| !seen.contains(n))
+        .collect();
+    Ok(CheckedSend {
+        header,
+        deliveries,
+        missing,
+    })
 }

@@ -14,26 +14,53 @@ use crate::ids::{MessageId, NodeId};
 #[serde(rename_all = "snake_case")]
 pub enum ClientMsg {
     /// Must be the first frame.
-    Hello { protocol: u32, agent: String },
+    Hello {
+        protocol: u32,
+        agent: String,
+    },
     /// Store and forward an envelope.
-    Send { rid: u64, envelope: Envelope, wraps: Vec<Wrap> },
+    Send {
+        rid: u64,
+        envelope: Envelope,
+        wraps: Vec<Wrap>,
+    },
     /// Start receiving deliveries (backlog first, then live).
     Subscribe,
     /// The client has durably stored these deliveries; the hub may drop them.
-    Received { seqs: Vec<u64> },
+    Received {
+        seqs: Vec<u64>,
+    },
     /// Ask for the certificates of every node and the CRL.
-    Directory { rid: u64 },
-    Ping { rid: u64 },
+    Directory {
+        rid: u64,
+    },
+    Ping {
+        rid: u64,
+    },
 }
 
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum HubMsg {
-    Welcome { protocol: u32, node: NodeId, hub: String, time_ms: i64 },
+    Welcome {
+        protocol: u32,
+        node: NodeId,
+        hub: String,
+        time_ms: i64,
+    },
     /// The envelope is durably stored for `recipients` recipients.
-    Accepted { rid: u64, id: MessageId, recipients: u32, duplicate: bool, missing: Vec<NodeId> },
+    Accepted {
+        rid: u64,
+        id: MessageId,
+        recipients: u32,
+        duplicate: bool,
+        missing: Vec<NodeId>,
+    },
     /// A request was refused; nothing was stored.
-    Refused { rid: u64, error: ProtoError },
+    Refused {
+        rid: u64,
+        error: ProtoError,
+    },
     DirectoryIs {
         rid: u64,
         #[serde(with = "cert_list")]
@@ -50,10 +77,17 @@ pub enum HubMsg {
     },
     /// Everything that was waiting for this node has been sent (embargoed messages
     /// not yet released are not counted).
-    Drained { delivered: u64 },
-    Pong { rid: u64, time_ms: i64 },
+    Drained {
+        delivered: u64,
+    },
+    Pong {
+        rid: u64,
+        time_ms: i64,
+    },
     /// A connection-level error; the hub closes the connection after it.
-    Error { error: ProtoError },
+    Error {
+        error: ProtoError,
+    },
 }
 
 mod cert_list {
@@ -95,12 +129,28 @@ mod tests {
     #[test]
     fn messages_round_trip() {
         let msgs = vec![
-            HubMsg::Welcome { protocol: 1, node: NodeId::new("a").unwrap(), hub: "h".into(), time_ms: 5 },
-            HubMsg::DirectoryIs { rid: 1, certs: vec![vec![1, 2], vec![3]], crl: Some(vec![9]) },
-            HubMsg::Refused { rid: 2, error: ProtoError::code(ErrorCode::BadSignature) },
+            HubMsg::Welcome {
+                protocol: 1,
+                node: NodeId::new("a").unwrap(),
+                hub: "h".into(),
+                time_ms: 5,
+            },
+            HubMsg::DirectoryIs {
+                rid: 1,
+                certs: vec![vec![1, 2], vec![3]],
+                crl: Some(vec![9]),
+            },
+            HubMsg::Refused {
+                rid: 2,
+                error: ProtoError::code(ErrorCode::BadSignature),
+            },
             HubMsg::Deliver {
                 seq: 7,
-                envelope: Envelope { header: vec![1], sig: [2; 64], body: vec![3; 10] },
+                envelope: Envelope {
+                    header: vec![1],
+                    sig: [2; 64],
+                    body: vec![3; 10],
+                },
                 wrap: vec![4],
             },
         ];
@@ -116,10 +166,19 @@ mod tests {
     #[test]
     fn wrong_shapes_are_bad_frames() {
         let garbage = [0xff, 0x00, 0x13];
-        assert_eq!(ClientMsg::decode(&garbage).unwrap_err().code, ErrorCode::BadFrame);
+        assert_eq!(
+            ClientMsg::decode(&garbage).unwrap_err().code,
+            ErrorCode::BadFrame
+        );
         let wrong_shape = crate::cbor::to_vec(&vec![1u32, 2, 3]);
-        assert_eq!(ClientMsg::decode(&wrong_shape).unwrap_err().code, ErrorCode::BadFrame);
+        assert_eq!(
+            ClientMsg::decode(&wrong_shape).unwrap_err().code,
+            ErrorCode::BadFrame
+        );
         let unknown = crate::cbor::to_vec(&std::collections::BTreeMap::from([("fetch", 1u8)]));
-        assert_eq!(ClientMsg::decode(&unknown).unwrap_err().code, ErrorCode::BadFrame);
+        assert_eq!(
+            ClientMsg::decode(&unknown).unwrap_err().code,
+            ErrorCode::BadFrame
+        );
     }
 }

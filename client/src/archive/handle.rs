@@ -28,7 +28,9 @@ impl ArchiveHandle {
                     job(&mut archive);
                 }
             })
-            .map_err(|e| ProtoError::new(ErrorCode::Io, format!("cannot start archive thread: {e}")))?;
+            .map_err(|e| {
+                ProtoError::new(ErrorCode::Io, format!("cannot start archive thread: {e}"))
+            })?;
         Ok(ArchiveHandle { tx })
     }
 
@@ -43,6 +45,7 @@ impl ArchiveHandle {
                 let _ = reply.send(f(a));
             }))
             .map_err(|_| ProtoError::new(ErrorCode::Internal, "the archive thread has stopped"))?;
-        rx.await.map_err(|_| ProtoError::new(ErrorCode::Internal, "the archive thread has stopped"))?
+        rx.await
+            .map_err(|_| ProtoError::new(ErrorCode::Internal, "the archive thread has stopped"))?
     }
 }

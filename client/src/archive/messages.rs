@@ -119,7 +119,13 @@ impl Archive {
         for m in batch {
             fresh.push(insert(
                 &tx,
-                NewMessage { direction: "in", opened: &m.opened, envelope: &m.envelope, wrap: Some(&m.wrap), received_at: m.received_at },
+                NewMessage {
+                    direction: "in",
+                    opened: &m.opened,
+                    envelope: &m.envelope,
+                    wrap: Some(&m.wrap),
+                    received_at: m.received_at,
+                },
             )?);
         }
         tx.commit().map_err(db_err)?;
@@ -127,18 +133,28 @@ impl Archive {
     }
 
     /// Newest first.
-    pub fn list(&self, kind: Option<&str>, limit: usize, offset: usize) -> Result<Vec<MessageRow>, ProtoError> {
+    pub fn list(
+        &self,
+        kind: Option<&str>,
+        limit: usize,
+        offset: usize,
+    ) -> Result<Vec<MessageRow>, ProtoError> {
         let sql = format!(
             "SELECT {COLS} FROM messages WHERE (?1 IS NULL OR kind = ?1)
              ORDER BY created_at DESC, rowid DESC LIMIT ?2 OFFSET ?3"
         );
         let mut st = self.conn.prepare_cached(&sql).map_err(db_err)?;
-        let rows = st.query_map(params![kind, limit as i64, offset as i64], row).map_err(db_err)?;
+        let rows = st
+            .query_map(params![kind, limit as i64, offset as i64], row)
+            .map_err(db_err)?;
         rows.collect::<Result<_, _>>().map_err(db_err)
     }
 
     pub fn count(&self) -> Result<u64, ProtoError> {
-        self.conn.query_row("SELECT count(*) FROM messages", [], |r| r.get::<_, i64>(0)).map(|n| n as u64).map_err(db_err)
+        self.conn
+            .query_row("SELECT count(*) FROM messages", [], |r| r.get::<_, i64>(0))
+            .map(|n| n as u64)
+            .map_err(db_err)
     }
 
     /// Resolve a full id, or a unique prefix or suffix of at least 8 characters
@@ -147,7 +163,10 @@ impl Archive {
     pub fn resolve_id(&self, id: &str) -> Result<String, ProtoError> {
         let id = id.trim().to_ascii_lowercase();
         if id.len() < 8 || !id.chars().all(|c| c.is_ascii_hexdigit() || c == '-') {
-            return Err(ProtoError::new(ErrorCode::NotFound, format!("{id:?} is not a message id (or 8+ characters of one)")));
+            return Err(ProtoError::new(
+                ErrorCode::NotFound,
+                format!("{id:?} is not a message id (or 8+ characters of one)"),
+            ));
         }
         let query = |sql: &str| -> Result<Vec<String>, ProtoError> {
             let mut st = self.conn.prepare_cached(sql).map_err(db_err)?;
@@ -160,8 +179,14 @@ impl Archive {
         }
         match found.as_slice() {
             [one] => Ok(one.clone()),
-            [] => Err(ProtoError::new(ErrorCode::NotFound, format!("no message {id}"))),
-            _ => Err(ProtoError::new(ErrorCode::NotFound, format!("{id} matches several messages; give more of the id"))),
+            [] => Err(ProtoError::new(
+                ErrorCode::NotFound,
+                format!("no message {id}"),
+            )),
+            _ => Err(ProtoError::new(
+                ErrorCode::NotFound,
+                format!("{id} matches several messages; give more of the id"),
+            )),
         }
     }
 
@@ -170,7 +195,10 @@ impl Archive {
         let id = self.resolve_id(id)?;
         if mark_read {
             self.conn
-                .execute("UPDATE messages SET read_at = ?2 WHERE id = ?1 AND read_at IS NULL", params![id, now])
+                .execute(
+                    "UPDATE messages SET read_at = ?2 WHERE id = ?1 AND read_at IS NULL",
+                    params![id, now],
+                )
                 .map_err(db_err)?;
         }
         let sql = format!("SELECT {COLS}, body FROM messages WHERE id = ?1");
@@ -188,20 +216,44 @@ impl Archive {
         let id = self.resolve_id(id)?;
         let r = self
             .conn
-            .query_row("SELECT env_header, env_sig, env_body, wrap, sender FROM messages WHERE id = ?1", [&id], |r| {
-                Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?, r.get::<_, Vec<u8>>(2)?, r.get(3)?, r.get(4)?))
-            })
+            .query_row(
+                "SELECT env_header, env_sig, env_body, wrap, sender FROM messages WHERE id = ?1",
+                [&id],
+                |r| {
+                    Ok((
+                        r.get::<_, Vec<u8>>(0)?,
+                        r.get::<_, Vec<u8>>(1)?,
+                        r.get::<_, Vec<u8>>(2)?,
+                        r.get(3)?,
+                        r.get(4)?,
+                    ))
+                },
+            )
             .optional()
             .map_err(db_err)?
             .ok_or_else(|| ProtoError::new(ErrorCode::NotFound, format!("no message {id}")))?;
-        let sig = <[u8; 64]>::try_from(r.1.as_slice())
-            .map_err(|_| ProtoError::new(ErrorCode::ArchiveCorrupt, "stored signature has the wrong size"))?;
-        Ok((Envelope { header: r.0, sig, body: r.2 }, r.3, r.4))
+        let sig = <[u8; 64]>::try_from(r.1.as_slice()).map_err(|_| {
+            ProtoError::new(
+                ErrorCode::ArchiveCorrupt,
+                "stored signature has the wrong size",
+            )
+        })?;
+        Ok((
+            Envelope {
+                header: r.0,
+                sig,
+                body: r.2,
+            },
+            r.3,
+            r.4,
+        ))
     }
 
     /// Full-text search through the index, best matches first (then newest).
     pub fn search(&self, query: &str, limit: usize) -> Result<Vec<SearchHit>, ProtoError> {
-        let Some(expr) = search::fts_query(query) else { return Ok(vec![]) };
+        let Some(expr) = search::fts_query(query) else {
+            return Ok(vec![]);
+        };
         let sql = format!(
             "SELECT {COLS}, m.body FROM messages_fts f JOIN messages m ON m.rowid = f.rowid
              WHERE messages_fts MATCH ?1 ORDER BY bm25(messages_fts), m.created_at DESC LIMIT ?2"
@@ -219,7 +271,10 @@ impl Archive {
         for r in rows {
             let (message, body) = r.map_err(db_err)?;
             let text = format!("{} {}", message.title, body);
-            out.push(SearchHit { snippet: search::snippet(&text, query, 60), message });
+            out.push(SearchHit {
+                snippet: search::snippet(&text, query, 60),
+                message,
+            });
         }
         Ok(out)
     }

@@ -23,7 +23,10 @@ pub(crate) fn db_err(e: rusqlite::Error) -> ProtoError {
     match e.sqlite_error_code() {
         Some(rusqlite::ErrorCode::DiskFull) => ProtoError::new(ErrorCode::Io, "the disk is full"),
         Some(rusqlite::ErrorCode::DatabaseCorrupt | rusqlite::ErrorCode::NotADatabase) => {
-            ProtoError::new(ErrorCode::ArchiveCorrupt, format!("the archive is damaged: {e}"))
+            ProtoError::new(
+                ErrorCode::ArchiveCorrupt,
+                format!("the archive is damaged: {e}"),
+            )
         }
         _ => ProtoError::new(ErrorCode::Io, format!("archive: {e}")),
     }
@@ -40,14 +43,25 @@ impl Archive {
             std::fs::create_dir_all(dir).map_err(|e| crate::io_err(dir.display(), e))?;
         }
         let mut conn = Connection::open(path).map_err(db_err)?;
-        conn.busy_timeout(std::time::Duration::from_secs(10)).map_err(db_err)?;
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .map_err(db_err)?;
+        schema::check(&conn, path)?;
         let mode: String = conn
             .query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))
-            .map_err(|e| ProtoError::new(ErrorCode::ArchiveCorrupt, format!("{}: {e}", path.display())))?;
+            .map_err(|e| {
+                ProtoError::new(
+                    ErrorCode::ArchiveCorrupt,
+                    format!("{}: {e}", path.display()),
+                )
+            })?;
         if mode != "wal" {
-            return Err(ProtoError::new(ErrorCode::ArchiveCorrupt, format!("{}: cannot use WAL", path.display())));
+            return Err(ProtoError::new(
+                ErrorCode::ArchiveCorrupt,
+                format!("{}: cannot use WAL", path.display()),
+            ));
         }
-        conn.pragma_update(None, "synchronous", "FULL").map_err(db_err)?;
+        conn.pragma_update(None, "synchronous", "FULL")
+            .map_err(db_err)?;
         schema::migrate(&mut conn, path)?;
         Ok(Archive { conn })
     }
@@ -57,10 +71,14 @@ impl Archive {
         let tx = self.conn.transaction().map_err(db_err)?;
         tx.execute("DELETE FROM directory", []).map_err(db_err)?;
         {
-            let mut st = tx.prepare("INSERT INTO directory(node_id, cert, info) VALUES (?1, ?2, ?3)").map_err(db_err)?;
+            let mut st = tx
+                .prepare("INSERT INTO directory(node_id, cert, info) VALUES (?1, ?2, ?3)")
+                .map_err(db_err)?;
             for (info, cert) in nodes {
-                let json = serde_json::to_string(info).map_err(|e| ProtoError::new(ErrorCode::Internal, e.to_string()))?;
-                st.execute(params![info.node_id.as_str(), cert, json]).map_err(db_err)?;
+                let json = serde_json::to_string(info)
+                    .map_err(|e| ProtoError::new(ErrorCode::Internal, e.to_string()))?;
+                st.execute(params![info.node_id.as_str(), cert, json])
+                    .map_err(db_err)?;
             }
         }
         tx.commit().map_err(db_err)
@@ -68,8 +86,13 @@ impl Archive {
 
     /// The cached verified directory, in node id order.
     pub fn directory(&self) -> Result<Vec<NodeInfo>, ProtoError> {
-        let mut st = self.conn.prepare_cached("SELECT info FROM directory ORDER BY node_id").map_err(db_err)?;
-        let rows = st.query_map([], |r| r.get::<_, String>(0)).map_err(db_err)?;
+        let mut st = self
+            .conn
+            .prepare_cached("SELECT info FROM directory ORDER BY node_id")
+            .map_err(db_err)?;
+        let rows = st
+            .query_map([], |r| r.get::<_, String>(0))
+            .map_err(db_err)?;
         let mut out = Vec::new();
         for r in rows {
             if let Ok(info) = serde_json::from_str::<NodeInfo>(&r.map_err(db_err)?) {

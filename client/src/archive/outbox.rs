@@ -46,7 +46,14 @@ fn cbor_err(e: impl std::fmt::Display) -> ProtoError {
 }
 
 impl Archive {
-    pub fn queue(&self, id: MessageId, created_at: i64, audience: &Audience, payload: &Payload, not_before: Option<i64>) -> Result<(), ProtoError> {
+    pub fn queue(
+        &self,
+        id: MessageId,
+        created_at: i64,
+        audience: &Audience,
+        payload: &Payload,
+        not_before: Option<i64>,
+    ) -> Result<(), ProtoError> {
         self.conn
             .execute(
                 "INSERT INTO outbox(id, created_at, audience, payload, not_before, state) VALUES (?1, ?2, ?3, ?4, ?5, 'queued')",
@@ -80,17 +87,34 @@ impl Archive {
             .map_err(db_err)?;
         let mut out = Vec::new();
         for r in rows {
-            let (id, created_at, audience, payload, not_before, sealed, state, attempts, last_error, recipients) = r.map_err(db_err)?;
+            let (
+                id,
+                created_at,
+                audience,
+                payload,
+                not_before,
+                sealed,
+                state,
+                attempts,
+                last_error,
+                recipients,
+            ) = r.map_err(db_err)?;
             let payload = Payload::decode(&payload).ok();
             let sealed = match sealed {
-                Some(b) => Some(lianxi_shared::cbor::from_slice::<SealedForm>(&b, ErrorCode::ArchiveCorrupt).map_err(cbor_err)?),
+                Some(b) => Some(
+                    lianxi_shared::cbor::from_slice::<SealedForm>(&b, ErrorCode::ArchiveCorrupt)
+                        .map_err(cbor_err)?,
+                ),
                 None => None,
             };
             out.push(OutboxItem {
                 id: id.parse().map_err(cbor_err)?,
                 created_at,
                 audience,
-                title: payload.as_ref().map(|p| p.title().to_owned()).unwrap_or_default(),
+                title: payload
+                    .as_ref()
+                    .map(|p| p.title().to_owned())
+                    .unwrap_or_default(),
                 payload,
                 not_before,
                 sealed,
@@ -114,7 +138,11 @@ impl Archive {
 
     pub fn pending_count(&self) -> Result<u64, ProtoError> {
         self.conn
-            .query_row("SELECT count(*) FROM outbox WHERE state = 'queued'", [], |r| r.get::<_, i64>(0))
+            .query_row(
+                "SELECT count(*) FROM outbox WHERE state = 'queued'",
+                [],
+                |r| r.get::<_, i64>(0),
+            )
             .map(|n| n as u64)
             .map_err(db_err)
     }
@@ -124,7 +152,10 @@ impl Archive {
     }
 
     pub fn outbox_item(&self, id: &MessageId) -> Result<Option<OutboxItem>, ProtoError> {
-        Ok(self.outbox_rows("WHERE id = ?1", Some(&id.to_string()))?.into_iter().next())
+        Ok(self
+            .outbox_rows("WHERE id = ?1", Some(&id.to_string()))?
+            .into_iter()
+            .next())
     }
 
     /// Persist the sealed form before the first attempt to send it.
@@ -136,23 +167,51 @@ impl Archive {
                 params![id.to_string(), lianxi_shared::cbor::to_vec(form)],
             )
             .map_err(db_err)?;
-        if n == 1 { Ok(()) } else { Err(ProtoError::new(ErrorCode::Internal, "outbox entry already sealed")) }
+        if n == 1 {
+            Ok(())
+        } else {
+            Err(ProtoError::new(
+                ErrorCode::Internal,
+                "outbox entry already sealed",
+            ))
+        }
     }
 
     /// The hub acknowledged it: mark it sent and archive it as an outgoing message.
-    pub fn mark_sent(&mut self, id: &MessageId, opened: &Opened, envelope: &Envelope, recipients: u32, now: i64) -> Result<(), ProtoError> {
+    pub fn mark_sent(
+        &mut self,
+        id: &MessageId,
+        opened: &Opened,
+        envelope: &Envelope,
+        recipients: u32,
+        now: i64,
+    ) -> Result<(), ProtoError> {
         let tx = self.conn.transaction().map_err(db_err)?;
         tx.execute(
             "UPDATE outbox SET state = 'sent', sent_at = ?2, recipients = ?3, attempts = attempts + 1, last_error = NULL WHERE id = ?1",
             params![id.to_string(), now, recipients],
         )
         .map_err(db_err)?;
-        insert(&tx, NewMessage { direction: "out", opened, envelope, wrap: None, received_at: now })?;
+        insert(
+            &tx,
+            NewMessage {
+                direction: "out",
+                opened,
+                envelope,
+                wrap: None,
+                received_at: now,
+            },
+        )?;
         tx.commit().map_err(db_err)
     }
 
     /// A failed attempt: permanent failures leave the queue, others are retried.
-    pub fn mark_attempt(&self, id: &MessageId, error: &ProtoError, permanent: bool) -> Result<(), ProtoError> {
+    pub fn mark_attempt(
+        &self,
+        id: &MessageId,
+        error: &ProtoError,
+        permanent: bool,
+    ) -> Result<(), ProtoError> {
         self.conn
             .execute(
                 "UPDATE outbox SET attempts = attempts + 1, last_error = ?2, state = CASE WHEN ?3 THEN 'failed' ELSE state END WHERE id = ?1",
@@ -165,7 +224,11 @@ impl Archive {
     pub fn outbox_state(&self, id: &MessageId) -> Result<Option<OutboxState>, ProtoError> {
         let s: Option<String> = self
             .conn
-            .query_row("SELECT state FROM outbox WHERE id = ?1", [id.to_string()], |r| r.get(0))
+            .query_row(
+                "SELECT state FROM outbox WHERE id = ?1",
+                [id.to_string()],
+                |r| r.get(0),
+            )
             .optional()
             .map_err(db_err)?;
         Ok(s.map(|s| match s.as_str() {

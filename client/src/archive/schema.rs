@@ -68,15 +68,23 @@ pub fn latest() -> i64 {
     MIGRATIONS.len() as i64
 }
 
-pub fn migrate(conn: &mut Connection, path: &std::path::Path) -> Result<(), ProtoError> {
-    let q = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, i64>(0)).map_err(|e| corrupt(path, e));
+/// Refuse a file that is not a Lianxi archive or is from a newer version. Runs
+/// before anything writes to the file. Returns the schema version.
+pub fn check(conn: &Connection, path: &std::path::Path) -> Result<i64, ProtoError> {
+    let q = |sql: &str| {
+        conn.query_row(sql, [], |r| r.get::<_, i64>(0))
+            .map_err(|e| corrupt(path, e))
+    };
     let app = q("PRAGMA application_id")?;
     let version = q("PRAGMA user_version")?;
     let objects = q("SELECT count(*) FROM sqlite_schema")?;
     if app != APPLICATION_ID && (app != 0 || version != 0 || objects != 0) {
         return Err(ProtoError::new(
             ErrorCode::ArchiveCorrupt,
-            format!("{} is not a Lianxi archive (application_id {app:#x}); refusing to touch it", path.display()),
+            format!(
+                "{} is not a Lianxi archive (application_id {app:#x}); refusing to touch it",
+                path.display()
+            ),
         ));
     }
     if version > latest() {
@@ -89,16 +97,26 @@ pub fn migrate(conn: &mut Connection, path: &std::path::Path) -> Result<(), Prot
             ),
         ));
     }
+    Ok(version)
+}
+
+pub fn migrate(conn: &mut Connection, path: &std::path::Path) -> Result<(), ProtoError> {
+    let version = check(conn, path)?;
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
         let tx = conn.transaction().map_err(db_err)?;
         tx.execute_batch(sql).map_err(db_err)?;
-        tx.pragma_update(None, "user_version", (i + 1) as i64).map_err(db_err)?;
-        tx.pragma_update(None, "application_id", APPLICATION_ID).map_err(db_err)?;
+        tx.pragma_update(None, "user_version", (i + 1) as i64)
+            .map_err(db_err)?;
+        tx.pragma_update(None, "application_id", APPLICATION_ID)
+            .map_err(db_err)?;
         tx.commit().map_err(db_err)?;
     }
     Ok(())
 }
 
 fn corrupt(path: &std::path::Path, e: rusqlite::Error) -> ProtoError {
-    ProtoError::new(ErrorCode::ArchiveCorrupt, format!("{} cannot be read as an archive: {e}", path.display()))
+    ProtoError::new(
+        ErrorCode::ArchiveCorrupt,
+        format!("{} cannot be read as an archive: {e}", path.display()),
+    )
 }

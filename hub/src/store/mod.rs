@@ -52,10 +52,14 @@ impl From<rusqlite::Error> for StoreError {
 impl From<StoreError> for ProtoError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Full => ProtoError::new(ErrorCode::StorageFull, "the hub's disk is full; nothing was stored"),
-            StoreError::Replayed(id) => {
-                ProtoError::new(ErrorCode::ReplayedId, format!("message id {id} was already used"))
-            }
+            StoreError::Full => ProtoError::new(
+                ErrorCode::StorageFull,
+                "the hub's disk is full; nothing was stored",
+            ),
+            StoreError::Replayed(id) => ProtoError::new(
+                ErrorCode::ReplayedId,
+                format!("message id {id} was already used"),
+            ),
             StoreError::Closed => ProtoError::code(ErrorCode::Unavailable),
             other => ProtoError::new(ErrorCode::Internal, format!("storage: {other}")),
         }
@@ -85,9 +89,18 @@ pub enum Inserted {
 }
 
 pub(crate) enum Op {
-    Insert(Box<NewEnvelope>, i64, oneshot::Sender<Result<Inserted, StoreError>>),
+    Insert(
+        Box<NewEnvelope>,
+        i64,
+        oneshot::Sender<Result<Inserted, StoreError>>,
+    ),
     Ack(NodeId, Vec<u64>, oneshot::Sender<Result<usize, StoreError>>),
-    Register(NodeId, Vec<u8>, i64, oneshot::Sender<Result<(), StoreError>>),
+    Register(
+        NodeId,
+        Vec<u8>,
+        i64,
+        oneshot::Sender<Result<(), StoreError>>,
+    ),
     Release(i64, oneshot::Sender<Result<Vec<NodeId>, StoreError>>),
 }
 
@@ -99,16 +112,21 @@ pub struct Store {
 
 pub(crate) fn open_conn(path: &Path, write: bool) -> Result<Connection, StoreError> {
     let flags = if write {
-        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
     } else {
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
     };
     let conn = Connection::open_with_flags(path, flags)?;
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
     if write {
+        schema::check(&conn)?;
         let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
         if mode != "wal" {
-            return Err(StoreError::Corrupt(format!("cannot enable WAL (journal_mode={mode})")));
+            return Err(StoreError::Corrupt(format!(
+                "cannot enable WAL (journal_mode={mode})"
+            )));
         }
         conn.pragma_update(None, "synchronous", "FULL")?;
     }
@@ -123,7 +141,8 @@ impl Store {
     /// Open (or create) the store in `data`, checking that an existing file is a
     /// hub database this version understands. Must be called inside a tokio runtime.
     pub fn open(data: &Path) -> Result<Store, StoreError> {
-        std::fs::create_dir_all(data).map_err(|e| StoreError::Corrupt(format!("{}: {e}", data.display())))?;
+        std::fs::create_dir_all(data)
+            .map_err(|e| StoreError::Corrupt(format!("{}: {e}", data.display())))?;
         let path = Self::db_path(data);
         let mut conn = open_conn(&path, true)?;
         schema::migrate(&mut conn)?;
@@ -132,12 +151,24 @@ impl Store {
             .name("hub-store-writer".into())
             .spawn(move || writer::run(conn, rx))
             .map_err(|e| StoreError::Corrupt(format!("cannot start writer: {e}")))?;
-        Ok(Store { tx, pool: Arc::new(reads::ReadPool { path, idle: Mutex::new(Vec::new()) }) })
+        Ok(Store {
+            tx,
+            pool: Arc::new(reads::ReadPool {
+                path,
+                idle: Mutex::new(Vec::new()),
+            }),
+        })
     }
 
-    async fn call<T>(&self, op: impl FnOnce(oneshot::Sender<Result<T, StoreError>>) -> Op) -> Result<T, StoreError> {
+    async fn call<T>(
+        &self,
+        op: impl FnOnce(oneshot::Sender<Result<T, StoreError>>) -> Op,
+    ) -> Result<T, StoreError> {
         let (reply, rx) = oneshot::channel();
-        self.tx.send(op(reply)).await.map_err(|_| StoreError::Closed)?;
+        self.tx
+            .send(op(reply))
+            .await
+            .map_err(|_| StoreError::Closed)?;
         rx.await.map_err(|_| StoreError::Closed)?
     }
 
@@ -166,11 +197,19 @@ impl Store {
         f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
     ) -> Result<T, StoreError> {
         let pool = self.pool.clone();
-        tokio::task::spawn_blocking(move || pool.with(f)).await.map_err(|_| StoreError::Closed)?
+        tokio::task::spawn_blocking(move || pool.with(f))
+            .await
+            .map_err(|_| StoreError::Closed)?
     }
 
-    pub async fn fetch(&self, node: NodeId, after: u64, limit: usize) -> Result<Vec<DeliveryRow>, StoreError> {
-        self.read(move |c| reads::fetch(c, &node, after, limit)).await
+    pub async fn fetch(
+        &self,
+        node: NodeId,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<DeliveryRow>, StoreError> {
+        self.read(move |c| reads::fetch(c, &node, after, limit))
+            .await
     }
 
     pub async fn next_release(&self) -> Result<Option<i64>, StoreError> {
@@ -186,7 +225,10 @@ impl Store {
 pub fn status(data: &Path) -> Result<Vec<NodeStatus>, StoreError> {
     let path = Store::db_path(data);
     if !path.exists() {
-        return Err(StoreError::Foreign(format!("{} does not exist", path.display())));
+        return Err(StoreError::Foreign(format!(
+            "{} does not exist",
+            path.display()
+        )));
     }
     let conn = open_conn(&path, false)?;
     let app: i64 = conn.query_row("PRAGMA application_id", [], |r| r.get(0))?;

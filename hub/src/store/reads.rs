@@ -15,7 +15,10 @@ pub(crate) struct ReadPool {
 }
 
 impl ReadPool {
-    pub fn with<T>(&self, f: impl FnOnce(&Connection) -> Result<T, StoreError>) -> Result<T, StoreError> {
+    pub fn with<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError>,
+    ) -> Result<T, StoreError> {
         let conn = self.idle.lock().map_err(|_| StoreError::Closed)?.pop();
         let conn = match conn {
             Some(c) => c,
@@ -41,7 +44,12 @@ pub struct DeliveryRow {
     pub wrap: Vec<u8>,
 }
 
-pub(crate) fn fetch(c: &Connection, node: &NodeId, after: u64, limit: usize) -> Result<Vec<DeliveryRow>, StoreError> {
+pub(crate) fn fetch(
+    c: &Connection,
+    node: &NodeId,
+    after: u64,
+    limit: usize,
+) -> Result<Vec<DeliveryRow>, StoreError> {
     let mut st = c.prepare_cached(
         "SELECT d.seq, e.header, e.sig, e.body, d.wrap FROM deliveries d
          JOIN envelopes e ON e.id = d.envelope_id
@@ -60,14 +68,18 @@ pub(crate) fn fetch(c: &Connection, node: &NodeId, after: u64, limit: usize) -> 
 }
 
 pub(crate) fn next_release(c: &Connection) -> Result<Option<i64>, StoreError> {
-    Ok(c.query_row("SELECT min(release_at) FROM held", [], |r| r.get::<_, Option<i64>>(0))
-        .optional()?
-        .flatten())
+    Ok(c.query_row("SELECT min(release_at) FROM held", [], |r| {
+        r.get::<_, Option<i64>>(0)
+    })
+    .optional()?
+    .flatten())
 }
 
 pub(crate) fn node_certs(c: &Connection) -> Result<Vec<(NodeId, Vec<u8>)>, StoreError> {
     let mut st = c.prepare("SELECT node_id, cert FROM nodes ORDER BY node_id")?;
-    let rows = st.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?)))?;
+    let rows = st.query_map([], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, Vec<u8>>(1)?))
+    })?;
     let mut out = Vec::new();
     for row in rows {
         let (id, cert) = row?;
@@ -97,7 +109,13 @@ pub(crate) fn status(c: &Connection) -> Result<Vec<NodeStatus>, StoreError> {
          FROM nodes n ORDER BY n.node_id",
     )?;
     let rows = st.query_map([], |r| {
-        Ok(NodeStatus { node_id: r.get(0)?, first_seen: r.get(1)?, last_seen: r.get(2)?, queued: r.get(3)?, held: r.get(4)? })
+        Ok(NodeStatus {
+            node_id: r.get(0)?,
+            first_seen: r.get(1)?,
+            last_seen: r.get(2)?,
+            queued: r.get(3)?,
+            held: r.get(4)?,
+        })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
 }

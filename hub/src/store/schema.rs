@@ -47,8 +47,9 @@ pub fn latest() -> i64 {
     MIGRATIONS.len() as i64
 }
 
-/// Check that the file is a hub database (or new), then migrate it.
-pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+/// Refuse a file that is not a hub database or is from a newer hub. Runs before
+/// anything writes to the file. Returns the schema version.
+pub fn check(conn: &Connection) -> Result<i64, StoreError> {
     let app: i64 = conn.query_row("PRAGMA application_id", [], |r| r.get(0))?;
     let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
     let tables: i64 = conn.query_row("SELECT count(*) FROM sqlite_schema", [], |r| r.get(0))?;
@@ -58,8 +59,17 @@ pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
         )));
     }
     if version > latest() {
-        return Err(StoreError::Newer { found: version, supported: latest() });
+        return Err(StoreError::Newer {
+            found: version,
+            supported: latest(),
+        });
     }
+    Ok(version)
+}
+
+/// Check the file, then bring its schema up to date.
+pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
+    let version = check(conn)?;
     for (i, sql) in MIGRATIONS.iter().enumerate().skip(version as usize) {
         let tx = conn.transaction()?;
         tx.execute_batch(sql)?;

@@ -10,10 +10,22 @@ use super::{Inserted, NewEnvelope, Op, StoreError};
 const MAX_BATCH: usize = 1024;
 
 enum Reply {
-    Insert(oneshot::Sender<Result<Inserted, StoreError>>, Result<Inserted, StoreError>),
-    Ack(oneshot::Sender<Result<usize, StoreError>>, Result<usize, StoreError>),
-    Unit(oneshot::Sender<Result<(), StoreError>>, Result<(), StoreError>),
-    Nodes(oneshot::Sender<Result<Vec<NodeId>, StoreError>>, Result<Vec<NodeId>, StoreError>),
+    Insert(
+        oneshot::Sender<Result<Inserted, StoreError>>,
+        Result<Inserted, StoreError>,
+    ),
+    Ack(
+        oneshot::Sender<Result<usize, StoreError>>,
+        Result<usize, StoreError>,
+    ),
+    Unit(
+        oneshot::Sender<Result<(), StoreError>>,
+        Result<(), StoreError>,
+    ),
+    Nodes(
+        oneshot::Sender<Result<Vec<NodeId>, StoreError>>,
+        Result<Vec<NodeId>, StoreError>,
+    ),
 }
 
 impl Reply {
@@ -63,7 +75,13 @@ fn apply_batch(conn: &mut Connection, ops: impl Iterator<Item = Op>) -> Vec<Repl
             return ops
                 .into_iter()
                 .map(|op| {
-                    let mk = || if full { StoreError::Full } else { StoreError::Corrupt(msg.clone()) };
+                    let mk = || {
+                        if full {
+                            StoreError::Full
+                        } else {
+                            StoreError::Corrupt(msg.clone())
+                        }
+                    };
                     reply_err(op, mk)
                 })
                 .collect();
@@ -103,7 +121,15 @@ fn apply_batch(conn: &mut Connection, ops: impl Iterator<Item = Op>) -> Vec<Repl
             tracing::error!(error = %msg, "commit failed; nothing in this batch was stored");
             replies
                 .into_iter()
-                .map(|r| r.fail(|| if full { StoreError::Full } else { StoreError::Corrupt(msg.clone()) }))
+                .map(|r| {
+                    r.fail(|| {
+                        if full {
+                            StoreError::Full
+                        } else {
+                            StoreError::Corrupt(msg.clone())
+                        }
+                    })
+                })
                 .collect()
         }
     }
@@ -124,7 +150,11 @@ fn insert(c: &Connection, e: &NewEnvelope, now: i64) -> Result<Inserted, StoreEr
         .query_row([e.id.as_bytes().as_slice()], |r| r.get(0))
         .optional()?;
     if let Some(d) = existing {
-        return if d == e.digest { Ok(Inserted::Duplicate) } else { Err(StoreError::Replayed(e.id)) };
+        return if d == e.digest {
+            Ok(Inserted::Duplicate)
+        } else {
+            Err(StoreError::Replayed(e.id))
+        };
     }
     let held = e.not_before.is_some_and(|t| t > now);
     c.prepare_cached(
@@ -143,29 +173,53 @@ fn insert(c: &Connection, e: &NewEnvelope, now: i64) -> Result<Inserted, StoreEr
         e.deliveries.len() as i64
     ])?;
     if held {
-        let mut st = c.prepare_cached("INSERT INTO held(envelope_id, node_id, wrap, release_at) VALUES (?1, ?2, ?3, ?4)")?;
+        let mut st = c.prepare_cached(
+            "INSERT INTO held(envelope_id, node_id, wrap, release_at) VALUES (?1, ?2, ?3, ?4)",
+        )?;
         for (node, wrap) in &e.deliveries {
-            st.execute(params![e.id.as_bytes().as_slice(), node.as_str(), wrap, e.not_before])?;
+            st.execute(params![
+                e.id.as_bytes().as_slice(),
+                node.as_str(),
+                wrap,
+                e.not_before
+            ])?;
         }
-        Ok(Inserted::Stored { ready: vec![], held: true })
+        Ok(Inserted::Stored {
+            ready: vec![],
+            held: true,
+        })
     } else {
-        let mut st = c.prepare_cached("INSERT INTO deliveries(node_id, envelope_id, wrap) VALUES (?1, ?2, ?3)")?;
+        let mut st = c.prepare_cached(
+            "INSERT INTO deliveries(node_id, envelope_id, wrap) VALUES (?1, ?2, ?3)",
+        )?;
         for (node, wrap) in &e.deliveries {
             st.execute(params![node.as_str(), e.id.as_bytes().as_slice(), wrap])?;
         }
-        Ok(Inserted::Stored { ready: e.deliveries.iter().map(|d| d.0.clone()).collect(), held: false })
+        Ok(Inserted::Stored {
+            ready: e.deliveries.iter().map(|d| d.0.clone()).collect(),
+            held: false,
+        })
     }
 }
 
 fn ack(c: &Connection, node: &NodeId, seqs: &[u64]) -> Result<usize, StoreError> {
-    let mut del = c.prepare_cached("DELETE FROM deliveries WHERE seq = ?1 AND node_id = ?2 RETURNING envelope_id")?;
-    let mut dec = c.prepare_cached("UPDATE envelopes SET pending = pending - 1 WHERE id = ?1 RETURNING pending")?;
-    let mut drop_body =
-        c.prepare_cached("UPDATE envelopes SET header = NULL, sig = NULL, body = NULL WHERE id = ?1")?;
+    let mut del = c.prepare_cached(
+        "DELETE FROM deliveries WHERE seq = ?1 AND node_id = ?2 RETURNING envelope_id",
+    )?;
+    let mut dec = c.prepare_cached(
+        "UPDATE envelopes SET pending = pending - 1 WHERE id = ?1 RETURNING pending",
+    )?;
+    let mut drop_body = c.prepare_cached(
+        "UPDATE envelopes SET header = NULL, sig = NULL, body = NULL WHERE id = ?1",
+    )?;
     let mut n = 0;
     for seq in seqs {
-        let Ok(seq) = i64::try_from(*seq) else { continue };
-        let env: Option<Vec<u8>> = del.query_row(params![seq, node.as_str()], |r| r.get(0)).optional()?;
+        let Ok(seq) = i64::try_from(*seq) else {
+            continue;
+        };
+        let env: Option<Vec<u8>> = del
+            .query_row(params![seq, node.as_str()], |r| r.get(0))
+            .optional()?;
         if let Some(env) = env {
             n += 1;
             let pending: i64 = dec.query_row([&env], |r| r.get(0))?;
@@ -197,7 +251,11 @@ fn release(c: &Connection, now: i64) -> Result<Vec<NodeId>, StoreError> {
          SELECT node_id, envelope_id, wrap FROM held WHERE release_at <= ?1 ORDER BY release_at, envelope_id",
     )?
     .execute([now])?;
-    c.prepare_cached("DELETE FROM held WHERE release_at <= ?1")?.execute([now])?;
+    c.prepare_cached("DELETE FROM held WHERE release_at <= ?1")?
+        .execute([now])?;
     nodes.sort();
-    Ok(nodes.into_iter().filter_map(|n| NodeId::new(n).ok()).collect())
+    Ok(nodes
+        .into_iter()
+        .filter_map(|n| NodeId::new(n).ok())
+        .collect())
 }

@@ -1,0 +1,304 @@
+//! Test harness: a real CA, the real `lianxi-hub` binary on 127.0.0.1 and real
+//! nodes driven through the real `lianxi` binary, each in its own temp home.
+#![allow(dead_code)]
+#![allow(clippy::unwrap_used)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// Path of a workspace binary, built on demand if this test run did not build it.
+pub fn bin(name: &str) -> PathBuf {
+    let lianxi = PathBuf::from(env!("CARGO_BIN_EXE_lianxi"));
+    let dir = lianxi.parent().expect("bin dir").to_owned();
+    let path = dir.join(name);
+    if !path.exists() {
+        let pkg = if name == "lianxi-ca" {
+            "lianxi-certs"
+        } else {
+            name
+        };
+        let status = Command::new(env!("CARGO"))
+            .args(["build", "-p", pkg, "--bins"])
+            .status()
+            .expect("cargo build");
+        assert!(status.success(), "building {name}");
+    }
+    path
+}
+
+pub fn run(cmd: &mut Command) -> std::process::Output {
+    cmd.output().expect("spawn")
+}
+
+pub struct Hub {
+    child: Child,
+    pub addr: String,
+    pub log: PathBuf,
+}
+
+impl Drop for Hub {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+pub struct Net {
+    pub dir: tempfile::TempDir,
+    pub hub: Option<Hub>,
+    pub port: u16,
+    pub crl: Option<PathBuf>,
+    hub_starts: u32,
+}
+
+impl Net {
+    pub fn ca_dir(&self) -> PathBuf {
+        self.dir.path().join("ca")
+    }
+    pub fn hub_data(&self) -> PathBuf {
+        self.dir.path().join("hub-data")
+    }
+
+    /// A CA and the hub's certificate; the hub is started with [`Net::start_hub`].
+    pub fn new() -> Net {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let net = Net {
+            dir,
+            hub: None,
+            port: 0,
+            crl: None,
+            hub_starts: 0,
+        };
+        let ca = net.ca_dir();
+        ca_ok(&["init", "--dir", s(&ca), "--name", "联席测试 CA"]);
+        ca_ok(&[
+            "hub",
+            "--dir",
+            s(&ca),
+            "--host",
+            "localhost",
+            "--host",
+            "127.0.0.1",
+            "--out",
+            s(&net.dir.path().join("hub")),
+        ]);
+        net
+    }
+
+    /// Start with a CRL file the hub watches.
+    pub fn with_crl(mut self) -> Net {
+        let crl = self.dir.path().join("ca.crl");
+        ca_ok(&["crl", "--dir", s(&self.ca_dir()), "--out", s(&crl)]);
+        self.crl = Some(crl);
+        self
+    }
+
+    pub fn start_hub(&mut self) {
+        assert!(self.hub.is_none(), "hub already running");
+        self.hub_starts += 1;
+        let log = self.dir.path().join(format!("hub-{}.log", self.hub_starts));
+        let hubdir = self.dir.path().join("hub");
+        let mut cmd = Command::new(bin("lianxi-hub"));
+        cmd.args([
+            "serve",
+            "--listen",
+            &format!("127.0.0.1:{}", self.port),
+            "--data",
+            s(&self.hub_data()),
+        ])
+        .args([
+            "--ca",
+            s(&self.ca_dir().join("ca.crt")),
+            "--cert",
+            s(&hubdir.join("hub.crt")),
+            "--key",
+            s(&hubdir.join("hub.key")),
+        ])
+        .env("RUST_LOG", "debug")
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(&log).expect("log"));
+        if let Some(crl) = &self.crl {
+            cmd.args(["--crl", s(crl)]);
+        }
+        let mut child = cmd.spawn().expect("start hub");
+        let stdout = child.stdout.take().expect("stdout");
+        let mut line = String::new();
+        BufReader::new(stdout)
+            .read_line(&mut line)
+            .expect("hub prints its address");
+        let addr = line
+            .trim()
+            .rsplit(' ')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        assert!(
+            addr.starts_with("127.0.0.1:"),
+            "hub did not start: {line:?} {}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
+        self.port = addr
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .expect("port");
+        self.hub = Some(Hub { child, addr, log });
+    }
+
+    /// SIGKILL: no chance to flush anything.
+    pub fn kill_hub(&mut self) {
+        if let Some(mut h) = self.hub.take() {
+            h.child.kill().expect("kill -9");
+            h.child.wait().expect("wait");
+        }
+    }
+
+    pub fn hub_addr(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+
+    /// Create, sign and enroll a node.
+    pub fn node(&self, id: &str, name: &str, tier: &str, roles: &str) -> Node {
+        let home = self.dir.path().join(format!("node-{id}"));
+        let node = Node { home: home.clone() };
+        let req = self.dir.path().join(format!("{id}.csr"));
+        node.ok(&[
+            "init",
+            "--node-id",
+            id,
+            "--name",
+            name,
+            "--org",
+            &format!("{name}秘书处"),
+            "--tier",
+            tier,
+            "--roles",
+            roles,
+            "--request-out",
+            s(&req),
+        ]);
+        let crt = self.dir.path().join(format!("{id}.crt"));
+        ca_ok(&[
+            "sign",
+            "--dir",
+            s(&self.ca_dir()),
+            "--request",
+            s(&req),
+            "--out",
+            s(&crt),
+        ]);
+        node.ok(&[
+            "enroll",
+            "--cert",
+            s(&crt),
+            "--ca",
+            s(&self.ca_dir().join("ca.crt")),
+            "--hub",
+            &self.hub_addr(),
+            "--server-name",
+            "localhost",
+        ]);
+        node
+    }
+
+    pub fn revoke(&self, id: &str) {
+        ca_ok(&["revoke", "--dir", s(&self.ca_dir()), "--node", id]);
+        let crl = self.crl.as_ref().expect("net made with_crl");
+        ca_ok(&["crl", "--dir", s(&self.ca_dir()), "--out", s(crl)]);
+    }
+
+    /// Every byte the hub wrote: its data directory and its logs.
+    pub fn hub_bytes(&self) -> Vec<u8> {
+        let mut all = Vec::new();
+        for entry in std::fs::read_dir(self.hub_data()).expect("hub data") {
+            all.extend(std::fs::read(entry.expect("entry").path()).unwrap_or_default());
+        }
+        for i in 1..=self.hub_starts {
+            all.extend(
+                std::fs::read(self.dir.path().join(format!("hub-{i}.log"))).unwrap_or_default(),
+            );
+        }
+        all
+    }
+}
+
+pub fn s(p: &Path) -> &str {
+    p.to_str().expect("utf-8 path")
+}
+
+pub fn ca_ok(args: &[&str]) -> Value {
+    let out = run(Command::new(bin("lianxi-ca")).args(args).arg("--json"));
+    assert!(
+        out.status.success(),
+        "lianxi-ca {args:?}: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    serde_json::from_slice(&out.stdout).expect("json")
+}
+
+pub struct Node {
+    pub home: PathBuf,
+}
+
+impl Node {
+    /// Run `lianxi --json ARGS`; returns (success, parsed output).
+    pub fn run(&self, args: &[&str]) -> (bool, Value) {
+        let out = run(Command::new(bin("lianxi"))
+            .arg("--home")
+            .arg(&self.home)
+            .arg("--json")
+            .args(args));
+        let text = String::from_utf8_lossy(&out.stdout);
+        let v = text
+            .lines()
+            .last()
+            .and_then(|l| serde_json::from_str(l).ok())
+            .unwrap_or(Value::Null);
+        (out.status.success(), v)
+    }
+
+    pub fn ok(&self, args: &[&str]) -> Value {
+        let (ok, v) = self.run(args);
+        assert!(ok, "lianxi {args:?} failed: {v}");
+        v
+    }
+
+    /// Run and expect failure with this error code.
+    pub fn fails(&self, args: &[&str]) -> String {
+        let (ok, v) = self.run(args);
+        assert!(!ok, "lianxi {args:?} should fail: {v}");
+        v["error"]["code"].as_str().unwrap_or_default().to_owned()
+    }
+
+    pub fn send(&self, to: &str, title: &str, body: &str) -> Value {
+        self.ok(&[
+            "send", "bulletin", "--to", to, "--title", title, "--body", body,
+        ])
+    }
+
+    pub fn titles(&self) -> Vec<String> {
+        let v = self.ok(&["list", "--limit", "100000"]);
+        v["messages"]
+            .as_array()
+            .expect("messages")
+            .iter()
+            .map(|m| m["title"].as_str().unwrap_or_default().to_owned())
+            .collect()
+    }
+}
+
+/// Wait until `f` holds (for asynchronous effects such as a CRL reload).
+pub fn eventually(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while start.elapsed() < timeout {
+        if f() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!("timed out waiting for: {what}");
+}

@@ -1,0 +1,129 @@
+//! Store-and-forward through the real hub binary: offline delivery, a hub
+//! killed with SIGKILL after an acknowledged send, audiences, the outbox.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::Net;
+
+#[test]
+fn offline_delivery_survives_kill_9_of_the_hub_exactly_once() {
+    let mut net = Net::new();
+    net.start_hub();
+    let a = net.node("nat", "全国中小企业协会", "national", "secretary,chair");
+    let b = net.node("gd", "广东省中小企业协会", "provincial", "secretary");
+    // B is offline (not connected) while A sends; the send is acknowledged.
+    let sent = a.send(
+        "all",
+        "关于减税降费政策的通报",
+        "各省级协会：现将减税降费政策转发给你们。🎉",
+    );
+    assert_eq!(sent["status"], "sent", "{sent}");
+    assert_eq!(sent["recipients"], 1);
+    // The hub dies hard between A's acknowledged send and B's sync.
+    net.kill_hub();
+    net.start_hub();
+    let r = b.ok(&["sync"]);
+    assert_eq!(r["received"], 1, "{r}");
+    assert_eq!(b.titles(), ["关于减税降费政策的通报"]);
+    // Exactly once: a second sync brings nothing, even after another restart.
+    net.kill_hub();
+    net.start_hub();
+    assert_eq!(b.ok(&["sync"])["received"], 0);
+    assert_eq!(b.titles().len(), 1);
+    let id = sent["id"].as_str().unwrap();
+    let shown = b.ok(&["show", id]);
+    assert_eq!(shown["sender"], "nat");
+    assert_eq!(shown["kind"], "bulletin");
+    assert_eq!(shown["body"], "各省级协会：现将减税降费政策转发给你们。🎉");
+    assert_eq!(shown["read"], true);
+    // The sender keeps its own copy.
+    assert_eq!(a.titles(), ["关于减税降费政策的通报"]);
+}
+
+#[test]
+fn a_send_while_the_hub_is_down_is_queued_then_delivered() {
+    let mut net = Net::new();
+    net.start_hub();
+    let a = net.node("nat", "全国中小企业协会", "national", "secretary");
+    let b = net.node("sz", "深圳市中小企业协会", "prefecture", "member");
+    net.kill_hub();
+    let q = a.send("sz", "会议通知", "请于下周一参加联席会议。");
+    assert_eq!(q["status"], "queued", "{q}");
+    assert_eq!(a.ok(&["outbox"])["outbox"][0]["state"], "queued");
+    net.start_hub();
+    let r = a.ok(&["sync"]);
+    assert_eq!(r["sent"], 1, "{r}");
+    assert_eq!(a.ok(&["outbox"])["outbox"][0]["state"], "sent");
+    assert_eq!(b.ok(&["sync"])["received"], 1);
+    assert_eq!(b.titles(), ["会议通知"]);
+}
+
+#[test]
+fn nodes_outside_the_audience_never_receive_it() {
+    let mut net = Net::new();
+    net.start_hub();
+    let a = net.node("nat", "全国中小企业协会", "national", "secretary");
+    let gd = net.node("gd", "广东省中小企业协会", "provincial", "secretary");
+    let zj = net.node("zj", "浙江省中小企业协会", "provincial", "secretary");
+    let sz = net.node("sz", "深圳市中小企业协会", "prefecture", "member");
+    let hotline = net.node("hotline", "维权热线", "national", "legal-aid");
+    a.send("gd", "只给广东", "定向通报");
+    a.send("provincial", "省级协会通报", "省级");
+    a.send("role:legal-aid", "维权通知", "热线");
+    assert_eq!(gd.ok(&["sync"])["received"], 2);
+    assert_eq!(zj.ok(&["sync"])["received"], 1);
+    assert_eq!(sz.ok(&["sync"])["received"], 0);
+    assert_eq!(hotline.ok(&["sync"])["received"], 1);
+    assert_eq!(zj.titles(), ["省级协会通报"]);
+    assert_eq!(hotline.titles(), ["维权通知"]);
+    // Unknown recipients and empty audiences are refused with their codes.
+    assert_eq!(
+        a.fails(&[
+            "send", "bulletin", "--to", "nobody", "--title", "x", "--body", "y"
+        ]),
+        "unknown_recipient"
+    );
+    assert_eq!(
+        a.fails(&[
+            "send",
+            "bulletin",
+            "--to",
+            "role:chair",
+            "--title",
+            "x",
+            "--body",
+            "y"
+        ]),
+        "empty_audience"
+    );
+}
+
+#[test]
+fn search_finds_chinese_of_any_length_and_traditional_forms() {
+    let mut net = Net::new();
+    net.start_hub();
+    let a = net.node("nat", "全国中小企业协会", "national", "secretary");
+    let b = net.node("gd", "广东省中小企业协会", "provincial", "secretary");
+    a.send(
+        "all",
+        "关于进一步减税降费的通知",
+        "为支持中小企业发展，现就有关事项通知如下。WTO 规则",
+    );
+    a.send("all", "协会活动简报", "本月举办培训两场。");
+    b.ok(&["sync"]);
+    let hits = |q: &str| b.ok(&["search", q])["hits"].as_array().unwrap().len();
+    assert_eq!(hits("税"), 1);
+    assert_eq!(hits("减税"), 1);
+    assert_eq!(hits("减税降费"), 1);
+    assert_eq!(hits("發展"), 1, "traditional finds simplified");
+    assert_eq!(hits("wto"), 1);
+    assert_eq!(hits("协会"), 1);
+    assert_eq!(hits("无关内容"), 0);
+    let v = b.ok(&["search", "培训"]);
+    assert!(
+        v["hits"][0]["snippet"].as_str().unwrap().contains("[培训]"),
+        "{v}"
+    );
+}

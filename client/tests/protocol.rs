@@ -1,0 +1,222 @@
+//! Protocol refusals from the real hub binary, driven through the client core
+//! and through raw QUIC connections: each gets its stable error code, and the
+//! hub keeps serving everyone else.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use common::Net;
+use lianxi::home::Home;
+use lianxi::identity::Identity;
+use lianxi::node::Node;
+use lianxi_shared::envelope::{SealInput, seal};
+use lianxi_shared::{Audience, Bulletin, ErrorCode, MessageId, NodeId, Payload};
+
+fn rt() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .unwrap()
+}
+
+fn bulletin(t: &str) -> Payload {
+    Payload::Bulletin(Bulletin {
+        title: t.into(),
+        body: "正文".into(),
+    })
+}
+
+#[test]
+fn retries_are_idempotent_and_forgeries_are_refused() {
+    let mut net = Net::new();
+    net.start_hub();
+    let a = net.node("nat", "全国中小企业协会", "national", "secretary");
+    let b = net.node("gd", "广东省中小企业协会", "provincial", "secretary");
+    rt().block_on(async {
+        let node = Node::open(Home::new(&a.home)).unwrap();
+        let (s, _ev) = node.connect(Duration::from_secs(5)).await.unwrap();
+        node.refresh_directory(&s).await.unwrap();
+        let id = node
+            .queue(Audience::All, bulletin("第一份"), None)
+            .await
+            .unwrap();
+        let report = node.flush_outbox(&s).await.unwrap();
+        assert_eq!(report.sent.len(), 1);
+        let sealed = node
+            .archive
+            .call(move |x| x.outbox_item(&id))
+            .await
+            .unwrap()
+            .unwrap()
+            .sealed
+            .unwrap();
+
+        // The identical envelope again (a retry after a lost ack): accepted, not stored twice.
+        let again = s
+            .send_envelope(sealed.envelope.clone(), sealed.wraps.clone())
+            .await
+            .unwrap();
+        assert!(again.duplicate);
+
+        let identity = Identity::load(&Home::new(&a.home)).unwrap();
+        let dir = node.directory().await.unwrap();
+        let gd = dir.iter().find(|n| n.node_id.as_str() == "gd").unwrap();
+        let recipients = vec![(
+            gd.node_id.clone(),
+            gd.age_recipient.parse::<age::x25519::Recipient>().unwrap(),
+        )];
+        let mk = |sender: &str, id: MessageId, title: &str| {
+            let sender = NodeId::new(sender).unwrap();
+            seal(
+                SealInput {
+                    sender: &sender,
+                    signing_key: &identity.signing,
+                    audience: Audience::All,
+                    recipients: &recipients,
+                    id,
+                    created_at: lianxi::now_ms(),
+                    not_before: None,
+                },
+                &bulletin(title),
+            )
+            .unwrap()
+        };
+        // The same id with other content: a replay.
+        let replay = mk("nat", id, "篡改");
+        let e = s
+            .send_envelope(replay.envelope, replay.wraps)
+            .await
+            .unwrap_err();
+        assert_eq!(e.code, ErrorCode::ReplayedId);
+        // Claiming to be another node.
+        let spoof = mk("gd", MessageId::generate(lianxi::now_ms()), "冒名");
+        let e = s
+            .send_envelope(spoof.envelope, spoof.wraps)
+            .await
+            .unwrap_err();
+        assert_eq!(e.code, ErrorCode::SenderMismatch);
+        // A flipped signature bit.
+        let mut bad = mk("nat", MessageId::generate(lianxi::now_ms()), "坏签名");
+        bad.envelope.sig[3] ^= 1;
+        let e = s.send_envelope(bad.envelope, bad.wraps).await.unwrap_err();
+        assert_eq!(e.code, ErrorCode::BadSignature);
+        // Embargo absurdly far ahead.
+        let nat = NodeId::new("nat").unwrap();
+        let far = seal(
+            SealInput {
+                sender: &nat,
+                signing_key: &identity.signing,
+                audience: Audience::All,
+                recipients: &recipients,
+                id: MessageId::generate(lianxi::now_ms()),
+                created_at: lianxi::now_ms(),
+                not_before: Some(lianxi::now_ms() + 10 * 365 * 86_400_000),
+            },
+            &bulletin("十年后"),
+        )
+        .unwrap();
+        assert_eq!(
+            s.send_envelope(far.envelope, far.wraps)
+                .await
+                .unwrap_err()
+                .code,
+            ErrorCode::EmbargoTooFar
+        );
+        // The connection still works after every refusal.
+        s.ping().await.unwrap();
+        s.close().await;
+    });
+    // B got exactly the one genuine bulletin.
+    assert_eq!(b.ok(&["sync"])["received"], 1);
+    assert_eq!(b.titles(), ["第一份"]);
+}
+
+fn raw_client(net: &Net, alpn: &[u8], with_cert: bool, home: &std::path::Path) -> quinn::Endpoint {
+    use rustls_pki_types::pem::PemObject;
+    let ca = rustls_pki_types::CertificateDer::from_pem_file(net.ca_dir().join("ca.crt")).unwrap();
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(ca).unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .unwrap()
+        .with_root_certificates(roots);
+    let mut cfg = if with_cert {
+        let cert = rustls_pki_types::CertificateDer::from_pem_file(home.join("node.crt")).unwrap();
+        let key = Identity::load(&Home::new(home)).unwrap().tls_key().unwrap();
+        builder.with_client_auth_cert(vec![cert], key).unwrap()
+    } else {
+        builder.with_no_client_auth()
+    };
+    cfg.alpn_protocols = vec![alpn.to_vec()];
+    let mut ep = quinn::Endpoint::client("127.0.0.1:0".parse().unwrap()).unwrap();
+    ep.set_default_client_config(quinn::ClientConfig::new(Arc::new(
+        quinn::crypto::rustls::QuicClientConfig::try_from(cfg).unwrap(),
+    )));
+    ep
+}
+
+/// Try a Hello over a raw connection; Ok(()) only if the hub answers Welcome.
+async fn hello(ep: &quinn::Endpoint, addr: &str) -> Result<(), String> {
+    let conn = ep
+        .connect(addr.parse().unwrap(), "localhost")
+        .map_err(|e| e.to_string())?
+        .await
+        .map_err(|e| e.to_string())?;
+    let (mut send, mut recv) = conn.open_bi().await.map_err(|e| e.to_string())?;
+    let hello = lianxi_shared::wire::ClientMsg::Hello {
+        protocol: 1,
+        agent: "raw".into(),
+    };
+    send.write_all(&hello.to_frame())
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut buf = vec![0u8; 4096];
+    let n = tokio::time::timeout(Duration::from_secs(5), recv.read(&mut buf))
+        .await
+        .map_err(|_| "timeout".to_string())?
+        .map_err(|e| e.to_string())?
+        .ok_or("closed")?;
+    let mut d = lianxi_shared::frame::FrameDecoder::new(1 << 20);
+    d.push(&buf[..n]);
+    match d
+        .next_frame()
+        .ok()
+        .flatten()
+        .map(|f| lianxi_shared::wire::HubMsg::decode(&f))
+    {
+        Some(Ok(lianxi_shared::wire::HubMsg::Welcome { .. })) => Ok(()),
+        other => Err(format!("{other:?}")),
+    }
+}
+
+#[test]
+fn no_client_certificate_or_wrong_alpn_is_refused() {
+    let mut net = Net::new();
+    net.start_hub();
+    let a = net.node("nat", "全国中小企业协会", "national", "secretary");
+    let addr = net.hub_addr();
+    rt().block_on(async {
+        let good = raw_client(&net, b"lianxi/1", true, &a.home);
+        hello(&good, &addr)
+            .await
+            .expect("a proper client is welcome");
+        let no_cert = raw_client(&net, b"lianxi/1", false, &a.home);
+        assert!(
+            hello(&no_cert, &addr).await.is_err(),
+            "no client certificate must be refused"
+        );
+        let wrong_alpn = raw_client(&net, b"http/1.1", true, &a.home);
+        assert!(
+            hello(&wrong_alpn, &addr).await.is_err(),
+            "wrong ALPN must be refused"
+        );
+        // And the hub keeps serving.
+        hello(&good, &addr).await.expect("still serving");
+    });
+    assert!(a.ok(&["sync"])["received"] == 0);
+}

@@ -1,0 +1,246 @@
+//! Security properties against the real hub binary: the hub is blind, only
+//! certificates from the federation CA get in, revocation, key files, and
+//! exported envelopes that the standard `age` tool can check.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::process::Command;
+use std::time::Duration;
+
+use common::{Net, bin, ca_ok, eventually, s};
+
+fn contains(hay: &[u8], needle: &str) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle.as_bytes())
+}
+
+#[test]
+fn the_hub_never_holds_plaintext_in_its_data_or_logs() {
+    let mut net = Net::new();
+    net.start_hub();
+    let a = net.node("nat", "全国中小企业协会", "national", "secretary");
+    let b = net.node("gd", "广东省中小企业协会", "provincial", "secretary");
+    let title = "MARKER-TITLE-7f3a 机密评估结果";
+    let body = "MARKER-BODY-91c2 企业技术秘密 财务数据 ".repeat(50);
+    a.send("all", title, &body);
+    // Before B fetches (everything is queued on the hub) and after.
+    for phase in ["queued", "delivered"] {
+        let bytes = net.hub_bytes();
+        assert!(!bytes.is_empty());
+        for marker in [
+            "MARKER-TITLE-7f3a",
+            "MARKER-BODY-91c2",
+            "机密评估结果",
+            "企业技术秘密",
+        ] {
+            assert!(
+                !contains(&bytes, marker),
+                "{marker} found in the hub's files ({phase})"
+            );
+        }
+        if phase == "queued" {
+            b.ok(&["sync"]);
+        }
+    }
+    assert_eq!(b.titles(), [title]);
+}
+
+#[test]
+fn certificates_from_another_ca_revoked_or_missing_are_refused() {
+    let mut net = Net::new().with_crl();
+    net.start_hub();
+    let a = net.node("nat", "全国中小企业协会", "national", "secretary");
+    let b = net.node("gd", "广东省中小企业协会", "provincial", "secretary");
+    assert_eq!(a.ok(&["directory"])["nodes"].as_array().unwrap().len(), 2);
+
+    // A node whose certificate comes from another CA (it trusts our hub's CA).
+    let other = net.dir.path().join("other-ca");
+    ca_ok(&["init", "--dir", s(&other), "--name", "冒充 CA"]);
+    let evil = common::Node {
+        home: net.dir.path().join("node-evil"),
+    };
+    let req = net.dir.path().join("evil.csr");
+    evil.ok(&[
+        "init",
+        "--node-id",
+        "evil",
+        "--name",
+        "冒充协会",
+        "--org",
+        "x",
+        "--tier",
+        "provincial",
+        "--roles",
+        "secretary",
+        "--request-out",
+        s(&req),
+    ]);
+    let crt = net.dir.path().join("evil.crt");
+    ca_ok(&[
+        "sign",
+        "--dir",
+        s(&other),
+        "--request",
+        s(&req),
+        "--out",
+        s(&crt),
+    ]);
+    // `enroll` itself refuses a certificate that does not chain to the given CA.
+    let code = evil.fails(&[
+        "enroll",
+        "--cert",
+        s(&crt),
+        "--ca",
+        s(&net.ca_dir().join("ca.crt")),
+        "--hub",
+        &net.hub_addr(),
+    ]);
+    assert_eq!(code, "untrusted_certificate");
+    // Forced in by hand, the hub refuses it at the handshake.
+    std::fs::copy(&crt, evil.home.join("node.crt")).unwrap();
+    std::fs::copy(net.ca_dir().join("ca.crt"), evil.home.join("ca.crt")).unwrap();
+    let cfg = std::fs::read_to_string(evil.home.join("node.toml")).unwrap();
+    std::fs::write(
+        evil.home.join("node.toml"),
+        format!(
+            "{cfg}hub = \"{}\"\nserver_name = \"localhost\"\n",
+            net.hub_addr()
+        ),
+    )
+    .unwrap();
+    assert!(
+        !evil.run(&["sync", "--timeout", "10"]).0,
+        "a foreign certificate must not connect"
+    );
+    assert_eq!(
+        a.ok(&["directory"])["nodes"].as_array().unwrap().len(),
+        2,
+        "the impostor never joins the directory"
+    );
+
+    // Revocation: the hub reloads the CRL and refuses the node; others stop encrypting to it.
+    net.revoke("gd");
+    eventually("revoked node refused", Duration::from_secs(10), || {
+        !b.run(&["sync", "--timeout", "5"]).0
+    });
+    let dir = a.ok(&["directory"]);
+    let ids: Vec<&str> = dir["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["node_id"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["nat"]);
+    assert_eq!(
+        a.fails(&[
+            "send", "bulletin", "--to", "gd", "--title", "x", "--body", "y"
+        ]),
+        "unknown_recipient"
+    );
+}
+
+#[test]
+fn a_hub_with_a_certificate_from_another_ca_is_refused_by_clients() {
+    let mut net = Net::new();
+    net.start_hub();
+    let a = net.node("nat", "全国中小企业协会", "national", "secretary");
+    // Replace the hub's certificate with one from an attacker's CA and restart it.
+    net.kill_hub();
+    let other = net.dir.path().join("attacker-ca");
+    ca_ok(&["init", "--dir", s(&other), "--name", "attacker"]);
+    ca_ok(&[
+        "hub",
+        "--dir",
+        s(&other),
+        "--host",
+        "localhost",
+        "--host",
+        "127.0.0.1",
+        "--out",
+        s(&net.dir.path().join("hub")),
+    ]);
+    net.start_hub();
+    assert_eq!(
+        a.fails(&["sync", "--timeout", "10"]),
+        "untrusted_certificate"
+    );
+    let q = a.send("all", "不应发出", "x");
+    assert_eq!(
+        q["status"], "queued",
+        "nothing is handed to an untrusted hub: {q}"
+    );
+}
+
+#[test]
+fn key_files_are_private_and_exported_envelopes_check_with_age() {
+    use std::os::unix::fs::PermissionsExt;
+    let mut net = Net::new();
+    net.start_hub();
+    let a = net.node("nat", "全国中小企业协会", "national", "secretary");
+    let b = net.node("gd", "广东省中小企业协会", "provincial", "secretary");
+    for f in ["identity/node.key", "identity/age.key"] {
+        let mode = std::fs::metadata(b.home.join(f))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode, 0o600, "{f}");
+    }
+    let who = b.ok(&["whoami"]);
+    let idfile = who["age_identity_file"].as_str().unwrap().to_owned();
+    assert!(
+        std::fs::read_to_string(&idfile)
+            .unwrap()
+            .contains("AGE-SECRET-KEY-1")
+    );
+    // A key file others can read is refused.
+    let key = b.home.join("identity/node.key");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    assert_eq!(b.fails(&["sync"]), "key_file");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o600)).unwrap();
+
+    let id = a.send("all", "导出测试", "证据材料 evidence")["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    b.ok(&["sync"]);
+    let out = net.dir.path().join("export");
+    b.ok(&["export", "envelope", &id, "--out", s(&out)]);
+    for f in [
+        "header.cbor",
+        "signature.bin",
+        "body.age",
+        "wrap.age",
+        "sender.crt",
+        "envelope.json",
+    ] {
+        assert!(out.join(f).exists(), "{f}");
+    }
+    let age = Command::new("age").arg("--version").output();
+    if age.is_err() {
+        assert!(std::env::var("CI").is_err(), "CI must install the age tool");
+        eprintln!("SKIP: the age tool is not installed");
+        return;
+    }
+    let key = out.join("message.key");
+    let st = Command::new("age")
+        .args(["-d", "-i", &idfile, "-o", s(&key), s(&out.join("wrap.age"))])
+        .status()
+        .unwrap();
+    assert!(
+        st.success(),
+        "age decrypts the wrap with the node's identity file"
+    );
+    let payload = Command::new("age")
+        .args(["-d", "-i", s(&key), s(&out.join("body.age"))])
+        .output()
+        .unwrap();
+    assert!(payload.status.success());
+    let text = String::from_utf8_lossy(&payload.stdout);
+    assert!(
+        text.contains("证据材料 evidence") && text.contains("导出测试"),
+        "payload: {text}"
+    );
+    let _ = bin("lianxi");
+}

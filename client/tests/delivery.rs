@@ -127,3 +127,78 @@ fn search_finds_chinese_of_any_length_and_traditional_forms() {
         "{v}"
     );
 }
+
+#[test]
+fn an_embargo_holds_across_a_hub_restart_and_releases_on_time() {
+    let mut net = Net::new();
+    net.start_hub();
+    let a = net.node("nat", "全国中小企业协会", "national", "secretary");
+    let b = net.node("gd", "广东省中小企业协会", "provincial", "secretary");
+    let release = time::OffsetDateTime::now_utc() + time::Duration::seconds(4);
+    let at = release
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let sent = a.ok(&[
+        "send",
+        "bulletin",
+        "--to",
+        "all",
+        "--title",
+        "评估结果（禁发至发布时间）",
+        "--body",
+        "名单",
+        "--embargo",
+        &at,
+    ]);
+    assert_eq!(sent["status"], "sent");
+    assert_eq!(
+        b.ok(&["sync"])["received"],
+        0,
+        "held by the hub before the release time"
+    );
+    net.kill_hub();
+    net.start_hub();
+    assert_eq!(b.ok(&["sync"])["received"], 0, "still held after a restart");
+    while time::OffsetDateTime::now_utc() < release + time::Duration::milliseconds(300) {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    common::eventually("released", std::time::Duration::from_secs(10), || {
+        b.ok(&["sync"])["received"] == 1
+    });
+    assert_eq!(b.titles(), ["评估结果（禁发至发布时间）"]);
+}
+
+#[test]
+fn listen_prints_arrivals_live_as_json_lines() {
+    use std::io::BufRead;
+    let mut net = Net::new();
+    net.start_hub();
+    let a = net.node("nat", "全国中小企业协会", "national", "secretary");
+    let b = net.node("gd", "广东省中小企业协会", "provincial", "secretary");
+    let mut child = std::process::Command::new(common::bin("lianxi"))
+        .args(["--home", common::s(&b.home), "listen", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(line);
+        }
+    });
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    a.send("gd", "实时通报", "现在到达");
+    let line = rx
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .expect("an arrival line");
+    let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+    assert_eq!(v["title"], "实时通报");
+    assert_eq!(v["sender"], "nat");
+    let _ = child.kill();
+    let _ = child.wait();
+}

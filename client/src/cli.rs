@@ -17,6 +17,9 @@ pub struct Cli {
     /// Machine-readable JSON output, errors included.
     #[arg(long, global = true)]
     pub json: bool,
+    /// UI language: zh (default) or en. Also `lang = "en"` in node.toml.
+    #[arg(long, global = true)]
+    pub lang: Option<String>,
     #[command(subcommand)]
     pub cmd: Option<Cmd>,
 }
@@ -75,6 +78,18 @@ pub enum Cmd {
     },
     /// Messages waiting to be sent, and their state.
     Outbox,
+    /// A complete local network (CA, hub, simulated associations) with the UI.
+    Demo {
+        /// Keep the network in DIR (reused if it exists) instead of a temporary directory.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Open the UI as this node (nat, hotline, gd, zj, js, sc, sz, hz, su, cd).
+        #[arg(long = "as", default_value = "gd")]
+        as_node: String,
+        /// Mean seconds between the simulated nodes' sends.
+        #[arg(long, default_value_t = 6.0, hide = true)]
+        interval: f64,
+    },
     /// Export archived data.
     #[command(subcommand)]
     Export(ExportCmd),

@@ -7,6 +7,8 @@ use anyhow::Context;
 use lianxi::archive::MessageRow;
 use lianxi::home::Home;
 use lianxi::node::{self, InitArgs, Node};
+use lianxi::sync::NetEvent;
+use lianxi::tui::i18n::Lang;
 use lianxi::{ErrorCode, ProtoError, now_ms};
 use lianxi_shared::ids::parse_roles;
 use lianxi_shared::{Audience, Bulletin, NodeId, Payload};
@@ -68,15 +70,43 @@ fn init_logging(home: &Home) -> Option<tracing_appender::non_blocking::WorkerGua
 }
 
 pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Some(Cmd::Demo {
+        dir,
+        as_node,
+        interval,
+    }) = &cli.cmd
+    {
+        // The demo keeps everything, logs included, in its own directory.
+        let (dir, _tmp) = match dir {
+            Some(d) => (d.clone(), None),
+            None => {
+                let t = tempfile::Builder::new().prefix("lianxi-demo-").tempdir()?;
+                (t.path().to_owned(), Some(t))
+            }
+        };
+        std::fs::create_dir_all(&dir)?;
+        let _guard = init_logging(&Home::new(&dir));
+        let lang = ui_lang(cli.lang.as_deref(), None)?;
+        let opts = lianxi::demo::DemoOptions {
+            dir,
+            as_node: as_node.clone(),
+            lang,
+            interval: *interval,
+        };
+        lianxi::demo::run(opts).await?;
+        return Ok(());
+    }
     let home = Home::resolve(cli.home.clone())?;
     let _guard = init_logging(&home);
     let json = cli.json;
+    let lang = ui_lang(
+        cli.lang.as_deref(),
+        home.load_config().ok().and_then(|c| c.lang),
+    )?;
     let Some(cmd) = cli.cmd else {
-        return Err(ProtoError::new(
-            ErrorCode::BadRequest,
-            "the terminal UI is not available yet; see `lianxi --help`",
-        )
-        .into());
+        let node = std::sync::Arc::new(Node::open(home.clone())?);
+        lianxi::tui::runtime::run(node, lang).await?;
+        return Ok(());
     };
     match cmd {
         Cmd::Init(a) => {
@@ -285,34 +315,28 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Cmd::Listen => {
             let node = Node::open(home.clone())?;
-            let stop = tokio::signal::ctrl_c();
-            tokio::pin!(stop);
-            let listen = lianxi::sync::listen(
-                &node,
-                |state| {
-                    if !json {
-                        eprintln!("[{state:?}]");
-                    }
-                    true
-                },
-                |m| {
-                    if json {
-                        println!("{}", message_json(m));
-                    } else {
-                        println!(
+            let (_cmd_tx, cmd_rx) = tokio::sync::mpsc::channel(8);
+            let (ev_tx, mut ev_rx) = tokio::sync::mpsc::channel(1024);
+            let printer = async {
+                while let Some(ev) = ev_rx.recv().await {
+                    match ev {
+                        NetEvent::Arrived(m) if json => println!("{}", message_json(&m)),
+                        NetEvent::Arrived(m) => println!(
                             "{}  {}  {}  {}",
                             rfc3339(m.created_at),
                             m.sender,
                             m.title,
                             m.id
-                        );
+                        ),
+                        NetEvent::State(s) if !json => eprintln!("[{s:?}]"),
+                        _ => {}
                     }
-                    true
-                },
-            );
+                }
+            };
             tokio::select! {
-                r = listen => r?,
-                _ = &mut stop => {}
+                r = lianxi::sync::run_connected(&node, cmd_rx, ev_tx) => r?,
+                _ = printer => {}
+                _ = tokio::signal::ctrl_c() => {}
             }
         }
         Cmd::List {
@@ -414,6 +438,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     .join("\n")
             });
         }
+        Cmd::Demo { .. } => unreachable!("handled above"),
         Cmd::Export(ExportCmd::Envelope { id, out }) => {
             let node = Node::open(home.clone())?;
             let files = export_envelope(&node, &id, &out).await?;
@@ -423,6 +448,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The UI language from `--lang`, else the config, else Chinese.
+pub fn ui_lang(flag: Option<&str>, config: Option<String>) -> Result<Lang, ProtoError> {
+    match flag.map(str::to_owned).or(config) {
+        None => Ok(Lang::Zh),
+        Some(s) => Lang::parse(&s).ok_or_else(|| {
+            ProtoError::new(
+                ErrorCode::BadRequest,
+                format!("unknown language {s:?}: use zh or en"),
+            )
+        }),
+    }
 }
 
 /// The last 8 characters of an id (the random part of a UUIDv7).

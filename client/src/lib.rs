@@ -4,6 +4,7 @@
 //! UI later. It holds no user-interface code.
 
 pub mod archive;
+pub mod demo;
 pub mod home;
 pub mod identity;
 pub mod net;
@@ -11,6 +12,7 @@ pub mod node;
 pub mod search;
 pub mod sync;
 pub mod trust;
+pub mod tui;
 
 pub use lianxi_shared::{ErrorCode, ProtoError};
 

@@ -246,19 +246,45 @@ pub enum ConnState {
     },
 }
 
-/// Stay connected and call `on_new` for every new arrival. Reconnects with
-/// back-off; returns only when `on_new` or `on_state` return `false`.
-pub async fn listen(
+/// What a front end asks of the connection worker.
+#[derive(Debug)]
+pub enum NetCmd {
+    /// Send what is in the outbox now.
+    Flush,
+}
+
+/// What the connection worker reports.
+#[derive(Debug)]
+pub enum NetEvent {
+    State(ConnState),
+    Arrived(MessageRow),
+    /// The outbox was flushed: ids sent and failures.
+    Flushed {
+        sent: Vec<String>,
+        failed: Vec<(String, ProtoError)>,
+    },
+    /// The verified directory was refreshed.
+    Directory,
+}
+
+/// Stay connected until `cmds` closes or `events` is dropped: receive and store
+/// everything, flush the outbox on connect and on [`NetCmd::Flush`], and
+/// reconnect with back-off.
+pub async fn run_connected(
     node: &Node,
-    mut on_state: impl FnMut(ConnState) -> bool,
-    mut on_new: impl FnMut(&MessageRow) -> bool,
+    mut cmds: mpsc::Receiver<NetCmd>,
+    events: mpsc::Sender<NetEvent>,
 ) -> Result<()> {
     let mut backoff = Backoff::default();
     loop {
-        if !on_state(ConnState::Connecting) {
+        if events
+            .send(NetEvent::State(ConnState::Connecting))
+            .await
+            .is_err()
+        {
             return Ok(());
         }
-        let reason = match run_session(node, &mut backoff, &mut on_state, &mut on_new).await {
+        let reason = match session_loop(node, &mut backoff, &mut cmds, &events).await {
             Ok(false) => return Ok(()),
             Ok(true) => "connection closed".to_owned(),
             Err(e)
@@ -277,44 +303,78 @@ pub async fn listen(
             in_ms: delay.as_millis() as u64,
             reason,
         };
-        if !on_state(state) {
+        if events.send(NetEvent::State(state)).await.is_err() {
             return Ok(());
         }
-        tokio::time::sleep(delay).await;
+        // Wait out the delay, but a Flush request (or shutdown) cuts it short.
+        tokio::select! {
+            _ = tokio::time::sleep(delay) => {}
+            c = cmds.recv() => if c.is_none() { return Ok(()) },
+        }
     }
 }
 
-async fn run_session(
+async fn flush(node: &Node, session: &Session, events: &mpsc::Sender<NetEvent>) -> Result<()> {
+    let r = node.flush_outbox(session).await?;
+    let ev = NetEvent::Flushed {
+        sent: r.sent.iter().map(|(id, _)| id.to_string()).collect(),
+        failed: r
+            .failed
+            .into_iter()
+            .map(|(id, e)| (id.to_string(), e))
+            .collect(),
+    };
+    let _ = events.send(ev).await;
+    Ok(())
+}
+
+/// One connected session. Ok(true): reconnect; Ok(false): stop.
+async fn session_loop(
     node: &Node,
     backoff: &mut Backoff,
-    on_state: &mut impl FnMut(ConnState) -> bool,
-    on_new: &mut impl FnMut(&MessageRow) -> bool,
+    cmds: &mut mpsc::Receiver<NetCmd>,
+    events: &mpsc::Sender<NetEvent>,
 ) -> Result<bool> {
-    let (session, mut events) = node.connect(Duration::from_secs(10)).await?;
+    let (session, mut incoming) = node.connect(Duration::from_secs(10)).await?;
     backoff.reset();
-    if !on_state(ConnState::Connected {
-        hub: session.hub_name.clone(),
-    }) {
+    if events
+        .send(NetEvent::State(ConnState::Connected {
+            hub: session.hub_name.clone(),
+        }))
+        .await
+        .is_err()
+    {
         session.close().await;
         return Ok(false);
     }
     node.refresh_directory(&session).await?;
+    let _ = events.send(NetEvent::Directory).await;
     session.subscribe().await?;
-    node.flush_outbox(&session).await?;
+    flush(node, &session, events).await?;
     let mut rx = Receiver::new(node).await?;
     loop {
-        let (batch, other) = next_batch(&mut events).await;
-        if !batch.is_empty() {
-            let out = rx.process(node, &session, batch).await?;
-            for m in &out.new {
-                if !on_new(m) {
+        tokio::select! {
+            (batch, other) = next_batch(&mut incoming) => {
+                if !batch.is_empty() {
+                    let out = rx.process(node, &session, batch).await?;
+                    for m in out.new {
+                        if events.send(NetEvent::Arrived(m)).await.is_err() {
+                            session.close().await;
+                            return Ok(false);
+                        }
+                    }
+                }
+                if let Some(Event::Closed(e)) = other {
+                    return Err(e);
+                }
+            }
+            cmd = cmds.recv() => match cmd {
+                Some(NetCmd::Flush) => flush(node, &session, events).await?,
+                None => {
                     session.close().await;
                     return Ok(false);
                 }
-            }
-        }
-        if let Some(Event::Closed(e)) = other {
-            return Err(e);
+            },
         }
     }
 }

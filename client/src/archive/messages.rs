@@ -298,3 +298,14 @@ impl MessageRow {
         }
     }
 }
+
+impl Archive {
+    /// (total, unread) messages of a kind.
+    pub fn count_kind(&self, kind: &str) -> Result<(usize, usize), ProtoError> {
+        self.conn
+            .prepare_cached("SELECT count(*), count(*) FILTER (WHERE read_at IS NULL) FROM messages WHERE kind = ?1")
+            .map_err(db_err)?
+            .query_row([kind], |r| Ok((r.get::<_, i64>(0)? as usize, r.get::<_, i64>(1)? as usize)))
+            .map_err(db_err)
+    }
+}

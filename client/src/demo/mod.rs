@@ -1,0 +1,182 @@
+//! `lianxi demo`: a complete local network in one command — a CA, an embedded
+//! hub on 127.0.0.1 and a set of simulated association nodes that keep sending
+//! now and then — with the terminal UI opened as one of them.
+//!
+//! The demo is only a launcher: it uses the real CA code, the real hub and the
+//! real node core, with no special paths in any of them.
+
+mod content;
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use lianxi_certs::ca::{Ca, Validity};
+use lianxi_shared::ids::parse_roles;
+use lianxi_shared::{Audience, Bulletin, ErrorCode, NodeId, Payload, ProtoError};
+use tokio::sync::mpsc;
+
+use crate::home::Home;
+use crate::node::{self, InitArgs, Node};
+use crate::sync::{NetCmd, run_connected};
+use crate::tui::i18n::Lang;
+use crate::{Result, now_ms};
+
+pub use content::NODES;
+
+pub struct DemoOptions {
+    pub dir: PathBuf,
+    pub as_node: String,
+    pub lang: Lang,
+    /// Mean seconds between simulated sends per node.
+    pub interval: f64,
+}
+
+fn home_of(dir: &Path, id: &str) -> Home {
+    Home::new(dir.join("nodes").join(id))
+}
+
+/// Create the CA, the hub's certificate and every node, unless `dir` already
+/// holds a demo network (then it is reused).
+pub fn prepare(dir: &Path) -> Result<()> {
+    let ca_dir = dir.join("ca");
+    if ca_dir.join("ca.crt").exists() {
+        return Ok(());
+    }
+    let now = lianxi_certs::unix_now();
+    let ca = Ca::init(&ca_dir, "联席演示 CA", now)?;
+    ca.issue_hub(
+        &["localhost".into(), "127.0.0.1".into()],
+        &dir.join("hub"),
+        Validity::days_from(now, 825),
+        now,
+    )?;
+    let ca_pem = std::fs::read(Ca::cert_path(&ca_dir)).map_err(|e| crate::io_err("ca.crt", e))?;
+    for (id, name, org, tier, roles) in content::NODES {
+        let home = home_of(dir, id);
+        let (csr, _) = node::init(
+            &home,
+            InitArgs {
+                node_id: NodeId::new(*id)?,
+                name: (*name).into(),
+                org: (*org).into(),
+                tier: *tier,
+                roles: parse_roles(roles)?,
+            },
+        )?;
+        let (cert, _) = ca.sign(csr.as_bytes(), None, Validity::days_from(now, 365), now)?;
+        node::enroll(
+            &home,
+            cert.as_bytes(),
+            &ca_pem,
+            "127.0.0.1:0",
+            Some("localhost".into()),
+        )?;
+    }
+    Ok(())
+}
+
+/// Point every node at the hub's actual address.
+fn set_hub(dir: &Path, addr: &str) -> Result<()> {
+    for (id, ..) in content::NODES {
+        let home = home_of(dir, id);
+        let mut cfg = home.load_config()?;
+        cfg.hub = Some(addr.to_owned());
+        home.save_config(&cfg)?;
+    }
+    Ok(())
+}
+
+/// A simulated node: stays connected and sends a sample bulletin now and then.
+async fn simulate(node: Arc<Node>, id: String, interval: f64, first: Duration) {
+    let (cmd_tx, cmd_rx) = mpsc::channel(8);
+    let (ev_tx, mut ev_rx) = mpsc::channel(256);
+    let worker = {
+        let node = node.clone();
+        tokio::spawn(async move { run_connected(&node, cmd_rx, ev_tx).await })
+    };
+    tokio::spawn(async move { while ev_rx.recv().await.is_some() {} });
+    let mine: Vec<_> = content::BULLETINS.iter().filter(|b| b.0 == id).collect();
+    if mine.is_empty() {
+        let _ = worker.await;
+        return;
+    }
+    let mut next = first;
+    let mut i = 0usize;
+    loop {
+        tokio::time::sleep(next).await;
+        let (_, to, title, body) = mine[i % mine.len()];
+        i += 1;
+        let audience: Audience = to.parse().unwrap_or(Audience::All);
+        let payload = Payload::Bulletin(Bulletin {
+            title: (*title).into(),
+            body: (*body).into(),
+        });
+        match node.queue(audience, payload, None).await {
+            Ok(_) => {
+                let _ = cmd_tx.send(NetCmd::Flush).await;
+            }
+            Err(e) => tracing::warn!(node = %id, code = %e.code, "demo send failed"),
+        }
+        let jitter = 0.5 + rand::random::<f64>();
+        next = Duration::from_secs_f64(interval * jitter * content::NODES.len() as f64 / 3.0);
+    }
+}
+
+/// Run the demo until the user quits the UI.
+pub async fn run(opts: DemoOptions) -> Result<()> {
+    if !content::NODES.iter().any(|n| n.0 == opts.as_node) {
+        let ids: Vec<&str> = content::NODES.iter().map(|n| n.0).collect();
+        return Err(ProtoError::new(
+            ErrorCode::NotFound,
+            format!(
+                "no demo node {:?}; choose one of {}",
+                opts.as_node,
+                ids.join(", ")
+            ),
+        ));
+    }
+    prepare(&opts.dir)?;
+    let hub = lianxi_hub::start(lianxi_hub::HubConfig {
+        listen: "127.0.0.1:0"
+            .parse()
+            .map_err(|_| ProtoError::code(ErrorCode::Internal))?,
+        data: opts.dir.join("hub-data"),
+        ca: opts.dir.join("ca").join("ca.crt"),
+        cert: opts.dir.join("hub").join("hub.crt"),
+        key: opts.dir.join("hub").join("hub.key"),
+        crl: None,
+        name: "联席演示枢纽".into(),
+        limits: Default::default(),
+    })
+    .await
+    .map_err(|e| {
+        ProtoError::new(
+            ErrorCode::Internal,
+            format!("cannot start the demo hub: {e:#}"),
+        )
+    })?;
+    set_hub(&opts.dir, &hub.addr.to_string())?;
+    let mut sims = Vec::new();
+    for (k, (id, ..)) in content::NODES.iter().enumerate() {
+        if *id == opts.as_node {
+            continue;
+        }
+        let node = Arc::new(Node::open(home_of(&opts.dir, id))?);
+        let first = Duration::from_millis(300 + 400 * k as u64);
+        sims.push(tokio::spawn(simulate(
+            node,
+            (*id).to_owned(),
+            opts.interval,
+            first,
+        )));
+    }
+    let me = Arc::new(Node::open(home_of(&opts.dir, &opts.as_node))?);
+    tracing::info!(dir = %opts.dir.display(), hub = %hub.addr, at = now_ms(), "demo running");
+    let result = crate::tui::runtime::run(me, opts.lang).await;
+    for s in sims {
+        s.abort();
+    }
+    hub.shutdown().await;
+    result
+}

@@ -1,0 +1,226 @@
+//! The UI's whole state. Only [`super::update::update`] changes it.
+
+use std::collections::BTreeSet;
+
+use lianxi_shared::{Audience, NodeId, NodeInfo, Role, Tier};
+
+use super::editor::Editor;
+use super::i18n::Lang;
+use crate::archive::{MessageRow, OutboxItem, SearchHit};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tab {
+    Bulletins,
+    Cases,
+    Meetings,
+    Directory,
+    Outbox,
+}
+
+impl Tab {
+    pub const ALL: [Tab; 5] = [
+        Tab::Bulletins,
+        Tab::Cases,
+        Tab::Meetings,
+        Tab::Directory,
+        Tab::Outbox,
+    ];
+
+    pub fn index(self) -> usize {
+        Tab::ALL.iter().position(|t| *t == self).unwrap_or(0)
+    }
+
+    /// The message kind a message tab lists.
+    pub fn kind(self) -> Option<&'static str> {
+        match self {
+            Tab::Bulletins => Some("bulletin"),
+            Tab::Cases => Some("case"),
+            Tab::Meetings => Some("meeting"),
+            _ => None,
+        }
+    }
+}
+
+/// Rows loaded around the selection. Only a window of a list is ever in memory.
+pub const PAGE: usize = 200;
+
+#[derive(Clone, Debug, Default)]
+pub struct ListView {
+    pub total: usize,
+    pub unread: usize,
+    /// Index of `rows[0]` in the whole list.
+    pub start: usize,
+    pub rows: Vec<MessageRow>,
+    pub selected: usize,
+    /// First visible row.
+    pub scroll: usize,
+    pub loading: bool,
+}
+
+impl ListView {
+    pub fn row(&self, i: usize) -> Option<&MessageRow> {
+        i.checked_sub(self.start).and_then(|j| self.rows.get(j))
+    }
+    pub fn selected_row(&self) -> Option<&MessageRow> {
+        self.row(self.selected)
+    }
+    /// Whether the selection is outside the loaded window (or near its edge).
+    pub fn needs_page(&self) -> bool {
+        if self.total == 0 {
+            return false;
+        }
+        let end = self.start + self.rows.len();
+        let near_end = end < self.total && self.selected + 20 >= end;
+        let near_start = self.start > 0 && self.selected < self.start + 20;
+        self.selected < self.start || self.selected >= end || near_end || near_start
+    }
+    pub fn page_start(&self) -> usize {
+        self.selected.saturating_sub(PAGE / 2)
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ConnView {
+    Offline,
+    Connecting,
+    Connected,
+    Reconnecting { attempt: u32, in_ms: u64 },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Field {
+    Title,
+    Audience,
+    Body,
+}
+
+/// The audience options offered, in order.
+pub fn audience_options() -> Vec<Audience> {
+    let mut v = vec![Audience::All];
+    v.extend(Tier::ALL.iter().map(|t| Audience::Tier(*t)));
+    v.extend(Role::ALL.iter().map(|r| Audience::Role(*r)));
+    v.push(Audience::Nodes(vec![]));
+    v
+}
+
+#[derive(Clone, Debug)]
+pub struct Compose {
+    pub focus: Field,
+    pub title: Editor,
+    pub body: Editor,
+    /// Index into [`audience_options`].
+    pub audience: usize,
+    pub chosen: BTreeSet<NodeId>,
+    /// The node picker is open, with this directory row selected.
+    pub picker: Option<usize>,
+    pub error: Option<String>,
+    pub sending: bool,
+}
+
+impl Default for Compose {
+    fn default() -> Self {
+        Compose {
+            focus: Field::Title,
+            title: Editor::new(true),
+            body: Editor::new(false),
+            audience: 0,
+            chosen: BTreeSet::new(),
+            picker: None,
+            error: None,
+            sending: false,
+        }
+    }
+}
+
+impl Compose {
+    pub fn audience(&self) -> Audience {
+        match audience_options().swap_remove(self.audience.min(audience_options().len() - 1)) {
+            Audience::Nodes(_) => Audience::Nodes(self.chosen.iter().cloned().collect()),
+            a => a,
+        }
+    }
+    pub fn picks_nodes(&self) -> bool {
+        matches!(self.audience(), Audience::Nodes(_))
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Search {
+    pub input: Editor,
+    pub hits: Vec<SearchHit>,
+    pub selected: usize,
+    /// The query typed, and when (ms) it last changed; searched after a pause.
+    pub dirty_since: Option<i64>,
+    /// The query whose results are shown.
+    pub shown: String,
+}
+
+#[derive(Clone, Debug)]
+pub enum Mode {
+    Normal,
+    Help,
+    Search(Search),
+    Compose(Box<Compose>),
+}
+
+pub struct App {
+    pub lang: Lang,
+    pub me: NodeInfo,
+    pub hub_addr: String,
+    pub tab: Tab,
+    /// Bulletins, cases, meetings.
+    pub lists: [ListView; 3],
+    pub directory: Vec<NodeInfo>,
+    pub dir_selected: usize,
+    pub outbox: Vec<OutboxItem>,
+    pub outbox_selected: usize,
+    pub detail: Option<MessageRow>,
+    pub conn: ConnView,
+    pub pending: u64,
+    pub mode: Mode,
+    /// A one-line notice in the status bar, and when it was set (ms).
+    pub notice: Option<(String, i64)>,
+    pub now_ms: i64,
+    pub size: (u16, u16),
+    pub quit: bool,
+}
+
+impl App {
+    pub fn new(me: NodeInfo, hub_addr: String, lang: Lang) -> App {
+        App {
+            lang,
+            me,
+            hub_addr,
+            tab: Tab::Bulletins,
+            lists: Default::default(),
+            directory: vec![],
+            dir_selected: 0,
+            outbox: vec![],
+            outbox_selected: 0,
+            detail: None,
+            conn: ConnView::Offline,
+            pending: 0,
+            mode: Mode::Normal,
+            notice: None,
+            now_ms: 0,
+            size: (80, 24),
+            quit: false,
+        }
+    }
+
+    pub fn list(&self, tab: Tab) -> Option<&ListView> {
+        (tab.index() < 3).then(|| &self.lists[tab.index()])
+    }
+
+    /// Rows of the list area (screen height minus tabs, borders and status bar).
+    pub fn list_height(&self) -> usize {
+        usize::from(self.size.1).saturating_sub(4).max(1)
+    }
+
+    pub fn node_name(&self, id: &str) -> Option<&str> {
+        self.directory
+            .iter()
+            .find(|n| n.node_id.as_str() == id)
+            .map(|n| n.name.as_str())
+    }
+}

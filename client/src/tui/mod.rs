@@ -1,0 +1,11 @@
+//! The terminal UI: one [`app::App`] state, [`update::Action`]s, a pure
+//! [`update::update`], and [`render::render`] for any ratatui backend. The
+//! runtime ([`runtime::run`]) does all I/O off the render loop.
+
+pub mod app;
+pub mod editor;
+pub mod i18n;
+pub mod render;
+pub mod runtime;
+pub mod text;
+pub mod update;

@@ -1,0 +1,585 @@
+//! Actions, effects, the key map and the pure `update` function.
+//!
+//! Key handlers only translate keys into [`Action`]s. [`update`] applies an action
+//! to the [`App`] and returns [`Effect`]s: work for the runtime to do off the
+//! render loop (archive queries, sending). Results come back as actions.
+
+use lianxi_shared::{Audience, NodeInfo};
+use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
+
+use super::app::{App, Compose, ConnView, Field, Mode, PAGE, Search, Tab, audience_options};
+use super::editor::Editor;
+use crate::archive::{MessageRow, OutboxItem, SearchHit};
+use crate::sync::ConnState;
+
+/// Search runs after typing pauses this long.
+pub const SEARCH_DEBOUNCE_MS: i64 = 250;
+const NOTICE_MS: i64 = 6_000;
+
+#[derive(Debug, Clone)]
+pub enum Action {
+    // Navigation
+    NextTab,
+    PrevTab,
+    GoTab(Tab),
+    Up,
+    Down,
+    PageUp,
+    PageDown,
+    Top,
+    Bottom,
+    Open,
+    Help,
+    Back,
+    Quit,
+    StartSearch,
+    StartCompose,
+    // Editing
+    Char(char),
+    Paste(String),
+    Backspace,
+    Delete,
+    Left,
+    Right,
+    Home,
+    End,
+    Enter,
+    NextField,
+    PrevField,
+    Submit,
+    // From the runtime
+    Tick(i64),
+    Resize(u16, u16),
+    PageLoaded {
+        tab: Tab,
+        start: usize,
+        total: usize,
+        unread: usize,
+        rows: Vec<MessageRow>,
+    },
+    DetailLoaded(MessageRow),
+    SearchDone {
+        query: String,
+        hits: Vec<SearchHit>,
+    },
+    DirectoryLoaded(Vec<NodeInfo>),
+    OutboxLoaded {
+        items: Vec<OutboxItem>,
+        pending: u64,
+    },
+    Conn(ConnState),
+    Arrived(MessageRow),
+    Queued(Result<String, String>),
+    Flushed {
+        sent: usize,
+        failed: Vec<String>,
+    },
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    LoadPage {
+        tab: Tab,
+        start: usize,
+        len: usize,
+    },
+    LoadDetail {
+        id: String,
+        mark_read: bool,
+    },
+    Search(String),
+    LoadDirectory,
+    LoadOutbox,
+    Queue {
+        audience: Audience,
+        title: String,
+        body: String,
+    },
+}
+
+/// Translate a key press into an action for the current mode.
+pub fn on_key(app: &App, key: KeyEvent) -> Option<Action> {
+    if key.kind != KeyEventKind::Press {
+        return None;
+    }
+    let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
+    if ctrl && key.code == KeyCode::Char('c') {
+        return Some(Action::Quit);
+    }
+    let editing = |key: KeyEvent| -> Option<Action> {
+        Some(match key.code {
+            KeyCode::Char(c) if !ctrl => Action::Char(c),
+            KeyCode::Backspace => Action::Backspace,
+            KeyCode::Delete => Action::Delete,
+            KeyCode::Left => Action::Left,
+            KeyCode::Right => Action::Right,
+            KeyCode::Home => Action::Home,
+            KeyCode::End => Action::End,
+            KeyCode::Up => Action::Up,
+            KeyCode::Down => Action::Down,
+            KeyCode::Enter => Action::Enter,
+            KeyCode::Esc => Action::Back,
+            _ => return None,
+        })
+    };
+    match &app.mode {
+        Mode::Help => Some(Action::Back),
+        Mode::Search(_) => editing(key),
+        Mode::Compose(c) => match key.code {
+            KeyCode::Char('s') if ctrl => Some(Action::Submit),
+            KeyCode::Tab => Some(Action::NextField),
+            KeyCode::BackTab => Some(Action::PrevField),
+            KeyCode::Char(' ') if c.picker.is_some() => Some(Action::Char(' ')),
+            _ if c.focus == Field::Audience || c.picker.is_some() => match key.code {
+                KeyCode::Left => Some(Action::Left),
+                KeyCode::Right => Some(Action::Right),
+                KeyCode::Up => Some(Action::Up),
+                KeyCode::Down => Some(Action::Down),
+                KeyCode::Enter => Some(Action::Enter),
+                KeyCode::Esc => Some(Action::Back),
+                _ => None,
+            },
+            _ => editing(key),
+        },
+        Mode::Normal => Some(match key.code {
+            KeyCode::Char('q') => Action::Quit,
+            KeyCode::Tab | KeyCode::Right | KeyCode::Char('l') => Action::NextTab,
+            KeyCode::BackTab | KeyCode::Left | KeyCode::Char('h') => Action::PrevTab,
+            KeyCode::Char(c @ '1'..='5') => Action::GoTab(Tab::ALL[(c as u8 - b'1') as usize]),
+            KeyCode::Up | KeyCode::Char('k') => Action::Up,
+            KeyCode::Down | KeyCode::Char('j') => Action::Down,
+            KeyCode::PageUp => Action::PageUp,
+            KeyCode::PageDown | KeyCode::Char(' ') => Action::PageDown,
+            KeyCode::Home | KeyCode::Char('g') => Action::Top,
+            KeyCode::End | KeyCode::Char('G') => Action::Bottom,
+            KeyCode::Enter => Action::Open,
+            KeyCode::Char('?') => Action::Help,
+            KeyCode::Char('/') => Action::StartSearch,
+            KeyCode::Char('n') => Action::StartCompose,
+            KeyCode::Esc => Action::Back,
+            _ => return None,
+        }),
+    }
+}
+
+fn notice(app: &mut App, text: impl Into<String>) {
+    app.notice = Some((text.into(), app.now_ms));
+}
+
+/// Effects that keep the current tab's window and detail in step with its selection.
+fn follow_selection(app: &mut App, out: &mut Vec<Effect>) {
+    let height = app.list_height();
+    let tab = app.tab;
+    if let Some(i) = (tab.index() < 3).then_some(tab.index()) {
+        let l = &mut app.lists[i];
+        if l.selected < l.scroll {
+            l.scroll = l.selected;
+        } else if l.selected >= l.scroll + height {
+            l.scroll = l.selected + 1 - height;
+        }
+        if l.needs_page() && !l.loading {
+            l.loading = true;
+            out.push(Effect::LoadPage {
+                tab,
+                start: l.page_start(),
+                len: PAGE,
+            });
+        }
+        let id = l.selected_row().map(|r| r.id.clone());
+        match id {
+            Some(id) if app.detail.as_ref().map(|d| &d.id) != Some(&id) => {
+                out.push(Effect::LoadDetail {
+                    id,
+                    mark_read: false,
+                })
+            }
+            None => app.detail = None,
+            _ => {}
+        }
+    }
+}
+
+fn move_selection(app: &mut App, delta: isize, out: &mut Vec<Effect>) {
+    let (sel, len) = match app.tab {
+        Tab::Directory => (&mut app.dir_selected, app.directory.len()),
+        Tab::Outbox => (&mut app.outbox_selected, app.outbox.len()),
+        t => {
+            let l = &mut app.lists[t.index()];
+            (&mut l.selected, l.total)
+        }
+    };
+    if len == 0 {
+        return;
+    }
+    let next = (*sel as isize + delta).clamp(0, len as isize - 1);
+    *sel = next as usize;
+    follow_selection(app, out);
+}
+
+fn switch_tab(app: &mut App, tab: Tab, out: &mut Vec<Effect>) {
+    app.tab = tab;
+    app.detail = None;
+    match tab {
+        Tab::Directory => out.push(Effect::LoadDirectory),
+        Tab::Outbox => out.push(Effect::LoadOutbox),
+        _ => follow_selection(app, out),
+    }
+}
+
+/// Apply one action. Pure: no I/O, no clock; returns the work to do.
+pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
+    let mut out = Vec::new();
+    let mode = std::mem::replace(&mut app.mode, Mode::Normal);
+    app.mode = match mode {
+        Mode::Compose(c) => compose(app, *c, action, &mut out),
+        Mode::Search(s) => search(app, s, action, &mut out),
+        Mode::Help => match action {
+            Action::Back | Action::Quit | Action::Help | Action::Enter | Action::Open => {
+                Mode::Normal
+            }
+            other => {
+                common(app, other, &mut out);
+                Mode::Help
+            }
+        },
+        Mode::Normal => normal(app, action, &mut out),
+    };
+    out
+}
+
+fn normal(app: &mut App, action: Action, out: &mut Vec<Effect>) -> Mode {
+    let page = app.list_height() as isize;
+    match action {
+        Action::Quit => app.quit = true,
+        Action::NextTab => switch_tab(app, Tab::ALL[(app.tab.index() + 1) % 5], out),
+        Action::PrevTab => switch_tab(app, Tab::ALL[(app.tab.index() + 4) % 5], out),
+        Action::GoTab(t) => switch_tab(app, t, out),
+        Action::Up => move_selection(app, -1, out),
+        Action::Down => move_selection(app, 1, out),
+        Action::PageUp => move_selection(app, -page, out),
+        Action::PageDown => move_selection(app, page, out),
+        Action::Top => move_selection(app, isize::MIN / 2, out),
+        Action::Bottom => move_selection(app, isize::MAX / 2, out),
+        Action::Open => {
+            if let Some(l) = app.list(app.tab)
+                && let Some(r) = l.selected_row()
+            {
+                out.push(Effect::LoadDetail {
+                    id: r.id.clone(),
+                    mark_read: true,
+                });
+            }
+        }
+        Action::Help => return Mode::Help,
+        Action::StartSearch => {
+            return Mode::Search(Search {
+                input: Editor::new(true),
+                hits: vec![],
+                selected: 0,
+                dirty_since: None,
+                shown: String::new(),
+            });
+        }
+        Action::StartCompose => {
+            out.push(Effect::LoadDirectory);
+            return Mode::Compose(Box::default());
+        }
+        other => common(app, other, out),
+    }
+    Mode::Normal
+}
+
+/// Actions from the runtime, handled the same in every mode.
+fn common(app: &mut App, action: Action, out: &mut Vec<Effect>) {
+    match action {
+        Action::Tick(now) => {
+            app.now_ms = now;
+            if app
+                .notice
+                .as_ref()
+                .is_some_and(|(_, at)| now - at > NOTICE_MS)
+            {
+                app.notice = None;
+            }
+        }
+        Action::Resize(w, h) => {
+            app.size = (w, h);
+            follow_selection(app, out);
+        }
+        Action::PageLoaded {
+            tab,
+            start,
+            total,
+            unread,
+            rows,
+        } => {
+            let l = &mut app.lists[tab.index()];
+            l.loading = false;
+            l.total = total;
+            l.unread = unread;
+            l.start = start;
+            l.rows = rows;
+            l.selected = l.selected.min(total.saturating_sub(1));
+            if tab == app.tab {
+                follow_selection(app, out);
+            }
+        }
+        Action::DetailLoaded(m) => {
+            let selected = app
+                .list(app.tab)
+                .and_then(|l| l.selected_row())
+                .map(|r| r.id.clone());
+            if m.read {
+                for l in &mut app.lists {
+                    if let Some(r) = l.rows.iter_mut().find(|r| r.id == m.id)
+                        && !r.read
+                    {
+                        r.read = true;
+                        l.unread = l.unread.saturating_sub(1);
+                    }
+                }
+            }
+            if selected.as_deref() == Some(m.id.as_str()) {
+                app.detail = Some(m);
+            }
+        }
+        Action::DirectoryLoaded(d) => {
+            app.dir_selected = app.dir_selected.min(d.len().saturating_sub(1));
+            app.directory = d;
+        }
+        Action::OutboxLoaded { items, pending } => {
+            app.outbox_selected = app.outbox_selected.min(items.len().saturating_sub(1));
+            app.outbox = items;
+            app.pending = pending;
+        }
+        Action::Conn(s) => {
+            app.conn = match s {
+                ConnState::Connecting => ConnView::Connecting,
+                ConnState::Connected { .. } => ConnView::Connected,
+                ConnState::Reconnecting { attempt, in_ms, .. } => {
+                    ConnView::Reconnecting { attempt, in_ms }
+                }
+            };
+            if app.conn == ConnView::Connected {
+                out.push(Effect::LoadDirectory);
+            }
+        }
+        Action::Arrived(m) => {
+            let Some(i) = Tab::ALL
+                .iter()
+                .position(|t| t.kind() == Some(m.kind.as_str()))
+            else {
+                return;
+            };
+            let tab = Tab::ALL[i];
+            let l = &mut app.lists[i];
+            // The list is newest first: keep the selection on the same message.
+            if l.total > 0 && (l.selected > 0 || tab != app.tab) {
+                l.selected += 1;
+                l.scroll += usize::from(l.scroll > 0);
+            }
+            l.loading = true;
+            out.push(Effect::LoadPage {
+                tab,
+                start: l.start,
+                len: PAGE,
+            });
+        }
+        Action::Queued(Ok(_)) => {
+            notice(app, app.lang.t().queued);
+            out.push(Effect::LoadOutbox);
+        }
+        Action::Queued(Err(e)) => notice(app, format!("{}: {e}", app.lang.t().send_failed)),
+        Action::Flushed { sent, failed } => {
+            if sent > 0 {
+                notice(app, format!("{} {sent}", app.lang.t().sent_n));
+                for (i, t) in Tab::ALL.iter().enumerate().take(3) {
+                    out.push(Effect::LoadPage {
+                        tab: *t,
+                        start: app.lists[i].start,
+                        len: PAGE,
+                    });
+                }
+            }
+            if let Some(e) = failed.first() {
+                notice(app, format!("{}: {e}", app.lang.t().send_failed));
+            }
+            out.push(Effect::LoadOutbox);
+        }
+        _ => {}
+    }
+}
+
+fn search(app: &mut App, mut s: Search, action: Action, out: &mut Vec<Effect>) -> Mode {
+    let edited = match action {
+        Action::Back | Action::Quit => return Mode::Normal,
+        Action::Char(c) => {
+            s.input.insert(c);
+            true
+        }
+        Action::Paste(p) => {
+            s.input.insert_str(&p);
+            true
+        }
+        Action::Backspace => {
+            s.input.backspace();
+            true
+        }
+        Action::Delete => {
+            s.input.delete();
+            true
+        }
+        Action::Left => {
+            s.input.left();
+            false
+        }
+        Action::Right => {
+            s.input.right();
+            false
+        }
+        Action::Home => {
+            s.input.home();
+            false
+        }
+        Action::End => {
+            s.input.end();
+            false
+        }
+        Action::Up => {
+            s.selected = s.selected.saturating_sub(1);
+            false
+        }
+        Action::Down => {
+            s.selected = (s.selected + 1).min(s.hits.len().saturating_sub(1));
+            false
+        }
+        Action::Enter => {
+            if let Some(h) = s.hits.get(s.selected) {
+                out.push(Effect::LoadDetail {
+                    id: h.message.id.clone(),
+                    mark_read: true,
+                });
+                app.detail = Some(h.message.clone());
+            }
+            false
+        }
+        Action::Tick(now) => {
+            common(app, Action::Tick(now), out);
+            if let Some(t) = s.dirty_since
+                && now - t >= SEARCH_DEBOUNCE_MS
+            {
+                s.dirty_since = None;
+                let q = s.input.text();
+                if q.trim().is_empty() {
+                    s.hits.clear();
+                    s.shown = q;
+                } else {
+                    out.push(Effect::Search(q));
+                }
+            }
+            false
+        }
+        Action::SearchDone { query, hits } => {
+            if query == s.input.text() {
+                s.hits = hits;
+                s.shown = query;
+                s.selected = 0;
+            }
+            false
+        }
+        other => {
+            common(app, other, out);
+            false
+        }
+    };
+    if edited {
+        s.dirty_since = Some(app.now_ms);
+    }
+    Mode::Search(s)
+}
+
+fn compose(app: &mut App, mut c: Compose, action: Action, out: &mut Vec<Effect>) -> Mode {
+    let t = app.lang.t();
+    if let Some(sel) = c.picker {
+        let n = app.directory.len();
+        match action {
+            Action::Up => c.picker = Some(sel.saturating_sub(1)),
+            Action::Down => c.picker = Some((sel + 1).min(n.saturating_sub(1))),
+            Action::Char(' ') => {
+                if let Some(node) = app.directory.get(sel) {
+                    let id = node.node_id.clone();
+                    if !c.chosen.remove(&id) {
+                        c.chosen.insert(id);
+                    }
+                }
+            }
+            Action::Enter | Action::Back => c.picker = None,
+            other => common(app, other, out),
+        }
+        return Mode::Compose(Box::new(c));
+    }
+    let options = audience_options().len();
+    match action {
+        Action::Back => return Mode::Normal,
+        Action::Quit => app.quit = true,
+        Action::NextField | Action::PrevField => {
+            let order = [Field::Title, Field::Audience, Field::Body];
+            let i = order.iter().position(|f| *f == c.focus).unwrap_or(0);
+            let step = if matches!(action, Action::NextField) {
+                1
+            } else {
+                2
+            };
+            c.focus = order[(i + step) % 3];
+        }
+        Action::Submit => {
+            let title = c.title.text().trim().to_owned();
+            let audience = c.audience();
+            if title.is_empty() {
+                c.error = Some(t.need_title.into());
+                c.focus = Field::Title;
+            } else if matches!(&audience, Audience::Nodes(v) if v.is_empty()) {
+                c.error = Some(t.need_nodes.into());
+                c.focus = Field::Audience;
+            } else {
+                out.push(Effect::Queue {
+                    audience,
+                    title,
+                    body: c.body.text(),
+                });
+                return Mode::Normal;
+            }
+        }
+        a if c.focus == Field::Audience => match a {
+            Action::Left => c.audience = (c.audience + options - 1) % options,
+            Action::Right => c.audience = (c.audience + 1) % options,
+            Action::Enter if c.picks_nodes() => c.picker = Some(0),
+            Action::Enter => c.focus = Field::Body,
+            other => common(app, other, out),
+        },
+        a => {
+            let ed = if c.focus == Field::Title {
+                &mut c.title
+            } else {
+                &mut c.body
+            };
+            match a {
+                Action::Char(ch) => ed.insert(ch),
+                Action::Paste(p) => ed.insert_str(&p),
+                Action::Backspace => ed.backspace(),
+                Action::Delete => ed.delete(),
+                Action::Left => ed.left(),
+                Action::Right => ed.right(),
+                Action::Home => ed.home(),
+                Action::End => ed.end(),
+                Action::Up => ed.up(),
+                Action::Down => ed.down(),
+                Action::Enter if c.focus == Field::Title => c.focus = Field::Audience,
+                Action::Enter => ed.newline(),
+                other => common(app, other, out),
+            }
+            c.error = None;
+        }
+    }
+    Mode::Compose(Box::new(c))
+}

@@ -70,8 +70,12 @@ pub fn wrap_line(line: &str, cols: usize) -> Vec<Row> {
             end += 1;
         }
         if end < chars.len() {
-            // Prefer breaking after a space if the row holds one in its second half.
-            if let Some(sp) = (start + 1..end).rev().find(|&i| chars[i - 1] == ' ')
+            // Prefer breaking after a space, or before a Latin word that follows
+            // other text, if the row holds such a place in its second half.
+            let latin = |c: char| c.is_ascii_alphanumeric();
+            if let Some(sp) = (start + 1..end)
+                .rev()
+                .find(|&i| chars[i - 1] == ' ' || (!latin(chars[i - 1]) && latin(chars[i])))
                 && sp > start + (end - start) / 2
             {
                 end = sp;
@@ -132,6 +136,7 @@ mod tests {
         assert_eq!(rows[1].start, 3);
         assert_eq!(wrap("hello world again", 12), ["hello world ", "again"]);
         assert_eq!(wrap("a\n\nb", 5), ["a", "", "b"]);
+        assert_eq!(wrap("政策调整。Please", 14), ["政策调整。", "Please"]);
         for r in wrap_line("混合 mixed 文本🎉emoji 以及 more words", 7) {
             assert!(width(&r.text) <= 7, "{r:?}");
         }

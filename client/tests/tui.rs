@@ -1,0 +1,474 @@
+//! The terminal UI without a terminal: `update` driven directly, and every
+//! screen rendered into ratatui's `TestBackend` and compared with insta
+//! snapshots at 80x24 and 120x40 (times and ids filtered out).
+
+#![allow(clippy::unwrap_used)]
+
+use lianxi::archive::{MessageRow, OutboxItem, OutboxState, SearchHit};
+use lianxi::sync::ConnState;
+use lianxi::tui::app::{App, ConnView, Field, Mode, PAGE, Tab};
+use lianxi::tui::i18n::Lang;
+use lianxi::tui::render::render;
+use lianxi::tui::update::{Action, Effect, SEARCH_DEBOUNCE_MS, update};
+use lianxi_shared::{Audience, MessageId, NodeId, NodeInfo, Role, Tier};
+use ratatui::Terminal;
+use ratatui::backend::{Backend, TestBackend};
+
+const T0: i64 = 1_795_000_000_000;
+
+fn node(id: &str, name: &str, tier: Tier, roles: &[Role]) -> NodeInfo {
+    NodeInfo {
+        node_id: NodeId::new(id).unwrap(),
+        name: name.into(),
+        org: "秘书处".into(),
+        tier,
+        roles: roles.to_vec(),
+        age_recipient: "age1example".into(),
+        signing_key: [0; 32],
+        not_before: 0,
+        not_after: T0 / 1000 + 365 * 86_400,
+    }
+}
+
+fn directory() -> Vec<NodeInfo> {
+    vec![
+        node(
+            "gd",
+            "广东省中小企业协会",
+            Tier::Provincial,
+            &[Role::Secretary],
+        ),
+        node(
+            "hotline",
+            "全国维权热线服务台",
+            Tier::National,
+            &[Role::LegalAid],
+        ),
+        node(
+            "nat",
+            "全国中小企业协会联席会议",
+            Tier::National,
+            &[Role::Secretary, Role::Chair],
+        ),
+        node(
+            "sz",
+            "深圳市中小企业服务协会",
+            Tier::Prefecture,
+            &[Role::Member],
+        ),
+    ]
+}
+
+fn msg(i: usize, title: &str, body: &str, read: bool) -> MessageRow {
+    MessageRow {
+        id: MessageId::new_v7(T0 - i as i64 * 60_000, [i as u8; 16]).to_string(),
+        direction: "in".into(),
+        kind: "bulletin".into(),
+        sender: if i % 2 == 0 {
+            "nat".into()
+        } else {
+            "sz".into()
+        },
+        audience: "all".into(),
+        title: title.into(),
+        body: Some(body.into()),
+        created_at: T0 - i as i64 * 60_000,
+        not_before: None,
+        received_at: T0,
+        read,
+    }
+}
+
+const LONG: &str = "各成员协会：🎉 近期有关部门延续实施小微企业和个体工商户所得税优惠政策，并对增值税小规模纳税人减征政策作出调整。Please forward this to member firms; 请通过会刊、公众号和会员群及时转发👍，帮助会员企业准确享受政策。执行中遇到的问题，请在本月底前汇总报送联席会议秘书处。";
+
+fn rows() -> Vec<MessageRow> {
+    vec![
+        msg(
+            0,
+            "关于转发小微企业税费优惠政策的通报（第二批）🎉 Extra long title that must be cut",
+            LONG,
+            false,
+        ),
+        msg(
+            1,
+            "深圳：会员企业反映的出口退税办理问题汇总",
+            "近一个月共收集会员反映问题二十三条。",
+            false,
+        ),
+        msg(
+            2,
+            "第十二次联席会议议题征集",
+            "下一次联席会议拟于明年三月召开。",
+            true,
+        ),
+        msg(3, "Mixed 中英 title with emoji 🚀🚀🚀", "body", true),
+    ]
+}
+
+/// An app with a loaded bulletin list, directory and outbox, connected.
+fn app(lang: Lang, size: (u16, u16)) -> App {
+    let mut a = App::new(directory()[0].clone(), "127.0.0.1:7443".into(), lang);
+    a.now_ms = T0;
+    a.size = size;
+    update(&mut a, Action::DirectoryLoaded(directory()));
+    update(
+        &mut a,
+        Action::Conn(ConnState::Connected { hub: "hub".into() }),
+    );
+    update(
+        &mut a,
+        Action::PageLoaded {
+            tab: Tab::Bulletins,
+            start: 0,
+            total: 4,
+            unread: 2,
+            rows: rows(),
+        },
+    );
+    update(&mut a, Action::DetailLoaded(rows()[0].clone()));
+    let outbox = vec![OutboxItem {
+        id: MessageId::new_v7(T0, [9; 16]),
+        created_at: T0,
+        audience: "provincial".into(),
+        title: "关于报送本年度协会工作总结的通知".into(),
+        payload: None,
+        not_before: None,
+        sealed: None,
+        state: OutboxState::Queued,
+        attempts: 1,
+        last_error: Some("the hub cannot be reached [hub_unreachable]".into()),
+        recipients: None,
+    }];
+    update(
+        &mut a,
+        Action::OutboxLoaded {
+            items: outbox,
+            pending: 1,
+        },
+    );
+    a
+}
+
+fn screen(app: &App) -> String {
+    let mut t = Terminal::new(TestBackend::new(app.size.0, app.size.1)).unwrap();
+    t.draw(|f| render(f, app)).unwrap();
+    t.backend().to_string()
+}
+
+macro_rules! snap {
+    ($name:expr, $app:expr) => {
+        insta::with_settings!({filters => vec![
+            (r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", "[datetime]"),
+            (r"\d{2}-\d{2} \d{2}:\d{2}", "[time]"),
+            (r"\b\d{2}:\d{2}\b", "[hh:mm]"),
+            (r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "[id]"),
+        ]}, {
+            insta::assert_snapshot!($name, screen(&$app));
+        });
+    };
+}
+
+// ---- update -------------------------------------------------------------
+
+#[test]
+fn navigation_moves_the_selection_and_loads_details() {
+    let mut a = app(Lang::Zh, (80, 24));
+    let fx = update(&mut a, Action::Down);
+    assert_eq!(a.lists[0].selected, 1);
+    assert_eq!(
+        fx,
+        [Effect::LoadDetail {
+            id: rows()[1].id.clone(),
+            mark_read: false
+        }]
+    );
+    update(&mut a, Action::Bottom);
+    assert_eq!(a.lists[0].selected, 3);
+    update(&mut a, Action::Down);
+    assert_eq!(a.lists[0].selected, 3, "stays on the last row");
+    update(&mut a, Action::Top);
+    assert_eq!(a.lists[0].selected, 0);
+    let fx = update(&mut a, Action::Open);
+    assert_eq!(
+        fx,
+        [Effect::LoadDetail {
+            id: rows()[0].id.clone(),
+            mark_read: true
+        }]
+    );
+    let mut read = rows()[0].clone();
+    read.read = true;
+    update(&mut a, Action::DetailLoaded(read));
+    assert_eq!(a.lists[0].unread, 1, "opening marks it read");
+    assert_eq!(update(&mut a, Action::NextTab), []);
+    assert_eq!(a.tab, Tab::Cases);
+    assert_eq!(
+        update(&mut a, Action::GoTab(Tab::Directory)),
+        [Effect::LoadDirectory]
+    );
+    assert_eq!(update(&mut a, Action::PrevTab), []);
+    assert_eq!(a.tab, Tab::Meetings);
+    update(&mut a, Action::Quit);
+    assert!(a.quit);
+}
+
+#[test]
+fn large_lists_are_paged_not_loaded_whole() {
+    let mut a = app(Lang::Zh, (80, 24));
+    let page: Vec<MessageRow> = (0..PAGE)
+        .map(|i| msg(i, &format!("通报 {i}"), "", true))
+        .collect();
+    update(
+        &mut a,
+        Action::PageLoaded {
+            tab: Tab::Bulletins,
+            start: 0,
+            total: 100_000,
+            unread: 0,
+            rows: page,
+        },
+    );
+    let fx = update(&mut a, Action::Bottom);
+    assert!(
+        fx.contains(&Effect::LoadPage {
+            tab: Tab::Bulletins,
+            start: 99_999 - PAGE / 2,
+            len: PAGE
+        }),
+        "{fx:?}"
+    );
+    assert_eq!(a.lists[0].selected, 99_999);
+    assert!(a.lists[0].rows.len() <= PAGE);
+    // While the page loads the row shows as loading; a second move does not ask again.
+    let fx = update(&mut a, Action::Up);
+    assert!(!fx.iter().any(|e| matches!(e, Effect::LoadPage { .. })));
+    assert!(a.lists[0].scroll + a.list_height() > a.lists[0].selected);
+}
+
+#[test]
+fn compose_validates_and_queues() {
+    let mut a = app(Lang::Zh, (80, 24));
+    let fx = update(&mut a, Action::StartCompose);
+    assert_eq!(fx, [Effect::LoadDirectory]);
+    update(&mut a, Action::Submit);
+    let Mode::Compose(c) = &a.mode else {
+        panic!("compose")
+    };
+    assert_eq!(c.error.as_deref(), Some("请填写标题"));
+    for ch in "关于减税的通知".chars() {
+        update(&mut a, Action::Char(ch));
+    }
+    update(&mut a, Action::Backspace);
+    update(&mut a, Action::Char('知'));
+    update(&mut a, Action::NextField);
+    // Audience: All → national → provincial → … → chosen nodes (last).
+    update(&mut a, Action::Left);
+    let Mode::Compose(c) = &a.mode else { panic!() };
+    assert_eq!(c.focus, Field::Audience);
+    assert_eq!(c.audience(), Audience::Nodes(vec![]));
+    update(&mut a, Action::Submit);
+    let Mode::Compose(c) = &a.mode else { panic!() };
+    assert_eq!(c.error.as_deref(), Some("请至少选择一个节点"));
+    update(&mut a, Action::Enter); // open the picker
+    update(&mut a, Action::Down);
+    update(&mut a, Action::Char(' ')); // hotline
+    update(&mut a, Action::Down);
+    update(&mut a, Action::Down);
+    update(&mut a, Action::Char(' ')); // sz
+    update(&mut a, Action::Enter); // close the picker
+    update(&mut a, Action::NextField);
+    for ch in "第一行\n第二行".chars() {
+        update(&mut a, Action::Char(ch));
+    }
+    let fx = update(&mut a, Action::Submit);
+    assert_eq!(
+        fx,
+        [Effect::Queue {
+            audience: Audience::Nodes(vec![
+                NodeId::new("hotline").unwrap(),
+                NodeId::new("sz").unwrap()
+            ]),
+            title: "关于减税的通知".into(),
+            body: "第一行\n第二行".into()
+        }]
+    );
+    assert!(matches!(a.mode, Mode::Normal));
+    let fx = update(&mut a, Action::Queued(Ok("id".into())));
+    assert_eq!(fx, [Effect::LoadOutbox]);
+    assert_eq!(a.notice.as_ref().unwrap().0, "已放入发件箱");
+}
+
+#[test]
+fn search_is_debounced_and_ignores_stale_results() {
+    let mut a = app(Lang::Zh, (80, 24));
+    update(&mut a, Action::StartSearch);
+    update(&mut a, Action::Char('减'));
+    assert_eq!(
+        update(&mut a, Action::Tick(T0 + 100)),
+        [],
+        "not while typing"
+    );
+    update(&mut a, Action::Char('税'));
+    assert_eq!(update(&mut a, Action::Tick(T0 + 200)), []);
+    let fx = update(&mut a, Action::Tick(T0 + 200 + SEARCH_DEBOUNCE_MS));
+    assert_eq!(fx, [Effect::Search("减税".into())]);
+    assert_eq!(update(&mut a, Action::Tick(T0 + 2000)), [], "searched once");
+    let hit = SearchHit {
+        message: rows()[0].clone(),
+        snippet: "…[减税]…".into(),
+    };
+    update(
+        &mut a,
+        Action::SearchDone {
+            query: "减".into(),
+            hits: vec![hit.clone()],
+        },
+    );
+    let Mode::Search(s) = &a.mode else { panic!() };
+    assert!(s.hits.is_empty(), "stale results are ignored");
+    update(
+        &mut a,
+        Action::SearchDone {
+            query: "减税".into(),
+            hits: vec![hit],
+        },
+    );
+    let Mode::Search(s) = &a.mode else { panic!() };
+    assert_eq!(s.hits.len(), 1);
+    let fx = update(&mut a, Action::Enter);
+    assert_eq!(
+        fx,
+        [Effect::LoadDetail {
+            id: rows()[0].id.clone(),
+            mark_read: true
+        }]
+    );
+    update(&mut a, Action::Back);
+    assert!(matches!(a.mode, Mode::Normal));
+}
+
+#[test]
+fn connection_states_and_arrivals() {
+    let mut a = app(Lang::Zh, (80, 24));
+    update(
+        &mut a,
+        Action::Conn(ConnState::Reconnecting {
+            attempt: 3,
+            in_ms: 2000,
+            reason: "x".into(),
+        }),
+    );
+    assert_eq!(
+        a.conn,
+        ConnView::Reconnecting {
+            attempt: 3,
+            in_ms: 2000
+        }
+    );
+    assert_eq!(
+        update(
+            &mut a,
+            Action::Conn(ConnState::Connected { hub: "h".into() })
+        ),
+        [Effect::LoadDirectory]
+    );
+    assert_eq!(a.conn, ConnView::Connected);
+    update(&mut a, Action::Down);
+    let fx = update(&mut a, Action::Arrived(msg(9, "新通报", "x", false)));
+    assert_eq!(
+        a.lists[0].selected, 2,
+        "the selection stays on the same message"
+    );
+    assert_eq!(
+        fx,
+        [Effect::LoadPage {
+            tab: Tab::Bulletins,
+            start: 0,
+            len: PAGE
+        }]
+    );
+}
+
+// ---- render snapshots ------------------------------------------------------
+
+#[test]
+fn snapshots_of_every_screen() {
+    for (w, h) in [(80u16, 24u16), (120, 40)] {
+        let base = app(Lang::Zh, (w, h));
+        snap!(format!("bulletins_{w}x{h}"), base);
+        let mut a = app(Lang::Zh, (w, h));
+        for t in [Tab::Cases, Tab::Meetings, Tab::Directory, Tab::Outbox] {
+            update(&mut a, Action::GoTab(t));
+            snap!(format!("tab_{t:?}_{w}x{h}").to_lowercase(), a);
+        }
+        let mut a = app(Lang::Zh, (w, h));
+        update(&mut a, Action::StartCompose);
+        for ch in "关于开展年度评选的通知🎉".chars() {
+            update(&mut a, Action::Char(ch));
+        }
+        update(&mut a, Action::NextField);
+        update(&mut a, Action::Right);
+        update(&mut a, Action::Right);
+        update(&mut a, Action::NextField);
+        for ch in LONG.chars() {
+            update(&mut a, Action::Char(ch));
+        }
+        snap!(format!("compose_{w}x{h}"), a);
+        let mut a = app(Lang::Zh, (w, h));
+        update(&mut a, Action::StartSearch);
+        for ch in "减税".chars() {
+            update(&mut a, Action::Char(ch));
+        }
+        let hit = SearchHit {
+            message: rows()[0].clone(),
+            snippet: "…有关部门延续实施小微企业[减税]政策…".into(),
+        };
+        update(
+            &mut a,
+            Action::SearchDone {
+                query: "减税".into(),
+                hits: vec![hit],
+            },
+        );
+        snap!(format!("search_{w}x{h}"), a);
+        let mut a = app(Lang::Zh, (w, h));
+        update(&mut a, Action::Help);
+        snap!(format!("help_{w}x{h}"), a);
+        let mut a = app(Lang::Zh, (w, h));
+        update(
+            &mut a,
+            Action::Conn(ConnState::Reconnecting {
+                attempt: 4,
+                in_ms: 8000,
+                reason: "down".into(),
+            }),
+        );
+        snap!(format!("offline_{w}x{h}"), a);
+    }
+    let a = app(Lang::En, (80, 24));
+    snap!("bulletins_english_80x24", a);
+}
+
+#[test]
+fn the_cursor_sits_at_the_insertion_point() {
+    let mut a = app(Lang::Zh, (80, 24));
+    update(&mut a, Action::StartCompose);
+    for ch in "中文ab".chars() {
+        update(&mut a, Action::Char(ch));
+    }
+    let mut t = Terminal::new(TestBackend::new(80, 24)).unwrap();
+    t.draw(|f| render(f, &a)).unwrap();
+    // Title box: the frame starts at row 1, the compose border adds 1, the title border 1.
+    let pos = t.backend_mut().get_cursor_position().unwrap();
+    assert_eq!(
+        (pos.x, pos.y),
+        (2 + 6, 3),
+        "after 中文ab: 2 border columns + 6 cells"
+    );
+    update(&mut a, Action::Left);
+    update(&mut a, Action::Left);
+    update(&mut a, Action::Left);
+    t.draw(|f| render(f, &a)).unwrap();
+    let pos = t.backend_mut().get_cursor_position().unwrap();
+    assert_eq!((pos.x, pos.y), (2 + 2, 3), "between 中 and 文");
+}

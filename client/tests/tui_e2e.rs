@@ -1,0 +1,236 @@
+//! The real `lianxi` binary in a real terminal (tmux), against the real hub:
+//! type a Chinese bulletin in node A's UI and see it arrive in node B's UI; run
+//! the demo and quit it.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use common::{Net, bin, s};
+
+/// A private tmux server, killed on drop.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn new(tag: &str) -> Option<Tmux> {
+        if Command::new("tmux").arg("-V").output().is_err() {
+            assert!(std::env::var("CI").is_err(), "CI must install tmux");
+            eprintln!("SKIP: tmux is not installed");
+            return None;
+        }
+        Some(Tmux {
+            socket: format!("lianxi-test-{}-{tag}", std::process::id()),
+        })
+    }
+
+    fn cmd(&self) -> Command {
+        let mut c = Command::new("tmux");
+        c.args(["-L", &self.socket, "-f", "/dev/null"]);
+        c
+    }
+
+    fn start(&self, name: &str, size: (u16, u16), command: &str) {
+        let st = self
+            .cmd()
+            .args([
+                "new-session",
+                "-d",
+                "-s",
+                name,
+                "-x",
+                &size.0.to_string(),
+                "-y",
+                &size.1.to_string(),
+                command,
+            ])
+            .env("LANG", "C.UTF-8")
+            .status()
+            .unwrap();
+        assert!(st.success());
+    }
+
+    fn keys(&self, name: &str, keys: &[&str]) {
+        assert!(
+            self.cmd()
+                .args(["send-keys", "-t", name])
+                .args(keys)
+                .status()
+                .unwrap()
+                .success()
+        );
+    }
+
+    fn text(&self, name: &str, text: &str) {
+        assert!(
+            self.cmd()
+                .args(["send-keys", "-t", name, "-l", text])
+                .status()
+                .unwrap()
+                .success()
+        );
+    }
+
+    fn screen(&self, name: &str) -> String {
+        let out = self
+            .cmd()
+            .args(["capture-pane", "-p", "-t", name])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    fn alive(&self, name: &str) -> bool {
+        self.cmd()
+            .args(["has-session", "-t", name])
+            .output()
+            .map(|o| o.status.success())
+            .unwrap_or(false)
+    }
+
+    fn wait_for(
+        &self,
+        name: &str,
+        what: &str,
+        timeout: Duration,
+        f: impl Fn(&str) -> bool,
+    ) -> String {
+        let start = Instant::now();
+        loop {
+            let screen = self.screen(name);
+            if f(&screen) {
+                return screen;
+            }
+            assert!(
+                start.elapsed() < timeout,
+                "timed out waiting for {what} in {name}:\n{screen}"
+            );
+            std::thread::sleep(Duration::from_millis(150));
+        }
+    }
+
+    fn wait_exit(&self, name: &str, timeout: Duration) {
+        let start = Instant::now();
+        while self.alive(name) {
+            assert!(
+                start.elapsed() < timeout,
+                "{name} did not exit:\n{}",
+                self.screen(name)
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.cmd().arg("kill-server").output();
+    }
+}
+
+fn ui_command(home: &Path, exit_file: &Path) -> String {
+    format!(
+        "{} --home {}; echo $? > {}",
+        bin("lianxi").display(),
+        home.display(),
+        exit_file.display()
+    )
+}
+
+#[test]
+fn a_bulletin_composed_in_one_ui_appears_in_another() {
+    let Some(tmux) = Tmux::new("compose") else {
+        return;
+    };
+    let mut net = Net::new();
+    net.start_hub();
+    let a = net.node("nat", "全国中小企业协会", "national", "secretary");
+    let b = net.node("gd", "广东省中小企业协会", "provincial", "secretary");
+    let (ea, eb) = (net.dir.path().join("a.exit"), net.dir.path().join("b.exit"));
+    tmux.start("a", (100, 30), &ui_command(&a.home, &ea));
+    tmux.start("b", (80, 24), &ui_command(&b.home, &eb));
+    for n in ["a", "b"] {
+        tmux.wait_for(n, "connected", Duration::from_secs(15), |s| {
+            s.contains("已连接")
+        });
+    }
+    tmux.keys("a", &["n"]);
+    tmux.wait_for("a", "compose form", Duration::from_secs(5), |s| {
+        s.contains("撰写通报")
+    });
+    tmux.text("a", "关于召开联席会议的通知🎉");
+    tmux.keys("a", &["Tab", "Right", "Right", "Tab"]); // audience: provincial
+    tmux.text("a", "各省级协会：会议定于下周三召开。");
+    tmux.keys("a", &["Enter"]);
+    tmux.text("a", "请回复参会人员。");
+    tmux.keys("a", &["C-s"]);
+    tmux.wait_for("a", "sent notice", Duration::from_secs(10), |s| {
+        s.contains("已发出")
+    });
+    let screen = tmux.wait_for("b", "the bulletin", Duration::from_secs(15), |s| {
+        s.contains("关于召开联席会议的通知")
+    });
+    assert!(screen.contains("通报 1 (1)"), "{screen}");
+    // B opens it: the body shows, and the unread count drops.
+    tmux.keys("b", &["Enter"]);
+    let screen = tmux.wait_for("b", "body", Duration::from_secs(5), |s| {
+        s.contains("请回复参会人员") && s.contains("通报 1 ")
+    });
+    assert!(!screen.contains("通报 1 (1)"), "{screen}");
+    for n in ["a", "b"] {
+        tmux.keys(n, &["q"]);
+        tmux.wait_exit(n, Duration::from_secs(10));
+    }
+    assert_eq!(std::fs::read_to_string(&ea).unwrap().trim(), "0");
+    assert_eq!(std::fs::read_to_string(&eb).unwrap().trim(), "0");
+    // The CLI sees the same archive, and the outbox entry was sent.
+    assert_eq!(a.ok(&["outbox"])["outbox"][0]["state"], "sent");
+    assert_eq!(b.titles(), ["关于召开联席会议的通知🎉"]);
+}
+
+#[test]
+fn the_demo_starts_delivers_and_quits_cleanly() {
+    let Some(tmux) = Tmux::new("demo") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path().join("demo");
+    let exit = dir.path().join("exit");
+    let cmd = format!(
+        "{} demo --dir {} --interval 0.3; echo $? > {}",
+        bin("lianxi").display(),
+        s(&d),
+        s(&exit)
+    );
+    tmux.start("demo", (120, 40), &cmd);
+    let re = |s: &str| {
+        s.contains("已连接")
+            && s.split("通报 ")
+                .nth(1)
+                .and_then(|r| r.split_whitespace().next())
+                .and_then(|n| n.parse::<u32>().ok())
+                .is_some_and(|n| n >= 3)
+    };
+    let screen = tmux.wait_for("demo", "simulated deliveries", Duration::from_secs(30), re);
+    assert!(
+        screen.contains("名录 10"),
+        "the demo network has ten verified nodes:\n{screen}"
+    );
+    tmux.keys("demo", &["q"]);
+    tmux.wait_exit("demo", Duration::from_secs(15));
+    assert_eq!(
+        std::fs::read_to_string(&exit).unwrap().trim(),
+        "0",
+        "exit code"
+    );
+    assert!(d.join("hub-data").join("hub.db").exists());
+    assert!(
+        d.join("logs").read_dir().unwrap().next().is_some(),
+        "logs go to a file"
+    );
+}

@@ -64,7 +64,7 @@ fn msg(i: usize, title: &str, body: &str, read: bool) -> MessageRow {
         id: MessageId::new_v7(T0 - i as i64 * 60_000, [i as u8; 16]).to_string(),
         direction: "in".into(),
         kind: "bulletin".into(),
-        sender: if i % 2 == 0 {
+        sender: if i.is_multiple_of(2) {
             "nat".into()
         } else {
             "sz".into()

@@ -149,17 +149,7 @@ fn a_hub_with_a_certificate_from_another_ca_is_refused_by_clients() {
     net.kill_hub();
     let other = net.dir.path().join("attacker-ca");
     ca_ok(&["init", "--dir", s(&other), "--name", "attacker"]);
-    ca_ok(&[
-        "hub",
-        "--dir",
-        s(&other),
-        "--host",
-        "localhost",
-        "--host",
-        "127.0.0.1",
-        "--out",
-        s(&net.dir.path().join("hub")),
-    ]);
+    common::issue_hub_cert(&other, &net.dir.path().join("hub"));
     net.start_hub();
     assert_eq!(
         a.fails(&["sync", "--timeout", "10"]),

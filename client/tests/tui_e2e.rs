@@ -237,7 +237,9 @@ fn the_demo_starts_delivers_and_quits_cleanly() {
 
 #[test]
 fn the_ui_shows_the_archive_at_once_when_the_hub_is_down() {
-    let Some(tmux) = Tmux::new("offline") else { return };
+    let Some(tmux) = Tmux::new("offline") else {
+        return;
+    };
     let mut net = Net::new();
     net.start_hub();
     let a = net.node("nat", "全国中小企业协会", "national", "secretary");
@@ -247,13 +249,18 @@ fn the_ui_shows_the_archive_at_once_when_the_hub_is_down() {
     net.kill_hub();
     let exit = net.dir.path().join("b.exit");
     tmux.start("b", (80, 24), &ui_command(&b.home, &exit));
-    let screen = tmux.wait_for("b", "archive and reconnecting state", Duration::from_secs(15), |s| {
-        s.contains("离线也能查看的通报") && s.contains("重连中")
-    });
+    let screen = tmux.wait_for(
+        "b",
+        "archive and reconnecting state",
+        Duration::from_secs(15),
+        |s| s.contains("离线也能查看的通报") && s.contains("重连中"),
+    );
     assert!(screen.contains("通报 1 (1)"), "{screen}");
     // The hub comes back: the UI reconnects by itself.
     net.start_hub();
-    tmux.wait_for("b", "reconnected", Duration::from_secs(40), |s| s.contains("已连接"));
+    tmux.wait_for("b", "reconnected", Duration::from_secs(40), |s| {
+        s.contains("已连接")
+    });
     tmux.keys("b", &["q"]);
     tmux.wait_exit("b", Duration::from_secs(10));
     assert_eq!(std::fs::read_to_string(&exit).unwrap().trim(), "0");

@@ -529,23 +529,16 @@ fn render_compose(f: &mut Frame, app: &App, area: Rect) {
         _ => {}
     }
     if let Some(sel) = c.picker {
-        let w = area.width.min(60);
-        let h = area
-            .height
-            .min(u16::try_from(app.directory.len()).unwrap_or(20) + 3)
+        let h = u16::try_from(app.directory.len())
+            .unwrap_or(20)
+            .saturating_add(3)
             .max(5);
-        let popup = Rect {
-            x: area.x + (area.width - w) / 2,
-            y: area.y + (area.height - h) / 2,
-            width: w,
-            height: h,
-        };
-        f.render_widget(Clear, popup);
-        let block = Block::new()
-            .borders(Borders::ALL)
-            .title(format!(" {} · {} ", t.picker_title, t.picker_hint));
-        let pi = block.inner(popup);
-        f.render_widget(block, popup);
+        let pi = popup(
+            f,
+            area,
+            (60, h),
+            format!(" {} · {} ", t.picker_title, t.picker_hint),
+        );
         let rows = usize::from(pi.height);
         let top = sel.saturating_sub(rows.saturating_sub(1));
         let lines: Vec<Line> = app
@@ -574,24 +567,26 @@ fn render_compose(f: &mut Frame, app: &App, area: Rect) {
     }
 }
 
-fn render_help(f: &mut Frame, app: &App, area: Rect) {
-    let t = app.lang.t();
-    let w = area.width.min(56);
-    let h = area
-        .height
-        .min(u16::try_from(t.keys.len()).unwrap_or(10) + 2);
-    let popup = Rect {
+/// A bordered box of at most `size` centred in `area`, cleared; returns its inside.
+fn popup(f: &mut Frame, area: Rect, size: (u16, u16), title: String) -> Rect {
+    let (w, h) = (area.width.min(size.0), area.height.min(size.1));
+    let rect = Rect {
         x: area.x + (area.width - w) / 2,
         y: area.y + (area.height - h) / 2,
         width: w,
         height: h,
     };
-    f.render_widget(Clear, popup);
-    let block = Block::new()
-        .borders(Borders::ALL)
-        .title(format!(" {} ", t.help_title));
-    let inner = block.inner(popup);
-    f.render_widget(block, popup);
+    f.render_widget(Clear, rect);
+    let block = Block::new().borders(Borders::ALL).title(title);
+    let inner = block.inner(rect);
+    f.render_widget(block, rect);
+    inner
+}
+
+fn render_help(f: &mut Frame, app: &App, area: Rect) {
+    let t = app.lang.t();
+    let h = u16::try_from(t.keys.len()).unwrap_or(10).saturating_add(2);
+    let inner = popup(f, area, (56, h), format!(" {} ", t.help_title));
     let lines: Vec<Line> = t
         .keys
         .iter()

@@ -75,17 +75,7 @@ impl Net {
         };
         let ca = net.ca_dir();
         ca_ok(&["init", "--dir", s(&ca), "--name", "联席测试 CA"]);
-        ca_ok(&[
-            "hub",
-            "--dir",
-            s(&ca),
-            "--host",
-            "localhost",
-            "--host",
-            "127.0.0.1",
-            "--out",
-            s(&net.dir.path().join("hub")),
-        ]);
+        issue_hub_cert(&ca, &net.dir.path().join("hub"));
         net
     }
 
@@ -224,6 +214,21 @@ impl Net {
         }
         all
     }
+}
+
+/// The hub's server certificate from the CA in `ca`, written to `out`.
+pub fn issue_hub_cert(ca: &Path, out: &Path) {
+    ca_ok(&[
+        "hub",
+        "--dir",
+        s(ca),
+        "--host",
+        "localhost",
+        "--host",
+        "127.0.0.1",
+        "--out",
+        s(out),
+    ]);
 }
 
 pub fn s(p: &Path) -> &str {

@@ -41,7 +41,7 @@ fn fill(path: &std::path::Path, n: usize) {
             .map(|k| PHRASES[(i * 7 + k) % PHRASES.len()])
             .collect::<Vec<_>>()
             .join("，");
-        let payload = Payload::Bulletin(Bulletin { title, body });
+        let payload = Payload::Bulletin(Bulletin { title, body, ..Default::default() });
         let header = Header {
             v: 1,
             id: MessageId::new_v7(t0 + i as i64 * 1000, [(i % 251) as u8; 16]),
@@ -67,13 +67,14 @@ fn fill(path: &std::path::Path, n: usize) {
             },
             wrap: vec![],
             received_at: t0,
+            forwarded: None,
         });
         if batch.len() == 1000 {
-            a.store_incoming(&batch).expect("store");
+            a.apply_incoming(&batch).expect("store");
             batch.clear();
         }
     }
-    a.store_incoming(&batch).expect("store");
+    a.apply_incoming(&batch).expect("store");
 }
 
 fn main() {

@@ -264,7 +264,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let id = node
                 .queue(
                     audience,
-                    Payload::Bulletin(Bulletin { title, body }),
+                    Payload::Bulletin(Bulletin { title, body, ..Default::default() }),
                     not_before,
                 )
                 .await?;

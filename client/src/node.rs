@@ -344,14 +344,16 @@ impl Node {
             };
             let s = s.clone();
             tasks.spawn(async move {
-                let r = s.send_envelope(form.envelope.clone(), form.wraps).await;
-                (item, form.envelope, r)
+                let r = s.send_envelope(form.envelope.clone(), form.wraps.clone()).await;
+                (item, form, r)
             });
         }
         while let Some(done) = tasks.join_next().await {
-            let Ok((item, envelope, r)) = done else {
+            let Ok((item, form, r)) = done else {
                 continue;
             };
+            let envelope = form.envelope;
+            let to: Vec<NodeId> = form.wraps.into_iter().map(|w| w.to).collect();
             match r {
                 Ok(acc) => {
                     let header = envelope.decode_header()?;
@@ -367,7 +369,7 @@ impl Node {
                     let id = item.id;
                     self.archive
                         .call(move |a| {
-                            a.mark_sent(&id, &opened, &envelope, acc.recipients, now_ms())
+                            a.mark_sent(&id, &opened, &envelope, &to, now_ms())
                         })
                         .await?;
                     if !acc.missing.is_empty() {

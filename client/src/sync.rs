@@ -10,7 +10,7 @@ use lianxi_shared::backoff::Backoff;
 use lianxi_shared::{Envelope, ErrorCode, NodeId, NodeInfo, ProtoError};
 use tokio::sync::mpsc;
 
-use crate::archive::{Incoming, MessageRow};
+use crate::archive::{Applied, Forwarded, Incoming, MessageRow};
 use crate::net::{Event, Session};
 use crate::node::{Node, open_with};
 use crate::{Result, now_ms};
@@ -23,7 +23,11 @@ const MAX_BATCH: usize = 512;
 pub struct BatchOutcome {
     pub new: Vec<MessageRow>,
     pub duplicates: usize,
+    /// Receipts, reminders and withdrawals applied.
+    pub events: usize,
     pub rejected: Vec<ProtoError>,
+    /// Outbox entries waiting (receipts queued by this batch among them).
+    pub outbox_pending: u64,
 }
 
 /// Directory snapshot used to verify senders.
@@ -73,7 +77,8 @@ impl Receiver {
         let mut rejects = Vec::new();
         for (envelope, wrap, r) in opened {
             match r {
-                Ok(o) => incoming.push(Incoming {
+                Ok((o, forwarded)) => incoming.push(Incoming {
+                    forwarded,
                     opened: o,
                     envelope,
                     wrap,
@@ -86,34 +91,50 @@ impl Receiver {
                 }
             }
         }
-        let rows: Vec<MessageRow> = incoming.iter().map(MessageRow::from_incoming).collect();
-        let fresh = node
+        let (applied, pending) = node
             .archive
             .call(move |a| {
                 for (h, e) in &rejects {
                     a.reject(h, e, now)?;
                 }
-                a.store_incoming(&incoming)
+                let applied = a.apply_incoming(&incoming)?;
+                Ok((applied, a.pending_count()?))
             })
             .await?;
-        for (row, is_new) in rows.into_iter().zip(fresh) {
-            if is_new {
-                out.new.push(row);
-            } else {
-                out.duplicates += 1;
+        for a in applied {
+            match a {
+                Applied::New(row) => out.new.push(row),
+                Applied::Duplicate => out.duplicates += 1,
+                Applied::Event { .. } => out.events += 1,
+                Applied::Rejected(e) => {
+                    tracing::warn!(code = %e.code, reason = %e.message, "message refused by the archive rules");
+                    out.rejected.push(e);
+                }
             }
         }
+        out.outbox_pending = pending;
         // Acknowledge only after the commit: the hub may now drop its copies.
         session.ack(seqs).await?;
         Ok(out)
     }
 }
 
+/// For a forward, verify the original it carries against its own sender.
+fn open_forward(o: &lianxi_shared::Opened, dir: &HashMap<NodeId, NodeInfo>) -> Result<Option<Forwarded>> {
+    let lianxi_shared::Payload::Forward(f) = &o.payload else { return Ok(None) };
+    let h = f.envelope.decode_header()?;
+    let sender = dir
+        .get(&h.sender)
+        .ok_or_else(|| ProtoError::new(ErrorCode::UnknownSender, format!("original sender {} is not in the verified directory", h.sender)))?;
+    let opened = lianxi_shared::envelope::open_forwarded(&f.envelope, &f.key, sender)?;
+    Ok(Some(Forwarded { opened, envelope: f.envelope.clone(), key: f.key.clone() }))
+}
+
 async fn open_parallel(
     node: &Node,
     directory: Arc<HashMap<NodeId, NodeInfo>>,
     batch: Vec<(u64, Envelope, Vec<u8>)>,
-) -> Result<Vec<(Envelope, Vec<u8>, Result<lianxi_shared::Opened>)>> {
+) -> Result<Vec<(Envelope, Vec<u8>, Result<(lianxi_shared::Opened, Option<Forwarded>)>)>> {
     let workers = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(2)
@@ -127,7 +148,10 @@ async fn open_parallel(
         handles.push(tokio::task::spawn_blocking(move || {
             part.into_iter()
                 .map(|(_, env, wrap)| {
-                    let r = open_with(&id, &me, &dir, &env, &wrap);
+                    let r = open_with(&id, &me, &dir, &env, &wrap).and_then(|o| {
+                        let fw = open_forward(&o, &dir)?;
+                        Ok((o, fw))
+                    });
                     (env, wrap, r)
                 })
                 .collect::<Vec<_>>()
@@ -226,6 +250,12 @@ pub async fn sync(node: &Node, timeout: Duration) -> Result<SyncReport> {
             Some(Event::Closed(e)) => return Err(e),
             _ => {}
         }
+    }
+    // Receipts queued while receiving go out before we leave.
+    if node.archive.call(|a| a.pending_count()).await? > 0 {
+        let again = node.flush_outbox(&session).await?;
+        report.sent += again.sent.len();
+        report.send_failures.extend(again.failed.into_iter().map(|(id, e)| (id.to_string(), e)));
     }
     session.close().await;
     report.pending_outbox = node.archive.call(|a| a.pending_count()).await?;
@@ -357,6 +387,9 @@ async fn session_loop(
             (batch, other) = next_batch(&mut incoming) => {
                 if !batch.is_empty() {
                     let out = rx.process(node, &session, batch).await?;
+                    if out.outbox_pending > 0 {
+                        flush(node, &session, events).await?;
+                    }
                     for m in out.new {
                         if events.send(NetEvent::Arrived(m)).await.is_err() {
                             session.close().await;

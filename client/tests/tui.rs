@@ -76,6 +76,12 @@ fn msg(i: usize, title: &str, body: &str, read: bool) -> MessageRow {
         not_before: None,
         received_at: T0,
         read,
+        state: "current".into(),
+        revision: 0,
+        category: None,
+        ack_required: false,
+        acked: false,
+        detail: None,
     }
 }
 

@@ -43,6 +43,8 @@ codes! {
     DecryptFailed = "decrypt_failed": "the envelope cannot be decrypted with this node's identity",
     BadPayload = "bad_payload": "the decrypted payload is not a valid message",
     Embargoed = "embargoed": "the message may not be read before its release time",
+    UnknownReference = "unknown_reference": "the message refers to a bulletin this node does not have, or one of another sender",
+    NotEntitled = "not_entitled": "the sender is not entitled to send this (only the original sender may revise, withdraw or remind)",
     // Identity and certificates
     BadNodeId = "bad_node_id": "the node id is not valid",
     BadCertificate = "bad_certificate": "the certificate cannot be parsed or lacks Lianxi attributes",

@@ -2,7 +2,7 @@
 
 use lianxi_shared::envelope::Opened;
 use lianxi_shared::{Envelope, ErrorCode, ProtoError};
-use rusqlite::{OptionalExtension, Row, Transaction, params};
+use rusqlite::{OptionalExtension, Row, params};
 use serde::Serialize;
 
 use super::{Archive, db_err};
@@ -14,6 +14,15 @@ pub struct Incoming {
     pub envelope: Envelope,
     pub wrap: Vec<u8>,
     pub received_at: i64,
+    /// For a forward: the original message, verified against its own sender.
+    pub forwarded: Option<Forwarded>,
+}
+
+/// A verified forwarded original.
+pub struct Forwarded {
+    pub opened: Opened,
+    pub envelope: Envelope,
+    pub key: String,
 }
 
 /// A message as the archive shows it.
@@ -32,6 +41,16 @@ pub struct MessageRow {
     pub not_before: Option<i64>,
     pub received_at: i64,
     pub read: bool,
+    /// `current`, `superseded` (by a revision) or `withdrawn`.
+    #[serde(default)]
+    pub state: String,
+    pub revision: i64,
+    pub category: Option<String>,
+    pub ack_required: bool,
+    pub acked: bool,
+    /// Filled by `show`: everything else about a bulletin.
+    #[serde(skip_serializing_if = "Option::is_none", flatten)]
+    pub detail: Option<Box<super::bulletins::Detail>>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -41,9 +60,13 @@ pub struct SearchHit {
     pub snippet: String,
 }
 
-const COLS: &str = "id, direction, kind, sender, audience, title, created_at, not_before, received_at, read_at IS NOT NULL";
+/// Embargoed messages stay hidden until their release time (the hub holds them
+/// too; this guards against a node whose clock is behind or a hub that misbehaves).
+pub(crate) const RELEASED: &str = "(not_before IS NULL OR not_before <= CAST(strftime('%s','now') AS INTEGER) * 1000)";
 
-fn row(r: &Row<'_>) -> rusqlite::Result<MessageRow> {
+pub(crate) const COLS: &str = "id, direction, kind, sender, audience, title, created_at, not_before, received_at, read_at IS NOT NULL, state, revision, category, ack_required, acked_at IS NOT NULL";
+
+pub(crate) fn row(r: &Row<'_>) -> rusqlite::Result<MessageRow> {
     Ok(MessageRow {
         id: r.get(0)?,
         direction: r.get(1)?,
@@ -56,82 +79,16 @@ fn row(r: &Row<'_>) -> rusqlite::Result<MessageRow> {
         not_before: r.get(7)?,
         received_at: r.get(8)?,
         read: r.get(9)?,
+        state: r.get(10)?,
+        revision: r.get(11)?,
+        category: r.get(12)?,
+        ack_required: r.get(13)?,
+        acked: r.get(14)?,
+        detail: None,
     })
 }
 
-/// Everything needed to write one message row.
-pub(crate) struct NewMessage<'a> {
-    pub direction: &'a str,
-    pub opened: &'a Opened,
-    pub envelope: &'a Envelope,
-    pub wrap: Option<&'a [u8]>,
-    pub received_at: i64,
-}
-
-/// Insert a message and index it; returns false if the id was already there.
-pub(crate) fn insert(tx: &Transaction<'_>, m: NewMessage<'_>) -> Result<bool, ProtoError> {
-    let h = &m.opened.header;
-    let p = &m.opened.payload;
-    let n = tx
-        .prepare_cached(
-            "INSERT OR IGNORE INTO messages(id, direction, kind, sender, audience, title, body, payload,
-                created_at, not_before, received_at, read_at, env_header, env_sig, env_body, wrap)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16)",
-        )
-        .map_err(db_err)?
-        .execute(params![
-            h.id.to_string(),
-            m.direction,
-            p.kind(),
-            h.sender.as_str(),
-            h.audience.to_string(),
-            p.title(),
-            p.body(),
-            m.opened.payload_bytes,
-            h.created_at,
-            h.not_before,
-            m.received_at,
-            if m.direction == "out" { Some(m.received_at) } else { None },
-            m.envelope.header,
-            m.envelope.sig.as_slice(),
-            m.envelope.body,
-            m.wrap,
-        ])
-        .map_err(db_err)?;
-    if n == 0 {
-        return Ok(false);
-    }
-    let rowid = tx.last_insert_rowid();
-    let (bi, uni) = search::index_text(&format!("{}\n{}", p.title(), p.body()));
-    tx.prepare_cached("INSERT INTO messages_fts(rowid, bi, uni) VALUES (?1, ?2, ?3)")
-        .map_err(db_err)?
-        .execute(params![rowid, bi, uni])
-        .map_err(db_err)?;
-    Ok(true)
-}
-
 impl Archive {
-    /// Store a batch of arrivals in one transaction. Duplicates (the same id
-    /// delivered again) change nothing. Returns which ones were new.
-    pub fn store_incoming(&mut self, batch: &[Incoming]) -> Result<Vec<bool>, ProtoError> {
-        let tx = self.conn.transaction().map_err(db_err)?;
-        let mut fresh = Vec::with_capacity(batch.len());
-        for m in batch {
-            fresh.push(insert(
-                &tx,
-                NewMessage {
-                    direction: "in",
-                    opened: &m.opened,
-                    envelope: &m.envelope,
-                    wrap: Some(&m.wrap),
-                    received_at: m.received_at,
-                },
-            )?);
-        }
-        tx.commit().map_err(db_err)?;
-        Ok(fresh)
-    }
-
     /// Newest first.
     pub fn list(
         &self,
@@ -140,7 +97,7 @@ impl Archive {
         offset: usize,
     ) -> Result<Vec<MessageRow>, ProtoError> {
         let sql = format!(
-            "SELECT {COLS} FROM messages WHERE (?1 IS NULL OR kind = ?1)
+            "SELECT {COLS} FROM messages WHERE (?1 IS NULL OR kind = ?1) AND state != 'superseded' AND {RELEASED}
              ORDER BY created_at DESC, rowid DESC LIMIT ?2 OFFSET ?3"
         );
         let mut st = self.conn.prepare_cached(&sql).map_err(db_err)?;
@@ -193,22 +150,39 @@ impl Archive {
     /// One message with its body; marks it read.
     pub fn show(&mut self, id: &str, mark_read: bool, now: i64) -> Result<MessageRow, ProtoError> {
         let id = self.resolve_id(id)?;
+        let release: Option<i64> =
+            self.conn.query_row("SELECT not_before FROM messages WHERE id = ?1", [&id], |r| r.get(0)).map_err(db_err)?;
+        if let Some(t) = release.filter(|t| *t > now) {
+            return Err(ProtoError::new(ErrorCode::Embargoed, format!("{id} may not be read before its release time ({t} ms)")));
+        }
+        let tx = self.conn.transaction().map_err(db_err)?;
         if mark_read {
-            self.conn
-                .execute(
-                    "UPDATE messages SET read_at = ?2 WHERE id = ?1 AND read_at IS NULL",
-                    params![id, now],
-                )
+            let n = tx
+                .execute("UPDATE messages SET read_at = ?2 WHERE id = ?1 AND read_at IS NULL", params![id, now])
                 .map_err(db_err)?;
+            let ask: Option<String> = tx
+                .query_row(
+                    "SELECT sender FROM messages WHERE id = ?1 AND ack_required AND direction = 'in' AND state != 'withdrawn'",
+                    [&id],
+                    |r| r.get(0),
+                )
+                .optional()
+                .map_err(db_err)?;
+            if let (1, Some(sender)) = (n, ask) {
+                super::apply::queue_receipt(&tx, &id, &sender, lianxi_shared::payload::ReceiptState::Read, None, now)?;
+            }
         }
         let sql = format!("SELECT {COLS}, body FROM messages WHERE id = ?1");
-        self.conn
+        let mut m = tx
             .query_row(&sql, [&id], |r| {
                 let mut m = row(r)?;
-                m.body = Some(r.get(10)?);
+                m.body = Some(r.get(15)?);
                 Ok(m)
             })
-            .map_err(db_err)
+            .map_err(db_err)?;
+        m.detail = Some(Box::new(super::bulletins::detail(&tx, &id)?));
+        tx.commit().map_err(db_err)?;
+        Ok(m)
     }
 
     /// The original envelope and this node's wrap (for export and re-verification).
@@ -256,14 +230,15 @@ impl Archive {
         };
         let sql = format!(
             "SELECT {COLS}, m.body FROM messages_fts f JOIN messages m ON m.rowid = f.rowid
-             WHERE messages_fts MATCH ?1 ORDER BY bm25(messages_fts), m.created_at DESC LIMIT ?2"
+             WHERE messages_fts MATCH ?1 AND m.state != 'superseded' AND {RELEASED}
+             ORDER BY bm25(messages_fts), m.created_at DESC LIMIT ?2"
         )
         .replace("SELECT id,", "SELECT m.id,");
         let mut st = self.conn.prepare_cached(&sql).map_err(db_err)?;
         let rows = st
             .query_map(params![expr, limit as i64], |r| {
                 let m = row(r)?;
-                let body: String = r.get(10)?;
+                let body: String = r.get(15)?;
                 Ok((m, body))
             })
             .map_err(db_err)?;
@@ -295,6 +270,12 @@ impl MessageRow {
             not_before: h.not_before,
             received_at: i.received_at,
             read: false,
+            state: "current".into(),
+            revision: 0,
+            category: i.opened.payload.bulletin().and_then(|b| b.category).map(|c| c.as_str().to_owned()),
+            ack_required: i.opened.payload.bulletin().is_some_and(|b| b.ack_required),
+            acked: false,
+            detail: None,
         }
     }
 }
@@ -303,7 +284,7 @@ impl Archive {
     /// (total, unread) messages of a kind.
     pub fn count_kind(&self, kind: &str) -> Result<(usize, usize), ProtoError> {
         self.conn
-            .prepare_cached("SELECT count(*), count(*) FILTER (WHERE read_at IS NULL) FROM messages WHERE kind = ?1")
+            .prepare_cached(&format!("SELECT count(*), count(*) FILTER (WHERE read_at IS NULL) FROM messages WHERE kind = ?1 AND state != 'superseded' AND {RELEASED}"))
             .map_err(db_err)?
             .query_row([kind], |r| Ok((r.get::<_, i64>(0)? as usize, r.get::<_, i64>(1)? as usize)))
             .map_err(db_err)

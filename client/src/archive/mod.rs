@@ -5,6 +5,8 @@
 //! [`Archive`] is synchronous; async code uses it through [`ArchiveHandle`], which
 //! runs every call on the archive's own thread.
 
+mod apply;
+pub mod bulletins;
 mod handle;
 mod messages;
 mod outbox;
@@ -16,7 +18,8 @@ use lianxi_shared::{ErrorCode, NodeId, NodeInfo, ProtoError};
 use rusqlite::{Connection, OptionalExtension, params};
 
 pub use handle::ArchiveHandle;
-pub use messages::{Incoming, MessageRow, SearchHit};
+pub use apply::Applied;
+pub use messages::{Forwarded, Incoming, MessageRow, SearchHit};
 pub use outbox::{OutboxItem, OutboxState, SealedForm};
 
 pub(crate) fn db_err(e: rusqlite::Error) -> ProtoError {

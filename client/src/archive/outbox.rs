@@ -6,7 +6,7 @@ use lianxi_shared::{Audience, Envelope, ErrorCode, MessageId, Payload, ProtoErro
 use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
-use super::messages::{NewMessage, insert};
+use super::apply::{Applied, Item, apply, record_recipients};
 use super::{Archive, db_err};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -177,31 +177,23 @@ impl Archive {
         }
     }
 
-    /// The hub acknowledged it: mark it sent and archive it as an outgoing message.
-    pub fn mark_sent(
-        &mut self,
-        id: &MessageId,
-        opened: &Opened,
-        envelope: &Envelope,
-        recipients: u32,
-        now: i64,
-    ) -> Result<(), ProtoError> {
-        let tx = self.conn.transaction().map_err(db_err)?;
+    /// The hub acknowledged it: mark it sent and apply it to this node's own
+    /// archive (a bulletin is kept as an outgoing message with its recipients;
+    /// a revision, withdrawal or reminder updates the thread it refers to).
+    pub fn mark_sent(&mut self, id: &MessageId, opened: &Opened, envelope: &Envelope, recipients: &[lianxi_shared::NodeId], now: i64) -> Result<(), ProtoError> {
+        let mut tx = self.conn.transaction().map_err(db_err)?;
         tx.execute(
             "UPDATE outbox SET state = 'sent', sent_at = ?2, recipients = ?3, attempts = attempts + 1, last_error = NULL WHERE id = ?1",
-            params![id.to_string(), now, recipients],
+            params![id.to_string(), now, recipients.len() as i64],
         )
         .map_err(db_err)?;
-        insert(
-            &tx,
-            NewMessage {
-                direction: "out",
-                opened,
-                envelope,
-                wrap: None,
-                received_at: now,
-            },
-        )?;
+        let item = Item { direction: "out", opened, envelope, wrap: None, at: now, forwarded: None };
+        if let Applied::Rejected(e) = apply(&mut tx, &item)? {
+            tracing::warn!(%id, code = %e.code, reason = %e.message, "sent message could not be applied locally");
+        }
+        if opened.payload.bulletin().is_some() {
+            record_recipients(&tx, &id.to_string(), recipients)?;
+        }
         tx.commit().map_err(db_err)
     }
 

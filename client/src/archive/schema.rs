@@ -62,6 +62,58 @@ const MIGRATIONS: &[&str] = &[
         message TEXT NOT NULL,
         env_header BLOB NOT NULL
     );",
+    // 2: bulletin metadata, threads (revisions, withdrawal), forwards, attachments
+    //    stored by content hash, per-recipient receipts, and control messages.
+    "ALTER TABLE messages ADD COLUMN category TEXT;
+    ALTER TABLE messages ADD COLUMN issuer TEXT;
+    ALTER TABLE messages ADD COLUMN doc_number TEXT;
+    ALTER TABLE messages ADD COLUMN effective TEXT;
+    ALTER TABLE messages ADD COLUMN region TEXT;
+    ALTER TABLE messages ADD COLUMN tags TEXT NOT NULL DEFAULT '[]';
+    ALTER TABLE messages ADD COLUMN ack_required INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE messages ADD COLUMN ack_by INTEGER;
+    ALTER TABLE messages ADD COLUMN acked_at INTEGER;
+    ALTER TABLE messages ADD COLUMN ack_reply TEXT;
+    ALTER TABLE messages ADD COLUMN thread TEXT;
+    ALTER TABLE messages ADD COLUMN revision INTEGER NOT NULL DEFAULT 0;
+    ALTER TABLE messages ADD COLUMN state TEXT NOT NULL DEFAULT 'current';
+    ALTER TABLE messages ADD COLUMN note TEXT;
+    ALTER TABLE messages ADD COLUMN via TEXT;
+    ALTER TABLE messages ADD COLUMN reminded_at INTEGER;
+    UPDATE messages SET thread = id WHERE thread IS NULL;
+    CREATE INDEX messages_by_thread ON messages(thread, revision);
+    CREATE TABLE blobs(sha256 BLOB PRIMARY KEY, data BLOB NOT NULL);
+    CREATE TABLE attachments(
+        message_id TEXT NOT NULL,
+        idx INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        sha256 BLOB NOT NULL,
+        PRIMARY KEY(message_id, idx)
+    );
+    CREATE TABLE recipients(
+        message_id TEXT NOT NULL,
+        node_id TEXT NOT NULL,
+        delivered_at INTEGER,
+        read_at INTEGER,
+        acked_at INTEGER,
+        reply TEXT,
+        reminded_at INTEGER,
+        PRIMARY KEY(message_id, node_id)
+    );
+    CREATE TABLE events(
+        id TEXT PRIMARY KEY,
+        direction TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        sender TEXT NOT NULL,
+        ref TEXT,
+        at INTEGER NOT NULL,
+        payload BLOB NOT NULL,
+        env_header BLOB NOT NULL,
+        env_sig BLOB NOT NULL,
+        env_body BLOB NOT NULL
+    );
+    CREATE INDEX events_by_ref ON events(ref);",
 ];
 
 pub fn latest() -> i64 {

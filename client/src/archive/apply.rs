@@ -1,0 +1,393 @@
+//! Applying messages to the archive, incoming and outgoing alike: bulletins and
+//! their threads (revisions, withdrawal), forwards, receipts and reminders.
+//!
+//! Every rule that depends on what the archive holds is checked here, inside the
+//! transaction that applies the message: a receipt, reminder, revision or
+//! withdrawal that refers to an unknown or foreign bulletin, or comes from
+//! someone not entitled to send it, is rejected and changes nothing.
+
+use lianxi_shared::envelope::Opened;
+use lianxi_shared::payload::{Receipt, ReceiptState};
+use lianxi_shared::{Audience, Bulletin, Envelope, ErrorCode, MessageId, NodeId, Payload, ProtoError};
+use rusqlite::{Connection, OptionalExtension, Transaction, params};
+use sha2::Digest;
+
+use super::messages::{Forwarded, Incoming, MessageRow};
+use super::{Archive, db_err};
+use crate::search;
+
+/// What applying one message did.
+#[derive(Debug)]
+pub enum Applied {
+    /// A new bulletin (or revision, or forwarded bulletin) in the archive.
+    New(MessageRow),
+    /// Seen before: nothing changed.
+    Duplicate,
+    /// A control message took effect (receipt, reminder, withdrawal).
+    Event { kind: &'static str, reference: String },
+    Rejected(ProtoError),
+}
+
+pub(crate) struct Item<'a> {
+    pub direction: &'a str,
+    pub opened: &'a Opened,
+    pub envelope: &'a Envelope,
+    pub wrap: Option<&'a [u8]>,
+    pub at: i64,
+    pub forwarded: Option<&'a Forwarded>,
+}
+
+fn reject(code: ErrorCode, m: impl Into<String>) -> ProtoError {
+    ProtoError::new(code, m)
+}
+
+fn exists(tx: &Connection, id: &str) -> Result<bool, ProtoError> {
+    let n: i64 = tx
+        .prepare_cached("SELECT (SELECT count(*) FROM messages WHERE id = ?1) + (SELECT count(*) FROM events WHERE id = ?1)")
+        .map_err(db_err)?
+        .query_row([id], |r| r.get(0))
+        .map_err(db_err)?;
+    Ok(n > 0)
+}
+
+/// (sender, direction, thread) of a message in the archive.
+fn lookup(tx: &Connection, id: &MessageId) -> Result<Option<(String, String, String)>, ProtoError> {
+    tx.prepare_cached("SELECT sender, direction, COALESCE(thread, id) FROM messages WHERE id = ?1")
+        .map_err(db_err)?
+        .query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()
+        .map_err(db_err)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn insert_bulletin(
+    tx: &Connection,
+    item: &Item<'_>,
+    opened: &Opened,
+    envelope: &Envelope,
+    b: &Bulletin,
+    thread: &str,
+    revision: u32,
+    note: Option<&str>,
+    via: Option<&str>,
+) -> Result<MessageRow, ProtoError> {
+    let h = &opened.header;
+    let id = h.id.to_string();
+    let tags = serde_json::to_string(&b.tags).unwrap_or_else(|_| "[]".into());
+    tx.prepare_cached(
+        "INSERT INTO messages(id, direction, kind, sender, audience, title, body, payload, created_at, not_before,
+            received_at, read_at, env_header, env_sig, env_body, wrap, category, issuer, doc_number, effective, region,
+            tags, ack_required, ack_by, thread, revision, note, via)
+         VALUES (?1, ?2, 'bulletin', ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20,
+            ?21, ?22, ?23, ?24, ?25, ?26, ?27)",
+    )
+    .map_err(db_err)?
+    .execute(params![
+        id,
+        item.direction,
+        h.sender.as_str(),
+        h.audience.to_string(),
+        b.title,
+        b.body,
+        opened.payload_bytes,
+        h.created_at,
+        h.not_before,
+        item.at,
+        (item.direction == "out").then_some(item.at),
+        envelope.header,
+        envelope.sig.as_slice(),
+        envelope.body,
+        item.wrap,
+        b.category.map(|c| c.as_str()),
+        b.issuer,
+        b.doc_number,
+        b.effective,
+        b.region,
+        tags,
+        b.ack_required,
+        b.ack_by,
+        thread,
+        revision,
+        note,
+        via,
+    ])
+    .map_err(db_err)?;
+    let rowid = tx.last_insert_rowid();
+    let extra = [b.issuer.as_deref(), b.doc_number.as_deref(), b.region.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" ");
+    let (bi, uni) = search::index_text(&format!("{}\n{}\n{}\n{}", b.title, b.body, extra, b.tags.join(" ")));
+    tx.prepare_cached("INSERT INTO messages_fts(rowid, bi, uni) VALUES (?1, ?2, ?3)")
+        .map_err(db_err)?
+        .execute(params![rowid, bi, uni])
+        .map_err(db_err)?;
+    for (idx, a) in b.attachments.iter().enumerate() {
+        let digest: [u8; 32] = sha2::Sha256::digest(&a.data).into();
+        tx.prepare_cached("INSERT OR IGNORE INTO blobs(sha256, data) VALUES (?1, ?2)")
+            .map_err(db_err)?
+            .execute(params![digest.as_slice(), a.data])
+            .map_err(db_err)?;
+        tx.prepare_cached("INSERT INTO attachments(message_id, idx, name, size, sha256) VALUES (?1, ?2, ?3, ?4, ?5)")
+            .map_err(db_err)?
+            .execute(params![id, idx as i64, a.name, a.data.len() as i64, digest.as_slice()])
+            .map_err(db_err)?;
+    }
+    // A later revision may have arrived first (offline nodes): this one is then superseded.
+    let newer: i64 = tx
+        .query_row("SELECT count(*) FROM messages WHERE thread = ?1 AND revision > ?2", params![thread, revision], |r| r.get(0))
+        .map_err(db_err)?;
+    if newer > 0 {
+        tx.execute("UPDATE messages SET state = 'superseded' WHERE id = ?1", [&id]).map_err(db_err)?;
+    } else {
+        tx.execute(
+            "UPDATE messages SET state = 'superseded' WHERE thread = ?1 AND revision < ?2 AND state = 'current'",
+            params![thread, revision],
+        )
+        .map_err(db_err)?;
+        let withdrawn: Option<String> = tx
+            .query_row("SELECT note FROM messages WHERE thread = ?1 AND state = 'withdrawn' LIMIT 1", [thread], |r| r.get(0))
+            .optional()
+            .map_err(db_err)?;
+        if let Some(reason) = withdrawn {
+            tx.execute("UPDATE messages SET state = 'withdrawn', note = ?2 WHERE id = ?1", params![id, reason]).map_err(db_err)?;
+        }
+    }
+    let read = item.direction == "out";
+    Ok(MessageRow {
+        id,
+        direction: item.direction.into(),
+        kind: "bulletin".into(),
+        sender: h.sender.to_string(),
+        audience: h.audience.to_string(),
+        title: b.title.clone(),
+        body: Some(b.body.clone()),
+        created_at: h.created_at,
+        not_before: h.not_before,
+        received_at: item.at,
+        read,
+        state: "current".into(),
+        revision: i64::from(revision),
+        category: b.category.map(|c| c.as_str().to_owned()),
+        ack_required: b.ack_required,
+        acked: false,
+        detail: None,
+    })
+}
+
+fn record_event(tx: &Connection, item: &Item<'_>, reference: &str) -> Result<(), ProtoError> {
+    let h = &item.opened.header;
+    tx.prepare_cached(
+        "INSERT INTO events(id, direction, kind, sender, ref, at, payload, env_header, env_sig, env_body)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    )
+    .map_err(db_err)?
+    .execute(params![
+        h.id.to_string(),
+        item.direction,
+        item.opened.payload.kind(),
+        h.sender.as_str(),
+        reference,
+        item.at,
+        item.opened.payload_bytes,
+        item.envelope.header,
+        item.envelope.sig.as_slice(),
+        item.envelope.body,
+    ])
+    .map_err(db_err)?;
+    Ok(())
+}
+
+/// Put a receipt for `bulletin` to its sender into the outbox.
+pub(crate) fn queue_receipt(
+    tx: &Connection,
+    bulletin: &str,
+    to: &str,
+    state: ReceiptState,
+    reply: Option<String>,
+    now: i64,
+) -> Result<(), ProtoError> {
+    let bulletin: MessageId = bulletin.parse()?;
+    let payload = Payload::Receipt(Receipt { bulletin, state, at: now, reply });
+    let audience = Audience::Nodes(vec![NodeId::new(to)?]);
+    let id = MessageId::generate(now);
+    tx.prepare_cached(
+        "INSERT INTO outbox(id, created_at, audience, payload, not_before, state) VALUES (?1, ?2, ?3, ?4, NULL, 'queued')",
+    )
+    .map_err(db_err)?
+    .execute(params![id.to_string(), now, audience.to_string(), payload.encode()])
+    .map_err(db_err)?;
+    Ok(())
+}
+
+/// Record the recipients of a bulletin this node sent.
+pub(crate) fn record_recipients(tx: &Connection, id: &str, recipients: &[NodeId]) -> Result<(), ProtoError> {
+    let mut st = tx
+        .prepare_cached("INSERT OR IGNORE INTO recipients(message_id, node_id) VALUES (?1, ?2)")
+        .map_err(db_err)?;
+    for r in recipients {
+        st.execute(params![id, r.as_str()]).map_err(db_err)?;
+    }
+    Ok(())
+}
+
+/// Apply one message in its own savepoint.
+pub(crate) fn apply(tx: &mut Transaction<'_>, item: &Item<'_>) -> Result<Applied, ProtoError> {
+    let sp = tx.savepoint().map_err(db_err)?;
+    let r = apply_inner(&sp, item);
+    match r {
+        Ok(a) => {
+            sp.commit().map_err(db_err)?;
+            Ok(a)
+        }
+        Err(e) if matches!(e.code, ErrorCode::Io | ErrorCode::ArchiveCorrupt) => Err(e),
+        Err(e) => {
+            drop(sp); // roll back this message only
+            Ok(Applied::Rejected(e))
+        }
+    }
+}
+
+fn apply_inner(tx: &Connection, item: &Item<'_>) -> Result<Applied, ProtoError> {
+    let h = &item.opened.header;
+    let sender = h.sender.as_str();
+    if exists(tx, &h.id.to_string())? {
+        return Ok(Applied::Duplicate);
+    }
+    let incoming = item.direction == "in";
+    match &item.opened.payload {
+        Payload::Bulletin(b) => {
+            let row = insert_bulletin(tx, item, item.opened, item.envelope, b, &h.id.to_string(), 0, None, None)?;
+            if incoming && b.ack_required {
+                queue_receipt(tx, &row.id, sender, ReceiptState::Delivered, None, item.at)?;
+            }
+            Ok(Applied::New(row))
+        }
+        Payload::Forward(f) => {
+            let fw = item.forwarded.ok_or_else(|| reject(ErrorCode::BadPayload, "forward was not verified"))?;
+            let Payload::Bulletin(b) = &fw.opened.payload else {
+                return Err(reject(ErrorCode::BadPayload, "only bulletins can be forwarded"));
+            };
+            let oid = fw.opened.header.id.to_string();
+            if exists(tx, &oid)? {
+                record_event(tx, item, &oid)?;
+                return Ok(Applied::Duplicate);
+            }
+            let fwd_item = Item { wrap: Some(fw.key.as_bytes()), ..*item };
+            let row = insert_bulletin(tx, &fwd_item, &fw.opened, &fw.envelope, b, &oid, 0, Some(&f.note), Some(sender))?;
+            record_event(tx, item, &oid)?;
+            Ok(Applied::New(row))
+        }
+        Payload::Revision(v) => {
+            let Some((orig_sender, _, thread)) = lookup(tx, &v.original)? else {
+                return Err(reject(ErrorCode::UnknownReference, format!("revision of unknown bulletin {}", v.original)));
+            };
+            if orig_sender != sender {
+                return Err(reject(
+                    ErrorCode::NotEntitled,
+                    format!("{sender} may not revise a bulletin sent by {orig_sender}"),
+                ));
+            }
+            let row = insert_bulletin(tx, item, item.opened, item.envelope, &v.bulletin, &thread, v.revision, Some(&v.note), None)?;
+            if incoming && v.bulletin.ack_required {
+                queue_receipt(tx, &row.id, sender, ReceiptState::Delivered, None, item.at)?;
+            }
+            Ok(Applied::New(row))
+        }
+        Payload::Withdrawal(w) => {
+            let Some((orig_sender, _, thread)) = lookup(tx, &w.original)? else {
+                return Err(reject(ErrorCode::UnknownReference, format!("withdrawal of unknown bulletin {}", w.original)));
+            };
+            if orig_sender != sender {
+                return Err(reject(ErrorCode::NotEntitled, format!("{sender} may not withdraw a bulletin sent by {orig_sender}")));
+            }
+            tx.execute(
+                "UPDATE messages SET state = 'withdrawn', note = ?2 WHERE thread = ?1 AND state = 'current'",
+                params![thread, w.reason],
+            )
+            .map_err(db_err)?;
+            record_event(tx, item, &thread)?;
+            Ok(Applied::Event { kind: "withdrawal", reference: thread })
+        }
+        Payload::Reminder(m) => {
+            let bid = m.bulletin.to_string();
+            let Some((orig_sender, direction, _)) = lookup(tx, &m.bulletin)? else {
+                return Err(reject(ErrorCode::UnknownReference, format!("reminder for unknown bulletin {bid}")));
+            };
+            if incoming {
+                if orig_sender != sender || direction != "in" {
+                    return Err(reject(ErrorCode::NotEntitled, format!("{sender} did not send bulletin {bid}")));
+                }
+                tx.execute("UPDATE messages SET reminded_at = ?2 WHERE id = ?1", params![bid, item.at]).map_err(db_err)?;
+            } else if let Audience::Nodes(ids) = &h.audience {
+                for n in ids {
+                    tx.execute(
+                        "UPDATE recipients SET reminded_at = ?3 WHERE message_id = ?1 AND node_id = ?2",
+                        params![bid, n.as_str(), item.at],
+                    )
+                    .map_err(db_err)?;
+                }
+            }
+            record_event(tx, item, &bid)?;
+            Ok(Applied::Event { kind: "reminder", reference: bid })
+        }
+        Payload::Receipt(r) => {
+            let bid = r.bulletin.to_string();
+            if incoming {
+                let Some((orig_sender, direction, _)) = lookup(tx, &r.bulletin)? else {
+                    return Err(reject(ErrorCode::UnknownReference, format!("receipt for unknown bulletin {bid}")));
+                };
+                if direction != "out" {
+                    return Err(reject(ErrorCode::UnknownReference, format!("receipt for bulletin {bid} sent by {orig_sender}")));
+                }
+                let addressed: i64 = tx
+                    .query_row("SELECT count(*) FROM recipients WHERE message_id = ?1 AND node_id = ?2", params![bid, sender], |x| x.get(0))
+                    .map_err(db_err)?;
+                if addressed == 0 {
+                    return Err(reject(ErrorCode::NotEntitled, format!("{sender} was not a recipient of {bid}")));
+                }
+                let (d, rd, a) = match r.state {
+                    ReceiptState::Delivered => (Some(r.at), None, None),
+                    ReceiptState::Read => (Some(r.at), Some(r.at), None),
+                    ReceiptState::Acknowledged => (Some(r.at), Some(r.at), Some(r.at)),
+                };
+                tx.execute(
+                    "UPDATE recipients SET delivered_at = COALESCE(delivered_at, ?3), read_at = COALESCE(read_at, ?4),
+                        acked_at = COALESCE(acked_at, ?5), reply = COALESCE(reply, ?6)
+                     WHERE message_id = ?1 AND node_id = ?2",
+                    params![bid, sender, d, rd, a, r.reply],
+                )
+                .map_err(db_err)?;
+            }
+            record_event(tx, item, &bid)?;
+            Ok(Applied::Event { kind: "receipt", reference: bid })
+        }
+    }
+}
+
+impl Archive {
+    /// Apply a batch of arrivals in one transaction; each is applied or rejected
+    /// on its own. Duplicates (the same id again) change nothing.
+    pub fn apply_incoming(&mut self, batch: &[Incoming]) -> Result<Vec<Applied>, ProtoError> {
+        let mut tx = self.conn.transaction().map_err(db_err)?;
+        let mut out = Vec::with_capacity(batch.len());
+        for m in batch {
+            let item = Item {
+                direction: "in",
+                opened: &m.opened,
+                envelope: &m.envelope,
+                wrap: Some(&m.wrap),
+                at: m.received_at,
+                forwarded: m.forwarded.as_ref(),
+            };
+            let applied = apply(&mut tx, &item)?;
+            if let Applied::Rejected(e) = &applied {
+                tx.execute(
+                    "INSERT INTO rejected(received_at, code, message, env_header) VALUES (?1, ?2, ?3, ?4)",
+                    params![m.received_at, e.code.as_str(), e.message, m.envelope.header],
+                )
+                .map_err(db_err)?;
+            }
+            out.push(applied);
+        }
+        tx.commit().map_err(db_err)?;
+        Ok(out)
+    }
+}

@@ -41,7 +41,11 @@ fn fill(path: &std::path::Path, n: usize) {
             .map(|k| PHRASES[(i * 7 + k) % PHRASES.len()])
             .collect::<Vec<_>>()
             .join("，");
-        let payload = Payload::Bulletin(Bulletin { title, body, ..Default::default() });
+        let payload = Payload::Bulletin(Bulletin {
+            title,
+            body,
+            ..Default::default()
+        });
         let header = Header {
             v: 1,
             id: MessageId::new_v7(t0 + i as i64 * 1000, [(i % 251) as u8; 16]),

@@ -67,6 +67,61 @@ pub enum Cmd {
         offset: usize,
         #[arg(long)]
         kind: Option<String>,
+        #[command(flatten)]
+        filter: ListFilter,
+    },
+    /// Acknowledge a received bulletin (收文回执), optionally with a one-line reply.
+    Ack {
+        id: String,
+        #[arg(long)]
+        reply: Option<String>,
+    },
+    /// The receipts matrix of a bulletin this node sent.
+    Receipts { id: String },
+    /// Remind the recipients who have not acknowledged.
+    Remind {
+        id: String,
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    /// Issue a correction that supersedes a bulletin you sent.
+    Revise {
+        id: String,
+        #[arg(long)]
+        title: Option<String>,
+        #[arg(long, conflicts_with = "body_file")]
+        body: Option<String>,
+        #[arg(long)]
+        body_file: Option<PathBuf>,
+        #[arg(long)]
+        doc_number: Option<String>,
+        #[arg(long)]
+        effective: Option<String>,
+        /// What changed.
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    /// Withdraw a bulletin you sent (撤回).
+    Withdraw {
+        id: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Forward a received bulletin, with its original signed envelope.
+    Forward {
+        id: String,
+        #[arg(long)]
+        to: String,
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    /// Save an attachment of a message to disk.
+    Attachment {
+        id: String,
+        /// Attachment name or number (1, 2, …).
+        name: String,
+        #[arg(long)]
+        out: PathBuf,
     },
     /// One message in full (marks it read).
     Show { id: String },
@@ -134,11 +189,79 @@ pub enum SendCmd {
         /// Release time (RFC 3339, e.g. 2026-12-01T09:00:00+08:00): nobody receives it before.
         #[arg(long)]
         embargo: Option<String>,
+        #[command(flatten)]
+        meta: BulletinMeta,
     },
+}
+
+/// Bulletin metadata and options.
+#[derive(Args, Default)]
+pub struct BulletinMeta {
+    /// policy | news | activity | notice (or 政策法规 | 发展动态 | 协会活动 | 通知)
+    #[arg(long)]
+    pub category: Option<String>,
+    /// Issuing body (发文单位).
+    #[arg(long)]
+    pub issuer: Option<String>,
+    /// Document number (文号).
+    #[arg(long)]
+    pub doc_number: Option<String>,
+    /// Effective date, YYYY-MM-DD.
+    #[arg(long)]
+    pub effective: Option<String>,
+    #[arg(long)]
+    pub region: Option<String>,
+    /// A tag (repeatable).
+    #[arg(long = "tag")]
+    pub tags: Vec<String>,
+    /// Attach a file (repeatable).
+    #[arg(long = "attach")]
+    pub attach: Vec<PathBuf>,
+    /// Ask recipients to acknowledge (收文回执).
+    #[arg(long)]
+    pub ack: bool,
+    /// Acknowledge by (RFC 3339 or YYYY-MM-DD, China time); later is overdue.
+    #[arg(long)]
+    pub ack_by: Option<String>,
+}
+
+/// Filters for `list`.
+#[derive(Args, Default)]
+pub struct ListFilter {
+    #[arg(long)]
+    pub category: Option<String>,
+    #[arg(long)]
+    pub issuer: Option<String>,
+    /// Sender node id.
+    #[arg(long = "from")]
+    pub sender: Option<String>,
+    #[arg(long)]
+    pub tag: Option<String>,
+    /// On or after this date (YYYY-MM-DD or RFC 3339).
+    #[arg(long)]
+    pub since: Option<String>,
+    /// Before this date.
+    #[arg(long)]
+    pub until: Option<String>,
+    #[arg(long)]
+    pub unread: bool,
+    /// Received bulletins still waiting for this node's acknowledgement.
+    #[arg(long)]
+    pub unacked: bool,
 }
 
 #[derive(Subcommand)]
 pub enum ExportCmd {
+    /// Bulletins as Markdown or JSON (to --out, or standard output).
+    Bulletin {
+        #[arg(required = true)]
+        ids: Vec<String>,
+        /// md | json
+        #[arg(long, default_value = "md")]
+        format: String,
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
     /// The received envelope as files, checkable with the standard `age` tool.
     Envelope {
         id: String,

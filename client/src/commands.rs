@@ -10,11 +10,11 @@ use lianxi::node::{self, InitArgs, Node};
 use lianxi::sync::NetEvent;
 use lianxi::tui::i18n::Lang;
 use lianxi::{ErrorCode, ProtoError, now_ms};
+use lianxi_shared::NodeId;
 use lianxi_shared::ids::parse_roles;
-use lianxi_shared::{Audience, Bulletin, NodeId, Payload};
 use serde_json::{Value, json};
 
-use crate::cli::{Cli, Cmd, ExportCmd, SendCmd};
+use crate::cli::{Cli, Cmd, ExportCmd};
 
 /// RFC 3339 (UTC) for milliseconds since the epoch.
 pub fn rfc3339(ms: i64) -> String {
@@ -27,17 +27,26 @@ pub fn rfc3339(ms: i64) -> String {
         .unwrap_or_default()
 }
 
-fn message_json(m: &MessageRow) -> Value {
+pub fn message_json(m: &MessageRow) -> Value {
     let mut v = serde_json::to_value(m).unwrap_or(Value::Null);
     v["created_at"] = json!(rfc3339(m.created_at));
     v["received_at"] = json!(rfc3339(m.received_at));
-    if let Some(nb) = m.not_before {
-        v["not_before"] = json!(rfc3339(nb));
+    for key in ["not_before", "ack_by", "acked_at", "reminded_at"] {
+        if let Some(ms) = v.get(key).and_then(Value::as_i64) {
+            v[key] = json!(rfc3339(ms));
+        }
+    }
+    if let Some(hist) = v.get_mut("history").and_then(Value::as_array_mut) {
+        for h in hist {
+            if let Some(ms) = h.get("created_at").and_then(Value::as_i64) {
+                h["created_at"] = json!(rfc3339(ms));
+            }
+        }
     }
     v
 }
 
-fn print(json: bool, value: Value, text: impl FnOnce() -> String) {
+pub fn print(json: bool, value: Value, text: impl FnOnce() -> String) {
     if json {
         println!("{value}");
     } else {
@@ -245,63 +254,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 s.trim_end().to_owned()
             });
         }
-        Cmd::Send(SendCmd::Bulletin {
-            to,
-            title,
-            body,
-            body_file,
-            embargo,
-        }) => {
-            let node = Node::open(home.clone())?;
-            let audience: Audience = to.parse()?;
-            let body = match (body, body_file) {
-                (Some(b), _) => b,
-                (None, Some(f)) => std::fs::read_to_string(&f)
-                    .with_context(|| format!("reading {}", f.display()))?,
-                (None, None) => String::new(),
-            };
-            let not_before = embargo.as_deref().map(parse_time).transpose()?;
-            let id = node
-                .queue(
-                    audience,
-                    Payload::Bulletin(Bulletin { title, body, ..Default::default() }),
-                    not_before,
-                )
-                .await?;
-            let (status, recipients, error) = match node.connect(Duration::from_secs(5)).await {
-                Ok((s, _ev)) => {
-                    let _ = node.refresh_directory(&s).await;
-                    let report = node.flush_outbox(&s).await?;
-                    s.close().await;
-                    let mine = report.sent.iter().find(|(m, _)| *m == id).map(|(_, n)| *n);
-                    let err = report
-                        .failed
-                        .iter()
-                        .find(|(m, _)| *m == id)
-                        .map(|(_, e)| e.clone());
-                    match (mine, err) {
-                        (Some(n), _) => ("sent", Some(n), None),
-                        (None, Some(e)) if e.code == ErrorCode::HubUnreachable => {
-                            ("queued", None, Some(e))
-                        }
-                        (None, Some(e)) => return Err(e.into()),
-                        (None, None) => ("queued", None, None),
-                    }
-                }
-                Err(e) => ("queued", None, Some(e)),
-            };
-            print(
-                json,
-                json!({"id": id.to_string(), "status": status, "recipients": recipients,
-                               "reason": error.as_ref().map(|e| e.to_string())}),
-                || match status {
-                    "sent" => format!("sent {id} to {} recipient(s)", recipients.unwrap_or(0)),
-                    _ => format!(
-                        "queued {id}: the hub is not reachable ({}); it will be sent on the next sync",
-                        error.map(|e| e.message).unwrap_or_default()
-                    ),
-                },
-            );
+        cmd @ (Cmd::Send(_)
+        | Cmd::Ack { .. }
+        | Cmd::Receipts { .. }
+        | Cmd::Remind { .. }
+        | Cmd::Revise { .. }
+        | Cmd::Withdraw { .. }
+        | Cmd::Forward { .. }
+        | Cmd::Attachment { .. }
+        | Cmd::Export(ExportCmd::Bulletin { .. })) => {
+            crate::bulletin_cmds::run(cmd, &home, json).await?
         }
         Cmd::Sync { timeout } => {
             let node = Node::open(home.clone())?;
@@ -343,11 +305,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             limit,
             offset,
             kind,
+            filter,
         } => {
+            let f = crate::bulletin_cmds::filter(kind, filter)?;
             let node = Node::open(home.clone())?;
             let rows = node
                 .archive
-                .call(move |a| a.list(kind.as_deref(), limit, offset))
+                .call(move |a| a.list_filtered(&f, limit, offset))
                 .await?;
             print(
                 json,
@@ -468,7 +432,7 @@ pub fn short_id(id: &str) -> &str {
     &id[id.len().saturating_sub(8)..]
 }
 
-fn parse_time(s: &str) -> Result<i64, ProtoError> {
+pub fn parse_time(s: &str) -> Result<i64, ProtoError> {
     let t = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
         .map_err(|e| {
             ProtoError::new(
@@ -499,8 +463,11 @@ async fn export_envelope(node: &Node, id: &str, out: &Path) -> anyhow::Result<Ve
     write("header.cbor", &env.header)?;
     write("signature.bin", &env.sig)?;
     write("body.age", &env.body)?;
-    if let Some(w) = &wrap {
-        write("wrap.age", w)?;
+    match &wrap {
+        // A forwarded message carries its own message key instead of a wrap.
+        Some(w) if w.starts_with(b"AGE-SECRET-KEY-1") => write("message.key", w)?,
+        Some(w) => write("wrap.age", w)?,
+        None => {}
     }
     if let Some(c) = &sender_cert {
         write(

@@ -24,6 +24,9 @@ pub struct NodeConfig {
     /// UI language: `zh` (default) or `en`.
     #[serde(default)]
     pub lang: Option<String>,
+    /// Largest attachment this node sends, bytes (default 10 MiB).
+    #[serde(default)]
+    pub max_attachment: Option<u64>,
 }
 
 /// The files of a node's home.

@@ -4,6 +4,7 @@
 //! UI later. It holds no user-interface code.
 
 pub mod archive;
+pub mod bulletins;
 pub mod demo;
 pub mod home;
 pub mod identity;

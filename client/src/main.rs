@@ -1,5 +1,6 @@
 //! `lianxi`: the node's command-line front end over the core library.
 
+mod bulletin_cmds;
 mod cli;
 mod commands;
 

@@ -65,6 +65,7 @@ pub fn init(home: &Home, args: InitArgs) -> Result<(String, NodeConfig)> {
         hub: None,
         server_name: None,
         lang: None,
+        max_attachment: None,
     };
     let request = build_request(
         &identity.signing,
@@ -344,7 +345,9 @@ impl Node {
             };
             let s = s.clone();
             tasks.spawn(async move {
-                let r = s.send_envelope(form.envelope.clone(), form.wraps.clone()).await;
+                let r = s
+                    .send_envelope(form.envelope.clone(), form.wraps.clone())
+                    .await;
                 (item, form, r)
             });
         }
@@ -368,9 +371,7 @@ impl Node {
                     };
                     let id = item.id;
                     self.archive
-                        .call(move |a| {
-                            a.mark_sent(&id, &opened, &envelope, &to, now_ms())
-                        })
+                        .call(move |a| a.mark_sent(&id, &opened, &envelope, &to, now_ms()))
                         .await?;
                     if !acc.missing.is_empty() {
                         tracing::warn!(%id, missing = acc.missing.len(), "addressed nodes had no key wrap (directory was stale)");

@@ -120,21 +120,42 @@ impl Receiver {
 }
 
 /// For a forward, verify the original it carries against its own sender.
-fn open_forward(o: &lianxi_shared::Opened, dir: &HashMap<NodeId, NodeInfo>) -> Result<Option<Forwarded>> {
-    let lianxi_shared::Payload::Forward(f) = &o.payload else { return Ok(None) };
+fn open_forward(
+    o: &lianxi_shared::Opened,
+    dir: &HashMap<NodeId, NodeInfo>,
+) -> Result<Option<Forwarded>> {
+    let lianxi_shared::Payload::Forward(f) = &o.payload else {
+        return Ok(None);
+    };
     let h = f.envelope.decode_header()?;
-    let sender = dir
-        .get(&h.sender)
-        .ok_or_else(|| ProtoError::new(ErrorCode::UnknownSender, format!("original sender {} is not in the verified directory", h.sender)))?;
+    let sender = dir.get(&h.sender).ok_or_else(|| {
+        ProtoError::new(
+            ErrorCode::UnknownSender,
+            format!(
+                "original sender {} is not in the verified directory",
+                h.sender
+            ),
+        )
+    })?;
     let opened = lianxi_shared::envelope::open_forwarded(&f.envelope, &f.key, sender)?;
-    Ok(Some(Forwarded { opened, envelope: f.envelope.clone(), key: f.key.clone() }))
+    Ok(Some(Forwarded {
+        opened,
+        envelope: f.envelope.clone(),
+        key: f.key.clone(),
+    }))
 }
 
 async fn open_parallel(
     node: &Node,
     directory: Arc<HashMap<NodeId, NodeInfo>>,
     batch: Vec<(u64, Envelope, Vec<u8>)>,
-) -> Result<Vec<(Envelope, Vec<u8>, Result<(lianxi_shared::Opened, Option<Forwarded>)>)>> {
+) -> Result<
+    Vec<(
+        Envelope,
+        Vec<u8>,
+        Result<(lianxi_shared::Opened, Option<Forwarded>)>,
+    )>,
+> {
     let workers = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(2)
@@ -255,7 +276,9 @@ pub async fn sync(node: &Node, timeout: Duration) -> Result<SyncReport> {
     if node.archive.call(|a| a.pending_count()).await? > 0 {
         let again = node.flush_outbox(&session).await?;
         report.sent += again.sent.len();
-        report.send_failures.extend(again.failed.into_iter().map(|(id, e)| (id.to_string(), e)));
+        report
+            .send_failures
+            .extend(again.failed.into_iter().map(|(id, e)| (id.to_string(), e)));
     }
     session.close().await;
     report.pending_outbox = node.archive.call(|a| a.pending_count()).await?;

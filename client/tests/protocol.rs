@@ -26,7 +26,9 @@ fn rt() -> tokio::runtime::Runtime {
 fn bulletin(t: &str) -> Payload {
     Payload::Bulletin(Bulletin {
         title: t.into(),
-        body: "正文".into(), ..Default::default() })
+        body: "正文".into(),
+        ..Default::default()
+    })
 }
 
 #[test]

@@ -292,25 +292,51 @@ pub fn open(
 /// Checks the original sender's signature and the body digest, that `key`
 /// is the signed ephemeral key, and that the body decrypts to a payload. The
 /// audience is not checked: a forward reaches nodes the original did not address.
-pub fn open_forwarded(envelope: &Envelope, key: &str, sender: &NodeInfo) -> Result<Opened, ProtoError> {
+pub fn open_forwarded(
+    envelope: &Envelope,
+    key: &str,
+    sender: &NodeInfo,
+) -> Result<Opened, ProtoError> {
     let header = envelope.verify(&sender.signing_key)?;
     if header.sender != sender.node_id {
-        return Err(ProtoError::new(ErrorCode::SenderMismatch, "header sender differs from the signing node"));
+        return Err(ProtoError::new(
+            ErrorCode::SenderMismatch,
+            "header sender differs from the signing node",
+        ));
     }
-    let ephemeral = age::x25519::Identity::from_str(key.trim())
-        .map_err(|_| ProtoError::new(ErrorCode::DecryptFailed, "the forwarded key is not an age identity"))?;
+    let ephemeral = age::x25519::Identity::from_str(key.trim()).map_err(|_| {
+        ProtoError::new(
+            ErrorCode::DecryptFailed,
+            "the forwarded key is not an age identity",
+        )
+    })?;
     if ephemeral.to_public().to_string() != header.key {
-        return Err(ProtoError::new(ErrorCode::DecryptFailed, "the forwarded key is for another message"));
+        return Err(ProtoError::new(
+            ErrorCode::DecryptFailed,
+            "the forwarded key is for another message",
+        ));
     }
     let plaintext = age_decrypt(&ephemeral, &envelope.body)?;
     let payload = Payload::decode(&plaintext)?;
-    Ok(Opened { header, payload, payload_bytes: plaintext.to_vec() })
+    Ok(Opened {
+        header,
+        payload,
+        payload_bytes: plaintext.to_vec(),
+    })
 }
 
 /// The message key inside a wrap (for forwarding a received message).
-pub fn unwrap_key(wrap: &[u8], identity: &age::x25519::Identity) -> Result<Zeroizing<String>, ProtoError> {
+pub fn unwrap_key(
+    wrap: &[u8],
+    identity: &age::x25519::Identity,
+) -> Result<Zeroizing<String>, ProtoError> {
     let secret = age_decrypt(identity, wrap)?;
-    let s = std::str::from_utf8(&secret).map_err(|_| ProtoError::new(ErrorCode::DecryptFailed, "wrap does not hold an age identity"))?;
+    let s = std::str::from_utf8(&secret).map_err(|_| {
+        ProtoError::new(
+            ErrorCode::DecryptFailed,
+            "wrap does not hold an age identity",
+        )
+    })?;
     Ok(Zeroizing::new(s.trim().to_owned()))
 }
 
@@ -339,7 +365,9 @@ mod tests {
     fn bulletin() -> Payload {
         Payload::Bulletin(Bulletin {
             title: "关于减税降费的通知".into(),
-            body: "正文 🎉 body".into(), ..Default::default() })
+            body: "正文 🎉 body".into(),
+            ..Default::default()
+        })
     }
 
     fn seal_to(sender: &Party, to: &[&Party], audience: Audience) -> Sealed {

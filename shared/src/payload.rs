@@ -29,7 +29,12 @@ pub enum Category {
 }
 
 impl Category {
-    pub const ALL: [Category; 4] = [Category::Policy, Category::News, Category::Activity, Category::Notice];
+    pub const ALL: [Category; 4] = [
+        Category::Policy,
+        Category::News,
+        Category::Activity,
+        Category::Notice,
+    ];
     pub fn as_str(self) -> &'static str {
         match self {
             Category::Policy => "policy",
@@ -51,9 +56,15 @@ impl Category {
 impl std::str::FromStr for Category {
     type Err = ProtoError;
     fn from_str(s: &str) -> Result<Self, ProtoError> {
-        Category::ALL.into_iter().find(|c| c.as_str() == s || c.zh() == s).ok_or_else(|| {
-            ProtoError::new(ErrorCode::BadRequest, format!("unknown category {s:?}: policy, news, activity or notice"))
-        })
+        Category::ALL
+            .into_iter()
+            .find(|c| c.as_str() == s || c.zh() == s)
+            .ok_or_else(|| {
+                ProtoError::new(
+                    ErrorCode::BadRequest,
+                    format!("unknown category {s:?}: policy, news, activity or notice"),
+                )
+            })
     }
 }
 
@@ -222,19 +233,34 @@ impl Payload {
     pub fn validate(&self) -> Result<(), ProtoError> {
         if let Some(b) = self.bulletin() {
             if b.title.trim().is_empty() {
-                return Err(ProtoError::new(ErrorCode::BadPayload, "a bulletin needs a title"));
+                return Err(ProtoError::new(
+                    ErrorCode::BadPayload,
+                    "a bulletin needs a title",
+                ));
             }
             if b.title.len() > Self::MAX_TITLE {
-                return Err(ProtoError::new(ErrorCode::TooLarge, "the title is too long"));
+                return Err(ProtoError::new(
+                    ErrorCode::TooLarge,
+                    "the title is too long",
+                ));
             }
-            if b.attachments.iter().any(|a| a.name.trim().is_empty() || a.name.contains(['/', '\\', '\0'])) {
-                return Err(ProtoError::new(ErrorCode::BadPayload, "an attachment name is empty or holds a path"));
+            if b.attachments
+                .iter()
+                .any(|a| a.name.trim().is_empty() || a.name.contains(['/', '\\', '\0']))
+            {
+                return Err(ProtoError::new(
+                    ErrorCode::BadPayload,
+                    "an attachment name is empty or holds a path",
+                ));
             }
         }
         if let Payload::Withdrawal(w) = self
             && w.reason.trim().is_empty()
         {
-            return Err(ProtoError::new(ErrorCode::BadPayload, "a withdrawal needs a reason"));
+            return Err(ProtoError::new(
+                ErrorCode::BadPayload,
+                "a withdrawal needs a reason",
+            ));
         }
         Ok(())
     }
@@ -254,7 +280,10 @@ mod tests {
         }
         let old = crate::cbor::to_vec(&std::collections::BTreeMap::from([(
             "bulletin",
-            Old { title: "旧".into(), body: "b".into() },
+            Old {
+                title: "旧".into(),
+                body: "b".into(),
+            },
         )]));
         let p = Payload::decode(&old).unwrap();
         assert_eq!(p.title(), "旧");
@@ -263,14 +292,20 @@ mod tests {
             category: Some(Category::Policy),
             doc_number: Some("联席发〔2026〕12号".into()),
             tags: vec!["减税".into()],
-            attachments: vec![Attachment { name: "附件1.pdf".into(), data: vec![1, 2, 3] }],
+            attachments: vec![Attachment {
+                name: "附件1.pdf".into(),
+                data: vec![1, 2, 3],
+            }],
             ack_required: true,
             ..Default::default()
         });
         assert_eq!(Payload::decode(&full.encode()).unwrap(), full);
         let bad = Payload::Bulletin(Bulletin {
             title: "x".into(),
-            attachments: vec![Attachment { name: "../etc/passwd".into(), data: vec![] }],
+            attachments: vec![Attachment {
+                name: "../etc/passwd".into(),
+                data: vec![],
+            }],
             ..Default::default()
         });
         assert_eq!(bad.validate().unwrap_err().code, ErrorCode::BadPayload);

@@ -8,7 +8,9 @@
 
 use lianxi_shared::envelope::Opened;
 use lianxi_shared::payload::{Receipt, ReceiptState};
-use lianxi_shared::{Audience, Bulletin, Envelope, ErrorCode, MessageId, NodeId, Payload, ProtoError};
+use lianxi_shared::{
+    Audience, Bulletin, Envelope, ErrorCode, MessageId, NodeId, Payload, ProtoError,
+};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use sha2::Digest;
 
@@ -24,7 +26,10 @@ pub enum Applied {
     /// Seen before: nothing changed.
     Duplicate,
     /// A control message took effect (receipt, reminder, withdrawal).
-    Event { kind: &'static str, reference: String },
+    Event {
+        kind: &'static str,
+        reference: String,
+    },
     Rejected(ProtoError),
 }
 
@@ -113,8 +118,22 @@ fn insert_bulletin(
     ])
     .map_err(db_err)?;
     let rowid = tx.last_insert_rowid();
-    let extra = [b.issuer.as_deref(), b.doc_number.as_deref(), b.region.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" ");
-    let (bi, uni) = search::index_text(&format!("{}\n{}\n{}\n{}", b.title, b.body, extra, b.tags.join(" ")));
+    let extra = [
+        b.issuer.as_deref(),
+        b.doc_number.as_deref(),
+        b.region.as_deref(),
+    ]
+    .into_iter()
+    .flatten()
+    .collect::<Vec<_>>()
+    .join(" ");
+    let (bi, uni) = search::index_text(&format!(
+        "{}\n{}\n{}\n{}",
+        b.title,
+        b.body,
+        extra,
+        b.tags.join(" ")
+    ));
     tx.prepare_cached("INSERT INTO messages_fts(rowid, bi, uni) VALUES (?1, ?2, ?3)")
         .map_err(db_err)?
         .execute(params![rowid, bi, uni])
@@ -132,10 +151,18 @@ fn insert_bulletin(
     }
     // A later revision may have arrived first (offline nodes): this one is then superseded.
     let newer: i64 = tx
-        .query_row("SELECT count(*) FROM messages WHERE thread = ?1 AND revision > ?2", params![thread, revision], |r| r.get(0))
+        .query_row(
+            "SELECT count(*) FROM messages WHERE thread = ?1 AND revision > ?2",
+            params![thread, revision],
+            |r| r.get(0),
+        )
         .map_err(db_err)?;
     if newer > 0 {
-        tx.execute("UPDATE messages SET state = 'superseded' WHERE id = ?1", [&id]).map_err(db_err)?;
+        tx.execute(
+            "UPDATE messages SET state = 'superseded' WHERE id = ?1",
+            [&id],
+        )
+        .map_err(db_err)?;
     } else {
         tx.execute(
             "UPDATE messages SET state = 'superseded' WHERE thread = ?1 AND revision < ?2 AND state = 'current'",
@@ -143,11 +170,19 @@ fn insert_bulletin(
         )
         .map_err(db_err)?;
         let withdrawn: Option<String> = tx
-            .query_row("SELECT note FROM messages WHERE thread = ?1 AND state = 'withdrawn' LIMIT 1", [thread], |r| r.get(0))
+            .query_row(
+                "SELECT note FROM messages WHERE thread = ?1 AND state = 'withdrawn' LIMIT 1",
+                [thread],
+                |r| r.get(0),
+            )
             .optional()
             .map_err(db_err)?;
         if let Some(reason) = withdrawn {
-            tx.execute("UPDATE messages SET state = 'withdrawn', note = ?2 WHERE id = ?1", params![id, reason]).map_err(db_err)?;
+            tx.execute(
+                "UPDATE messages SET state = 'withdrawn', note = ?2 WHERE id = ?1",
+                params![id, reason],
+            )
+            .map_err(db_err)?;
         }
     }
     let read = item.direction == "out";
@@ -205,7 +240,12 @@ pub(crate) fn queue_receipt(
     now: i64,
 ) -> Result<(), ProtoError> {
     let bulletin: MessageId = bulletin.parse()?;
-    let payload = Payload::Receipt(Receipt { bulletin, state, at: now, reply });
+    let payload = Payload::Receipt(Receipt {
+        bulletin,
+        state,
+        at: now,
+        reply,
+    });
     let audience = Audience::Nodes(vec![NodeId::new(to)?]);
     let id = MessageId::generate(now);
     tx.prepare_cached(
@@ -218,7 +258,11 @@ pub(crate) fn queue_receipt(
 }
 
 /// Record the recipients of a bulletin this node sent.
-pub(crate) fn record_recipients(tx: &Connection, id: &str, recipients: &[NodeId]) -> Result<(), ProtoError> {
+pub(crate) fn record_recipients(
+    tx: &Connection,
+    id: &str,
+    recipients: &[NodeId],
+) -> Result<(), ProtoError> {
     let mut st = tx
         .prepare_cached("INSERT OR IGNORE INTO recipients(message_id, node_id) VALUES (?1, ?2)")
         .map_err(db_err)?;
@@ -254,30 +298,61 @@ fn apply_inner(tx: &Connection, item: &Item<'_>) -> Result<Applied, ProtoError> 
     let incoming = item.direction == "in";
     match &item.opened.payload {
         Payload::Bulletin(b) => {
-            let row = insert_bulletin(tx, item, item.opened, item.envelope, b, &h.id.to_string(), 0, None, None)?;
+            let row = insert_bulletin(
+                tx,
+                item,
+                item.opened,
+                item.envelope,
+                b,
+                &h.id.to_string(),
+                0,
+                None,
+                None,
+            )?;
             if incoming && b.ack_required {
                 queue_receipt(tx, &row.id, sender, ReceiptState::Delivered, None, item.at)?;
             }
             Ok(Applied::New(row))
         }
         Payload::Forward(f) => {
-            let fw = item.forwarded.ok_or_else(|| reject(ErrorCode::BadPayload, "forward was not verified"))?;
+            let fw = item
+                .forwarded
+                .ok_or_else(|| reject(ErrorCode::BadPayload, "forward was not verified"))?;
             let Payload::Bulletin(b) = &fw.opened.payload else {
-                return Err(reject(ErrorCode::BadPayload, "only bulletins can be forwarded"));
+                return Err(reject(
+                    ErrorCode::BadPayload,
+                    "only bulletins can be forwarded",
+                ));
             };
             let oid = fw.opened.header.id.to_string();
             if exists(tx, &oid)? {
                 record_event(tx, item, &oid)?;
                 return Ok(Applied::Duplicate);
             }
-            let fwd_item = Item { wrap: Some(fw.key.as_bytes()), ..*item };
-            let row = insert_bulletin(tx, &fwd_item, &fw.opened, &fw.envelope, b, &oid, 0, Some(&f.note), Some(sender))?;
+            let fwd_item = Item {
+                wrap: Some(fw.key.as_bytes()),
+                ..*item
+            };
+            let row = insert_bulletin(
+                tx,
+                &fwd_item,
+                &fw.opened,
+                &fw.envelope,
+                b,
+                &oid,
+                0,
+                Some(&f.note),
+                Some(sender),
+            )?;
             record_event(tx, item, &oid)?;
             Ok(Applied::New(row))
         }
         Payload::Revision(v) => {
             let Some((orig_sender, _, thread)) = lookup(tx, &v.original)? else {
-                return Err(reject(ErrorCode::UnknownReference, format!("revision of unknown bulletin {}", v.original)));
+                return Err(reject(
+                    ErrorCode::UnknownReference,
+                    format!("revision of unknown bulletin {}", v.original),
+                ));
             };
             if orig_sender != sender {
                 return Err(reject(
@@ -285,7 +360,17 @@ fn apply_inner(tx: &Connection, item: &Item<'_>) -> Result<Applied, ProtoError> 
                     format!("{sender} may not revise a bulletin sent by {orig_sender}"),
                 ));
             }
-            let row = insert_bulletin(tx, item, item.opened, item.envelope, &v.bulletin, &thread, v.revision, Some(&v.note), None)?;
+            let row = insert_bulletin(
+                tx,
+                item,
+                item.opened,
+                item.envelope,
+                &v.bulletin,
+                &thread,
+                v.revision,
+                Some(&v.note),
+                None,
+            )?;
             if incoming && v.bulletin.ack_required {
                 queue_receipt(tx, &row.id, sender, ReceiptState::Delivered, None, item.at)?;
             }
@@ -293,10 +378,16 @@ fn apply_inner(tx: &Connection, item: &Item<'_>) -> Result<Applied, ProtoError> 
         }
         Payload::Withdrawal(w) => {
             let Some((orig_sender, _, thread)) = lookup(tx, &w.original)? else {
-                return Err(reject(ErrorCode::UnknownReference, format!("withdrawal of unknown bulletin {}", w.original)));
+                return Err(reject(
+                    ErrorCode::UnknownReference,
+                    format!("withdrawal of unknown bulletin {}", w.original),
+                ));
             };
             if orig_sender != sender {
-                return Err(reject(ErrorCode::NotEntitled, format!("{sender} may not withdraw a bulletin sent by {orig_sender}")));
+                return Err(reject(
+                    ErrorCode::NotEntitled,
+                    format!("{sender} may not withdraw a bulletin sent by {orig_sender}"),
+                ));
             }
             tx.execute(
                 "UPDATE messages SET state = 'withdrawn', note = ?2 WHERE thread = ?1 AND state = 'current'",
@@ -304,18 +395,31 @@ fn apply_inner(tx: &Connection, item: &Item<'_>) -> Result<Applied, ProtoError> 
             )
             .map_err(db_err)?;
             record_event(tx, item, &thread)?;
-            Ok(Applied::Event { kind: "withdrawal", reference: thread })
+            Ok(Applied::Event {
+                kind: "withdrawal",
+                reference: thread,
+            })
         }
         Payload::Reminder(m) => {
             let bid = m.bulletin.to_string();
             let Some((orig_sender, direction, _)) = lookup(tx, &m.bulletin)? else {
-                return Err(reject(ErrorCode::UnknownReference, format!("reminder for unknown bulletin {bid}")));
+                return Err(reject(
+                    ErrorCode::UnknownReference,
+                    format!("reminder for unknown bulletin {bid}"),
+                ));
             };
             if incoming {
                 if orig_sender != sender || direction != "in" {
-                    return Err(reject(ErrorCode::NotEntitled, format!("{sender} did not send bulletin {bid}")));
+                    return Err(reject(
+                        ErrorCode::NotEntitled,
+                        format!("{sender} did not send bulletin {bid}"),
+                    ));
                 }
-                tx.execute("UPDATE messages SET reminded_at = ?2 WHERE id = ?1", params![bid, item.at]).map_err(db_err)?;
+                tx.execute(
+                    "UPDATE messages SET reminded_at = ?2 WHERE id = ?1",
+                    params![bid, item.at],
+                )
+                .map_err(db_err)?;
             } else if let Audience::Nodes(ids) = &h.audience {
                 for n in ids {
                     tx.execute(
@@ -326,22 +430,38 @@ fn apply_inner(tx: &Connection, item: &Item<'_>) -> Result<Applied, ProtoError> 
                 }
             }
             record_event(tx, item, &bid)?;
-            Ok(Applied::Event { kind: "reminder", reference: bid })
+            Ok(Applied::Event {
+                kind: "reminder",
+                reference: bid,
+            })
         }
         Payload::Receipt(r) => {
             let bid = r.bulletin.to_string();
             if incoming {
                 let Some((orig_sender, direction, _)) = lookup(tx, &r.bulletin)? else {
-                    return Err(reject(ErrorCode::UnknownReference, format!("receipt for unknown bulletin {bid}")));
+                    return Err(reject(
+                        ErrorCode::UnknownReference,
+                        format!("receipt for unknown bulletin {bid}"),
+                    ));
                 };
                 if direction != "out" {
-                    return Err(reject(ErrorCode::UnknownReference, format!("receipt for bulletin {bid} sent by {orig_sender}")));
+                    return Err(reject(
+                        ErrorCode::UnknownReference,
+                        format!("receipt for bulletin {bid} sent by {orig_sender}"),
+                    ));
                 }
                 let addressed: i64 = tx
-                    .query_row("SELECT count(*) FROM recipients WHERE message_id = ?1 AND node_id = ?2", params![bid, sender], |x| x.get(0))
+                    .query_row(
+                        "SELECT count(*) FROM recipients WHERE message_id = ?1 AND node_id = ?2",
+                        params![bid, sender],
+                        |x| x.get(0),
+                    )
                     .map_err(db_err)?;
                 if addressed == 0 {
-                    return Err(reject(ErrorCode::NotEntitled, format!("{sender} was not a recipient of {bid}")));
+                    return Err(reject(
+                        ErrorCode::NotEntitled,
+                        format!("{sender} was not a recipient of {bid}"),
+                    ));
                 }
                 let (d, rd, a) = match r.state {
                     ReceiptState::Delivered => (Some(r.at), None, None),
@@ -357,7 +477,10 @@ fn apply_inner(tx: &Connection, item: &Item<'_>) -> Result<Applied, ProtoError> 
                 .map_err(db_err)?;
             }
             record_event(tx, item, &bid)?;
-            Ok(Applied::Event { kind: "receipt", reference: bid })
+            Ok(Applied::Event {
+                kind: "receipt",
+                reference: bid,
+            })
         }
     }
 }

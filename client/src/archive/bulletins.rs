@@ -78,9 +78,19 @@ pub(crate) fn detail(c: &Connection, id: &str) -> Result<Detail, ProtoError> {
             },
         )
         .map_err(db_err)?;
-    let mut st = c.prepare_cached("SELECT name, size, sha256 FROM attachments WHERE message_id = ?1 ORDER BY idx").map_err(db_err)?;
+    let mut st = c
+        .prepare_cached(
+            "SELECT name, size, sha256 FROM attachments WHERE message_id = ?1 ORDER BY idx",
+        )
+        .map_err(db_err)?;
     d.attachments = st
-        .query_map([id], |r| Ok(AttachmentInfo { name: r.get(0)?, size: r.get(1)?, sha256: hex(&r.get::<_, Vec<u8>>(2)?) }))
+        .query_map([id], |r| {
+            Ok(AttachmentInfo {
+                name: r.get(0)?,
+                size: r.get(1)?,
+                sha256: hex(&r.get::<_, Vec<u8>>(2)?),
+            })
+        })
         .map_err(db_err)?
         .collect::<Result<_, _>>()
         .map_err(db_err)?;
@@ -89,7 +99,14 @@ pub(crate) fn detail(c: &Connection, id: &str) -> Result<Detail, ProtoError> {
         .map_err(db_err)?;
     d.history = st
         .query_map([&d.thread], |r| {
-            Ok(HistoryEntry { id: r.get(0)?, revision: r.get(1)?, title: r.get(2)?, note: r.get(3)?, created_at: r.get(4)?, state: r.get(5)? })
+            Ok(HistoryEntry {
+                id: r.get(0)?,
+                revision: r.get(1)?,
+                title: r.get(2)?,
+                note: r.get(3)?,
+                created_at: r.get(4)?,
+                state: r.get(5)?,
+            })
         })
         .map_err(db_err)?
         .collect::<Result<_, _>>()
@@ -153,7 +170,12 @@ pub struct Filter {
 
 impl Archive {
     /// Messages matching `f`, newest first.
-    pub fn list_filtered(&self, f: &Filter, limit: usize, offset: usize) -> Result<Vec<MessageRow>, ProtoError> {
+    pub fn list_filtered(
+        &self,
+        f: &Filter,
+        limit: usize,
+        offset: usize,
+    ) -> Result<Vec<MessageRow>, ProtoError> {
         let sql = format!(
             "SELECT {COLS} FROM messages WHERE state != 'superseded' AND {RELEASED}
                AND (?1 IS NULL OR kind = ?1) AND (?2 IS NULL OR category = ?2)
@@ -168,7 +190,19 @@ impl Archive {
         let mut st = self.conn.prepare_cached(&sql).map_err(db_err)?;
         let rows = st
             .query_map(
-                params![f.kind, f.category, f.issuer, f.sender, f.tag, f.since, f.until, f.unread, f.unacked, limit as i64, offset as i64],
+                params![
+                    f.kind,
+                    f.category,
+                    f.issuer,
+                    f.sender,
+                    f.tag,
+                    f.since,
+                    f.until,
+                    f.unread,
+                    f.unacked,
+                    limit as i64,
+                    offset as i64
+                ],
                 row,
             )
             .map_err(db_err)?;
@@ -178,7 +212,12 @@ impl Archive {
     /// Acknowledge a received bulletin (收文回执), optionally with a one-line
     /// reply; queues the signed receipt to its sender. Returns false if it was
     /// already acknowledged.
-    pub fn acknowledge(&mut self, id: &str, reply: Option<String>, now: i64) -> Result<bool, ProtoError> {
+    pub fn acknowledge(
+        &mut self,
+        id: &str,
+        reply: Option<String>,
+        now: i64,
+    ) -> Result<bool, ProtoError> {
         let id = self.resolve_id(id)?;
         let tx = self.conn.transaction().map_err(db_err)?;
         let (sender, direction, required, acked, state): (String, String, bool, Option<i64>, String) = tx
@@ -187,13 +226,22 @@ impl Archive {
             })
             .map_err(db_err)?;
         if direction != "in" {
-            return Err(ProtoError::new(ErrorCode::BadRequest, "only received bulletins can be acknowledged"));
+            return Err(ProtoError::new(
+                ErrorCode::BadRequest,
+                "only received bulletins can be acknowledged",
+            ));
         }
         if !required {
-            return Err(ProtoError::new(ErrorCode::BadRequest, "this bulletin does not ask for acknowledgement"));
+            return Err(ProtoError::new(
+                ErrorCode::BadRequest,
+                "this bulletin does not ask for acknowledgement",
+            ));
         }
         if state == "withdrawn" {
-            return Err(ProtoError::new(ErrorCode::BadRequest, "this bulletin has been withdrawn"));
+            return Err(ProtoError::new(
+                ErrorCode::BadRequest,
+                "this bulletin has been withdrawn",
+            ));
         }
         if acked.is_some() {
             return Ok(false);
@@ -213,12 +261,17 @@ impl Archive {
         let id = self.resolve_id(id)?;
         let (title, direction, ack_required, ack_by): (String, String, bool, Option<i64>) = self
             .conn
-            .query_row("SELECT title, direction, ack_required, ack_by FROM messages WHERE id = ?1", [&id], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
-            })
+            .query_row(
+                "SELECT title, direction, ack_required, ack_by FROM messages WHERE id = ?1",
+                [&id],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
             .map_err(db_err)?;
         if direction != "out" {
-            return Err(ProtoError::new(ErrorCode::UnknownReference, "receipts exist only for bulletins this node sent"));
+            return Err(ProtoError::new(
+                ErrorCode::UnknownReference,
+                "receipts exist only for bulletins this node sent",
+            ));
         }
         let mut st = self
             .conn
@@ -242,7 +295,8 @@ impl Archive {
             .map_err(db_err)?
             .collect::<Result<_, _>>()
             .map_err(db_err)?;
-        let count = |f: &dyn Fn(&RecipientState) -> bool| recipients.iter().filter(|r| f(r)).count();
+        let count =
+            |f: &dyn Fn(&RecipientState) -> bool| recipients.iter().filter(|r| f(r)).count();
         Ok(Receipts {
             delivered: count(&|r| r.delivered_at.is_some()),
             read: count(&|r| r.read_at.is_some()),
@@ -259,21 +313,41 @@ impl Archive {
     /// Recipients who have not acknowledged a bulletin this node sent.
     pub fn unacknowledged(&self, id: &str) -> Result<Vec<NodeId>, ProtoError> {
         let r = self.receipts(id, 0)?;
-        Ok(r.recipients.into_iter().filter(|x| x.acked_at.is_none()).filter_map(|x| NodeId::new(x.node_id).ok()).collect())
+        Ok(r.recipients
+            .into_iter()
+            .filter(|x| x.acked_at.is_none())
+            .filter_map(|x| NodeId::new(x.node_id).ok())
+            .collect())
     }
 
     /// The bulletin payload of a message (for revising or exporting it).
-    pub fn bulletin_of(&self, id: &str) -> Result<(MessageRow, lianxi_shared::Bulletin), ProtoError> {
+    pub fn bulletin_of(
+        &self,
+        id: &str,
+    ) -> Result<(MessageRow, lianxi_shared::Bulletin), ProtoError> {
         let id = self.resolve_id(id)?;
-        let payload: Vec<u8> = self.conn.query_row("SELECT payload FROM messages WHERE id = ?1", [&id], |r| r.get(0)).map_err(db_err)?;
+        let payload: Vec<u8> = self
+            .conn
+            .query_row("SELECT payload FROM messages WHERE id = ?1", [&id], |r| {
+                r.get(0)
+            })
+            .map_err(db_err)?;
         let p = lianxi_shared::Payload::decode(&payload)?;
         let b = match p {
             lianxi_shared::Payload::Bulletin(b) => b,
             lianxi_shared::Payload::Revision(r) => r.bulletin,
             lianxi_shared::Payload::Forward(_) => {
-                return Err(ProtoError::new(ErrorCode::ArchiveCorrupt, "a forward is stored as its original"));
+                return Err(ProtoError::new(
+                    ErrorCode::ArchiveCorrupt,
+                    "a forward is stored as its original",
+                ));
             }
-            _ => return Err(ProtoError::new(ErrorCode::NotFound, format!("{id} is not a bulletin"))),
+            _ => {
+                return Err(ProtoError::new(
+                    ErrorCode::NotFound,
+                    format!("{id} is not a bulletin"),
+                ));
+            }
         };
         let sql = format!("SELECT {COLS} FROM messages WHERE id = ?1");
         let row = self.conn.query_row(&sql, [&id], row).map_err(db_err)?;
@@ -283,8 +357,14 @@ impl Archive {
     /// The current version of a thread and the highest revision number in it.
     pub fn thread_head(&self, id: &str) -> Result<(String, String, i64), ProtoError> {
         let id = self.resolve_id(id)?;
-        let thread: String =
-            self.conn.query_row("SELECT COALESCE(thread, id) FROM messages WHERE id = ?1", [&id], |r| r.get(0)).map_err(db_err)?;
+        let thread: String = self
+            .conn
+            .query_row(
+                "SELECT COALESCE(thread, id) FROM messages WHERE id = ?1",
+                [&id],
+                |r| r.get(0),
+            )
+            .map_err(db_err)?;
         let (current, max): (Option<String>, i64) = self
             .conn
             .query_row(

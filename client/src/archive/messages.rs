@@ -62,7 +62,8 @@ pub struct SearchHit {
 
 /// Embargoed messages stay hidden until their release time (the hub holds them
 /// too; this guards against a node whose clock is behind or a hub that misbehaves).
-pub(crate) const RELEASED: &str = "(not_before IS NULL OR not_before <= CAST(strftime('%s','now') AS INTEGER) * 1000)";
+pub(crate) const RELEASED: &str =
+    "(not_before IS NULL OR not_before <= CAST(strftime('%s','now') AS INTEGER) * 1000)";
 
 pub(crate) const COLS: &str = "id, direction, kind, sender, audience, title, created_at, not_before, received_at, read_at IS NOT NULL, state, revision, category, ack_required, acked_at IS NOT NULL";
 
@@ -150,15 +151,27 @@ impl Archive {
     /// One message with its body; marks it read.
     pub fn show(&mut self, id: &str, mark_read: bool, now: i64) -> Result<MessageRow, ProtoError> {
         let id = self.resolve_id(id)?;
-        let release: Option<i64> =
-            self.conn.query_row("SELECT not_before FROM messages WHERE id = ?1", [&id], |r| r.get(0)).map_err(db_err)?;
+        let release: Option<i64> = self
+            .conn
+            .query_row(
+                "SELECT not_before FROM messages WHERE id = ?1",
+                [&id],
+                |r| r.get(0),
+            )
+            .map_err(db_err)?;
         if let Some(t) = release.filter(|t| *t > now) {
-            return Err(ProtoError::new(ErrorCode::Embargoed, format!("{id} may not be read before its release time ({t} ms)")));
+            return Err(ProtoError::new(
+                ErrorCode::Embargoed,
+                format!("{id} may not be read before its release time ({t} ms)"),
+            ));
         }
         let tx = self.conn.transaction().map_err(db_err)?;
         if mark_read {
             let n = tx
-                .execute("UPDATE messages SET read_at = ?2 WHERE id = ?1 AND read_at IS NULL", params![id, now])
+                .execute(
+                    "UPDATE messages SET read_at = ?2 WHERE id = ?1 AND read_at IS NULL",
+                    params![id, now],
+                )
                 .map_err(db_err)?;
             let ask: Option<String> = tx
                 .query_row(
@@ -169,7 +182,14 @@ impl Archive {
                 .optional()
                 .map_err(db_err)?;
             if let (1, Some(sender)) = (n, ask) {
-                super::apply::queue_receipt(&tx, &id, &sender, lianxi_shared::payload::ReceiptState::Read, None, now)?;
+                super::apply::queue_receipt(
+                    &tx,
+                    &id,
+                    &sender,
+                    lianxi_shared::payload::ReceiptState::Read,
+                    None,
+                    now,
+                )?;
             }
         }
         let sql = format!("SELECT {COLS}, body FROM messages WHERE id = ?1");
@@ -272,7 +292,12 @@ impl MessageRow {
             read: false,
             state: "current".into(),
             revision: 0,
-            category: i.opened.payload.bulletin().and_then(|b| b.category).map(|c| c.as_str().to_owned()),
+            category: i
+                .opened
+                .payload
+                .bulletin()
+                .and_then(|b| b.category)
+                .map(|c| c.as_str().to_owned()),
             ack_required: i.opened.payload.bulletin().is_some_and(|b| b.ack_required),
             acked: false,
             detail: None,

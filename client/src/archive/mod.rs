@@ -17,8 +17,8 @@ use std::path::Path;
 use lianxi_shared::{ErrorCode, NodeId, NodeInfo, ProtoError};
 use rusqlite::{Connection, OptionalExtension, params};
 
-pub use handle::ArchiveHandle;
 pub use apply::Applied;
+pub use handle::ArchiveHandle;
 pub use messages::{Forwarded, Incoming, MessageRow, SearchHit};
 pub use outbox::{OutboxItem, OutboxState, SealedForm};
 

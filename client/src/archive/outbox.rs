@@ -180,14 +180,28 @@ impl Archive {
     /// The hub acknowledged it: mark it sent and apply it to this node's own
     /// archive (a bulletin is kept as an outgoing message with its recipients;
     /// a revision, withdrawal or reminder updates the thread it refers to).
-    pub fn mark_sent(&mut self, id: &MessageId, opened: &Opened, envelope: &Envelope, recipients: &[lianxi_shared::NodeId], now: i64) -> Result<(), ProtoError> {
+    pub fn mark_sent(
+        &mut self,
+        id: &MessageId,
+        opened: &Opened,
+        envelope: &Envelope,
+        recipients: &[lianxi_shared::NodeId],
+        now: i64,
+    ) -> Result<(), ProtoError> {
         let mut tx = self.conn.transaction().map_err(db_err)?;
         tx.execute(
             "UPDATE outbox SET state = 'sent', sent_at = ?2, recipients = ?3, attempts = attempts + 1, last_error = NULL WHERE id = ?1",
             params![id.to_string(), now, recipients.len() as i64],
         )
         .map_err(db_err)?;
-        let item = Item { direction: "out", opened, envelope, wrap: None, at: now, forwarded: None };
+        let item = Item {
+            direction: "out",
+            opened,
+            envelope,
+            wrap: None,
+            at: now,
+            forwarded: None,
+        };
         if let Applied::Rejected(e) = apply(&mut tx, &item)? {
             tracing::warn!(%id, code = %e.code, reason = %e.message, "sent message could not be applied locally");
         }

@@ -110,7 +110,9 @@ async fn simulate(node: Arc<Node>, id: String, interval: f64, first: Duration) {
         let audience: Audience = to.parse().unwrap_or(Audience::All);
         let payload = Payload::Bulletin(Bulletin {
             title: (*title).into(),
-            body: (*body).into(), ..Default::default() });
+            body: (*body).into(),
+            ..Default::default()
+        });
         match node.queue(audience, payload, None).await {
             Ok(_) => {
                 let _ = cmd_tx.send(NetCmd::Flush).await;

@@ -90,7 +90,15 @@ fn run_effect(
                     body,
                 } => {
                     match node
-                        .queue(audience, Payload::Bulletin(Bulletin { title, body, ..Default::default() }), None)
+                        .queue(
+                            audience,
+                            Payload::Bulletin(Bulletin {
+                                title,
+                                body,
+                                ..Default::default()
+                            }),
+                            None,
+                        )
                         .await
                     {
                         Ok(id) => {

@@ -1,0 +1,337 @@
+//! CLI subcommands for bulletins: send with metadata and attachments, ack,
+//! receipts, remind, revise, withdraw, forward, attachments and export.
+
+use std::time::Duration;
+
+use anyhow::Context;
+use lianxi::archive::bulletins::Filter;
+use lianxi::bulletins::{Patch, read_attachments, to_markdown};
+use lianxi::home::Home;
+use lianxi::node::Node;
+use lianxi::{ErrorCode, ProtoError, now_ms};
+use lianxi_shared::payload::DEFAULT_MAX_ATTACHMENT;
+use lianxi_shared::{Audience, Bulletin, MessageId, Payload};
+use serde_json::{Value, json};
+
+use crate::cli::{BulletinMeta, Cmd, ExportCmd, ListFilter, SendCmd};
+use crate::commands::{message_json, parse_time, print, rfc3339};
+
+/// A date (`YYYY-MM-DD`, China time) or an RFC 3339 time, in ms.
+fn parse_day(s: &str) -> Result<i64, ProtoError> {
+    if s.len() == 10 {
+        return parse_time(&format!("{s}T00:00:00+08:00"));
+    }
+    parse_time(s)
+}
+
+pub fn filter(kind: Option<String>, f: ListFilter) -> Result<Filter, ProtoError> {
+    Ok(Filter {
+        kind,
+        category: f
+            .category
+            .map(|c| {
+                c.parse::<lianxi_shared::payload::Category>()
+                    .map(|c| c.as_str().to_owned())
+            })
+            .transpose()?,
+        issuer: f.issuer,
+        sender: f.sender,
+        tag: f.tag,
+        since: f.since.as_deref().map(parse_day).transpose()?,
+        until: f.until.as_deref().map(parse_day).transpose()?,
+        unread: f.unread,
+        unacked: f.unacked,
+    })
+}
+
+fn bulletin(
+    title: String,
+    body: String,
+    m: BulletinMeta,
+    max: u64,
+) -> Result<Bulletin, ProtoError> {
+    if let Some(e) = &m.effective {
+        time::Date::parse(e, time::macros::format_description!("[year]-[month]-[day]")).map_err(
+            |_| {
+                ProtoError::new(
+                    ErrorCode::BadRequest,
+                    format!("effective date {e:?} is not YYYY-MM-DD"),
+                )
+            },
+        )?;
+    }
+    Ok(Bulletin {
+        title,
+        body,
+        category: m.category.as_deref().map(str::parse).transpose()?,
+        issuer: m.issuer,
+        doc_number: m.doc_number,
+        effective: m.effective,
+        region: m.region,
+        tags: m.tags,
+        attachments: read_attachments(&m.attach, max)?,
+        ack_required: m.ack || m.ack_by.is_some(),
+        ack_by: m.ack_by.as_deref().map(parse_day).transpose()?,
+    })
+}
+
+/// Try to send what is queued now. Returns ("sent" | "queued", recipients, why queued).
+pub async fn deliver_now(
+    node: &Node,
+    id: MessageId,
+) -> anyhow::Result<(&'static str, Option<u32>, Option<ProtoError>)> {
+    match node.connect(Duration::from_secs(5)).await {
+        Ok((s, _ev)) => {
+            let _ = node.refresh_directory(&s).await;
+            let report = node.flush_outbox(&s).await?;
+            s.close().await;
+            let mine = report.sent.iter().find(|(m, _)| *m == id).map(|(_, n)| *n);
+            let err = report
+                .failed
+                .iter()
+                .find(|(m, _)| *m == id)
+                .map(|(_, e)| e.clone());
+            Ok(match (mine, err) {
+                (Some(n), _) => ("sent", Some(n), None),
+                (None, Some(e)) if e.code == ErrorCode::HubUnreachable => ("queued", None, Some(e)),
+                (None, Some(e)) => return Err(e.into()),
+                (None, None) => ("queued", None, None),
+            })
+        }
+        Err(e) => Ok(("queued", None, Some(e))),
+    }
+}
+
+async fn send_and_report(
+    node: &Node,
+    id: MessageId,
+    json: bool,
+    what: &str,
+    extra: Value,
+) -> anyhow::Result<()> {
+    let (status, recipients, error) = deliver_now(node, id).await?;
+    let mut v = json!({"id": id.to_string(), "status": status, "recipients": recipients,
+                       "reason": error.as_ref().map(|e| e.to_string())});
+    if let (Value::Object(m), Value::Object(x)) = (&mut v, extra) {
+        m.extend(x);
+    }
+    print(json, v, || match status {
+        "sent" => format!(
+            "{what} {id} sent to {} recipient(s)",
+            recipients.unwrap_or(0)
+        ),
+        _ => format!(
+            "{what} {id} queued: the hub is not reachable ({}); it goes out on the next sync",
+            error.map(|e| e.message).unwrap_or_default()
+        ),
+    });
+    Ok(())
+}
+
+pub async fn run(cmd: Cmd, home: &Home, json: bool) -> anyhow::Result<()> {
+    let node = Node::open(home.clone())?;
+    let max = node.config.max_attachment.unwrap_or(DEFAULT_MAX_ATTACHMENT);
+    match cmd {
+        Cmd::Send(SendCmd::Bulletin {
+            to,
+            title,
+            body,
+            body_file,
+            embargo,
+            meta,
+        }) => {
+            let audience: Audience = to.parse()?;
+            let body = match (body, body_file) {
+                (Some(b), _) => b,
+                (None, Some(f)) => std::fs::read_to_string(&f)
+                    .with_context(|| format!("reading {}", f.display()))?,
+                (None, None) => String::new(),
+            };
+            let not_before = embargo.as_deref().map(parse_time).transpose()?;
+            let b = bulletin(title, body, meta, max)?;
+            let id = node
+                .queue(audience, Payload::Bulletin(b), not_before)
+                .await?;
+            send_and_report(&node, id, json, "bulletin", json!({})).await?;
+        }
+        Cmd::Ack { id, reply } => {
+            let fresh = node.acknowledge(&id, reply).await?;
+            if !fresh {
+                print(
+                    json,
+                    json!({"id": id, "status": "already_acknowledged"}),
+                    || format!("{id} was already acknowledged"),
+                );
+                return Ok(());
+            }
+            let pending = node.archive.call(|a| a.pending()).await?;
+            match pending.last() {
+                Some(r) => {
+                    send_and_report(&node, r.id, json, "receipt", json!({"bulletin": id})).await?
+                }
+                None => print(
+                    json,
+                    json!({"bulletin": id, "status": "queued"}),
+                    String::new,
+                ),
+            }
+        }
+        Cmd::Receipts { id } => {
+            let r = node
+                .archive
+                .call(move |a| a.receipts(&id, now_ms()))
+                .await?;
+            let rows: Vec<Value> = r
+                .recipients
+                .iter()
+                .map(|x| {
+                    json!({"node_id": x.node_id, "state": x.state(), "delivered_at": x.delivered_at.map(rfc3339),
+                           "read_at": x.read_at.map(rfc3339), "acknowledged_at": x.acked_at.map(rfc3339),
+                           "reply": x.reply, "reminded_at": x.reminded_at.map(rfc3339), "overdue": x.overdue})
+                })
+                .collect();
+            let v = json!({"id": r.id, "title": r.title, "ack_required": r.ack_required, "ack_by": r.ack_by.map(rfc3339),
+                           "recipients": rows, "total": r.recipients.len(), "delivered": r.delivered, "read": r.read,
+                           "acknowledged": r.acknowledged, "overdue": r.overdue});
+            print(json, v, || {
+                let mut s = format!(
+                    "{}\n{} recipients: {} delivered, {} read, {} acknowledged, {} overdue\n",
+                    r.title,
+                    r.recipients.len(),
+                    r.delivered,
+                    r.read,
+                    r.acknowledged,
+                    r.overdue
+                );
+                for x in &r.recipients {
+                    s += &format!(
+                        "{:<16} {:<13} {}{}\n",
+                        x.node_id,
+                        x.state(),
+                        x.acked_at
+                            .or(x.read_at)
+                            .or(x.delivered_at)
+                            .map(rfc3339)
+                            .unwrap_or_default(),
+                        if x.overdue { "  OVERDUE" } else { "" }
+                    );
+                }
+                s.trim_end().to_owned()
+            });
+        }
+        Cmd::Remind { id, note } => {
+            let (rid, n) = node.remind(&id, note).await?;
+            send_and_report(
+                &node,
+                rid,
+                json,
+                "reminder",
+                json!({"bulletin": id, "reminded": n}),
+            )
+            .await?;
+        }
+        Cmd::Revise {
+            id,
+            title,
+            body,
+            body_file,
+            doc_number,
+            effective,
+            note,
+        } => {
+            let body = match (body, body_file) {
+                (Some(b), _) => Some(b),
+                (None, Some(f)) => Some(
+                    std::fs::read_to_string(&f)
+                        .with_context(|| format!("reading {}", f.display()))?,
+                ),
+                _ => None,
+            };
+            let rid = node
+                .revise(
+                    &id,
+                    Patch {
+                        title,
+                        body,
+                        doc_number,
+                        effective,
+                    },
+                    note,
+                )
+                .await?;
+            send_and_report(&node, rid, json, "revision", json!({"revises": id})).await?;
+        }
+        Cmd::Withdraw { id, reason } => {
+            let rid = node.withdraw(&id, reason).await?;
+            send_and_report(&node, rid, json, "withdrawal", json!({"withdraws": id})).await?;
+        }
+        Cmd::Forward { id, to, note } => {
+            let rid = node.forward(&id, to.parse()?, note).await?;
+            send_and_report(&node, rid, json, "forward", json!({"forwards": id})).await?;
+        }
+        Cmd::Attachment { id, name, out } => {
+            let (real, data) = node.archive.call(move |a| a.attachment(&id, &name)).await?;
+            let path = if out.is_dir() { out.join(&real) } else { out };
+            lianxi_certs::files::write_atomic(&path, &data, false)?;
+            print(
+                json,
+                json!({"name": real, "path": path, "size": data.len()}),
+                || format!("saved {} ({} bytes)", path.display(), data.len()),
+            );
+        }
+        Cmd::Export(ExportCmd::Bulletin { ids, format, out }) => {
+            let mut md = String::new();
+            let mut arr = Vec::new();
+            for id in ids {
+                let (row, b) = node
+                    .archive
+                    .call({
+                        let id = id.clone();
+                        move |a| a.bulletin_of(&id)
+                    })
+                    .await?;
+                let shown = node
+                    .archive
+                    .call({
+                        let id = row.id.clone();
+                        move |a| a.show(&id, false, now_ms())
+                    })
+                    .await?;
+                md += &to_markdown(&row, &b);
+                md += "\n---\n\n";
+                let mut v = message_json(&shown);
+                v["attachments"] = json!(
+                    b.attachments
+                        .iter()
+                        .map(|a| json!({"name": a.name, "size": a.data.len()}))
+                        .collect::<Vec<_>>()
+                );
+                arr.push(v);
+            }
+            let text = match format.as_str() {
+                "md" | "markdown" => md,
+                "json" => serde_json::to_string_pretty(&json!({"bulletins": arr}))?,
+                other => {
+                    return Err(ProtoError::new(
+                        ErrorCode::BadRequest,
+                        format!("unknown format {other:?}: md or json"),
+                    )
+                    .into());
+                }
+            };
+            match out {
+                Some(p) => {
+                    lianxi_certs::files::write_atomic(&p, text.as_bytes(), false)?;
+                    if json {
+                        println!("{}", json!({"path": p, "count": arr.len()}));
+                    } else {
+                        println!("exported {} bulletin(s) to {}", arr.len(), p.display());
+                    }
+                }
+                None => print!("{text}"),
+            }
+        }
+        _ => unreachable!("not a bulletin command"),
+    }
+    Ok(())
+}

@@ -1,0 +1,228 @@
+//! Bulletin operations on a node: revise, withdraw, remind, forward. Each is an
+//! ordinary signed, encrypted message queued in the outbox.
+
+use lianxi_shared::payload::{Forward, Reminder, Revision, Withdrawal};
+use lianxi_shared::{Audience, Bulletin, ErrorCode, MessageId, Payload, ProtoError};
+
+use crate::node::Node;
+use crate::{Result, now_ms};
+
+/// Changes for a revision; `None` keeps the current value.
+#[derive(Clone, Debug, Default)]
+pub struct Patch {
+    pub title: Option<String>,
+    pub body: Option<String>,
+    pub doc_number: Option<String>,
+    pub effective: Option<String>,
+}
+
+impl Node {
+    fn own_thread(&self, sender: &str, what: &str) -> Result<()> {
+        if sender != self.me.node_id.as_str() {
+            return Err(ProtoError::new(
+                ErrorCode::NotEntitled,
+                format!("only the original sender ({sender}) may {what} this bulletin"),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Issue a correction that supersedes the current version of a bulletin.
+    pub async fn revise(&self, id: &str, patch: Patch, note: String) -> Result<MessageId> {
+        let id = id.to_owned();
+        let (thread, current, max, row, mut b) = self
+            .archive
+            .call(move |a| {
+                let (thread, current, max) = a.thread_head(&id)?;
+                let (row, b) = a.bulletin_of(&current)?;
+                Ok((thread, current, max, row, b))
+            })
+            .await?;
+        self.own_thread(&row.sender, "revise")?;
+        if row.state == "withdrawn" {
+            return Err(ProtoError::new(
+                ErrorCode::BadRequest,
+                format!("{current} has been withdrawn"),
+            ));
+        }
+        if let Some(t) = patch.title {
+            b.title = t;
+        }
+        if let Some(x) = patch.body {
+            b.body = x;
+        }
+        if patch.doc_number.is_some() {
+            b.doc_number = patch.doc_number;
+        }
+        if patch.effective.is_some() {
+            b.effective = patch.effective;
+        }
+        let revision = u32::try_from(max + 1).unwrap_or(u32::MAX);
+        let payload = Payload::Revision(Revision {
+            original: thread.parse()?,
+            revision,
+            bulletin: b,
+            note,
+        });
+        self.queue(row.audience.parse()?, payload, None).await
+    }
+
+    /// Withdraw a bulletin (撤回) with a reason.
+    pub async fn withdraw(&self, id: &str, reason: String) -> Result<MessageId> {
+        let id = id.to_owned();
+        let (thread, row) = self
+            .archive
+            .call(move |a| {
+                let (thread, current, _) = a.thread_head(&id)?;
+                Ok((thread, a.bulletin_of(&current)?.0))
+            })
+            .await?;
+        self.own_thread(&row.sender, "withdraw")?;
+        let payload = Payload::Withdrawal(Withdrawal {
+            original: thread.parse()?,
+            reason,
+        });
+        self.queue(row.audience.parse()?, payload, None).await
+    }
+
+    /// Remind the recipients who have not acknowledged a bulletin.
+    pub async fn remind(&self, id: &str, note: String) -> Result<(MessageId, usize)> {
+        let id = id.to_owned();
+        let (row, pending) = self
+            .archive
+            .call(move |a| {
+                let row = a.bulletin_of(&id)?.0;
+                Ok((row.clone(), a.unacknowledged(&row.id)?))
+            })
+            .await?;
+        self.own_thread(&row.sender, "send reminders for")?;
+        if pending.is_empty() {
+            return Err(ProtoError::new(
+                ErrorCode::EmptyAudience,
+                "every recipient has acknowledged",
+            ));
+        }
+        let n = pending.len();
+        let payload = Payload::Reminder(Reminder {
+            bulletin: row.id.parse()?,
+            note,
+        });
+        Ok((
+            self.queue(Audience::Nodes(pending), payload, None).await?,
+            n,
+        ))
+    }
+
+    /// Forward a received bulletin with its original signed envelope.
+    pub async fn forward(&self, id: &str, audience: Audience, note: String) -> Result<MessageId> {
+        let id = id.to_owned();
+        let (envelope, wrap, _) = self.archive.call(move |a| a.envelope(&id)).await?;
+        let wrap = wrap.ok_or_else(|| {
+            ProtoError::new(
+                ErrorCode::BadRequest,
+                "only received bulletins can be forwarded; send your own again instead",
+            )
+        })?;
+        let key = if wrap.starts_with(b"AGE-SECRET-KEY-1") {
+            String::from_utf8_lossy(&wrap).trim().to_owned()
+        } else {
+            let identity = self.identity();
+            let k = tokio::task::spawn_blocking(move || {
+                lianxi_shared::envelope::unwrap_key(&wrap, &identity.age)
+            })
+            .await
+            .map_err(|_| ProtoError::code(ErrorCode::Internal))??;
+            k.to_string()
+        };
+        let payload = Payload::Forward(Box::new(Forward {
+            envelope,
+            key,
+            note,
+        }));
+        self.queue(audience, payload, None).await
+    }
+
+    /// Acknowledge a received bulletin; the receipt is queued for its sender.
+    pub async fn acknowledge(&self, id: &str, reply: Option<String>) -> Result<bool> {
+        let id = id.to_owned();
+        self.archive
+            .call(move |a| a.acknowledge(&id, reply, now_ms()))
+            .await
+    }
+}
+
+/// Read attachment files, refusing any larger than `max` bytes.
+pub fn read_attachments(
+    paths: &[std::path::PathBuf],
+    max: u64,
+) -> Result<Vec<lianxi_shared::payload::Attachment>> {
+    let mut out = Vec::new();
+    for p in paths {
+        let meta = std::fs::metadata(p).map_err(|e| crate::io_err(p.display(), e))?;
+        if meta.len() > max {
+            return Err(ProtoError::new(
+                ErrorCode::TooLarge,
+                format!(
+                    "{} is {} bytes; the attachment limit is {max} bytes",
+                    p.display(),
+                    meta.len()
+                ),
+            ));
+        }
+        let name = p
+            .file_name()
+            .and_then(|n| n.to_str())
+            .ok_or_else(|| {
+                ProtoError::new(
+                    ErrorCode::BadRequest,
+                    format!("{} has no usable file name", p.display()),
+                )
+            })?
+            .to_owned();
+        let data = std::fs::read(p).map_err(|e| crate::io_err(p.display(), e))?;
+        out.push(lianxi_shared::payload::Attachment { name, data });
+    }
+    Ok(out)
+}
+
+/// A bulletin as Markdown, for export.
+pub fn to_markdown(row: &crate::archive::MessageRow, b: &Bulletin) -> String {
+    let mut s = format!("# {}\n\n", b.title);
+    let mut meta = vec![
+        ("发件 From", row.sender.clone()),
+        ("时间 Time", row.created_at.to_string()),
+        ("对象 To", row.audience.clone()),
+    ];
+    if let Some(c) = b.category {
+        meta.push(("类别 Category", c.zh().to_owned()));
+    }
+    for (k, v) in [
+        ("发文单位 Issuer", &b.issuer),
+        ("文号 Document No.", &b.doc_number),
+        ("生效日期 Effective", &b.effective),
+        ("地区 Region", &b.region),
+    ] {
+        if let Some(v) = v {
+            meta.push((k, v.clone()));
+        }
+    }
+    if !b.tags.is_empty() {
+        meta.push(("标签 Tags", b.tags.join(", ")));
+    }
+    if row.state != "current" {
+        meta.push(("状态 State", row.state.clone()));
+    }
+    meta.push(("ID", row.id.clone()));
+    s += "| | |\n|---|---|\n";
+    for (k, v) in meta {
+        s += &format!("| {k} | {} |\n", v.replace('|', "\\|"));
+    }
+    s += &format!("\n{}\n", b.body);
+    if !b.attachments.is_empty() {
+        s += "\n## 附件 Attachments\n\n";
+        for a in &b.attachments {
+            s += &format!("- {} ({} bytes)\n", a.name, a.data.len());
+        }
+    }
+    s
+}

@@ -295,7 +295,9 @@ fn compose_validates_and_queues() {
                 NodeId::new("sz").unwrap()
             ]),
             title: "关于减税的通知".into(),
-            body: "第一行\n第二行".into()
+            body: "第一行\n第二行".into(),
+            attachments: vec![],
+            ack_required: false,
         }]
     );
     assert!(matches!(a.mode, Mode::Normal));
@@ -477,4 +479,199 @@ fn the_cursor_sits_at_the_insertion_point() {
     t.draw(|f| render(f, &a)).unwrap();
     let pos = t.backend_mut().get_cursor_position().unwrap();
     assert_eq!((pos.x, pos.y), (2 + 2, 3), "between 中 and 文");
+}
+
+#[test]
+fn snapshots_of_bulletin_receipts_and_compose_with_attachments() {
+    use lianxi::archive::bulletins::{
+        AttachmentInfo, Detail, HistoryEntry, Receipts, RecipientState,
+    };
+    for (w, h) in [(80u16, 24u16), (120, 40)] {
+        // A bulletin this node sent, with its receipts matrix.
+        let mut a = app(Lang::Zh, (w, h));
+        let mut sent = msg(
+            0,
+            "关于报送年度工作总结的通知",
+            "各省级协会：\n# 报送要求\n- 内容包括**信息通报**和会员服务\n- 篇幅三千字以内",
+            true,
+        );
+        sent.direction = "out".into();
+        sent.ack_required = true;
+        sent.category = Some("notice".into());
+        update(
+            &mut a,
+            Action::PageLoaded {
+                tab: Tab::Bulletins,
+                start: 0,
+                total: 1,
+                unread: 0,
+                rows: vec![sent.clone()],
+            },
+        );
+        update(&mut a, Action::DetailLoaded(sent.clone()));
+        let r = |node: &str,
+                 d: Option<i64>,
+                 rd: Option<i64>,
+                 ack: Option<i64>,
+                 reply: Option<&str>,
+                 overdue: bool| RecipientState {
+            node_id: node.into(),
+            delivered_at: d,
+            read_at: rd,
+            acked_at: ack,
+            reply: reply.map(Into::into),
+            reminded_at: None,
+            overdue,
+        };
+        let receipts = Receipts {
+            id: sent.id.clone(),
+            title: sent.title.clone(),
+            ack_required: true,
+            ack_by: Some(T0),
+            recipients: vec![
+                r(
+                    "gd",
+                    Some(T0),
+                    Some(T0),
+                    Some(T0),
+                    Some("已收到，按时报送"),
+                    false,
+                ),
+                r("hotline", Some(T0), Some(T0), None, None, true),
+                r("nat", Some(T0), None, None, None, true),
+                r("sz", None, None, None, None, true),
+            ],
+            delivered: 3,
+            read: 2,
+            acknowledged: 1,
+            overdue: 3,
+        };
+        update(&mut a, Action::ReceiptsLoaded(receipts));
+        snap!(format!("receipts_matrix_{w}x{h}"), a);
+
+        // A received revision that asks for acknowledgement, with metadata and attachments.
+        let mut a = app(Lang::Zh, (w, h));
+        let mut got = msg(
+            0,
+            "关于调整评选时间的通知（修订）",
+            "评选截止时间调整为12月20日。",
+            false,
+        );
+        got.ack_required = true;
+        got.revision = 1;
+        got.category = Some("policy".into());
+        got.detail = Some(Box::new(Detail {
+            doc_number: Some("联席发〔2026〕12号".into()),
+            issuer: Some("联席会议秘书处".into()),
+            tags: vec!["评选".into(), "截止".into()],
+            note: Some("截止日期由15日改为20日".into()),
+            attachments: vec![AttachmentInfo {
+                name: "评选办法.pdf".into(),
+                size: 245_760,
+                sha256: String::new(),
+            }],
+            history: vec![HistoryEntry {
+                id: String::new(),
+                revision: 0,
+                title: String::new(),
+                note: None,
+                created_at: T0,
+                state: "superseded".into(),
+            }],
+            ..Default::default()
+        }));
+        update(
+            &mut a,
+            Action::PageLoaded {
+                tab: Tab::Bulletins,
+                start: 0,
+                total: 1,
+                unread: 1,
+                rows: vec![got.clone()],
+            },
+        );
+        update(&mut a, Action::DetailLoaded(got));
+        snap!(format!("received_revision_{w}x{h}"), a);
+
+        // Compose with attachments and the receipt option on.
+        let mut a = app(Lang::Zh, (w, h));
+        update(&mut a, Action::StartCompose);
+        for ch in "年度评选材料".chars() {
+            update(&mut a, Action::Char(ch));
+        }
+        update(&mut a, Action::ToggleAck);
+        update(
+            &mut a,
+            Action::Attached(Ok(("/tmp/评选办法.pdf".into(), 245_760))),
+        );
+        update(
+            &mut a,
+            Action::Attached(Ok(("/tmp/申报表.xlsx".into(), 31_000))),
+        );
+        for _ in 0..3 {
+            update(&mut a, Action::NextField);
+        }
+        for ch in "/tmp/附".chars() {
+            update(&mut a, Action::Char(ch));
+        }
+        snap!(format!("compose_attachments_{w}x{h}"), a);
+        let Mode::Compose(c) = &a.mode else { panic!() };
+        assert_eq!(c.focus, Field::Attachments);
+    }
+}
+
+#[test]
+fn acknowledging_and_composing_with_attachments_produce_effects() {
+    let mut a = app(Lang::Zh, (80, 24));
+    let mut got = msg(0, "需回执的通报", "x", false);
+    got.ack_required = true;
+    update(
+        &mut a,
+        Action::PageLoaded {
+            tab: Tab::Bulletins,
+            start: 0,
+            total: 1,
+            unread: 1,
+            rows: vec![got.clone()],
+        },
+    );
+    update(&mut a, Action::DetailLoaded(got.clone()));
+    assert_eq!(
+        update(&mut a, Action::Acknowledge),
+        [Effect::Acknowledge(got.id.clone())]
+    );
+    got.acked = true;
+    update(&mut a, Action::DetailLoaded(got));
+    assert_eq!(
+        update(&mut a, Action::Acknowledge),
+        [],
+        "already acknowledged"
+    );
+    update(&mut a, Action::StartCompose);
+    for ch in "标题".chars() {
+        update(&mut a, Action::Char(ch));
+    }
+    for _ in 0..3 {
+        update(&mut a, Action::NextField);
+    }
+    for ch in "/tmp/a.pdf".chars() {
+        update(&mut a, Action::Char(ch));
+    }
+    assert_eq!(
+        update(&mut a, Action::Enter),
+        [Effect::CheckAttachment("/tmp/a.pdf".into())]
+    );
+    update(&mut a, Action::Attached(Ok(("/tmp/a.pdf".into(), 10))));
+    update(&mut a, Action::ToggleAck);
+    let fx = update(&mut a, Action::Submit);
+    assert_eq!(
+        fx,
+        [Effect::Queue {
+            audience: Audience::All,
+            title: "标题".into(),
+            body: String::new(),
+            attachments: vec!["/tmp/a.pdf".into()],
+            ack_required: true
+        }]
+    );
 }

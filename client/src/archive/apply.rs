@@ -19,6 +19,7 @@ use super::{Archive, db_err};
 use crate::search;
 
 /// What applying one message did.
+#[allow(clippy::large_enum_variant)] // short-lived; a message row is the common case
 #[derive(Debug)]
 pub enum Applied {
     /// A new bulletin (or revision, or forwarded bulletin) in the archive.

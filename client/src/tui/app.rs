@@ -92,6 +92,7 @@ pub enum Field {
     Title,
     Audience,
     Body,
+    Attachments,
 }
 
 /// The audience options offered, in order.
@@ -115,6 +116,12 @@ pub struct Compose {
     pub picker: Option<usize>,
     pub error: Option<String>,
     pub sending: bool,
+    /// Path being typed in the attachments field.
+    pub attach_input: Editor,
+    /// Files added: (path, size in bytes).
+    pub attachments: Vec<(std::path::PathBuf, u64)>,
+    /// Ask recipients to acknowledge (Ctrl-R).
+    pub ack_required: bool,
 }
 
 impl Default for Compose {
@@ -128,6 +135,9 @@ impl Default for Compose {
             picker: None,
             error: None,
             sending: false,
+            attach_input: Editor::new(true),
+            attachments: vec![],
+            ack_required: false,
         }
     }
 }
@@ -175,6 +185,8 @@ pub struct App {
     pub outbox: Vec<OutboxItem>,
     pub outbox_selected: usize,
     pub detail: Option<MessageRow>,
+    /// Receipts of the detail, when it is a bulletin this node sent.
+    pub receipts: Option<crate::archive::bulletins::Receipts>,
     pub conn: ConnView,
     pub pending: u64,
     pub mode: Mode,
@@ -198,6 +210,7 @@ impl App {
             outbox: vec![],
             outbox_selected: 0,
             detail: None,
+            receipts: None,
             conn: ConnView::Offline,
             pending: 0,
             mode: Mode::Normal,

@@ -341,35 +341,192 @@ fn render_detail(f: &mut Frame, app: &App, area: Rect) {
             }
         }
         _ => match &app.detail {
-            Some(m) => {
-                for l in wrap(&m.title, w) {
-                    lines.push(Line::styled(l, bold()));
-                }
-                let who = app
-                    .node_name(&m.sender)
-                    .map(|n| format!("{n} ({})", m.sender))
-                    .unwrap_or(m.sender.clone());
-                lines.push(Line::styled(
-                    truncate(&format!("{}: {who}", t.from), w),
-                    dim(),
-                ));
-                lines.push(Line::styled(
-                    truncate(&format!("{}: {}", t.time, long_time(m.created_at)), w),
-                    dim(),
-                ));
-                lines.push(Line::styled(
-                    truncate(&format!("{}: {}", t.to, audience_text(app, &m.audience)), w),
-                    dim(),
-                ));
-                lines.push(Line::raw(""));
-                for l in wrap(m.body.as_deref().unwrap_or(""), w) {
-                    lines.push(Line::raw(l));
-                }
-            }
+            Some(m) => detail_lines(app, m, w, &mut lines),
             None => lines.push(Line::styled(t.no_selection, dim())),
         },
     }
     f.render_widget(Paragraph::new(lines), inner);
+}
+
+/// Light Markdown, shown readably: headings bold, list items with bullets,
+/// `**strong**` markers dropped.
+fn markdown_line(line: &str) -> (String, Style) {
+    let trimmed = line.trim_start();
+    if let Some(h) = trimmed.strip_prefix('#') {
+        return (h.trim_start_matches('#').trim().replace("**", ""), bold());
+    }
+    let text = match trimmed
+        .strip_prefix("- ")
+        .or_else(|| trimmed.strip_prefix("* "))
+    {
+        Some(item) => format!("• {item}"),
+        None => line.to_owned(),
+    };
+    (text.replace("**", ""), Style::new())
+}
+
+fn detail_lines(app: &App, m: &MessageRow, w: usize, lines: &mut Vec<Line<'static>>) {
+    let t = app.lang.t();
+    let d = m.detail.as_deref();
+    for l in wrap(&m.title, w) {
+        lines.push(Line::styled(l, bold()));
+    }
+    if m.state == "withdrawn" {
+        let reason = d.and_then(|d| d.note.clone()).unwrap_or_default();
+        lines.push(Line::styled(
+            truncate(&format!("【{}】{reason}", t.withdrawn), w),
+            Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
+        ));
+    } else if m.revision > 0 {
+        let note = d.and_then(|d| d.note.clone()).unwrap_or_default();
+        lines.push(Line::styled(
+            truncate(&format!("【{} {}】{note}", t.revision, m.revision), w),
+            Style::new().fg(Color::Yellow),
+        ));
+    }
+    let who = app
+        .node_name(&m.sender)
+        .map(|n| format!("{n} ({})", m.sender))
+        .unwrap_or(m.sender.clone());
+    lines.push(Line::styled(
+        truncate(&format!("{}: {who}", t.from), w),
+        dim(),
+    ));
+    if let Some(via) = d.and_then(|d| d.via.as_deref()) {
+        let name = app.node_name(via).unwrap_or(via);
+        lines.push(Line::styled(
+            truncate(&format!("{}: {name}", t.via), w),
+            dim(),
+        ));
+    }
+    lines.push(Line::styled(
+        truncate(&format!("{}: {}", t.time, long_time(m.created_at)), w),
+        dim(),
+    ));
+    lines.push(Line::styled(
+        truncate(&format!("{}: {}", t.to, audience_text(app, &m.audience)), w),
+        dim(),
+    ));
+    let mut meta = Vec::new();
+    if let Some(c) = m
+        .category
+        .as_deref()
+        .and_then(|c| c.parse::<lianxi_shared::payload::Category>().ok())
+    {
+        meta.push(if app.lang == super::i18n::Lang::Zh {
+            c.zh().to_owned()
+        } else {
+            c.as_str().to_owned()
+        });
+    }
+    if let Some(d) = d {
+        meta.extend(d.doc_number.clone());
+        meta.extend(d.issuer.clone());
+        meta.extend(d.effective.clone());
+        if !d.tags.is_empty() {
+            meta.push(
+                d.tags
+                    .iter()
+                    .map(|x| format!("#{x}"))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            );
+        }
+    }
+    if !meta.is_empty() {
+        lines.push(Line::styled(
+            truncate(&meta.join(" · "), w),
+            Style::new().fg(Color::Cyan),
+        ));
+    }
+    if m.direction == "in" && m.ack_required {
+        let (text, style) = if m.acked {
+            (t.acked.to_owned(), Style::new().fg(Color::Green))
+        } else {
+            let reminded = if d.and_then(|d| d.reminded_at).is_some() {
+                format!(" ({})", t.reminded)
+            } else {
+                String::new()
+            };
+            (
+                format!("{}{reminded}", t.ack_needed),
+                Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD),
+            )
+        };
+        lines.push(Line::styled(truncate(&text, w), style));
+    }
+    if let Some(d) = d.filter(|d| !d.attachments.is_empty()) {
+        let list: Vec<String> = d
+            .attachments
+            .iter()
+            .map(|a| format!("{} ({})", a.name, human_size(a.size)))
+            .collect();
+        lines.push(Line::styled(
+            truncate(&format!("{}: {}", t.attachments_label, list.join("、")), w),
+            dim(),
+        ));
+    }
+    if let Some(r) = app.receipts.as_ref().filter(|r| r.id == m.id) {
+        lines.push(Line::raw(""));
+        let summary = format!(
+            "{} {}/{} · {} {} · {} {}",
+            t.receipts_title,
+            r.acknowledged,
+            r.recipients.len(),
+            t.receipt_states[2],
+            r.read,
+            t.overdue,
+            r.overdue
+        );
+        lines.push(Line::styled(truncate(&summary, w), bold()));
+        for x in &r.recipients {
+            let (i, at) = match (x.acked_at, x.read_at, x.delivered_at) {
+                (Some(a), _, _) => (3, Some(a)),
+                (None, Some(a), _) => (2, Some(a)),
+                (None, None, Some(a)) => (1, Some(a)),
+                _ => (0, None),
+            };
+            let name = app.node_name(&x.node_id).unwrap_or(&x.node_id);
+            let color = [Color::DarkGray, Color::Blue, Color::Cyan, Color::Green][i];
+            let mut spans = vec![
+                Span::raw(fit(name, w.saturating_sub(22).clamp(6, 24))),
+                Span::styled(
+                    fit(&format!(" {}", t.receipt_states[i]), 8),
+                    Style::new().fg(color),
+                ),
+                Span::styled(
+                    at.map(|a| format!(" {}", short_time(a)))
+                        .unwrap_or_default(),
+                    dim(),
+                ),
+            ];
+            if x.overdue {
+                spans.push(Span::styled(
+                    format!(" {}", t.overdue),
+                    Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
+                ));
+            }
+            lines.push(Line::from(spans));
+            if let Some(reply) = &x.reply {
+                lines.push(Line::styled(truncate(&format!("    “{reply}”"), w), dim()));
+            }
+        }
+    }
+    lines.push(Line::raw(""));
+    for raw in m.body.as_deref().unwrap_or("").split('\n') {
+        let (text, style) = markdown_line(raw);
+        for l in wrap(&text, w) {
+            lines.push(Line::styled(l, style));
+        }
+    }
+}
+
+fn human_size(n: i64) -> String {
+    match n {
+        n if n >= 1 << 20 => format!("{:.1} MiB", n as f64 / (1u64 << 20) as f64),
+        n if n >= 1 << 10 => format!("{:.0} KiB", n as f64 / 1024.0),
+        n => format!("{n} B"),
+    }
 }
 
 fn render_search(f: &mut Frame, app: &App, area: Rect) {
@@ -430,10 +587,12 @@ fn render_compose(f: &mut Frame, app: &App, area: Rect) {
         .title(format!(" {} ", t.compose_title));
     let inner = block.inner(area);
     f.render_widget(block, area);
-    let [title_a, aud_a, body_a, hint_a] = Layout::vertical([
+    let att_rows = u16::try_from(c.attachments.len().min(3)).unwrap_or(3);
+    let [title_a, aud_a, body_a, att_a, hint_a] = Layout::vertical([
         Constraint::Length(3),
         Constraint::Length(3),
         Constraint::Min(3),
+        Constraint::Length(3 + att_rows),
         Constraint::Length(1),
     ])
     .areas(inner);
@@ -502,17 +661,66 @@ fn render_compose(f: &mut Frame, app: &App, area: Rect) {
         ),
         bi,
     );
+    // Attachments and the receipt option
+    let b = field(t.field_attachments, c.focus == Field::Attachments);
+    let xi = b.inner(att_a);
+    f.render_widget(b, att_a);
+    let check = if c.ack_required { "[x]" } else { "[ ]" };
+    let mut att_lines: Vec<Line> = c
+        .attachments
+        .iter()
+        .rev()
+        .take(3)
+        .rev()
+        .map(|(p, size)| {
+            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("?");
+            Line::raw(fit(
+                &format!(
+                    "📎 {name} ({})",
+                    human_size(i64::try_from(*size).unwrap_or(i64::MAX))
+                ),
+                usize::from(xi.width),
+            ))
+        })
+        .collect();
+    let input_w = usize::from(xi.width).saturating_sub(width(t.ack_option) + 6);
+    let il = c.attach_input.layout(input_w.max(2) * 8);
+    att_lines.push(Line::from(vec![
+        Span::raw(fit(
+            &format!("+ {}", il.rows.first().map(String::as_str).unwrap_or("")),
+            input_w,
+        )),
+        Span::styled(
+            format!("  {check} {}", t.ack_option),
+            if c.ack_required {
+                bold().fg(Color::Green)
+            } else {
+                dim()
+            },
+        ),
+    ]));
+    f.render_widget(Paragraph::new(att_lines), xi);
     // Hint or error
     let hint = match &c.error {
         Some(e) => Line::styled(
             truncate(e, usize::from(hint_a.width)),
             Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
         ),
+        None if c.focus == Field::Attachments => {
+            Line::styled(truncate(t.attach_hint, usize::from(hint_a.width)), dim())
+        }
         None => Line::styled(truncate(t.compose_hint, usize::from(hint_a.width)), dim()),
     };
     f.render_widget(Paragraph::new(hint), hint_a);
     // The real terminal cursor at the insertion point (input methods draw there).
     match c.focus {
+        Field::Attachments if c.picker.is_none() => {
+            let x = u16::try_from(il.cursor.1 + 2)
+                .unwrap_or(0)
+                .min(xi.width.saturating_sub(1));
+            let y = xi.y + att_rows;
+            f.set_cursor_position((xi.x + x, y));
+        }
         Field::Title if c.picker.is_none() => {
             let x = u16::try_from(tl.cursor.1)
                 .unwrap_or(0)

@@ -19,6 +19,8 @@ use crate::node::Node;
 use crate::sync::{NetCmd, NetEvent, run_connected};
 use crate::{Result, now_ms};
 
+// Short-lived values on a channel; boxing the large variant buys nothing.
+#[allow(clippy::large_enum_variant)]
 enum Msg {
     Term(Event),
     Action(Action),
@@ -77,6 +79,39 @@ fn run_effect(
                     send(Action::SearchDone { query, hits });
                 }
                 Effect::LoadDirectory => send(Action::DirectoryLoaded(node.directory().await?)),
+                Effect::LoadReceipts(id) => {
+                    let r = node
+                        .archive
+                        .call(move |a| a.receipts(&id, now_ms()))
+                        .await?;
+                    send(Action::ReceiptsLoaded(r));
+                }
+                Effect::Acknowledge(id) => {
+                    node.acknowledge(&id, None).await?;
+                    let _ = net.send(NetCmd::Flush).await;
+                    let m = node
+                        .archive
+                        .call(move |a| a.show(&id, false, now_ms()))
+                        .await?;
+                    send(Action::DetailLoaded(m));
+                }
+                Effect::CheckAttachment(path) => {
+                    let max = node
+                        .config
+                        .max_attachment
+                        .unwrap_or(lianxi_shared::payload::DEFAULT_MAX_ATTACHMENT);
+                    let r = match std::fs::metadata(&path) {
+                        Err(e) => Err(format!("{}: {e}", path.display())),
+                        Ok(m) if !m.is_file() => Err(format!("{} is not a file", path.display())),
+                        Ok(m) if m.len() > max => Err(format!(
+                            "{} is {} bytes; the limit is {max}",
+                            path.display(),
+                            m.len()
+                        )),
+                        Ok(m) => Ok((path, m.len())),
+                    };
+                    send(Action::Attached(r));
+                }
                 Effect::LoadOutbox => {
                     let (items, pending) = node
                         .archive
@@ -88,19 +123,28 @@ fn run_effect(
                     audience,
                     title,
                     body,
+                    attachments,
+                    ack_required,
                 } => {
-                    match node
-                        .queue(
-                            audience,
-                            Payload::Bulletin(Bulletin {
-                                title,
-                                body,
-                                ..Default::default()
-                            }),
-                            None,
-                        )
-                        .await
-                    {
+                    let max = node
+                        .config
+                        .max_attachment
+                        .unwrap_or(lianxi_shared::payload::DEFAULT_MAX_ATTACHMENT);
+                    let files = match crate::bulletins::read_attachments(&attachments, max) {
+                        Ok(f) => f,
+                        Err(e) => {
+                            send(Action::Queued(Err(e.message)));
+                            return Ok(());
+                        }
+                    };
+                    let b = Bulletin {
+                        title,
+                        body,
+                        attachments: files,
+                        ack_required,
+                        ..Default::default()
+                    };
+                    match node.queue(audience, Payload::Bulletin(b), None).await {
                         Ok(id) => {
                             send(Action::Queued(Ok(id.to_string())));
                             let _ = net.send(NetCmd::Flush).await;

@@ -70,6 +70,13 @@ pub enum Action {
     Conn(ConnState),
     Arrived(MessageRow),
     Queued(Result<String, String>),
+    ReceiptsLoaded(crate::archive::bulletins::Receipts),
+    /// Acknowledge the bulletin in the detail pane.
+    Acknowledge,
+    /// Toggle "acknowledgement required" while composing.
+    ToggleAck,
+    /// A file's size, checked when it was added to a draft.
+    Attached(Result<(std::path::PathBuf, u64), String>),
     Flushed {
         sent: usize,
         failed: Vec<String>,
@@ -94,7 +101,13 @@ pub enum Effect {
         audience: Audience,
         title: String,
         body: String,
+        attachments: Vec<std::path::PathBuf>,
+        ack_required: bool,
     },
+    LoadReceipts(String),
+    Acknowledge(String),
+    /// Check a file to attach (exists, size within the limit).
+    CheckAttachment(std::path::PathBuf),
 }
 
 /// Translate a key press into an action for the current mode.
@@ -127,6 +140,7 @@ pub fn on_key(app: &App, key: KeyEvent) -> Option<Action> {
         Mode::Search(_) => editing(key),
         Mode::Compose(c) => match key.code {
             KeyCode::Char('s') if ctrl => Some(Action::Submit),
+            KeyCode::Char('r') if ctrl => Some(Action::ToggleAck),
             KeyCode::Tab => Some(Action::NextField),
             KeyCode::BackTab => Some(Action::PrevField),
             KeyCode::Char(' ') if c.picker.is_some() => Some(Action::Char(' ')),
@@ -156,6 +170,7 @@ pub fn on_key(app: &App, key: KeyEvent) -> Option<Action> {
             KeyCode::Char('?') => Action::Help,
             KeyCode::Char('/') => Action::StartSearch,
             KeyCode::Char('n') => Action::StartCompose,
+            KeyCode::Char('a') => Action::Acknowledge,
             KeyCode::Esc => Action::Back,
             _ => return None,
         }),
@@ -270,6 +285,15 @@ fn normal(app: &mut App, action: Action, out: &mut Vec<Effect>) -> Mode {
                 });
             }
         }
+        Action::Acknowledge => {
+            if let Some(d) = &app.detail
+                && d.direction == "in"
+                && d.ack_required
+                && !d.acked
+            {
+                out.push(Effect::Acknowledge(d.id.clone()));
+            }
+        }
         Action::Help => return Mode::Help,
         Action::StartSearch => {
             return Mode::Search(Search {
@@ -340,6 +364,11 @@ fn common(app: &mut App, action: Action, out: &mut Vec<Effect>) {
                 }
             }
             if selected.as_deref() == Some(m.id.as_str()) {
+                if m.direction == "out" && m.kind == "bulletin" {
+                    out.push(Effect::LoadReceipts(m.id.clone()));
+                } else {
+                    app.receipts = None;
+                }
                 app.detail = Some(m);
             }
         }
@@ -390,6 +419,9 @@ fn common(app: &mut App, action: Action, out: &mut Vec<Effect>) {
             out.push(Effect::LoadOutbox);
         }
         Action::Queued(Err(e)) => notice(app, format!("{}: {e}", app.lang.t().send_failed)),
+        Action::ReceiptsLoaded(r) if app.detail.as_ref().is_some_and(|d| d.id == r.id) => {
+            app.receipts = Some(r)
+        }
         Action::Flushed { sent, failed } => {
             if sent > 0 {
                 notice(app, format!("{} {sent}", app.lang.t().sent_n));
@@ -523,14 +555,19 @@ fn compose(app: &mut App, mut c: Compose, action: Action, out: &mut Vec<Effect>)
         Action::Back => return Mode::Normal,
         Action::Quit => app.quit = true,
         Action::NextField | Action::PrevField => {
-            let order = [Field::Title, Field::Audience, Field::Body];
+            let order = [
+                Field::Title,
+                Field::Audience,
+                Field::Body,
+                Field::Attachments,
+            ];
             let i = order.iter().position(|f| *f == c.focus).unwrap_or(0);
             let step = if matches!(action, Action::NextField) {
                 1
             } else {
-                2
+                3
             };
-            c.focus = order[(i + step) % 3];
+            c.focus = order[(i + step) % 4];
         }
         Action::Submit => {
             let title = c.title.text().trim().to_owned();
@@ -546,10 +583,41 @@ fn compose(app: &mut App, mut c: Compose, action: Action, out: &mut Vec<Effect>)
                     audience,
                     title,
                     body: c.body.text(),
+                    attachments: c.attachments.iter().map(|(p, _)| p.clone()).collect(),
+                    ack_required: c.ack_required,
                 });
                 return Mode::Normal;
             }
         }
+        Action::ToggleAck => c.ack_required = !c.ack_required,
+        Action::Attached(Ok((p, size))) => {
+            if !c.attachments.iter().any(|(q, _)| *q == p) {
+                c.attachments.push((p, size));
+            }
+            c.attach_input = Editor::new(true);
+            c.error = None;
+        }
+        Action::Attached(Err(e)) => c.error = Some(e),
+        a if c.focus == Field::Attachments => match a {
+            Action::Enter => {
+                let path = c.attach_input.text().trim().to_owned();
+                if !path.is_empty() {
+                    out.push(Effect::CheckAttachment(path.into()));
+                }
+            }
+            Action::Backspace if c.attach_input.is_empty() => {
+                c.attachments.pop();
+            }
+            Action::Char(ch) => c.attach_input.insert(ch),
+            Action::Paste(p) => c.attach_input.insert_str(p.trim()),
+            Action::Backspace => c.attach_input.backspace(),
+            Action::Delete => c.attach_input.delete(),
+            Action::Left => c.attach_input.left(),
+            Action::Right => c.attach_input.right(),
+            Action::Home => c.attach_input.home(),
+            Action::End => c.attach_input.end(),
+            other => common(app, other, out),
+        },
         a if c.focus == Field::Audience => match a {
             Action::Left => c.audience = (c.audience + options - 1) % options,
             Action::Right => c.audience = (c.audience + 1) % options,

@@ -58,3 +58,62 @@ fn a_foreign_or_newer_database_is_refused_and_left_untouched() {
     let a = Archive::open(&ok).unwrap();
     assert_eq!(a.count().unwrap(), 0);
 }
+
+#[test]
+fn an_embargoed_message_is_hidden_until_its_release_time() {
+    use lianxi::archive::Incoming;
+    use lianxi_shared::envelope::{Header, Opened};
+    use lianxi_shared::{Audience, Bulletin, Envelope, MessageId, NodeId, Payload};
+    let dir = tempfile::tempdir().unwrap();
+    let mut a = Archive::open(&dir.path().join("a.db")).unwrap();
+    let now = lianxi::now_ms();
+    let mk = |release: i64, title: &str| {
+        let payload = Payload::Bulletin(Bulletin {
+            title: title.into(),
+            body: "机密".into(),
+            ..Default::default()
+        });
+        let header = Header {
+            v: 1,
+            id: MessageId::generate(now),
+            sender: NodeId::new("nat").unwrap(),
+            audience: Audience::All,
+            created_at: now,
+            not_before: Some(release),
+            body_sha256: [0; 32],
+            body_len: 0,
+            key: String::new(),
+        };
+        Incoming {
+            opened: Opened {
+                header,
+                payload_bytes: payload.encode(),
+                payload,
+            },
+            envelope: Envelope {
+                header: vec![],
+                sig: [0; 64],
+                body: vec![],
+            },
+            wrap: vec![],
+            received_at: now,
+            forwarded: None,
+        }
+    };
+    let early = mk(now + 3_600_000, "尚未发布");
+    let id = early.opened.header.id.to_string();
+    a.apply_incoming(&[early, mk(now - 1, "已发布")]).unwrap();
+    let titles: Vec<String> = a
+        .list(Some("bulletin"), 10, 0)
+        .unwrap()
+        .into_iter()
+        .map(|m| m.title)
+        .collect();
+    assert_eq!(titles, ["已发布"]);
+    assert!(a.search("机密", 10).unwrap().len() == 1);
+    assert_eq!(
+        a.show(&id, true, now).unwrap_err().code,
+        ErrorCode::Embargoed
+    );
+    assert_eq!(a.count_kind("bulletin").unwrap(), (1, 1));
+}

@@ -62,8 +62,7 @@ pub struct SearchHit {
 
 /// Embargoed messages stay hidden until their release time (the hub holds them
 /// too; this guards against a node whose clock is behind or a hub that misbehaves).
-pub(crate) const RELEASED: &str =
-    "(not_before IS NULL OR not_before <= CAST(strftime('%s','now') AS INTEGER) * 1000)";
+pub(crate) const RELEASED: &str = "(not_before IS NULL OR not_before <= CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER))";
 
 pub(crate) const COLS: &str = "id, direction, kind, sender, audience, title, created_at, not_before, received_at, read_at IS NOT NULL, state, revision, category, ack_required, acked_at IS NOT NULL";
 

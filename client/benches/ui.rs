@@ -115,6 +115,7 @@ fn main() {
     update(
         &mut app,
         Action::PageLoaded {
+            preset: 0,
             tab: Tab::Bulletins,
             start: 0,
             total,

@@ -124,6 +124,7 @@ fn app(lang: Lang, size: (u16, u16)) -> App {
     update(
         &mut a,
         Action::PageLoaded {
+            preset: 0,
             tab: Tab::Bulletins,
             start: 0,
             total: 4,
@@ -227,6 +228,7 @@ fn large_lists_are_paged_not_loaded_whole() {
     update(
         &mut a,
         Action::PageLoaded {
+            preset: 0,
             tab: Tab::Bulletins,
             start: 0,
             total: 100_000,
@@ -237,6 +239,7 @@ fn large_lists_are_paged_not_loaded_whole() {
     let fx = update(&mut a, Action::Bottom);
     assert!(
         fx.contains(&Effect::LoadPage {
+            preset: 0,
             tab: Tab::Bulletins,
             start: 99_999 - PAGE / 2,
             len: PAGE
@@ -247,7 +250,10 @@ fn large_lists_are_paged_not_loaded_whole() {
     assert!(a.lists[0].rows.len() <= PAGE);
     // While the page loads the row shows as loading; a second move does not ask again.
     let fx = update(&mut a, Action::Up);
-    assert!(!fx.iter().any(|e| matches!(e, Effect::LoadPage { .. })));
+    assert!(
+        !fx.iter()
+            .any(|e| matches!(e, Effect::LoadPage { preset: 0, .. }))
+    );
     assert!(a.lists[0].scroll + a.list_height() > a.lists[0].selected);
 }
 
@@ -390,6 +396,7 @@ fn connection_states_and_arrivals() {
     assert_eq!(
         fx,
         [Effect::LoadPage {
+            preset: 0,
             tab: Tab::Bulletins,
             start: 0,
             len: PAGE
@@ -501,6 +508,7 @@ fn snapshots_of_bulletin_receipts_and_compose_with_attachments() {
         update(
             &mut a,
             Action::PageLoaded {
+                preset: 0,
                 tab: Tab::Bulletins,
                 start: 0,
                 total: 1,
@@ -583,6 +591,7 @@ fn snapshots_of_bulletin_receipts_and_compose_with_attachments() {
         update(
             &mut a,
             Action::PageLoaded {
+                preset: 0,
                 tab: Tab::Bulletins,
                 start: 0,
                 total: 1,
@@ -628,6 +637,7 @@ fn acknowledging_and_composing_with_attachments_produce_effects() {
     update(
         &mut a,
         Action::PageLoaded {
+            preset: 0,
             tab: Tab::Bulletins,
             start: 0,
             total: 1,
@@ -674,4 +684,50 @@ fn acknowledging_and_composing_with_attachments_produce_effects() {
             ack_required: true
         }]
     );
+}
+
+#[test]
+fn filters_cycle_and_stale_pages_are_ignored() {
+    let mut a = app(Lang::Zh, (80, 24));
+    let fx = update(&mut a, Action::NextFilter);
+    assert_eq!(
+        fx,
+        [Effect::LoadPage {
+            preset: 1,
+            tab: Tab::Bulletins,
+            start: 0,
+            len: PAGE
+        }]
+    );
+    assert!(a.lists[0].rows.is_empty() && a.detail.is_none());
+    // A page for the previous filter arriving late is dropped.
+    update(
+        &mut a,
+        Action::PageLoaded {
+            preset: 0,
+            tab: Tab::Bulletins,
+            start: 0,
+            total: 4,
+            unread: 2,
+            rows: rows(),
+        },
+    );
+    assert!(a.lists[0].rows.is_empty());
+    update(
+        &mut a,
+        Action::PageLoaded {
+            preset: 1,
+            tab: Tab::Bulletins,
+            start: 0,
+            total: 2,
+            unread: 2,
+            rows: rows()[..2].to_vec(),
+        },
+    );
+    assert_eq!(a.lists[0].total, 2);
+    snap!("filter_unread_80x24", a);
+    for _ in 0..6 {
+        update(&mut a, Action::NextFilter);
+    }
+    assert_eq!(a.lists[0].preset, 0, "wraps around");
 }

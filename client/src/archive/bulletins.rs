@@ -168,7 +168,40 @@ pub struct Filter {
     pub unacked: bool,
 }
 
+/// The WHERE clause for a [`Filter`], parameters ?1 to ?9.
+fn filter_sql() -> String {
+    format!(
+        "state != 'superseded' AND {RELEASED}
+           AND (?1 IS NULL OR kind = ?1) AND (?2 IS NULL OR category = ?2)
+           AND (?3 IS NULL OR issuer LIKE '%' || ?3 || '%')
+           AND (?4 IS NULL OR sender = ?4)
+           AND (?5 IS NULL OR EXISTS (SELECT 1 FROM json_each(messages.tags) WHERE value = ?5))
+           AND (?6 IS NULL OR created_at >= ?6) AND (?7 IS NULL OR created_at < ?7)
+           AND (NOT ?8 OR read_at IS NULL)
+           AND (NOT ?9 OR (ack_required AND acked_at IS NULL AND direction = 'in' AND state = 'current'))"
+    )
+}
+
 impl Archive {
+    /// (matching, unread among them) for a filter.
+    pub fn count_filtered(&self, f: &Filter) -> Result<(usize, usize), ProtoError> {
+        let sql = format!(
+            "SELECT count(*), count(*) FILTER (WHERE read_at IS NULL) FROM messages WHERE {}",
+            filter_sql()
+        );
+        self.conn
+            .prepare_cached(&sql)
+            .map_err(db_err)?
+            .query_row(
+                params![
+                    f.kind, f.category, f.issuer, f.sender, f.tag, f.since, f.until, f.unread,
+                    f.unacked
+                ],
+                |r| Ok((r.get::<_, i64>(0)? as usize, r.get::<_, i64>(1)? as usize)),
+            )
+            .map_err(db_err)
+    }
+
     /// Messages matching `f`, newest first.
     pub fn list_filtered(
         &self,

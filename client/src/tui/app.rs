@@ -55,6 +55,33 @@ pub struct ListView {
     /// First visible row.
     pub scroll: usize,
     pub loading: bool,
+    /// Index into [`PRESETS`].
+    pub preset: usize,
+}
+
+/// List filter presets, cycled with `f`: all, unread, awaiting my
+/// acknowledgement, then each bulletin category.
+pub const PRESETS: usize = 7;
+
+/// The archive filter for a tab's kind and preset.
+pub fn preset_filter(kind: &str, preset: usize) -> crate::archive::bulletins::Filter {
+    let mut f = crate::archive::bulletins::Filter {
+        kind: Some(kind.to_owned()),
+        ..Default::default()
+    };
+    match preset {
+        1 => f.unread = true,
+        2 => f.unacked = true,
+        3..=6 => {
+            f.category = Some(
+                lianxi_shared::payload::Category::ALL[preset - 3]
+                    .as_str()
+                    .to_owned(),
+            )
+        }
+        _ => {}
+    }
+    f
 }
 
 impl ListView {

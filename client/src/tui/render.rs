@@ -182,9 +182,14 @@ fn split(area: Rect) -> [Rect; 2] {
 fn render_main(f: &mut Frame, app: &App, area: Rect) {
     let [left, right] = split(area);
     let t = app.lang.t();
+    let filter = app
+        .list(app.tab)
+        .filter(|l| l.preset > 0)
+        .map(|l| format!(" · {}", t.presets[l.preset]))
+        .unwrap_or_default();
     let block = Block::new()
         .borders(Borders::ALL)
-        .title(format!(" {} ", t.tabs[app.tab.index()]));
+        .title(format!(" {}{filter} ", t.tabs[app.tab.index()]));
     let inner = block.inner(left);
     f.render_widget(block, left);
     let w = usize::from(inner.width);
@@ -454,6 +459,25 @@ fn detail_lines(app: &App, m: &MessageRow, w: usize, lines: &mut Vec<Line<'stati
             )
         };
         lines.push(Line::styled(truncate(&text, w), style));
+    }
+    if let Some(d) = d.filter(|d| d.history.len() > 1) {
+        let versions: Vec<String> = d
+            .history
+            .iter()
+            .map(|h| {
+                let label = if h.revision == 0 {
+                    "0".to_owned()
+                } else {
+                    h.revision.to_string()
+                };
+                if h.id == m.id {
+                    format!("[{} {label}]", t.revision)
+                } else {
+                    format!("{} {label}", t.revision)
+                }
+            })
+            .collect();
+        lines.push(Line::styled(truncate(&versions.join(" → "), w), dim()));
     }
     if let Some(d) = d.filter(|d| !d.attachments.is_empty()) {
         let list: Vec<String> = d

@@ -50,13 +50,21 @@ fn run_effect(
         };
         let r: Result<()> = async {
             match effect {
-                Effect::LoadPage { tab, start, len } => {
+                Effect::LoadPage {
+                    tab,
+                    start,
+                    len,
+                    preset,
+                } => {
                     let Some(kind) = tab.kind() else {
                         return Ok(());
                     };
+                    let f = super::app::preset_filter(kind, preset);
                     let (rows, (total, unread)) = node
                         .archive
-                        .call(move |a| Ok((a.list(Some(kind), len, start)?, a.count_kind(kind)?)))
+                        .call(move |a| {
+                            Ok((a.list_filtered(&f, len, start)?, a.count_filtered(&f)?))
+                        })
                         .await?;
                     send(Action::PageLoaded {
                         tab,
@@ -64,6 +72,7 @@ fn run_effect(
                         total,
                         unread,
                         rows,
+                        preset,
                     });
                 }
                 Effect::LoadDetail { id, mark_read } => {
@@ -79,6 +88,13 @@ fn run_effect(
                     send(Action::SearchDone { query, hits });
                 }
                 Effect::LoadDirectory => send(Action::DirectoryLoaded(node.directory().await?)),
+                Effect::Remind(id) => match node.remind(&id, String::new()).await {
+                    Ok((_, n)) => {
+                        let _ = net.send(NetCmd::Flush).await;
+                        send(Action::Reminded(Ok(n)));
+                    }
+                    Err(e) => send(Action::Reminded(Err(e.message))),
+                },
                 Effect::LoadReceipts(id) => {
                     let r = node
                         .archive
@@ -253,16 +269,19 @@ pub async fn run(node: Arc<Node>, lang: Lang) -> Result<()> {
             tab: super::app::Tab::Bulletins,
             start: 0,
             len: super::app::PAGE,
+            preset: 0,
         },
         Effect::LoadPage {
             tab: super::app::Tab::Cases,
             start: 0,
             len: super::app::PAGE,
+            preset: 0,
         },
         Effect::LoadPage {
             tab: super::app::Tab::Meetings,
             start: 0,
             len: super::app::PAGE,
+            preset: 0,
         },
         Effect::LoadDirectory,
         Effect::LoadOutbox,

@@ -56,6 +56,7 @@ pub enum Action {
         total: usize,
         unread: usize,
         rows: Vec<MessageRow>,
+        preset: usize,
     },
     DetailLoaded(MessageRow),
     SearchDone {
@@ -73,6 +74,11 @@ pub enum Action {
     ReceiptsLoaded(crate::archive::bulletins::Receipts),
     /// Acknowledge the bulletin in the detail pane.
     Acknowledge,
+    /// Remind the recipients of the bulletin in the detail pane who have not acknowledged.
+    Remind,
+    /// Cycle the list filter.
+    NextFilter,
+    Reminded(Result<usize, String>),
     /// Toggle "acknowledgement required" while composing.
     ToggleAck,
     /// A file's size, checked when it was added to a draft.
@@ -89,7 +95,10 @@ pub enum Effect {
         tab: Tab,
         start: usize,
         len: usize,
+        /// Index into the filter presets.
+        preset: usize,
     },
+    Remind(String),
     LoadDetail {
         id: String,
         mark_read: bool,
@@ -171,6 +180,8 @@ pub fn on_key(app: &App, key: KeyEvent) -> Option<Action> {
             KeyCode::Char('/') => Action::StartSearch,
             KeyCode::Char('n') => Action::StartCompose,
             KeyCode::Char('a') => Action::Acknowledge,
+            KeyCode::Char('R') => Action::Remind,
+            KeyCode::Char('f') => Action::NextFilter,
             KeyCode::Esc => Action::Back,
             _ => return None,
         }),
@@ -198,6 +209,7 @@ fn follow_selection(app: &mut App, out: &mut Vec<Effect>) {
                 tab,
                 start: l.page_start(),
                 len: PAGE,
+                preset: l.preset,
             });
         }
         let id = l.selected_row().map(|r| r.id.clone());
@@ -285,6 +297,33 @@ fn normal(app: &mut App, action: Action, out: &mut Vec<Effect>) -> Mode {
                 });
             }
         }
+        Action::Remind => {
+            if let Some(d) = app
+                .detail
+                .as_ref()
+                .filter(|d| d.direction == "out" && d.ack_required)
+            {
+                out.push(Effect::Remind(d.id.clone()));
+            }
+        }
+        Action::NextFilter => {
+            if let Some(i) = (app.tab.index() < 3).then_some(app.tab.index()) {
+                let l = &mut app.lists[i];
+                l.preset = (l.preset + 1) % super::app::PRESETS;
+                l.selected = 0;
+                l.scroll = 0;
+                l.start = 0;
+                l.rows.clear();
+                l.loading = true;
+                app.detail = None;
+                out.push(Effect::LoadPage {
+                    tab: app.tab,
+                    start: 0,
+                    len: PAGE,
+                    preset: l.preset,
+                });
+            }
+        }
         Action::Acknowledge => {
             if let Some(d) = &app.detail
                 && d.direction == "in"
@@ -336,8 +375,12 @@ fn common(app: &mut App, action: Action, out: &mut Vec<Effect>) {
             total,
             unread,
             rows,
+            preset,
         } => {
             let l = &mut app.lists[tab.index()];
+            if preset != l.preset {
+                return; // a page for a filter no longer shown
+            }
             l.loading = false;
             l.total = total;
             l.unread = unread;
@@ -412,6 +455,7 @@ fn common(app: &mut App, action: Action, out: &mut Vec<Effect>) {
                 tab,
                 start: l.start,
                 len: PAGE,
+                preset: l.preset,
             });
         }
         Action::Queued(Ok(_)) => {
@@ -419,6 +463,8 @@ fn common(app: &mut App, action: Action, out: &mut Vec<Effect>) {
             out.push(Effect::LoadOutbox);
         }
         Action::Queued(Err(e)) => notice(app, format!("{}: {e}", app.lang.t().send_failed)),
+        Action::Reminded(Ok(n)) => notice(app, format!("{} {n}", app.lang.t().reminded_n)),
+        Action::Reminded(Err(e)) => notice(app, e),
         Action::ReceiptsLoaded(r) if app.detail.as_ref().is_some_and(|d| d.id == r.id) => {
             app.receipts = Some(r)
         }
@@ -430,6 +476,7 @@ fn common(app: &mut App, action: Action, out: &mut Vec<Effect>) {
                         tab: *t,
                         start: app.lists[i].start,
                         len: PAGE,
+                        preset: app.lists[i].preset,
                     });
                 }
             }

@@ -93,7 +93,7 @@ pub async fn deliver_now(
                 .map(|(_, e)| e.clone());
             Ok(match (mine, err) {
                 (Some(n), _) => ("sent", Some(n), None),
-                (None, Some(e)) if e.code == ErrorCode::HubUnreachable => ("queued", None, Some(e)),
+                (None, Some(e)) if lianxi::node::is_transient(e.code) => ("queued", None, Some(e)),
                 (None, Some(e)) => return Err(e.into()),
                 (None, None) => ("queued", None, None),
             })

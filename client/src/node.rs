@@ -134,7 +134,8 @@ pub fn enroll(
     Ok(info)
 }
 
-fn is_transient(code: ErrorCode) -> bool {
+/// Errors after which a message stays in the outbox and is retried.
+pub fn is_transient(code: ErrorCode) -> bool {
     matches!(
         code,
         ErrorCode::HubUnreachable

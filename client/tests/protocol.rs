@@ -6,7 +6,6 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use common::Net;
@@ -136,65 +135,6 @@ fn retries_are_idempotent_and_forgeries_are_refused() {
     assert_eq!(b.titles(), ["第一份"]);
 }
 
-fn raw_client(net: &Net, alpn: &[u8], with_cert: bool, home: &std::path::Path) -> quinn::Endpoint {
-    use rustls_pki_types::pem::PemObject;
-    let ca = rustls_pki_types::CertificateDer::from_pem_file(net.ca_dir().join("ca.crt")).unwrap();
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(ca).unwrap();
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let builder = rustls::ClientConfig::builder_with_provider(provider)
-        .with_protocol_versions(&[&rustls::version::TLS13])
-        .unwrap()
-        .with_root_certificates(roots);
-    let mut cfg = if with_cert {
-        let cert = rustls_pki_types::CertificateDer::from_pem_file(home.join("node.crt")).unwrap();
-        let key = Identity::load(&Home::new(home)).unwrap().tls_key().unwrap();
-        builder.with_client_auth_cert(vec![cert], key).unwrap()
-    } else {
-        builder.with_no_client_auth()
-    };
-    cfg.alpn_protocols = vec![alpn.to_vec()];
-    let mut ep = quinn::Endpoint::client("127.0.0.1:0".parse().unwrap()).unwrap();
-    ep.set_default_client_config(quinn::ClientConfig::new(Arc::new(
-        quinn::crypto::rustls::QuicClientConfig::try_from(cfg).unwrap(),
-    )));
-    ep
-}
-
-/// Try a Hello over a raw connection; Ok(()) only if the hub answers Welcome.
-async fn hello(ep: &quinn::Endpoint, addr: &str) -> Result<(), String> {
-    let conn = ep
-        .connect(addr.parse().unwrap(), "localhost")
-        .map_err(|e| e.to_string())?
-        .await
-        .map_err(|e| e.to_string())?;
-    let (mut send, mut recv) = conn.open_bi().await.map_err(|e| e.to_string())?;
-    let hello = lianxi_shared::wire::ClientMsg::Hello {
-        protocol: 1,
-        agent: "raw".into(),
-    };
-    send.write_all(&hello.to_frame())
-        .await
-        .map_err(|e| e.to_string())?;
-    let mut buf = vec![0u8; 4096];
-    let n = tokio::time::timeout(Duration::from_secs(5), recv.read(&mut buf))
-        .await
-        .map_err(|_| "timeout".to_string())?
-        .map_err(|e| e.to_string())?
-        .ok_or("closed")?;
-    let mut d = lianxi_shared::frame::FrameDecoder::new(1 << 20);
-    d.push(&buf[..n]);
-    match d
-        .next_frame()
-        .ok()
-        .flatten()
-        .map(|f| lianxi_shared::wire::HubMsg::decode(&f))
-    {
-        Some(Ok(lianxi_shared::wire::HubMsg::Welcome { .. })) => Ok(()),
-        other => Err(format!("{other:?}")),
-    }
-}
-
 #[test]
 fn no_client_certificate_or_wrong_alpn_is_refused() {
     let mut net = Net::new();
@@ -202,22 +142,22 @@ fn no_client_certificate_or_wrong_alpn_is_refused() {
     let a = net.node("nat", "全国中小企业协会", "national", "secretary");
     let addr = net.hub_addr();
     rt().block_on(async {
-        let good = raw_client(&net, b"lianxi/1", true, &a.home);
-        hello(&good, &addr)
+        let good = common::raw_client(&net, b"lianxi/1", true, &a.home);
+        common::hello(&good, &addr)
             .await
             .expect("a proper client is welcome");
-        let no_cert = raw_client(&net, b"lianxi/1", false, &a.home);
+        let no_cert = common::raw_client(&net, b"lianxi/1", false, &a.home);
         assert!(
-            hello(&no_cert, &addr).await.is_err(),
+            common::hello(&no_cert, &addr).await.is_err(),
             "no client certificate must be refused"
         );
-        let wrong_alpn = raw_client(&net, b"http/1.1", true, &a.home);
+        let wrong_alpn = common::raw_client(&net, b"http/1.1", true, &a.home);
         assert!(
-            hello(&wrong_alpn, &addr).await.is_err(),
+            common::hello(&wrong_alpn, &addr).await.is_err(),
             "wrong ALPN must be refused"
         );
         // And the hub keeps serving.
-        hello(&good, &addr).await.expect("still serving");
+        common::hello(&good, &addr).await.expect("still serving");
     });
     assert!(a.ok(&["sync"])["received"] == 0);
 }

@@ -41,6 +41,20 @@ pub struct Limits {
     pub max_inflight_sends: usize,
     /// How often the CRL file is checked for changes, milliseconds.
     pub crl_poll_ms: u64,
+    /// Once a frame has started, it must be complete within this time, seconds.
+    pub frame_timeout_secs: u64,
+    /// Bytes of outgoing frames queued per connection before the hub stops
+    /// reading more for it (a slow reader cannot grow the hub's memory).
+    pub out_buffer_bytes: usize,
+    /// Sends per second per node (token bucket), and the burst allowed.
+    pub send_rate_per_sec: f64,
+    pub send_burst: f64,
+    /// Open connections at most, in all and per node.
+    pub max_connections: usize,
+    pub max_connections_per_node: usize,
+    /// Largest hub database, bytes (0: no limit). When it is reached, sends are
+    /// refused with `storage_full` and everything stored stays intact.
+    pub max_db_bytes: u64,
 }
 
 impl Default for Limits {
@@ -53,6 +67,13 @@ impl Default for Limits {
             hello_timeout_secs: 10,
             max_inflight_sends: 256,
             crl_poll_ms: 1000,
+            frame_timeout_secs: 30,
+            out_buffer_bytes: 8 * 1024 * 1024,
+            send_rate_per_sec: 500.0,
+            send_burst: 2000.0,
+            max_connections: 50_000,
+            max_connections_per_node: 8,
+            max_db_bytes: 0,
         }
     }
 }

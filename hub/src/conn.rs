@@ -59,6 +59,16 @@ pub(crate) async fn handle(shared: Arc<Shared>, incoming: quinn::Incoming) {
             return;
         }
     };
+    let limits = &shared.config.limits;
+    let (all, mine) = shared.live_counts(&info.node_id);
+    if all >= limits.max_connections || mine >= limits.max_connections_per_node {
+        tracing::warn!(node = %info.node_id, all, mine, "connection limit reached; refusing");
+        conn.close(
+            quinn::VarInt::from_u32(CLOSE_PROTOCOL),
+            b"unavailable: too many connections",
+        );
+        return;
+    }
     if let Err(e) = shared.register(&info, &der).await {
         tracing::error!(node = %info.node_id, error = %e, "cannot record node");
         conn.close(quinn::VarInt::from_u32(CLOSE_PROTOCOL), b"internal");
@@ -95,15 +105,35 @@ enum ReadEnd {
     Error(ProtoError),
 }
 
+/// Read the next frame. Once a frame has started it must be complete within
+/// `frame_timeout` (a peer that trickles bytes cannot hold a connection open).
 async fn read_frame(
     recv: &mut quinn::RecvStream,
     dec: &mut FrameDecoder,
+    frame_timeout: Duration,
 ) -> Result<Vec<u8>, ReadEnd> {
+    let mut deadline: Option<tokio::time::Instant> = None;
     loop {
         if let Some(f) = dec.next_frame().map_err(ReadEnd::Error)? {
             return Ok(f);
         }
-        match recv.read_chunk(64 * 1024, true).await {
+        if dec.buffered() > 0 && deadline.is_none() {
+            deadline = Some(tokio::time::Instant::now() + frame_timeout);
+        }
+        let read = recv.read_chunk(64 * 1024, true);
+        let chunk = match deadline {
+            Some(d) => match tokio::time::timeout_at(d, read).await {
+                Ok(r) => r,
+                Err(_) => {
+                    return Err(ReadEnd::Error(ProtoError::new(
+                        ErrorCode::TruncatedFrame,
+                        "frame not completed in time",
+                    )));
+                }
+            },
+            None => read.await,
+        };
+        match chunk {
             Ok(Some(chunk)) => dec.push(&chunk.bytes),
             Ok(None) => {
                 return match dec.finish() {
@@ -116,8 +146,12 @@ async fn read_frame(
     }
 }
 
-async fn write_loop(mut send: quinn::SendStream, mut rx: mpsc::Receiver<Vec<u8>>) {
-    while let Some(frame) = rx.recv().await {
+/// An encoded frame, and the share of the connection's byte budget it holds
+/// until it is written.
+type Frame = (Vec<u8>, Option<tokio::sync::OwnedSemaphorePermit>);
+
+async fn write_loop(mut send: quinn::SendStream, mut rx: mpsc::Receiver<Frame>) {
+    while let Some((frame, _budget)) = rx.recv().await {
         if send.write_all(&frame).await.is_err() {
             return;
         }
@@ -144,13 +178,13 @@ async fn session(
             ));
         }
     };
-    let (out, out_rx) = mpsc::channel::<Vec<u8>>(256);
+    let (out, out_rx) = mpsc::channel::<Frame>(256);
     let writer = tokio::spawn(write_loop(send, out_rx));
     let mut dec = FrameDecoder::new(limits.max_frame);
     let result = serve(shared, info, notify, &mut recv, &mut dec, &out, hello_wait).await;
     if let Err(e) = &result {
         let _ = out
-            .send(HubMsg::Error { error: e.clone() }.to_frame())
+            .send((HubMsg::Error { error: e.clone() }.to_frame(), None))
             .await;
     }
     drop(out);
@@ -164,11 +198,12 @@ async fn serve(
     notify: Arc<Notify>,
     recv: &mut quinn::RecvStream,
     dec: &mut FrameDecoder,
-    out: &mpsc::Sender<Vec<u8>>,
+    out: &mpsc::Sender<Frame>,
     hello_wait: Duration,
 ) -> Result<(), ProtoError> {
     let node = &info.node_id;
-    let first = match tokio::time::timeout(hello_wait, read_frame(recv, dec)).await {
+    let frame_timeout = Duration::from_secs(shared.config.limits.frame_timeout_secs.max(1));
+    let first = match tokio::time::timeout(hello_wait, read_frame(recv, dec, frame_timeout)).await {
         Ok(Ok(f)) => f,
         Ok(Err(ReadEnd::Closed)) => return Ok(()),
         Ok(Err(ReadEnd::Error(e))) => return Err(e),
@@ -201,7 +236,7 @@ async fn serve(
     ));
     let mut deliverer: Option<tokio::task::JoinHandle<()>> = None;
     let result = loop {
-        let body = match read_frame(recv, dec).await {
+        let body = match read_frame(recv, dec, frame_timeout).await {
             Ok(b) => b,
             Err(ReadEnd::Closed) => break Ok(()),
             Err(ReadEnd::Error(e)) => break Err(e),
@@ -219,6 +254,14 @@ async fn serve(
                 envelope,
                 wraps,
             } => {
+                if !shared.allow_send(node) {
+                    let error = ProtoError::new(
+                        ErrorCode::RateLimited,
+                        "sending too fast; slow down and retry",
+                    );
+                    send_frame(out, HubMsg::Refused { rid, error }).await?;
+                    continue;
+                }
                 let Ok(permit) = inflight.clone().acquire_owned().await else {
                     break Ok(());
                 };
@@ -237,7 +280,7 @@ async fn serve(
                             HubMsg::Refused { rid, error }
                         }
                     };
-                    let _ = out.send(reply.to_frame()).await;
+                    let _ = out.send((reply.to_frame(), None)).await;
                     drop(permit);
                 });
             }
@@ -292,8 +335,8 @@ async fn serve(
     result
 }
 
-async fn send_frame(out: &mpsc::Sender<Vec<u8>>, msg: HubMsg) -> Result<(), ProtoError> {
-    out.send(msg.to_frame())
+async fn send_frame(out: &mpsc::Sender<Frame>, msg: HubMsg) -> Result<(), ProtoError> {
+    out.send((msg.to_frame(), None))
         .await
         .map_err(|_| ProtoError::code(ErrorCode::Unavailable))
 }
@@ -349,13 +392,20 @@ async fn deliver_loop(
     shared: Arc<Shared>,
     node: NodeId,
     notify: Arc<Notify>,
-    out: mpsc::Sender<Vec<u8>>,
+    out: mpsc::Sender<Frame>,
 ) {
+    // Outgoing deliveries may hold at most this many bytes queued for the writer.
+    let budget_total = shared.config.limits.out_buffer_bytes.max(1 << 16);
+    let budget = Arc::new(Semaphore::new(budget_total));
     let mut cursor = 0u64;
     let mut drained = false;
     let mut delivered = 0u64;
     loop {
-        let rows = match shared.store.fetch(node.clone(), cursor, 256).await {
+        let rows = match shared
+            .store
+            .fetch(node.clone(), cursor, 256, budget_total)
+            .await
+        {
             Ok(r) => r,
             Err(e) => {
                 tracing::error!(node = %node, error = %e, "cannot read deliveries");
@@ -367,7 +417,7 @@ async fn deliver_loop(
             if !drained {
                 drained = true;
                 if out
-                    .send(HubMsg::Drained { delivered }.to_frame())
+                    .send((HubMsg::Drained { delivered }.to_frame(), None))
                     .await
                     .is_err()
                 {
@@ -392,7 +442,12 @@ async fn deliver_loop(
                 },
                 wrap: row.wrap,
             };
-            if out.send(msg.to_frame()).await.is_err() {
+            let frame = msg.to_frame();
+            let share = u32::try_from(frame.len().min(budget_total)).unwrap_or(u32::MAX);
+            let Ok(permit) = budget.clone().acquire_many_owned(share).await else {
+                return;
+            };
+            if out.send((frame, Some(permit))).await.is_err() {
                 return;
             }
             delivered += 1;

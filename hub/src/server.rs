@@ -37,6 +37,13 @@ pub(crate) struct Shared {
     registry: Mutex<HashMap<NodeId, HashMap<u64, Live>>>,
     next_conn: AtomicU64,
     pub release_wake: Notify,
+    buckets: Mutex<HashMap<NodeId, Bucket>>,
+}
+
+/// A token bucket: sends per second with a burst.
+struct Bucket {
+    tokens: f64,
+    at: std::time::Instant,
 }
 
 impl Shared {
@@ -107,6 +114,44 @@ impl Shared {
                 live.notify.notify_one();
             }
         }
+    }
+
+    /// Take one send token for `node`; false when it sends too fast.
+    pub fn allow_send(&self, node: &NodeId) -> bool {
+        let (rate, burst) = (
+            self.config.limits.send_rate_per_sec,
+            self.config.limits.send_burst,
+        );
+        let Ok(mut b) = self.buckets.lock() else {
+            return true;
+        };
+        let now = std::time::Instant::now();
+        let bucket = b.entry(node.clone()).or_insert(Bucket {
+            tokens: burst,
+            at: now,
+        });
+        bucket.tokens =
+            (bucket.tokens + now.duration_since(bucket.at).as_secs_f64() * rate).min(burst);
+        bucket.at = now;
+        if bucket.tokens >= 1.0 {
+            bucket.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+
+    /// Connections open now: (all, this node's).
+    pub fn live_counts(&self, node: &NodeId) -> (usize, usize) {
+        self.registry
+            .lock()
+            .map(|r| {
+                (
+                    r.values().map(HashMap::len).sum(),
+                    r.get(node).map(HashMap::len).unwrap_or(0),
+                )
+            })
+            .unwrap_or((0, 0))
     }
 
     pub fn live_count(&self) -> usize {
@@ -187,8 +232,8 @@ pub async fn start(config: HubConfig) -> anyhow::Result<HubHandle> {
         Some(p) => Some(read_crl(p, &ca_der)?),
         None => None,
     };
-    let store =
-        Store::open(&config.data).with_context(|| format!("hub data {}", config.data.display()))?;
+    let store = Store::open_limited(&config.data, config.limits.max_db_bytes)
+        .with_context(|| format!("hub data {}", config.data.display()))?;
     let all: HashMap<NodeId, Vec<u8>> = store.node_certs().await?.into_iter().collect();
     let snap = Snapshot::build(
         &all,
@@ -213,6 +258,7 @@ pub async fn start(config: HubConfig) -> anyhow::Result<HubHandle> {
         registry: Mutex::new(HashMap::new()),
         next_conn: AtomicU64::new(1),
         release_wake: Notify::new(),
+        buckets: Mutex::new(HashMap::new()),
         config,
     });
     let (tx, rx) = watch::channel(false);

@@ -52,6 +52,8 @@ pub struct Net {
     pub hub: Option<Hub>,
     pub port: u16,
     pub crl: Option<PathBuf>,
+    /// Extra hub configuration (TOML), passed with `--config`.
+    pub hub_config: Option<String>,
     hub_starts: u32,
 }
 
@@ -71,6 +73,7 @@ impl Net {
             hub: None,
             port: 0,
             crl: None,
+            hub_config: None,
             hub_starts: 0,
         };
         let ca = net.ca_dir();
@@ -114,6 +117,11 @@ impl Net {
         if let Some(crl) = &self.crl {
             cmd.args(["--crl", s(crl)]);
         }
+        if let Some(cfg) = &self.hub_config {
+            let path = self.dir.path().join("hub.toml");
+            std::fs::write(&path, cfg).expect("hub config");
+            cmd.args(["--config", s(&path)]);
+        }
         let mut child = cmd.spawn().expect("start hub");
         let stdout = child.stdout.take().expect("stdout");
         let mut line = String::new();
@@ -145,6 +153,11 @@ impl Net {
             h.child.kill().expect("kill -9");
             h.child.wait().expect("wait");
         }
+    }
+
+    /// The hub process id (to read its memory use).
+    pub fn hub_pid(&self) -> Option<u32> {
+        self.hub.as_ref().map(|h| h.child.id())
     }
 
     pub fn hub_addr(&self) -> String {
@@ -306,4 +319,135 @@ pub fn eventually(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
         std::thread::sleep(Duration::from_millis(100));
     }
     panic!("timed out waiting for: {what}");
+}
+
+// ---- raw QUIC clients, for what the real client would never send ----------
+
+use std::sync::Arc;
+
+use lianxi::home::Home;
+use lianxi::identity::Identity;
+
+pub fn raw_client(
+    net: &Net,
+    alpn: &[u8],
+    with_cert: bool,
+    home: &std::path::Path,
+) -> quinn::Endpoint {
+    use rustls_pki_types::pem::PemObject;
+    let ca = rustls_pki_types::CertificateDer::from_pem_file(net.ca_dir().join("ca.crt")).unwrap();
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(ca).unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let builder = rustls::ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(&[&rustls::version::TLS13])
+        .unwrap()
+        .with_root_certificates(roots);
+    let mut cfg = if with_cert {
+        let cert = rustls_pki_types::CertificateDer::from_pem_file(home.join("node.crt")).unwrap();
+        let key = Identity::load(&Home::new(home)).unwrap().tls_key().unwrap();
+        builder.with_client_auth_cert(vec![cert], key).unwrap()
+    } else {
+        builder.with_no_client_auth()
+    };
+    cfg.alpn_protocols = vec![alpn.to_vec()];
+    let mut ep = quinn::Endpoint::client("127.0.0.1:0".parse().unwrap()).unwrap();
+    ep.set_default_client_config(quinn::ClientConfig::new(Arc::new(
+        quinn::crypto::rustls::QuicClientConfig::try_from(cfg).unwrap(),
+    )));
+    ep
+}
+
+/// Try a Hello over a raw connection; Ok(()) only if the hub answers Welcome.
+pub async fn hello(ep: &quinn::Endpoint, addr: &str) -> Result<(), String> {
+    let conn = ep
+        .connect(addr.parse().unwrap(), "localhost")
+        .map_err(|e| e.to_string())?
+        .await
+        .map_err(|e| e.to_string())?;
+    let (mut send, mut recv) = conn.open_bi().await.map_err(|e| e.to_string())?;
+    let hello = lianxi_shared::wire::ClientMsg::Hello {
+        protocol: 1,
+        agent: "raw".into(),
+    };
+    send.write_all(&hello.to_frame())
+        .await
+        .map_err(|e| e.to_string())?;
+    let mut buf = vec![0u8; 4096];
+    let n = tokio::time::timeout(Duration::from_secs(5), recv.read(&mut buf))
+        .await
+        .map_err(|_| "timeout".to_string())?
+        .map_err(|e| e.to_string())?
+        .ok_or("closed")?;
+    let mut d = lianxi_shared::frame::FrameDecoder::new(1 << 20);
+    d.push(&buf[..n]);
+    match d
+        .next_frame()
+        .ok()
+        .flatten()
+        .map(|f| lianxi_shared::wire::HubMsg::decode(&f))
+    {
+        Some(Ok(lianxi_shared::wire::HubMsg::Welcome { .. })) => Ok(()),
+        other => Err(format!("{other:?}")),
+    }
+}
+
+/// A raw session as `home`'s node: connected, `hello` said and `welcome` read.
+pub async fn raw_session(
+    ep: &quinn::Endpoint,
+    addr: &str,
+) -> (quinn::Connection, quinn::SendStream, quinn::RecvStream) {
+    let conn = ep
+        .connect(addr.parse().unwrap(), "localhost")
+        .unwrap()
+        .await
+        .unwrap();
+    let (mut send, mut recv) = conn.open_bi().await.unwrap();
+    let hello = lianxi_shared::wire::ClientMsg::Hello {
+        protocol: 1,
+        agent: "raw".into(),
+    };
+    send.write_all(&hello.to_frame()).await.unwrap();
+    let mut d = lianxi_shared::frame::FrameDecoder::new(1 << 24);
+    loop {
+        let chunk = recv
+            .read_chunk(1 << 16, true)
+            .await
+            .unwrap()
+            .expect("welcome");
+        d.push(&chunk.bytes);
+        if let Some(f) = d.next_frame().unwrap() {
+            assert!(matches!(
+                lianxi_shared::wire::HubMsg::decode(&f),
+                Ok(lianxi_shared::wire::HubMsg::Welcome { .. })
+            ));
+            break;
+        }
+    }
+    (conn, send, recv)
+}
+
+/// Read frames until the hub's `error` message; its code (or how the stream ended).
+pub async fn hub_error(recv: &mut quinn::RecvStream) -> String {
+    let mut d = lianxi_shared::frame::FrameDecoder::new(1 << 24);
+    loop {
+        match tokio::time::timeout(
+            std::time::Duration::from_secs(15),
+            recv.read_chunk(1 << 16, true),
+        )
+        .await
+        {
+            Err(_) => return "timeout".into(),
+            Ok(Err(e)) => return format!("closed: {e}"),
+            Ok(Ok(None)) => return "finished".into(),
+            Ok(Ok(Some(c))) => d.push(&c.bytes),
+        }
+        while let Ok(Some(f)) = d.next_frame() {
+            if let Ok(lianxi_shared::wire::HubMsg::Error { error }) =
+                lianxi_shared::wire::HubMsg::decode(&f)
+            {
+                return error.code.as_str().to_owned();
+            }
+        }
+    }
 }

@@ -141,11 +141,24 @@ impl Store {
     /// Open (or create) the store in `data`, checking that an existing file is a
     /// hub database this version understands. Must be called inside a tokio runtime.
     pub fn open(data: &Path) -> Result<Store, StoreError> {
+        Self::open_limited(data, 0)
+    }
+
+    /// Open with a size limit on the database (0: none). At the limit, writes
+    /// fail with [`StoreError::Full`] and nothing already stored is touched.
+    pub fn open_limited(data: &Path, max_db_bytes: u64) -> Result<Store, StoreError> {
         std::fs::create_dir_all(data)
             .map_err(|e| StoreError::Corrupt(format!("{}: {e}", data.display())))?;
         let path = Self::db_path(data);
         let mut conn = open_conn(&path, true)?;
         schema::migrate(&mut conn)?;
+        if max_db_bytes > 0 {
+            let page: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+            let pages = (max_db_bytes as i64 / page.max(512)).max(16);
+            let _: i64 = conn.query_row(&format!("PRAGMA max_page_count = {pages}"), [], |r| {
+                r.get(0)
+            })?;
+        }
         let (tx, rx) = mpsc::channel(4096);
         std::thread::Builder::new()
             .name("hub-store-writer".into())
@@ -202,13 +215,15 @@ impl Store {
             .map_err(|_| StoreError::Closed)?
     }
 
+    /// Up to `limit` deliveries after `after`, stopping once `max_bytes` of them are read.
     pub async fn fetch(
         &self,
         node: NodeId,
         after: u64,
         limit: usize,
+        max_bytes: usize,
     ) -> Result<Vec<DeliveryRow>, StoreError> {
-        self.read(move |c| reads::fetch(c, &node, after, limit))
+        self.read(move |c| reads::fetch(c, &node, after, limit, max_bytes))
             .await
     }
 

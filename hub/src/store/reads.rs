@@ -49,6 +49,7 @@ pub(crate) fn fetch(
     node: &NodeId,
     after: u64,
     limit: usize,
+    max_bytes: usize,
 ) -> Result<Vec<DeliveryRow>, StoreError> {
     let mut st = c.prepare_cached(
         "SELECT d.seq, e.header, e.sig, e.body, d.wrap FROM deliveries d
@@ -64,7 +65,18 @@ pub(crate) fn fetch(
             wrap: r.get(4)?,
         })
     })?;
-    Ok(rows.collect::<Result<_, _>>()?)
+    // Rows are read lazily: stopping early leaves the remaining bodies unread.
+    let mut out = Vec::new();
+    let mut bytes = 0;
+    for r in rows {
+        let r = r?;
+        bytes += r.body.len() + r.wrap.len();
+        out.push(r);
+        if bytes >= max_bytes {
+            break;
+        }
+    }
+    Ok(out)
 }
 
 pub(crate) fn next_release(c: &Connection) -> Result<Option<i64>, StoreError> {

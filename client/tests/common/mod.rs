@@ -10,24 +10,23 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
-/// Path of a workspace binary, built on demand if this test run did not build it.
+/// Path of a workspace binary. `cargo test` builds only this package's
+/// executables, so the hub's and the CA's are brought up to date here once per
+/// test process, workspace-wide so that the dependencies already built for the
+/// tests are reused (a no-op when they are current).
 pub fn bin(name: &str) -> PathBuf {
+    static BUILT: std::sync::Once = std::sync::Once::new();
     let lianxi = PathBuf::from(env!("CARGO_BIN_EXE_lianxi"));
-    let dir = lianxi.parent().expect("bin dir").to_owned();
-    let path = dir.join(name);
-    if !path.exists() {
-        let pkg = if name == "lianxi-ca" {
-            "lianxi-certs"
-        } else {
-            name
-        };
-        let status = Command::new(env!("CARGO"))
-            .args(["build", "-p", pkg, "--bins"])
-            .status()
-            .expect("cargo build");
-        assert!(status.success(), "building {name}");
+    if name != "lianxi" {
+        BUILT.call_once(|| {
+            let status = Command::new(env!("CARGO"))
+                .args(["build", "-q", "--workspace", "--bins", "--tests"])
+                .status()
+                .expect("cargo build");
+            assert!(status.success(), "building the hub and CA binaries");
+        });
     }
-    path
+    lianxi.parent().expect("bin dir").join(name)
 }
 
 pub fn run(cmd: &mut Command) -> std::process::Output {

@@ -123,7 +123,7 @@ impl Node {
                 "only received bulletins can be forwarded; send your own again instead",
             )
         })?;
-        let key = if wrap.starts_with(b"AGE-SECRET-KEY-1") {
+        let key = if wrap.starts_with(lianxi_shared::AGE_SECRET_PREFIX.as_bytes()) {
             String::from_utf8_lossy(&wrap).trim().to_owned()
         } else {
             let identity = self.identity();

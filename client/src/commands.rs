@@ -465,7 +465,9 @@ async fn export_envelope(node: &Node, id: &str, out: &Path) -> anyhow::Result<Ve
     write("body.age", &env.body)?;
     match &wrap {
         // A forwarded message carries its own message key instead of a wrap.
-        Some(w) if w.starts_with(b"AGE-SECRET-KEY-1") => write("message.key", w)?,
+        Some(w) if w.starts_with(lianxi_shared::AGE_SECRET_PREFIX.as_bytes()) => {
+            write("message.key", w)?
+        }
         Some(w) => write("wrap.age", w)?,
         None => {}
     }

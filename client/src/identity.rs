@@ -3,7 +3,7 @@
 //! - `identity/node.key`: ed25519, PKCS#8 PEM, mode 0600. Signs envelopes and is
 //!   the TLS client key.
 //! - `identity/age.key`: the age X25519 identity in the standard identity-file
-//!   format (`AGE-SECRET-KEY-1…`, as `age-keygen` writes it), mode 0600.
+//!   format (as `age-keygen` writes it), mode 0600.
 
 use std::str::FromStr;
 
@@ -59,8 +59,8 @@ impl Identity {
         let line = text
             .lines()
             .map(str::trim)
-            .find(|l| l.starts_with("AGE-SECRET-KEY-1"))
-            .ok_or_else(|| key_err("age.key holds no AGE-SECRET-KEY-1 line"))?;
+            .find(|l| l.starts_with(lianxi_shared::AGE_SECRET_PREFIX))
+            .ok_or_else(|| key_err("age.key holds no age secret key line"))?;
         let age =
             age::x25519::Identity::from_str(line).map_err(|e| key_err(format!("age.key: {e}")))?;
         Ok(Identity { signing, age })

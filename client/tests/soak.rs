@@ -40,10 +40,15 @@ fn archive(home: &std::path::Path, direction: &str) -> BTreeMap<String, Vec<u8>>
     )
     .unwrap();
     let mut st = c
-        .prepare("SELECT id, env_header || env_sig || env_body FROM messages WHERE direction = ?1")
+        .prepare("SELECT id, env_header, env_sig, env_body FROM messages WHERE direction = ?1")
         .unwrap();
     let rows = st
-        .query_map([direction], |r| Ok((r.get(0)?, r.get(1)?)))
+        .query_map([direction], |r| {
+            let mut bytes: Vec<u8> = r.get(1)?;
+            bytes.extend(r.get::<_, Vec<u8>>(2)?);
+            bytes.extend(r.get::<_, Vec<u8>>(3)?);
+            Ok((r.get(0)?, bytes))
+        })
         .unwrap();
     let mut out = BTreeMap::new();
     for r in rows {
@@ -78,43 +83,11 @@ fn recipients(home: &std::path::Path) -> BTreeMap<String, BTreeSet<String>> {
     out
 }
 
-async fn round(node: &Node, until_drained: bool) -> Result<(usize, usize), lianxi::ProtoError> {
-    let (s, mut ev) = node.connect(Duration::from_secs(3)).await?;
-    node.refresh_directory(&s).await?;
-    s.subscribe().await?;
-    let sent = node.flush_outbox(&s).await?.sent.len();
-    let mut rx = lianxi::sync::Receiver::new(node).await?;
-    let mut got = 0;
-    let deadline =
-        tokio::time::Instant::now() + Duration::from_secs(if until_drained { 60 } else { 3 });
-    loop {
-        let e = match tokio::time::timeout_at(deadline, ev.recv()).await {
-            Ok(Some(e)) => e,
-            Ok(None) | Err(_) => break,
-        };
-        match e {
-            lianxi::net::Event::Deliver {
-                seq,
-                envelope,
-                wrap,
-            } => {
-                let mut batch = vec![(seq, envelope, wrap)];
-                while let Ok(lianxi::net::Event::Deliver {
-                    seq,
-                    envelope,
-                    wrap,
-                }) = ev.try_recv()
-                {
-                    batch.push((seq, envelope, wrap));
-                }
-                got += rx.process(node, &s, batch).await?.new.len();
-            }
-            lianxi::net::Event::Drained { .. } => break,
-            lianxi::net::Event::Closed(e) => return Err(e),
-        }
-    }
-    s.close().await;
-    Ok((sent, got))
+/// One sync: connect, flush the outbox, receive (until drained when `until_drained`,
+/// else for a few seconds), through the same code the `lianxi sync` command runs.
+async fn round(node: &Node, until_drained: bool) -> Result<(), lianxi::ProtoError> {
+    let timeout = Duration::from_secs(if until_drained { 60 } else { 3 });
+    lianxi::sync::sync(node, timeout).await.map(|_| ())
 }
 
 #[test]

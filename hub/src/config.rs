@@ -46,6 +46,8 @@ pub struct Limits {
     /// Bytes of outgoing frames queued per connection before the hub stops
     /// reading more for it (a slow reader cannot grow the hub's memory).
     pub out_buffer_bytes: usize,
+    /// Deliveries sent to a node and not yet acknowledged, at most (1..=1024).
+    pub delivery_window: usize,
     /// Sends per second per node (token bucket), and the burst allowed.
     pub send_rate_per_sec: f64,
     pub send_burst: f64,
@@ -69,6 +71,7 @@ impl Default for Limits {
             crl_poll_ms: 1000,
             frame_timeout_secs: 30,
             out_buffer_bytes: 8 * 1024 * 1024,
+            delivery_window: 256,
             send_rate_per_sec: 500.0,
             send_burst: 2000.0,
             max_connections: 50_000,

@@ -14,6 +14,7 @@ use tokio::sync::{Notify, Semaphore, mpsc};
 
 use crate::server::{Live, Shared};
 use crate::store::{Inserted, NewEnvelope};
+use crate::window::Window;
 
 /// Application close codes.
 const CLOSE_OK: u32 = 0;
@@ -234,6 +235,7 @@ async fn serve(
     let inflight = Arc::new(Semaphore::new(
         shared.config.limits.max_inflight_sends.max(1),
     ));
+    let window = Arc::new(Window::new(shared.config.limits.delivery_window));
     let mut deliverer: Option<tokio::task::JoinHandle<()>> = None;
     let result = loop {
         let body = match read_frame(recv, dec, frame_timeout).await {
@@ -290,11 +292,13 @@ async fn serve(
                         shared.clone(),
                         node.clone(),
                         notify.clone(),
+                        window.clone(),
                         out.clone(),
                     )));
                 }
             }
             ClientMsg::Received { seqs } => {
+                window.release(&seqs);
                 let (shared, node) = (shared.clone(), node.clone());
                 tokio::spawn(async move {
                     if let Err(e) = shared.store.ack(node.clone(), seqs).await {
@@ -392,6 +396,7 @@ async fn deliver_loop(
     shared: Arc<Shared>,
     node: NodeId,
     notify: Arc<Notify>,
+    window: Arc<Window>,
     out: mpsc::Sender<Frame>,
 ) {
     // Outgoing deliveries may hold at most this many bytes queued for the writer.
@@ -443,6 +448,9 @@ async fn deliver_loop(
                 wrap: row.wrap,
             };
             let frame = msg.to_frame();
+            if !window.take(row.seq).await {
+                return;
+            }
             let share = u32::try_from(frame.len().min(budget_total)).unwrap_or(u32::MAX);
             let Ok(permit) = budget.clone().acquire_many_owned(share).await else {
                 return;

@@ -246,8 +246,15 @@ pub async fn start(config: HubConfig) -> anyhow::Result<HubHandle> {
         crl.as_ref().map(|c| c.0.as_slice()),
         config.limits.idle_timeout_secs,
     )?;
-    let endpoint = quinn::Endpoint::server(server_cfg, config.listen)
+    let socket = std::net::UdpSocket::bind(config.listen)
         .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let endpoint = quinn::Endpoint::new(
+        tls::endpoint_config(&material),
+        Some(server_cfg),
+        socket,
+        Arc::new(quinn::TokioRuntime),
+    )
+    .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = endpoint.local_addr()?;
     let shared = Arc::new(Shared {
         store,

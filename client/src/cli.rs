@@ -20,6 +20,10 @@ pub struct Cli {
     /// UI language: zh (default) or en. Also `lang = "en"` in node.toml.
     #[arg(long, global = true)]
     pub lang: Option<String>,
+    /// Read the identity passphrase from this file's first line (for scripts;
+    /// also $LIANXI_PASSPHRASE or $LIANXI_PASSPHRASE_FILE). Otherwise it is asked for.
+    #[arg(long, global = true)]
+    pub passphrase_file: Option<PathBuf>,
     #[command(subcommand)]
     pub cmd: Option<Cmd>,
 }
@@ -43,6 +47,9 @@ pub enum Cmd {
     },
     /// This node's identity, keys and certificate.
     Whoami,
+    /// Protect the key files with a passphrase, change it, or remove it.
+    #[command(subcommand)]
+    Key(KeyCmd),
     /// The verified directory of nodes.
     Directory {
         /// Do not contact the hub; show the cached directory.
@@ -167,6 +174,21 @@ pub struct InitArgs {
     /// Where to write the enrollment request (also kept in the home).
     #[arg(long)]
     pub request_out: Option<PathBuf>,
+}
+
+#[derive(Subcommand)]
+pub enum KeyCmd {
+    /// Encrypt the identity with a passphrase (standard age scrypt), or change
+    /// the passphrase. The new one is asked twice, or read from a file.
+    Protect {
+        /// Read the new passphrase from this file's first line.
+        #[arg(long)]
+        new_passphrase_file: Option<PathBuf>,
+    },
+    /// Store the identity unencrypted again (files stay 0600).
+    Unprotect,
+    /// Whether the identity is protected, and the key files.
+    Status,
 }
 
 #[derive(Subcommand)]

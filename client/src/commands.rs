@@ -6,6 +6,7 @@ use std::time::Duration;
 use anyhow::Context;
 use lianxi::archive::MessageRow;
 use lianxi::home::Home;
+use lianxi::identity::Unlock;
 use lianxi::node::{self, InitArgs, Node};
 use lianxi::sync::NetEvent;
 use lianxi::tui::i18n::Lang;
@@ -105,7 +106,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         lianxi::demo::run(opts).await?;
         return Ok(());
     }
-    let home = Home::resolve(cli.home.clone())?;
+    let mut home = Home::resolve(cli.home.clone())?;
+    home.unlock = match &cli.passphrase_file {
+        Some(p) => Unlock::File(p.clone()),
+        None => Unlock::Prompt,
+    };
     let _guard = init_logging(&home);
     let json = cli.json;
     let lang = ui_lang(
@@ -183,6 +188,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 },
             );
         }
+        Cmd::Key(cmd) => crate::key_cmds::run(cmd, &home, json)?,
         Cmd::Whoami => {
             let cfg = home.load_config()?;
             let node = Node::open(home.clone()).ok();

@@ -33,23 +33,21 @@ pub struct NodeConfig {
 #[derive(Clone, Debug)]
 pub struct Home {
     pub dir: PathBuf,
+    /// Where the passphrase comes from if the identity is protected.
+    pub unlock: crate::identity::Unlock,
 }
 
 impl Home {
     /// `--home`, else `LIANXI_HOME`, else the platform data directory.
     pub fn resolve(flag: Option<PathBuf>) -> Result<Home> {
         if let Some(d) = flag {
-            return Ok(Home { dir: d });
+            return Ok(Home::new(d));
         }
         if let Some(d) = std::env::var_os("LIANXI_HOME").filter(|v| !v.is_empty()) {
-            return Ok(Home {
-                dir: PathBuf::from(d),
-            });
+            return Ok(Home::new(d));
         }
         directories::ProjectDirs::from("org", "lianxi", "lianxi")
-            .map(|p| Home {
-                dir: p.data_dir().to_owned(),
-            })
+            .map(|p| Home::new(p.data_dir()))
             .ok_or_else(|| {
                 ProtoError::new(
                     ErrorCode::Io,
@@ -59,7 +57,10 @@ impl Home {
     }
 
     pub fn new(dir: impl Into<PathBuf>) -> Home {
-        Home { dir: dir.into() }
+        Home {
+            dir: dir.into(),
+            unlock: Default::default(),
+        }
     }
 
     pub fn config_path(&self) -> PathBuf {

@@ -4,10 +4,20 @@
 //!   the TLS client key.
 //! - `identity/age.key`: the age X25519 identity in the standard identity-file
 //!   format (as `age-keygen` writes it), mode 0600.
+//!
+//! Protected with a passphrase (`lianxi key protect`), `age.key` is that identity
+//! file encrypted with the standard age passphrase (scrypt) recipient, and
+//! `node.key` is encrypted to the node's own age recipient: one passphrase, one
+//! scrypt run to unlock, and both open with the `age` tool
+//! (`age -d age.key`, then `age -d -i age.key node.key`). Each file is recognised
+//! by its content, so every state a crash between the two writes can leave is
+//! still loadable.
 
 use std::str::FromStr;
 
-use age::secrecy::ExposeSecret;
+use std::path::Path;
+
+use age::secrecy::{ExposeSecret, SecretString};
 use ed25519_dalek::SigningKey;
 use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
 use lianxi_certs::files::{read_secret, write_new_secret};
@@ -33,29 +43,31 @@ impl Identity {
         rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, seed.as_mut());
         let signing = SigningKey::from_bytes(&seed);
         let age = age::x25519::Identity::generate();
-        let pem = signing
-            .to_pkcs8_pem(ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF)
-            .map_err(|e| key_err(format!("cannot encode key: {e}")))?;
-        let created = time::OffsetDateTime::now_utc()
-            .format(&time::format_description::well_known::Rfc3339)
-            .unwrap_or_default();
-        let age_file = Zeroizing::new(format!(
-            "# created: {created}\n# public key: {}\n{}\n",
-            age.to_public(),
-            age.to_string().expose_secret()
-        ));
+        let identity = Identity { signing, age };
+        let pem = identity.signing_pem()?;
+        let age_file = identity.age_file();
         write_new_secret(&home.signing_key_path(), pem.as_bytes())?;
         write_new_secret(&home.age_identity_path(), age_file.as_bytes())?;
-        Ok(Identity { signing, age })
+        Ok(identity)
     }
 
+    /// Load both keys; the passphrase is obtained through `home.unlock` only if
+    /// the identity is protected.
     pub fn load(home: &Home) -> Result<Identity> {
-        let pem = Zeroizing::new(read_secret(&home.signing_key_path())?);
-        let pem = std::str::from_utf8(&pem).map_err(|_| key_err("node.key is not PEM"))?;
-        let signing =
-            SigningKey::from_pkcs8_pem(pem).map_err(|e| key_err(format!("node.key: {e}")))?;
-        let text = Zeroizing::new(read_secret(&home.age_identity_path())?);
-        let text = std::str::from_utf8(&text).map_err(|_| key_err("age.key is not text"))?;
+        let age_text = read_secret(&home.age_identity_path())?;
+        let age_text = Zeroizing::new(if is_encrypted(&age_text) {
+            let pass = home.unlock.passphrase()?;
+            let id = age::scrypt::Identity::new(pass);
+            age::decrypt(&id, &age_text).map_err(|e| match e {
+                age::DecryptError::DecryptionFailed | age::DecryptError::NoMatchingKeys => {
+                    ProtoError::code(ErrorCode::BadPassphrase)
+                }
+                e => key_err(format!("age.key: {e}")),
+            })?
+        } else {
+            age_text
+        });
+        let text = std::str::from_utf8(&age_text).map_err(|_| key_err("age.key is not text"))?;
         let line = text
             .lines()
             .map(str::trim)
@@ -63,7 +75,64 @@ impl Identity {
             .ok_or_else(|| key_err("age.key holds no age secret key line"))?;
         let age =
             age::x25519::Identity::from_str(line).map_err(|e| key_err(format!("age.key: {e}")))?;
+        let pem = read_secret(&home.signing_key_path())?;
+        let pem = Zeroizing::new(if is_encrypted(&pem) {
+            age::decrypt(&age, &pem).map_err(|e| key_err(format!("node.key: {e}")))?
+        } else {
+            pem
+        });
+        let pem = std::str::from_utf8(&pem).map_err(|_| key_err("node.key is not PEM"))?;
+        let signing =
+            SigningKey::from_pkcs8_pem(pem).map_err(|e| key_err(format!("node.key: {e}")))?;
         Ok(Identity { signing, age })
+    }
+
+    /// Whether the identity files are passphrase-protected.
+    pub fn is_protected(home: &Home) -> Result<bool> {
+        Ok(is_encrypted(&read_secret(&home.age_identity_path())?))
+    }
+
+    /// Protect both key files with `pass` (or change the passphrase).
+    pub fn protect(&self, home: &Home, pass: SecretString) -> Result<()> {
+        if pass.expose_secret().is_empty() {
+            return Err(key_err("an empty passphrase protects nothing"));
+        }
+        let pem = self.signing_pem()?;
+        let sealed_pem = age::encrypt_and_armor(&self.age.to_public(), pem.as_bytes())
+            .map_err(|e| key_err(format!("cannot encrypt node.key: {e}")))?;
+        let sealed_age = age::encrypt_and_armor(
+            &age::scrypt::Recipient::new(pass),
+            self.age_file().as_bytes(),
+        )
+        .map_err(|e| key_err(format!("cannot encrypt age.key: {e}")))?;
+        // node.key first: encrypted to the age identity, it loads with either age.key.
+        replace_secret(&home.signing_key_path(), sealed_pem.as_bytes())?;
+        replace_secret(&home.age_identity_path(), sealed_age.as_bytes())
+    }
+
+    /// Remove the passphrase protection (both files back to plain 0600 files).
+    pub fn unprotect(&self, home: &Home) -> Result<()> {
+        // age.key first: a plain age.key still opens an encrypted node.key.
+        replace_secret(&home.age_identity_path(), self.age_file().as_bytes())?;
+        replace_secret(&home.signing_key_path(), self.signing_pem()?.as_bytes())
+    }
+
+    fn signing_pem(&self) -> Result<Zeroizing<String>> {
+        self.signing
+            .to_pkcs8_pem(ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF)
+            .map_err(|e| key_err(format!("cannot encode key: {e}")))
+    }
+
+    /// The standard age identity file text.
+    fn age_file(&self) -> Zeroizing<String> {
+        let created = time::OffsetDateTime::now_utc()
+            .format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_default();
+        Zeroizing::new(format!(
+            "# created: {created}\n# public key: {}\n{}\n",
+            self.age.to_public(),
+            self.age.to_string().expose_secret()
+        ))
     }
 
     /// The TLS client key (PKCS#8 DER).
@@ -76,4 +145,94 @@ impl Identity {
             doc.as_bytes().to_vec().into(),
         ))
     }
+}
+
+/// Where the passphrase of a protected identity comes from.
+#[derive(Clone, Debug, Default)]
+pub enum Unlock {
+    /// `LIANXI_PASSPHRASE`, else the file named by `LIANXI_PASSPHRASE_FILE`,
+    /// else `passphrase_required`. Never prompts.
+    #[default]
+    Environment,
+    /// The first line of this file.
+    File(std::path::PathBuf),
+    /// The environment, else ask on the terminal (if there is one).
+    Prompt,
+}
+
+impl Unlock {
+    pub fn passphrase(&self) -> Result<SecretString> {
+        match self {
+            Unlock::Environment => passphrase_from_env(),
+            Unlock::File(p) => passphrase_from_file(p),
+            Unlock::Prompt => match passphrase_from_env() {
+                Err(e) if e.code == ErrorCode::PassphraseRequired => {
+                    use std::io::IsTerminal;
+                    if !std::io::stdin().is_terminal() {
+                        return Err(e);
+                    }
+                    passphrase_prompt("口令 / passphrase: ")
+                }
+                r => r,
+            },
+        }
+    }
+}
+
+const ARMOR_BEGIN: &[u8] = b"-----BEGIN AGE ENCRYPTED FILE-----";
+const BINARY_BEGIN: &[u8] = b"age-encryption.org/v1";
+
+fn is_encrypted(bytes: &[u8]) -> bool {
+    let trimmed = bytes.trim_ascii_start();
+    trimmed.starts_with(ARMOR_BEGIN) || trimmed.starts_with(BINARY_BEGIN)
+}
+
+fn replace_secret(path: &Path, bytes: &[u8]) -> Result<()> {
+    lianxi_certs::files::write_atomic(path, bytes, true)
+}
+
+/// Environment variable holding the passphrase (for scripts).
+pub const PASSPHRASE_ENV: &str = "LIANXI_PASSPHRASE";
+/// Environment variable naming a file whose first line is the passphrase.
+pub const PASSPHRASE_FILE_ENV: &str = "LIANXI_PASSPHRASE_FILE";
+
+/// The passphrase from the file's first line (the file should be 0600).
+pub fn passphrase_from_file(path: &Path) -> Result<SecretString> {
+    let bytes =
+        Zeroizing::new(std::fs::read(path).map_err(|e| {
+            ProtoError::new(ErrorCode::KeyFile, format!("{}: {e}", path.display()))
+        })?);
+    let text = std::str::from_utf8(&bytes)
+        .map_err(|_| key_err(format!("{} is not UTF-8 text", path.display())))?;
+    let line = text.lines().next().unwrap_or_default();
+    Ok(SecretString::from(line.to_owned()))
+}
+
+/// `LIANXI_PASSPHRASE`, else the file named by `LIANXI_PASSPHRASE_FILE`, else
+/// `passphrase_required`.
+fn passphrase_from_env() -> Result<SecretString> {
+    if let Ok(p) = std::env::var(PASSPHRASE_ENV) {
+        return Ok(SecretString::from(p));
+    }
+    if let Some(f) = std::env::var_os(PASSPHRASE_FILE_ENV) {
+        return passphrase_from_file(Path::new(&f));
+    }
+    Err(ProtoError::new(
+        ErrorCode::PassphraseRequired,
+        format!(
+            "the identity is passphrase-protected: run in a terminal, or set {PASSPHRASE_ENV} or {PASSPHRASE_FILE_ENV}"
+        ),
+    ))
+}
+
+/// Ask on the terminal (no echo).
+pub fn passphrase_prompt(prompt: &str) -> Result<SecretString> {
+    rpassword::prompt_password(prompt)
+        .map(SecretString::from)
+        .map_err(|e| {
+            ProtoError::new(
+                ErrorCode::PassphraseRequired,
+                format!("cannot read the passphrase: {e}"),
+            )
+        })
 }

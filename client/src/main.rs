@@ -3,6 +3,7 @@
 mod bulletin_cmds;
 mod cli;
 mod commands;
+mod key_cmds;
 
 use std::process::ExitCode;
 

@@ -234,3 +234,105 @@ fn key_files_are_private_and_exported_envelopes_check_with_age() {
     );
     let _ = bin("lianxi");
 }
+
+/// `lianxi --json ARGS` with extra environment; (success, error code or "").
+fn run_with_env(node: &common::Node, args: &[&str], env: &[(&str, &str)]) -> (bool, String) {
+    let out = common::run(
+        Command::new(bin("lianxi"))
+            .arg("--home")
+            .arg(&node.home)
+            .arg("--json")
+            .args(args)
+            .env_remove("LIANXI_PASSPHRASE")
+            .env_remove("LIANXI_PASSPHRASE_FILE")
+            .envs(env.iter().copied()),
+    );
+    let v: serde_json::Value = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .last()
+        .and_then(|l| serde_json::from_str(l).ok())
+        .unwrap_or_default();
+    let code = v["error"]["code"].as_str().unwrap_or_default().to_owned();
+    (out.status.success(), code)
+}
+
+#[test]
+fn a_passphrase_protects_the_identity_with_standard_age_encryption() {
+    use age::secrecy::SecretString;
+    use std::os::unix::fs::PermissionsExt;
+    let mut net = Net::new();
+    net.start_hub();
+    let a = net.node("nat", "全国中小企业协会", "national", "secretary");
+    let b = net.node("gd", "广东省中小企业协会", "provincial", "secretary");
+    let pass = "长江 黄河 2026!";
+    let (ok, code) = run_with_env(&b, &["key", "protect"], &[]);
+    assert!(
+        !ok && code == "passphrase_required",
+        "no terminal, no new passphrase: {code}"
+    );
+    let (ok, code) = run_with_env(&b, &["key", "protect"], &[("LIANXI_NEW_PASSPHRASE", pass)]);
+    assert!(ok, "{code}");
+
+    let age_key = b.home.join("identity/age.key");
+    let node_key = b.home.join("identity/node.key");
+    for f in [&age_key, &node_key] {
+        let mode = std::fs::metadata(f).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{}", f.display());
+        let text = std::fs::read_to_string(f).unwrap();
+        assert!(
+            text.starts_with("-----BEGIN AGE ENCRYPTED FILE-----"),
+            "{text}"
+        );
+        assert!(!text.contains(lianxi_shared::AGE_SECRET_PREFIX));
+        assert!(!text.contains("PRIVATE KEY"));
+    }
+    // Standard format: the passphrase (scrypt) opens age.key…
+    let wrong = age::scrypt::Identity::new(SecretString::from("wrong".to_owned()));
+    assert!(age::decrypt(&wrong, &std::fs::read(&age_key).unwrap()).is_err());
+    let id = age::scrypt::Identity::new(SecretString::from(pass.to_owned()));
+    let plain_id = age::decrypt(&id, &std::fs::read(&age_key).unwrap()).unwrap();
+    assert!(String::from_utf8_lossy(&plain_id).contains(lianxi_shared::AGE_SECRET_PREFIX));
+    // …and the age tool opens node.key with that identity.
+    if Command::new("age").arg("--version").output().is_ok() {
+        let idfile = net.dir.path().join("plain-age.key");
+        std::fs::write(&idfile, &plain_id).unwrap();
+        let out = Command::new("age")
+            .args(["-d", "-i", s(&idfile), s(&node_key)])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        assert!(String::from_utf8_lossy(&out.stdout).contains("BEGIN PRIVATE KEY"));
+    } else {
+        assert!(std::env::var("CI").is_err(), "CI must install the age tool");
+    }
+
+    // Without the passphrase nothing opens; a wrong one is named as such.
+    let (ok, code) = run_with_env(&b, &["sync"], &[]);
+    assert!(!ok && code == "passphrase_required", "{code}");
+    let (ok, code) = run_with_env(&b, &["sync"], &[("LIANXI_PASSPHRASE", "错误的口令")]);
+    assert!(!ok && code == "bad_passphrase", "{code}");
+    // From the environment, or a file, it works.
+    a.send("gd", "口令测试", "正文");
+    let (ok, code) = run_with_env(&b, &["sync"], &[("LIANXI_PASSPHRASE", pass)]);
+    assert!(ok, "{code}");
+    let file = net.dir.path().join("pass.txt");
+    std::fs::write(&file, format!("{pass}\n")).unwrap();
+    let (ok, code) = run_with_env(&b, &["--passphrase-file", s(&file), "list"], &[]);
+    assert!(ok, "{code}");
+    let (ok, code) = run_with_env(&b, &["list"], &[("LIANXI_PASSPHRASE_FILE", s(&file))]);
+    assert!(ok, "{code}");
+    let (ok, _) = run_with_env(&b, &["key", "status"], &[]);
+    assert!(ok, "status needs no passphrase");
+
+    // Unprotect: plain 0600 files again, no passphrase needed.
+    let (ok, code) = run_with_env(&b, &["key", "unprotect"], &[("LIANXI_PASSPHRASE", pass)]);
+    assert!(ok, "{code}");
+    assert!(
+        std::fs::read_to_string(&age_key)
+            .unwrap()
+            .contains(lianxi_shared::AGE_SECRET_PREFIX)
+    );
+    let mode = std::fs::metadata(&node_key).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    assert!(b.titles().contains(&"口令测试".to_owned()));
+}

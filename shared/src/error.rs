@@ -67,6 +67,8 @@ codes! {
     ArchiveNewer = "archive_newer": "the archive was written by a newer Lianxi; upgrade first",
     ArchiveCorrupt = "archive_corrupt": "the file is not a Lianxi archive or is damaged",
     KeyFile = "key_file": "a key file is missing, unreadable or has unsafe permissions",
+    PassphraseRequired = "passphrase_required": "the identity is passphrase-protected and no passphrase was given",
+    BadPassphrase = "bad_passphrase": "the passphrase does not unlock the identity",
     Io = "io": "a file could not be read or written",
 }
 

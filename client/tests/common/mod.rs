@@ -29,8 +29,9 @@ pub fn bin(name: &str) -> PathBuf {
     lianxi.parent().expect("bin dir").join(name)
 }
 
+/// Run to completion with no terminal on stdin (as in CI), capturing output.
 pub fn run(cmd: &mut Command) -> std::process::Output {
-    cmd.output().expect("spawn")
+    cmd.stdin(Stdio::null()).output().expect("spawn")
 }
 
 pub struct Hub {

@@ -266,6 +266,39 @@ fn a_flooding_node_is_rate_limited_and_nothing_is_lost() {
 }
 
 #[test]
+fn a_queue_quota_holds_the_excess_in_the_senders_outbox_until_collected() {
+    let mut net = Net::new();
+    net.hub_config = Some("[limits]\nqueue_count_per_pair = 5\n".into());
+    net.start_hub();
+    let a = net.node("nat", "全国中小企业协会", "national", "secretary");
+    let b = net.node("gd", "广东省中小企业协会", "provincial", "secretary");
+    let c = net.node("sc", "四川省中小企业协会", "provincial", "secretary");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let node = Node::open(Home::new(&a.home)).unwrap();
+    queue_many(&node, &rt, 8, "gd", 300);
+    let r = flush(&node, &rt);
+    assert_eq!(r.sent.len(), 5, "five fit in nat → gd");
+    assert!(
+        r.failed
+            .iter()
+            .all(|(_, e)| e.code == lianxi::ErrorCode::QuotaExceeded),
+        "{:?}",
+        r.failed
+    );
+    // Another sender to the same recipient is not held back by nat's quota.
+    c.send("gd", "来自四川", "正文");
+    // gd collects; nat's held-back sends then go through, each exactly once.
+    assert_eq!(b.ok(&["sync"])["received"], 6);
+    let r = flush(&node, &rt);
+    assert_eq!(r.sent.len(), 3);
+    assert_eq!(b.ok(&["sync"])["received"], 3);
+    let titles = b.titles();
+    assert_eq!(titles.len(), 9);
+    let unique: std::collections::BTreeSet<_> = titles.iter().collect();
+    assert_eq!(unique.len(), 9, "no duplicates: {titles:?}");
+}
+
+#[test]
 fn a_full_hub_refuses_sends_keeps_what_it_stored_and_resumes() {
     let mut net = Net::new();
     net.hub_config = Some("[limits]\nmax_db_bytes = 1500000\n".into());

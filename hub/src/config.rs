@@ -57,6 +57,10 @@ pub struct Limits {
     /// Largest hub database, bytes (0: no limit). When it is reached, sends are
     /// refused with `storage_full` and everything stored stays intact.
     pub max_db_bytes: u64,
+    /// Envelopes one sender may have waiting for one recipient (0: no limit).
+    pub queue_count_per_pair: u64,
+    /// Bytes one sender may have waiting for one recipient (0: no limit).
+    pub queue_bytes_per_pair: u64,
 }
 
 impl Default for Limits {
@@ -77,6 +81,8 @@ impl Default for Limits {
             max_connections: 50_000,
             max_connections_per_node: 8,
             max_db_bytes: 0,
+            queue_count_per_pair: 50_000,
+            queue_bytes_per_pair: 1 << 30,
         }
     }
 }

@@ -15,7 +15,7 @@ use tokio::task::JoinHandle;
 
 use crate::config::HubConfig;
 use crate::directory::Snapshot;
-use crate::store::Store;
+use crate::store::{Store, StoreLimits};
 use crate::tls::{self, TlsMaterial};
 
 pub(crate) struct Live {
@@ -232,8 +232,15 @@ pub async fn start(config: HubConfig) -> anyhow::Result<HubHandle> {
         Some(p) => Some(read_crl(p, &ca_der)?),
         None => None,
     };
-    let store = Store::open_limited(&config.data, config.limits.max_db_bytes)
-        .with_context(|| format!("hub data {}", config.data.display()))?;
+    let store = Store::open_limited(
+        &config.data,
+        StoreLimits {
+            max_db_bytes: config.limits.max_db_bytes,
+            queue_count_per_pair: config.limits.queue_count_per_pair,
+            queue_bytes_per_pair: config.limits.queue_bytes_per_pair,
+        },
+    )
+    .with_context(|| format!("hub data {}", config.data.display()))?;
     let all: HashMap<NodeId, Vec<u8>> = store.node_certs().await?.into_iter().collect();
     let snap = Snapshot::build(
         &all,

@@ -54,9 +54,9 @@ codes! {
     BadCsr = "bad_csr": "the enrollment request cannot be parsed or its signature is invalid",
     // Limits and the hub's state
     RateLimited = "rate_limited": "the node sends faster than the hub allows",
-    QuotaExceeded = "quota_exceeded": "the node's queue quota on the hub is full",
+    QuotaExceeded = "quota_exceeded": "the sender's queue to a recipient is at its quota until the recipient collects; retry later",
     TooLarge = "too_large": "the message or attachment is larger than allowed",
-    StorageFull = "storage_full": "the hub's disk is full; nothing was stored",
+StorageFull = "storage_full": "the hub's disk is full; nothing was stored",
     Unavailable = "unavailable": "the service is shutting down or overloaded; try again",
     Internal = "internal": "an internal error; nothing was stored",
     // Node side

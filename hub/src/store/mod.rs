@@ -31,6 +31,8 @@ pub enum StoreError {
     Newer { found: i64, supported: i64 },
     #[error("the database file is damaged: {0}")]
     Corrupt(String),
+    #[error("queue quota reached for {0:?}")]
+    QueueFull(Vec<NodeId>),
     #[error("the store is shut down")]
     Closed,
     #[error("sqlite: {0}")]
@@ -60,10 +62,32 @@ impl From<StoreError> for ProtoError {
                 ErrorCode::ReplayedId,
                 format!("message id {id} was already used"),
             ),
+            StoreError::QueueFull(nodes) => ProtoError::new(
+                ErrorCode::QuotaExceeded,
+                format!(
+                    "your queue to {} is full until they collect what is waiting; retry later",
+                    nodes
+                        .iter()
+                        .map(NodeId::as_str)
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            ),
             StoreError::Closed => ProtoError::code(ErrorCode::Unavailable),
             other => ProtoError::new(ErrorCode::Internal, format!("storage: {other}")),
         }
     }
+}
+
+/// Storage limits; 0 means unlimited.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct StoreLimits {
+    /// Size of the database file.
+    pub max_db_bytes: u64,
+    /// Envelopes one sender may have queued for one recipient.
+    pub queue_count_per_pair: u64,
+    /// Bytes one sender may have queued for one recipient.
+    pub queue_bytes_per_pair: u64,
 }
 
 /// A verified envelope ready to be stored.
@@ -141,12 +165,14 @@ impl Store {
     /// Open (or create) the store in `data`, checking that an existing file is a
     /// hub database this version understands. Must be called inside a tokio runtime.
     pub fn open(data: &Path) -> Result<Store, StoreError> {
-        Self::open_limited(data, 0)
+        Self::open_limited(data, StoreLimits::default())
     }
 
-    /// Open with a size limit on the database (0: none). At the limit, writes
-    /// fail with [`StoreError::Full`] and nothing already stored is touched.
-    pub fn open_limited(data: &Path, max_db_bytes: u64) -> Result<Store, StoreError> {
+    /// Open with limits. At `max_db_bytes`, writes fail with
+    /// [`StoreError::Full`]; over a queue quota, with [`StoreError::QueueFull`];
+    /// either way nothing already stored is touched.
+    pub fn open_limited(data: &Path, limits: StoreLimits) -> Result<Store, StoreError> {
+        let max_db_bytes = limits.max_db_bytes;
         std::fs::create_dir_all(data)
             .map_err(|e| StoreError::Corrupt(format!("{}: {e}", data.display())))?;
         let path = Self::db_path(data);
@@ -162,7 +188,7 @@ impl Store {
         let (tx, rx) = mpsc::channel(4096);
         std::thread::Builder::new()
             .name("hub-store-writer".into())
-            .spawn(move || writer::run(conn, rx))
+            .spawn(move || writer::run(conn, rx, limits))
             .map_err(|e| StoreError::Corrupt(format!("cannot start writer: {e}")))?;
         Ok(Store {
             tx,

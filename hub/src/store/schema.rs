@@ -41,6 +41,22 @@ const MIGRATIONS: &[&str] = &[
         PRIMARY KEY(envelope_id, node_id)
     );
     CREATE INDEX held_by_release ON held(release_at);",
+    // 2: what each sender has queued (delivered or held, not yet acknowledged)
+    //    for each recipient, for the per-pair queue quota.
+    "CREATE TABLE queued(
+        sender TEXT NOT NULL,
+        recipient TEXT NOT NULL,
+        count INTEGER NOT NULL,
+        bytes INTEGER NOT NULL,
+        PRIMARY KEY(sender, recipient)
+    ) WITHOUT ROWID;
+    INSERT INTO queued(sender, recipient, count, bytes)
+    SELECT e.sender, q.node_id, count(*),
+           sum(length(e.header) + length(e.body) + 64 + length(q.wrap))
+    FROM (SELECT node_id, envelope_id, wrap FROM deliveries
+          UNION ALL SELECT node_id, envelope_id, wrap FROM held) q
+    JOIN envelopes e ON e.id = q.envelope_id
+    GROUP BY e.sender, q.node_id;",
 ];
 
 pub fn latest() -> i64 {

@@ -4,7 +4,7 @@ use lianxi_shared::NodeId;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use tokio::sync::{mpsc, oneshot};
 
-use super::{Inserted, NewEnvelope, Op, StoreError};
+use super::{Inserted, NewEnvelope, Op, StoreError, StoreLimits};
 
 /// Largest number of operations grouped into one commit.
 const MAX_BATCH: usize = 1024;
@@ -48,7 +48,7 @@ impl Reply {
     }
 }
 
-pub(crate) fn run(mut conn: Connection, mut rx: mpsc::Receiver<Op>) {
+pub(crate) fn run(mut conn: Connection, mut rx: mpsc::Receiver<Op>, limits: StoreLimits) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while let Some(first) = rx.blocking_recv() {
         batch.push(first);
@@ -58,14 +58,18 @@ pub(crate) fn run(mut conn: Connection, mut rx: mpsc::Receiver<Op>) {
                 Err(_) => break,
             }
         }
-        let replies = apply_batch(&mut conn, batch.drain(..));
+        let replies = apply_batch(&mut conn, batch.drain(..), &limits);
         for r in replies {
             r.send();
         }
     }
 }
 
-fn apply_batch(conn: &mut Connection, ops: impl Iterator<Item = Op>) -> Vec<Reply> {
+fn apply_batch(
+    conn: &mut Connection,
+    ops: impl Iterator<Item = Op>,
+    limits: &StoreLimits,
+) -> Vec<Reply> {
     let ops: Vec<Op> = ops.collect();
     let mut tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
         Ok(tx) => tx,
@@ -99,7 +103,7 @@ fn apply_batch(conn: &mut Connection, ops: impl Iterator<Item = Op>) -> Vec<Repl
             }
         };
         let reply = match op {
-            Op::Insert(env, now, r) => Reply::Insert(r, insert(&sp, &env, now)),
+            Op::Insert(env, now, r) => Reply::Insert(r, insert(&sp, &env, now, limits)),
             Op::Ack(node, seqs, r) => Reply::Ack(r, ack(&sp, &node, &seqs)),
             Op::Register(node, cert, now, r) => Reply::Unit(r, register(&sp, &node, &cert, now)),
             Op::Release(now, r) => Reply::Nodes(r, release(&sp, now)),
@@ -144,7 +148,47 @@ fn reply_err(op: Op, e: impl Fn() -> StoreError) -> Reply {
     }
 }
 
-fn insert(c: &Connection, e: &NewEnvelope, now: i64) -> Result<Inserted, StoreError> {
+/// Bytes a queued delivery counts against its sender's quota.
+fn queued_size(e: &NewEnvelope, wrap: &[u8]) -> i64 {
+    (e.header.len() + e.body.len() + e.sig.len() + wrap.len()) as i64
+}
+
+/// Refuse if queuing `e` would take any recipient over its sender's quota.
+fn check_quota(c: &Connection, e: &NewEnvelope, limits: &StoreLimits) -> Result<(), StoreError> {
+    if limits.queue_count_per_pair == 0 && limits.queue_bytes_per_pair == 0 {
+        return Ok(());
+    }
+    let mut st =
+        c.prepare_cached("SELECT count, bytes FROM queued WHERE sender = ?1 AND recipient = ?2")?;
+    let mut over = Vec::new();
+    for (node, wrap) in &e.deliveries {
+        let (count, bytes): (i64, i64) = st
+            .query_row(params![e.sender.as_str(), node.as_str()], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .optional()?
+            .unwrap_or((0, 0));
+        let count_over =
+            limits.queue_count_per_pair > 0 && (count + 1) as u64 > limits.queue_count_per_pair;
+        let bytes_over = limits.queue_bytes_per_pair > 0
+            && (bytes + queued_size(e, wrap)) as u64 > limits.queue_bytes_per_pair;
+        if count_over || bytes_over {
+            over.push(node.clone());
+        }
+    }
+    if over.is_empty() {
+        Ok(())
+    } else {
+        Err(StoreError::QueueFull(over))
+    }
+}
+
+fn insert(
+    c: &Connection,
+    e: &NewEnvelope,
+    now: i64,
+    limits: &StoreLimits,
+) -> Result<Inserted, StoreError> {
     let existing: Option<Vec<u8>> = c
         .prepare_cached("SELECT digest FROM envelopes WHERE id = ?1")?
         .query_row([e.id.as_bytes().as_slice()], |r| r.get(0))
@@ -155,6 +199,18 @@ fn insert(c: &Connection, e: &NewEnvelope, now: i64) -> Result<Inserted, StoreEr
         } else {
             Err(StoreError::Replayed(e.id))
         };
+    }
+    check_quota(c, e, limits)?;
+    let mut count = c.prepare_cached(
+        "INSERT INTO queued(sender, recipient, count, bytes) VALUES (?1, ?2, 1, ?3)
+         ON CONFLICT(sender, recipient) DO UPDATE SET count = count + 1, bytes = bytes + excluded.bytes",
+    )?;
+    for (node, wrap) in &e.deliveries {
+        count.execute(params![
+            e.sender.as_str(),
+            node.as_str(),
+            queued_size(e, wrap)
+        ])?;
     }
     let held = e.not_before.is_some_and(|t| t > now);
     c.prepare_cached(
@@ -204,7 +260,16 @@ fn insert(c: &Connection, e: &NewEnvelope, now: i64) -> Result<Inserted, StoreEr
 
 fn ack(c: &Connection, node: &NodeId, seqs: &[u64]) -> Result<usize, StoreError> {
     let mut del = c.prepare_cached(
-        "DELETE FROM deliveries WHERE seq = ?1 AND node_id = ?2 RETURNING envelope_id",
+        "DELETE FROM deliveries WHERE seq = ?1 AND node_id = ?2 RETURNING envelope_id, length(wrap)",
+    )?;
+    let mut uncount = c.prepare_cached(
+        "UPDATE queued SET count = count - 1,
+                bytes = bytes - (SELECT length(header) + length(body) + 64 FROM envelopes WHERE id = ?2) - ?3
+         WHERE sender = (SELECT sender FROM envelopes WHERE id = ?2) AND recipient = ?1
+         RETURNING count",
+    )?;
+    let mut forget = c.prepare_cached(
+        "DELETE FROM queued WHERE recipient = ?1 AND count <= 0 AND sender = (SELECT sender FROM envelopes WHERE id = ?2)",
     )?;
     let mut dec = c.prepare_cached(
         "UPDATE envelopes SET pending = pending - 1 WHERE id = ?1 RETURNING pending",
@@ -217,11 +282,17 @@ fn ack(c: &Connection, node: &NodeId, seqs: &[u64]) -> Result<usize, StoreError>
         let Ok(seq) = i64::try_from(*seq) else {
             continue;
         };
-        let env: Option<Vec<u8>> = del
-            .query_row(params![seq, node.as_str()], |r| r.get(0))
+        let row: Option<(Vec<u8>, i64)> = del
+            .query_row(params![seq, node.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?;
-        if let Some(env) = env {
+        if let Some((env, wrap_len)) = row {
             n += 1;
+            let left: Option<i64> = uncount
+                .query_row(params![node.as_str(), &env, wrap_len], |r| r.get(0))
+                .optional()?;
+            if left.is_some_and(|count| count <= 0) {
+                forget.execute(params![node.as_str(), &env])?;
+            }
             let pending: i64 = dec.query_row([&env], |r| r.get(0))?;
             if pending <= 0 {
                 // Keep the id and digest to recognise replays; drop the content.

@@ -41,8 +41,12 @@ pub struct Limits {
     pub max_inflight_sends: usize,
     /// How often the CRL file is checked for changes, milliseconds.
     pub crl_poll_ms: u64,
-    /// Once a frame has started, it must be complete within this time, seconds.
+    /// Once a frame has started, it must be complete within this grace
+    /// period, seconds, plus the time its bytes take at `frame_min_bytes_per_sec`.
     pub frame_timeout_secs: u64,
+    /// The slowest upload the hub waits for, bytes per second (a peer that
+    /// trickles bytes more slowly is cut off).
+    pub frame_min_bytes_per_sec: u64,
     /// Bytes of outgoing frames queued per connection before the hub stops
     /// reading more for it (a slow reader cannot grow the hub's memory).
     pub out_buffer_bytes: usize,
@@ -74,6 +78,7 @@ impl Default for Limits {
             max_inflight_sends: 256,
             crl_poll_ms: 1000,
             frame_timeout_secs: 30,
+            frame_min_bytes_per_sec: 8 * 1024,
             out_buffer_bytes: 8 * 1024 * 1024,
             delivery_window: 256,
             send_rate_per_sec: 500.0,

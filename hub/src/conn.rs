@@ -106,12 +106,27 @@ enum ReadEnd {
     Error(ProtoError),
 }
 
-/// Read the next frame. Once a frame has started it must be complete within
-/// `frame_timeout` (a peer that trickles bytes cannot hold a connection open).
+/// How long a frame may take: a grace period once it starts, plus time
+/// earned by every byte received at the slowest rate the hub accepts. A slow
+/// but honest link finishes a large attachment; a peer that trickles bytes to
+/// hold a connection open runs out of time.
+#[derive(Clone, Copy)]
+pub(crate) struct FramePace {
+    pub grace: Duration,
+    pub min_bytes_per_sec: u64,
+}
+
+impl FramePace {
+    fn earned(&self, bytes: usize) -> Duration {
+        Duration::from_secs_f64(bytes as f64 / self.min_bytes_per_sec.max(1) as f64)
+    }
+}
+
+/// Read the next frame, within the time `pace` allows once it has started.
 async fn read_frame(
     recv: &mut quinn::RecvStream,
     dec: &mut FrameDecoder,
-    frame_timeout: Duration,
+    pace: FramePace,
 ) -> Result<Vec<u8>, ReadEnd> {
     let mut deadline: Option<tokio::time::Instant> = None;
     loop {
@@ -119,7 +134,7 @@ async fn read_frame(
             return Ok(f);
         }
         if dec.buffered() > 0 && deadline.is_none() {
-            deadline = Some(tokio::time::Instant::now() + frame_timeout);
+            deadline = Some(tokio::time::Instant::now() + pace.grace + pace.earned(dec.buffered()));
         }
         let read = recv.read_chunk(64 * 1024, true);
         let chunk = match deadline {
@@ -135,7 +150,12 @@ async fn read_frame(
             None => read.await,
         };
         match chunk {
-            Ok(Some(chunk)) => dec.push(&chunk.bytes),
+            Ok(Some(chunk)) => {
+                if let Some(d) = deadline.as_mut() {
+                    *d += pace.earned(chunk.bytes.len());
+                }
+                dec.push(&chunk.bytes);
+            }
             Ok(None) => {
                 return match dec.finish() {
                     Ok(()) => Err(ReadEnd::Closed),
@@ -203,8 +223,11 @@ async fn serve(
     hello_wait: Duration,
 ) -> Result<(), ProtoError> {
     let node = &info.node_id;
-    let frame_timeout = Duration::from_secs(shared.config.limits.frame_timeout_secs.max(1));
-    let first = match tokio::time::timeout(hello_wait, read_frame(recv, dec, frame_timeout)).await {
+    let pace = FramePace {
+        grace: Duration::from_secs(shared.config.limits.frame_timeout_secs.max(1)),
+        min_bytes_per_sec: shared.config.limits.frame_min_bytes_per_sec,
+    };
+    let first = match tokio::time::timeout(hello_wait, read_frame(recv, dec, pace)).await {
         Ok(Ok(f)) => f,
         Ok(Err(ReadEnd::Closed)) => return Ok(()),
         Ok(Err(ReadEnd::Error(e))) => return Err(e),
@@ -238,7 +261,7 @@ async fn serve(
     let window = Arc::new(Window::new(shared.config.limits.delivery_window));
     let mut deliverer: Option<tokio::task::JoinHandle<()>> = None;
     let result = loop {
-        let body = match read_frame(recv, dec, frame_timeout).await {
+        let body = match read_frame(recv, dec, pace).await {
             Ok(b) => b,
             Err(ReadEnd::Closed) => break Ok(()),
             Err(ReadEnd::Error(e)) => break Err(e),

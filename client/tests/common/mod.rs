@@ -54,6 +54,10 @@ pub struct Net {
     pub crl: Option<PathBuf>,
     /// Extra hub configuration (TOML), passed with `--config`.
     pub hub_config: Option<String>,
+    /// The address the hub listens on (`127.0.0.1` unless a test moves it).
+    pub hub_host: String,
+    /// A command the hub is started under (e.g. `ip netns exec NAME`).
+    pub hub_prefix: Vec<String>,
     hub_starts: u32,
 }
 
@@ -74,6 +78,8 @@ impl Net {
             port: 0,
             crl: None,
             hub_config: None,
+            hub_host: "127.0.0.1".into(),
+            hub_prefix: Vec::new(),
             hub_starts: 0,
         };
         let ca = net.ca_dir();
@@ -95,11 +101,18 @@ impl Net {
         self.hub_starts += 1;
         let log = self.dir.path().join(format!("hub-{}.log", self.hub_starts));
         let hubdir = self.dir.path().join("hub");
-        let mut cmd = Command::new(bin("lianxi-hub"));
+        let mut cmd = match self.hub_prefix.split_first() {
+            Some((first, rest)) => {
+                let mut c = Command::new(first);
+                c.args(rest).arg(bin("lianxi-hub"));
+                c
+            }
+            None => Command::new(bin("lianxi-hub")),
+        };
         cmd.args([
             "serve",
             "--listen",
-            &format!("127.0.0.1:{}", self.port),
+            &format!("{}:{}", self.hub_host, self.port),
             "--data",
             s(&self.hub_data()),
         ])
@@ -135,7 +148,7 @@ impl Net {
             .unwrap_or_default()
             .to_owned();
         assert!(
-            addr.starts_with("127.0.0.1:"),
+            addr.starts_with(&format!("{}:", self.hub_host)),
             "hub did not start: {line:?} {}",
             std::fs::read_to_string(&log).unwrap_or_default()
         );
@@ -161,7 +174,7 @@ impl Net {
     }
 
     pub fn hub_addr(&self) -> String {
-        format!("127.0.0.1:{}", self.port)
+        format!("{}:{}", self.hub_host, self.port)
     }
 
     /// Create, sign and enroll a node.

@@ -114,7 +114,18 @@ impl Node {
     }
 
     /// Forward a received bulletin with its original signed envelope.
+    ///
+    /// Forwarding a case is sharing it: the same recusal and handler rules apply.
     pub async fn forward(&self, id: &str, audience: Audience, note: String) -> Result<MessageId> {
+        let key = id.to_owned();
+        if self
+            .archive
+            .call(move |a| a.case_file(&key))
+            .await?
+            .is_some()
+        {
+            return Ok(self.case_share(id, &audience).await?.queued.id);
+        }
         let id = id.to_owned();
         let (envelope, wrap, _) = self.archive.call(move |a| a.envelope(&id)).await?;
         let wrap = wrap.ok_or_else(|| {

@@ -155,6 +155,9 @@ pub enum Cmd {
     /// Export archived data.
     #[command(subcommand)]
     Export(ExportCmd),
+    /// Rights-defence cases (维权案例): intake, lifecycle, sharing, referral.
+    #[command(subcommand)]
+    Case(CaseCmd),
 }
 
 #[derive(Args)]
@@ -287,6 +290,141 @@ pub enum ExportCmd {
     /// The received envelope as files, checkable with the standard `age` tool.
     Envelope {
         id: String,
+        #[arg(long)]
+        out: PathBuf,
+    },
+}
+
+/// `lianxi case …`: every case is named by its number (`2026-BJ-0007`) or id.
+#[derive(Subcommand)]
+pub enum CaseCmd {
+    /// Register a case taken on the hotline (登记).
+    Intake {
+        #[arg(long)]
+        title: String,
+        /// ip, trade_remedy, contract, labour, unfair_competition, other (or 知识产权…).
+        #[arg(long)]
+        category: String,
+        /// A province, or a country for overseas cases.
+        #[arg(long)]
+        jurisdiction: String,
+        /// The enterprise (confidential: handlers only).
+        #[arg(long)]
+        enterprise: String,
+        /// The claimant's contact (confidential: handlers only).
+        #[arg(long)]
+        contact: String,
+        #[arg(long, default_value = "")]
+        summary: String,
+        /// Support requested: legal, association, publicity (comma-separated).
+        #[arg(long, value_delimiter = ',')]
+        support: Vec<String>,
+        /// normal, urgent, critical (一般, 紧急, 特急).
+        #[arg(long, default_value = "normal")]
+        urgency: String,
+        /// Another handler (repeatable).
+        #[arg(long = "co-handler")]
+        co_handlers: Vec<String>,
+        /// A node recused from the case from the start (repeatable).
+        #[arg(long = "recuse")]
+        recused: Vec<String>,
+        /// Share the notice right away (an audience: node ids, a tier, a role).
+        #[arg(long)]
+        share: Option<String>,
+    },
+    /// Cases, most recently updated first.
+    List {
+        /// Only cases this node handles.
+        #[arg(long, conflicts_with = "shared")]
+        mine: bool,
+        /// Only cases shared with this node by others.
+        #[arg(long)]
+        shared: bool,
+        #[arg(long)]
+        status: Option<String>,
+        #[arg(long)]
+        category: Option<String>,
+        /// Only open cases with no update for this many days.
+        #[arg(long)]
+        overdue: Option<u32>,
+        /// Substring of the number, title, summary or jurisdiction.
+        #[arg(long)]
+        query: Option<String>,
+    },
+    /// A case with its timeline (and its confidential fields, for handlers).
+    Show { case: String },
+    /// Move a case on: accepted, in_progress, resolved, closed (受理, 办理中, 已办结, 结案).
+    Status {
+        case: String,
+        status: String,
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    /// Add a note, with documents, to the timeline.
+    Note {
+        case: String,
+        #[arg(long, default_value = "")]
+        text: String,
+        #[arg(long)]
+        attach: Vec<PathBuf>,
+    },
+    /// Share the case notice (without the confidential fields).
+    Share {
+        case: String,
+        #[arg(long)]
+        to: String,
+    },
+    /// Mark nodes with a conflict of interest (回避): they never receive the case.
+    Recuse {
+        case: String,
+        #[arg(long, value_delimiter = ',', required = true)]
+        nodes: Vec<String>,
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+    /// Hand the case to another desk (转办).
+    Refer {
+        case: String,
+        #[arg(long)]
+        to: String,
+        #[arg(long, default_value = "")]
+        note: String,
+    },
+    /// Accept a case referred to this node (it becomes a handler).
+    Accept {
+        case: String,
+        #[arg(long, default_value = "")]
+        reason: String,
+    },
+    /// Decline a case referred to this node.
+    Decline {
+        case: String,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Prepare a redacted typical case (典型案例) from a finished case; shows
+    /// the redacted text, or publishes it with --publish.
+    Typical {
+        case: String,
+        /// Write the draft here for editing (title on the first line).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Use this edited draft instead of the generated one.
+        #[arg(long)]
+        from: Option<PathBuf>,
+        /// Publish it as a bulletin (after the confidential fields are checked).
+        #[arg(long)]
+        publish: bool,
+        #[arg(long, default_value = "all")]
+        to: String,
+    },
+    /// The full case file for a court or a bureau: Markdown or JSON, with documents.
+    Export {
+        case: String,
+        /// md | json
+        #[arg(long, default_value = "md")]
+        format: String,
+        /// File to write; documents go to a folder next to it.
         #[arg(long)]
         out: PathBuf,
     },

@@ -271,13 +271,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         | Cmd::Export(ExportCmd::Bulletin { .. })) => {
             crate::bulletin_cmds::run(cmd, &home, json).await?
         }
+        Cmd::Case(cmd) => crate::case_cmds::run(cmd, &home, json).await?,
         Cmd::Sync { timeout } => {
             let node = Node::open(home.clone())?;
             let r = lianxi::sync::sync(&node, Duration::from_secs(timeout)).await?;
             print(json, serde_json::to_value(&r)?, || {
                 format!(
-                    "sent {}, received {} new ({} duplicate, {} rejected), {} still in the outbox",
-                    r.sent, r.received, r.duplicates, r.rejected, r.pending_outbox
+                    "sent {}, received {} new ({} duplicate, {} rejected), {} case message(s), {} still in the outbox",
+                    r.sent, r.received, r.duplicates, r.rejected, r.case_messages, r.pending_outbox
                 )
             });
         }

@@ -27,6 +27,9 @@ pub struct NodeConfig {
     /// Largest attachment this node sends, bytes (default 10 MiB).
     #[serde(default)]
     pub max_attachment: Option<u64>,
+    /// The organisation's code in case numbers (`2026-BJ-0007`); default: the node id in capitals.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub case_prefix: Option<String>,
 }
 
 /// The files of a node's home.

@@ -5,6 +5,8 @@
 
 pub mod archive;
 pub mod bulletins;
+pub mod case_file;
+pub mod cases;
 pub mod demo;
 pub mod home;
 pub mod identity;

@@ -1,6 +1,7 @@
 //! `lianxi`: the node's command-line front end over the core library.
 
 mod bulletin_cmds;
+mod case_cmds;
 mod cli;
 mod commands;
 mod key_cmds;

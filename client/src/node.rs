@@ -66,6 +66,7 @@ pub fn init(home: &Home, args: InitArgs) -> Result<(String, NodeConfig)> {
         server_name: None,
         lang: None,
         max_attachment: None,
+        case_prefix: None,
     };
     let request = build_request(
         &identity.signing,

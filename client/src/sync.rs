@@ -23,8 +23,10 @@ const MAX_BATCH: usize = 512;
 pub struct BatchOutcome {
     pub new: Vec<MessageRow>,
     pub duplicates: usize,
-    /// Receipts, reminders and withdrawals applied.
+    /// Receipts, reminders, withdrawals and case messages applied.
     pub events: usize,
+    /// Case messages among them.
+    pub case_messages: usize,
     pub rejected: Vec<ProtoError>,
     /// Outbox entries waiting (receipts queued by this batch among them).
     pub outbox_pending: u64,
@@ -105,7 +107,12 @@ impl Receiver {
             match a {
                 Applied::New(row) => out.new.push(row),
                 Applied::Duplicate => out.duplicates += 1,
-                Applied::Event { .. } => out.events += 1,
+                Applied::Event { kind, .. } => {
+                    out.events += 1;
+                    if kind == "case" {
+                        out.case_messages += 1;
+                    }
+                }
                 Applied::Rejected(e) => {
                     tracing::warn!(code = %e.code, reason = %e.message, "message refused by the archive rules");
                     out.rejected.push(e);
@@ -113,6 +120,14 @@ impl Receiver {
             }
         }
         out.outbox_pending = pending;
+        if out.case_messages > 0 {
+            // A referral this node made may have been accepted: grant access now.
+            match node.settle_cases().await {
+                Ok(0) => {}
+                Ok(_) => out.outbox_pending = node.archive.call(|a| a.pending_count()).await?,
+                Err(e) => tracing::warn!(code = %e.code, "could not settle case grants"),
+            }
+        }
         // Acknowledge only after the commit: the hub may now drop its copies.
         session.ack(seqs).await?;
         Ok(out)
@@ -229,6 +244,8 @@ pub struct SyncReport {
     pub sent: usize,
     pub send_failures: Vec<(String, ProtoError)>,
     pub received: usize,
+    /// Case messages received (intakes, steps, shares, grants).
+    pub case_messages: usize,
     pub duplicates: usize,
     pub rejected: usize,
     pub pending_outbox: u64,
@@ -263,6 +280,7 @@ pub async fn sync(node: &Node, timeout: Duration) -> Result<SyncReport> {
         if !batch.is_empty() {
             let out = rx.process(node, &session, batch).await?;
             report.received += out.new.len();
+            report.case_messages += out.case_messages;
             report.duplicates += out.duplicates;
             report.rejected += out.rejected.len();
         }

@@ -1,13 +1,15 @@
 //! Network faults between a node and the hub: loss, delay with jitter,
 //! reordering, and a link cut in the middle of a large attachment.
 //!
-//! The faults are injected by an impairment link in this test: a UDP relay
-//! that every datagram between the node and the hub crosses, dropping,
-//! delaying and reordering them, or dropping everything while the link is cut.
-//! `tc netem` in a network namespace would do the same in the kernel, but this
-//! machine's kernel refuses the netem qdisc (see docs/RELIABILITY.md); the
-//! relay runs everywhere, so these tests never skip. The node and the hub are
-//! the real binaries, over real QUIC and TLS.
+//! The same scenarios run twice. First through an impairment link in this
+//! test: a UDP relay that every datagram between the node and the hub crosses,
+//! dropping, delaying and reordering them, or dropping everything while the
+//! link is cut; it needs no privileges and never skips. Then in the kernel: the
+//! hub runs in a network namespace joined to the host by a veth pair, `tc
+//! netem` impairs both ends and the cut takes the link down. Where the kernel
+//! refuses namespaces or netem, that part prints `SKIPPED` with the kernel's
+//! reason (see docs/RELIABILITY.md). The node and the hub are the real binaries,
+//! over real QUIC and TLS.
 
 #![allow(clippy::unwrap_used)]
 

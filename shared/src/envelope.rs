@@ -103,7 +103,15 @@ fn age_encrypt(
     recipient: &age::x25519::Recipient,
     plaintext: &[u8],
 ) -> Result<Vec<u8>, ProtoError> {
-    let enc = age::Encryptor::with_recipients(std::iter::once(recipient as &dyn age::Recipient))
+    age_encrypt_to(std::slice::from_ref(recipient), plaintext)
+}
+
+/// Encrypt to several age recipients at once (any one of them can open it).
+pub(crate) fn age_encrypt_to(
+    recipients: &[age::x25519::Recipient],
+    plaintext: &[u8],
+) -> Result<Vec<u8>, ProtoError> {
+    let enc = age::Encryptor::with_recipients(recipients.iter().map(|r| r as &dyn age::Recipient))
         .map_err(|e| ProtoError::new(ErrorCode::Internal, format!("age: {e}")))?;
     let mut out = Vec::with_capacity(plaintext.len() + 256);
     let io = |e: std::io::Error| ProtoError::new(ErrorCode::Internal, format!("age: {e}"));
@@ -113,7 +121,7 @@ fn age_encrypt(
     Ok(out)
 }
 
-fn age_decrypt(
+pub(crate) fn age_decrypt(
     identity: &age::x25519::Identity,
     ciphertext: &[u8],
 ) -> Result<Zeroizing<Vec<u8>>, ProtoError> {

@@ -44,7 +44,11 @@ codes! {
     BadPayload = "bad_payload": "the decrypted payload is not a valid message",
     Embargoed = "embargoed": "the message may not be read before its release time",
     UnknownReference = "unknown_reference": "the message refers to a bulletin this node does not have, or one of another sender",
-    NotEntitled = "not_entitled": "the sender is not entitled to send this (only the original sender may revise, withdraw or remind)",
+    NotEntitled = "not_entitled": "the sender is not entitled to send this (only the original sender may revise, withdraw or remind; only a referral's target may answer it)",
+    NotHandler = "not_handler": "only a case's handlers may change it or see its confidential fields",
+    Recused = "recused": "the organisation is recused from this case (回避); it may not receive it",
+    BadTransition = "bad_transition": "the case cannot take this step from its current status",
+    ConfidentialLeak = "confidential_leak": "the text still contains a confidential field of the case",
     // Identity and certificates
     BadNodeId = "bad_node_id": "the node id is not valid",
     BadCertificate = "bad_certificate": "the certificate cannot be parsed or lacks Lianxi attributes",
@@ -111,6 +115,17 @@ impl From<ErrorCode> for ProtoError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_code_is_documented() {
+        let doc = include_str!("../../docs/PROTOCOL.md");
+        for c in ErrorCode::ALL {
+            assert!(
+                doc.contains(&format!("| `{c}` | {} |", c.describe())),
+                "{c} is missing from docs/PROTOCOL.md, section 8"
+            );
+        }
+    }
 
     #[test]
     fn codes_are_unique_and_serialize_as_their_string() {

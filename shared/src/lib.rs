@@ -6,6 +6,7 @@
 //! The format is specified in `docs/PROTOCOL.md`.
 
 pub mod backoff;
+pub mod case;
 pub mod cbor;
 pub mod directory;
 pub mod envelope;

@@ -3,7 +3,7 @@
 //!
 //! Bulletins carry their metadata and attachments. Receipts, reminders,
 //! revisions, withdrawals and forwards are ordinary payloads too: the hub learns
-//! nothing new from them.
+//! nothing new from them. So are case messages ([`crate::case`]).
 
 use serde::{Deserialize, Serialize};
 
@@ -186,6 +186,8 @@ pub enum Payload {
     Revision(Revision),
     Withdrawal(Withdrawal),
     Forward(Box<Forward>),
+    /// A rights-defence case message (see [`crate::case`]).
+    Case(crate::case::CaseMsg),
 }
 
 impl Payload {
@@ -200,6 +202,7 @@ impl Payload {
             Payload::Revision(_) => "revision",
             Payload::Withdrawal(_) => "withdrawal",
             Payload::Forward(_) => "forward",
+            Payload::Case(_) => "case",
         }
     }
 
@@ -253,6 +256,9 @@ impl Payload {
                     "an attachment name is empty or holds a path",
                 ));
             }
+        }
+        if let Payload::Case(c) = self {
+            c.validate()?;
         }
         if let Payload::Withdrawal(w) = self
             && w.reason.trim().is_empty()

@@ -293,6 +293,21 @@ pub(crate) fn apply(tx: &mut Transaction<'_>, item: &Item<'_>) -> Result<Applied
 fn apply_inner(tx: &Connection, item: &Item<'_>) -> Result<Applied, ProtoError> {
     let h = &item.opened.header;
     let sender = h.sender.as_str();
+    if let Payload::Case(c) = &item.opened.payload {
+        super::cases::apply_case(
+            tx,
+            item.direction,
+            h,
+            c,
+            &item.opened.payload_bytes,
+            item.envelope,
+            item.at,
+        )?;
+        return Ok(Applied::Event {
+            kind: "case",
+            reference: c.case.to_string(),
+        });
+    }
     if exists(tx, &h.id.to_string())? {
         return Ok(Applied::Duplicate);
     }
@@ -436,6 +451,7 @@ fn apply_inner(tx: &Connection, item: &Item<'_>) -> Result<Applied, ProtoError> 
                 reference: bid,
             })
         }
+        Payload::Case(_) => Ok(Applied::Duplicate), // applied above
         Payload::Receipt(r) => {
             let bid = r.bulletin.to_string();
             if incoming {

@@ -7,6 +7,7 @@
 
 mod apply;
 pub mod bulletins;
+pub mod cases;
 mod handle;
 mod messages;
 mod outbox;

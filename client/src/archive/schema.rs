@@ -114,6 +114,33 @@ const MIGRATIONS: &[&str] = &[
         env_body BLOB NOT NULL
     );
     CREATE INDEX events_by_ref ON events(ref);",
+    // 3: rights-defence cases: every case message (with its envelope once sent),
+    //    the folded state of each case, and the per-year case number counter.
+    "CREATE TABLE case_events(
+        id TEXT PRIMARY KEY,
+        case_id TEXT NOT NULL,
+        direction TEXT NOT NULL CHECK (direction IN ('in', 'out')),
+        sender TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        payload BLOB NOT NULL,
+        received_at INTEGER NOT NULL,
+        env_header BLOB,
+        env_sig BLOB,
+        env_body BLOB
+    );
+    CREATE INDEX case_events_by_case ON case_events(case_id, created_at, id);
+    CREATE TABLE cases(
+        case_id TEXT PRIMARY KEY,
+        number TEXT NOT NULL,
+        title TEXT NOT NULL,
+        status TEXT NOT NULL,
+        category TEXT NOT NULL,
+        updated_at INTEGER NOT NULL,
+        state TEXT NOT NULL
+    );
+    CREATE INDEX cases_by_update ON cases(updated_at DESC);
+    CREATE TABLE case_numbers(year INTEGER PRIMARY KEY, last INTEGER NOT NULL);",
 ];
 
 pub fn latest() -> i64 {

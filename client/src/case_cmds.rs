@@ -1,0 +1,310 @@
+//! `lianxi case …`: rights-defence cases from the command line, every one
+//! with `--json`.
+
+use std::path::Path;
+
+use anyhow::Context;
+use lianxi::archive::cases::{CaseFilter, Queued};
+use lianxi::bulletins::read_attachments;
+use lianxi::case_file::{Names, file_json, file_markdown, summary_json};
+use lianxi::cases::{Intake, TypicalDraft};
+use lianxi::home::Home;
+use lianxi::node::Node;
+use lianxi::{ErrorCode, ProtoError, now_ms};
+use lianxi_shared::case::{CaseChange, CaseStatus};
+use lianxi_shared::payload::DEFAULT_MAX_ATTACHMENT;
+use lianxi_shared::{Audience, NodeId};
+use serde_json::{Value, json};
+
+use crate::bulletin_cmds::deliver_now;
+use crate::cli::CaseCmd;
+use crate::commands::print;
+
+fn node_ids(v: &[String]) -> Result<Vec<NodeId>, ProtoError> {
+    v.iter().map(|s| NodeId::new(s.trim())).collect()
+}
+
+/// Send what was queued now if the hub answers, and report.
+async fn report(
+    node: &Node,
+    q: Queued,
+    json: bool,
+    what: &str,
+    extra: Value,
+) -> anyhow::Result<()> {
+    let (status, _, error) = if q.recipients.is_empty() {
+        ("local", None, None)
+    } else {
+        deliver_now(node, q.id).await?
+    };
+    let mut v = json!({
+        "id": q.id.to_string(), "case": q.case.to_string(), "number": q.number,
+        "status": status,
+        "recipients": q.recipients.iter().map(NodeId::as_str).collect::<Vec<_>>(),
+        "reason": error.as_ref().map(|e| e.to_string()),
+    });
+    if let (Value::Object(m), Value::Object(x)) = (&mut v, extra) {
+        m.extend(x);
+    }
+    print(json, v, || match status {
+        "sent" => format!("{} {what}: sent to {}", q.number, q.recipients.len()),
+        "local" => format!(
+            "{} {what}: recorded (nobody else receives this case yet)",
+            q.number
+        ),
+        _ => format!(
+            "{} {what}: queued, the hub is not reachable ({}); it goes out on the next sync",
+            q.number,
+            error.map(|e| e.message).unwrap_or_default()
+        ),
+    });
+    Ok(())
+}
+
+fn read_draft(path: &Path) -> anyhow::Result<TypicalDraft> {
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+    let (title, body) = text.split_once('\n').unwrap_or((text.as_str(), ""));
+    Ok(TypicalDraft {
+        title: title.trim().to_owned(),
+        body: body.trim_start_matches('\n').to_owned(),
+    })
+}
+
+pub async fn run(cmd: CaseCmd, home: &Home, json: bool) -> anyhow::Result<()> {
+    let node = Node::open(home.clone())?;
+    let me = node.me.node_id.clone();
+    let names = Names::new(&node.directory().await?);
+    match cmd {
+        CaseCmd::Intake {
+            title,
+            category,
+            jurisdiction,
+            enterprise,
+            contact,
+            summary,
+            support,
+            urgency,
+            co_handlers,
+            recused,
+            share,
+        } => {
+            let form = Intake {
+                title,
+                category: category.parse()?,
+                jurisdiction,
+                enterprise,
+                contact,
+                summary,
+                support: support
+                    .iter()
+                    .filter(|s| !s.trim().is_empty())
+                    .map(|s| s.trim().parse())
+                    .collect::<Result<_, _>>()?,
+                urgency: urgency.parse()?,
+                co_handlers: node_ids(&co_handlers)?,
+                recused: node_ids(&recused)?,
+                share: share.as_deref().map(str::parse).transpose()?,
+            };
+            let r = node.case_intake(form).await?;
+            let excluded = r.excluded;
+            report(
+                &node,
+                r.queued,
+                json,
+                "registered",
+                json!({"excluded": excluded.iter().map(NodeId::as_str).collect::<Vec<_>>()}),
+            )
+            .await?;
+        }
+        CaseCmd::List {
+            mine,
+            shared,
+            status,
+            category,
+            overdue,
+            query,
+        } => {
+            let now = now_ms();
+            let f = CaseFilter {
+                mine: (mine || shared).then_some(mine),
+                status: status.as_deref().map(str::parse).transpose()?,
+                category: category.as_deref().map(str::parse).transpose()?,
+                stale_before: overdue.map(|d| now - i64::from(d) * 86_400_000),
+                text: query,
+            };
+            let me2 = me.clone();
+            let cases = node.archive.call(move |a| a.cases(&me2, &f)).await?;
+            let v: Vec<Value> = cases.iter().map(|s| summary_json(s, &me, now)).collect();
+            print(json, json!(v), || {
+                cases
+                    .iter()
+                    .map(|s| {
+                        format!(
+                            "{}  {:<4}  {:<6}  {}{}",
+                            s.facts.number,
+                            s.status.zh(),
+                            s.facts.category.zh(),
+                            s.facts.title,
+                            if s.is_handler(&me) { "" } else { "  [共享]" }
+                        )
+                    })
+                    .collect::<Vec<_>>()
+                    .join("\n")
+            });
+        }
+        CaseCmd::Show { case } => {
+            let f = node.case_file(&case).await?;
+            let conf = node.case_confidential(&f.state);
+            let conf = conf.filter(|_| f.state.is_handler(&me));
+            print(
+                json,
+                file_json(&f, &me, conf.as_ref(), &names, now_ms()),
+                || file_markdown(&f, conf.as_ref(), &names),
+            );
+        }
+        CaseCmd::Status { case, status, note } => {
+            let status: CaseStatus = status.parse()?;
+            let q = node.case_status(&case, status, note).await?;
+            report(
+                &node,
+                q,
+                json,
+                status.zh(),
+                json!({"case_status": status.as_str()}),
+            )
+            .await?;
+        }
+        CaseCmd::Note { case, text, attach } => {
+            let max = node.config.max_attachment.unwrap_or(DEFAULT_MAX_ATTACHMENT);
+            let q = node
+                .case_note(&case, text, read_attachments(&attach, max)?)
+                .await?;
+            report(&node, q, json, "note added", json!({})).await?;
+        }
+        CaseCmd::Share { case, to } => {
+            let r = node.case_share(&case, &to.parse::<Audience>()?).await?;
+            if !r.excluded.is_empty() && !json {
+                eprintln!(
+                    "left out (recused, 回避): {}",
+                    r.excluded
+                        .iter()
+                        .map(|n| names.of(n))
+                        .collect::<Vec<_>>()
+                        .join("、")
+                );
+            }
+            let excluded: Vec<&str> = r.excluded.iter().map(NodeId::as_str).collect();
+            report(
+                &node,
+                r.queued,
+                json,
+                "shared",
+                json!({"excluded": excluded}),
+            )
+            .await?;
+        }
+        CaseCmd::Recuse {
+            case,
+            nodes,
+            reason,
+        } => {
+            let q = node.case_recuse(&case, node_ids(&nodes)?, reason).await?;
+            report(&node, q, json, "recusal recorded", json!({})).await?;
+        }
+        CaseCmd::Refer { case, to, note } => {
+            let q = node.case_refer(&case, NodeId::new(to)?, note).await?;
+            report(&node, q, json, "referred", json!({})).await?;
+        }
+        CaseCmd::Accept { case, reason } => {
+            let q = node.case_answer(&case, true, reason).await?;
+            report(&node, q, json, "referral accepted", json!({})).await?;
+        }
+        CaseCmd::Decline { case, reason } => {
+            let q = node.case_answer(&case, false, reason).await?;
+            report(&node, q, json, "referral declined", json!({})).await?;
+        }
+        CaseCmd::Typical {
+            case,
+            out,
+            from,
+            publish,
+            to,
+        } => {
+            let draft = match &from {
+                Some(p) => read_draft(p)?,
+                None => node.typical_draft(&case).await?,
+            };
+            let leaks = node.typical_leaks(&case, &draft).await?;
+            if let Some(p) = &out {
+                std::fs::write(p, format!("{}\n\n{}", draft.title, draft.body))
+                    .with_context(|| format!("writing {}", p.display()))?;
+            }
+            if publish {
+                let id = node
+                    .publish_typical(&case, draft.clone(), to.parse()?)
+                    .await?;
+                let (status, recipients, error) = deliver_now(&node, id).await?;
+                print(
+                    json,
+                    json!({"id": id.to_string(), "status": status, "recipients": recipients,
+                           "title": draft.title, "reason": error.map(|e| e.to_string())}),
+                    || format!("typical case published as bulletin {id} ({status})"),
+                );
+            } else {
+                print(
+                    json,
+                    json!({"title": draft.title, "body": draft.body, "leaks": leaks.len()}),
+                    || {
+                        let warn = if leaks.is_empty() {
+                            "已隐去全部保密信息；用 --publish 发布。".to_owned()
+                        } else {
+                            format!("仍含 {} 处保密信息，不能发布。", leaks.len())
+                        };
+                        format!("{}\n\n{}\n\n{warn}", draft.title, draft.body)
+                    },
+                );
+            }
+        }
+        CaseCmd::Export { case, format, out } => {
+            let f = node.case_file(&case).await?;
+            let conf = node
+                .case_confidential(&f.state)
+                .filter(|_| f.state.is_handler(&me));
+            let text = match format.as_str() {
+                "md" => file_markdown(&f, conf.as_ref(), &names),
+                "json" => serde_json::to_string_pretty(&file_json(
+                    &f,
+                    &me,
+                    conf.as_ref(),
+                    &names,
+                    now_ms(),
+                ))?,
+                other => {
+                    return Err(ProtoError::new(
+                        ErrorCode::BadRequest,
+                        format!("unknown format {other:?}: md or json"),
+                    )
+                    .into());
+                }
+            };
+            std::fs::write(&out, text).with_context(|| format!("writing {}", out.display()))?;
+            let dir = out.with_file_name(format!("{}-documents", f.state.facts.number));
+            let mut docs = Vec::new();
+            for st in &f.steps {
+                if let CaseChange::Note { attachments, .. } = &st.event.msg.change {
+                    for a in attachments {
+                        std::fs::create_dir_all(&dir)?;
+                        let p = dir.join(&a.name);
+                        lianxi_certs::files::write_atomic(&p, &a.data, false)?;
+                        docs.push(p);
+                    }
+                }
+            }
+            print(json, json!({"path": out, "documents": docs}), || {
+                format!("wrote {} and {} document(s)", out.display(), docs.len())
+            });
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,291 @@
+use proptest::prelude::*;
+
+use super::*;
+
+fn id(n: &str) -> NodeId {
+    NodeId::new(n).unwrap()
+}
+
+fn facts() -> CaseFacts {
+    CaseFacts {
+        number: "2026-BJ-0007".into(),
+        title: "某出口企业遭遇反倾销调查".into(),
+        category: CaseCategory::TradeRemedy,
+        jurisdiction: "美国".into(),
+        summary: "企业出口产品被立案调查".into(),
+        support: vec![Support::Legal, Support::Association],
+        urgency: Urgency::Urgent,
+    }
+}
+
+struct Timeline {
+    case: MessageId,
+    events: Vec<CaseEvent>,
+    t: i64,
+}
+
+impl Timeline {
+    fn new(by: &str) -> Timeline {
+        let case = MessageId::generate(1_000);
+        let notice = CaseNotice {
+            facts: facts(),
+            status: CaseStatus::Reported,
+            handlers: vec![id(by)],
+            shared: vec![id("gd")],
+            recused: vec![id("zj")],
+            sealed: vec![1, 2, 3],
+        };
+        let first = CaseEvent {
+            id: case,
+            sender: id(by),
+            created_at: 1_000,
+            msg: CaseMsg {
+                case,
+                change: CaseChange::Notice(Box::new(notice)),
+            },
+        };
+        Timeline {
+            case,
+            events: vec![first],
+            t: 1_000,
+        }
+    }
+
+    fn add(&mut self, by: &str, change: CaseChange) -> &mut Self {
+        self.t += 10;
+        self.events.push(CaseEvent {
+            id: MessageId::generate(self.t),
+            sender: id(by),
+            created_at: self.t,
+            msg: CaseMsg {
+                case: self.case,
+                change,
+            },
+        });
+        self
+    }
+
+    fn state(&self) -> (CaseState, Vec<Step>) {
+        let (s, steps) = fold(self.case, &self.events);
+        (s.unwrap(), steps)
+    }
+}
+
+fn status(s: CaseStatus) -> CaseChange {
+    CaseChange::Status {
+        status: s,
+        note: String::new(),
+    }
+}
+
+#[test]
+fn only_handlers_change_a_case_and_the_lifecycle_is_enforced() {
+    let mut t = Timeline::new("bj");
+    t.add("gd", status(CaseStatus::Accepted)) // not a handler
+        .add("bj", status(CaseStatus::Resolved)) // reported cannot jump to resolved
+        .add("bj", status(CaseStatus::Accepted))
+        .add("bj", status(CaseStatus::InProgress));
+    let (s, steps) = t.state();
+    assert_eq!(s.status, CaseStatus::InProgress);
+    let codes: Vec<_> = steps
+        .iter()
+        .map(|s| s.ignored.as_ref().map(|e| e.code))
+        .collect();
+    assert_eq!(
+        codes,
+        [
+            None,
+            Some(ErrorCode::NotHandler),
+            Some(ErrorCode::BadTransition),
+            None,
+            None
+        ]
+    );
+    assert_eq!(s.audience(&id("bj")), vec![id("gd")], "zj is recused");
+}
+
+#[test]
+fn a_referral_accepted_makes_a_handler_and_asks_for_a_grant() {
+    let mut t = Timeline::new("bj");
+    t.add("bj", status(CaseStatus::Accepted)).add(
+        "bj",
+        CaseChange::Referral {
+            to: id("sh"),
+            note: "属上海管辖".into(),
+        },
+    );
+    let (s, _) = t.state();
+    assert_eq!(s.status, CaseStatus::Referred);
+    assert!(s.audience(&id("bj")).contains(&id("sh")));
+    // Someone else cannot answer for sh.
+    t.add(
+        "gd",
+        CaseChange::ReferralAnswer {
+            accept: true,
+            reason: String::new(),
+        },
+    );
+    assert!(!t.state().0.is_handler(&id("gd")));
+    t.add(
+        "sh",
+        CaseChange::ReferralAnswer {
+            accept: true,
+            reason: String::new(),
+        },
+    );
+    let (s, _) = t.state();
+    assert!(s.is_handler(&id("sh")));
+    assert_eq!(s.status, CaseStatus::Accepted);
+    assert_eq!(s.grant_due, Some(id("bj")));
+    t.add("bj", CaseChange::Grant { sealed: vec![9] });
+    let (s, _) = t.state();
+    assert_eq!(s.grant_due, None);
+    assert_eq!(s.sealed.last(), Some(&vec![9]));
+}
+
+#[test]
+fn a_declined_referral_returns_to_the_previous_status() {
+    let mut t = Timeline::new("bj");
+    t.add("bj", status(CaseStatus::Accepted))
+        .add("bj", status(CaseStatus::InProgress))
+        .add(
+            "bj",
+            CaseChange::Referral {
+                to: id("sh"),
+                note: String::new(),
+            },
+        )
+        .add(
+            "sh",
+            CaseChange::ReferralAnswer {
+                accept: false,
+                reason: "不属管辖".into(),
+            },
+        );
+    let (s, _) = t.state();
+    assert_eq!(s.status, CaseStatus::InProgress);
+    assert!(!s.is_handler(&id("sh")));
+    assert!(s.referral.is_none());
+}
+
+#[test]
+fn recused_nodes_cannot_be_shared_with_or_referred_to() {
+    let t = Timeline::new("bj");
+    let (s, _) = t.state();
+    let mut n = match &t.events[0].msg.change {
+        CaseChange::Notice(n) => (**n).clone(),
+        _ => unreachable!(),
+    };
+    n.shared.push(id("zj"));
+    let e = s
+        .check(&id("bj"), &CaseChange::Notice(Box::new(n)))
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::Recused);
+    let e = s
+        .check(
+            &id("bj"),
+            &CaseChange::Referral {
+                to: id("zj"),
+                note: String::new(),
+            },
+        )
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::Recused);
+    // A recusal after sharing takes the node out of the audience.
+    let mut t = Timeline::new("bj");
+    t.add(
+        "bj",
+        CaseChange::Recusal {
+            nodes: vec![id("gd")],
+            reason: "利益相关".into(),
+        },
+    );
+    assert!(t.state().0.audience(&id("bj")).is_empty());
+}
+
+#[test]
+fn confidential_fields_open_only_for_handlers_and_redaction_removes_them() {
+    let handler = age::x25519::Identity::generate();
+    let other = age::x25519::Identity::generate();
+    let c = Confidential {
+        enterprise: "深圳市某某科技有限公司".into(),
+        contact: "王经理 13800138000".into(),
+    };
+    let sealed = c.seal(&[handler.to_public()]).unwrap();
+    assert_eq!(Confidential::open(&sealed, &handler).unwrap(), c);
+    assert_eq!(
+        Confidential::open(&sealed, &other).unwrap_err().code,
+        ErrorCode::DecryptFailed
+    );
+    let text = "深圳市某某科技有限公司遭遇调查，联系人王经理（13800138000）。";
+    let red = c.redact(text);
+    assert!(c.leaks(&red).is_empty(), "{red}");
+    assert_eq!(red, "【已隐去】遭遇调查，联系人【已隐去】（【已隐去】）。");
+    assert_eq!(
+        c.leaks("请联系 13800138000"),
+        vec!["13800138000".to_owned()]
+    );
+}
+
+fn arb_change() -> impl Strategy<Value = (usize, CaseChange)> {
+    let who = 0..4usize;
+    let st = prop::sample::select(CaseStatus::ALL.to_vec());
+    prop_oneof![
+        (who.clone(), st).prop_map(|(w, s)| (w, status(s))),
+        who.clone().prop_map(|w| (
+            w,
+            CaseChange::Note {
+                text: "记录".into(),
+                attachments: vec![]
+            }
+        )),
+        (who.clone(), 0..4usize).prop_map(|(w, to)| (
+            w,
+            CaseChange::Referral {
+                to: id(NODES[to]),
+                note: String::new()
+            }
+        )),
+        (who.clone(), any::<bool>()).prop_map(|(w, a)| (
+            w,
+            CaseChange::ReferralAnswer {
+                accept: a,
+                reason: String::new()
+            }
+        )),
+        (who, 0..4usize).prop_map(|(w, n)| (
+            w,
+            CaseChange::Recusal {
+                nodes: vec![id(NODES[n])],
+                reason: String::new()
+            }
+        )),
+    ]
+}
+
+const NODES: [&str; 4] = ["bj", "sh", "gd", "zj"];
+
+proptest! {
+    /// Any arrival order, with duplicates, gives the same state and timeline.
+    #[test]
+    fn the_fold_converges_whatever_the_arrival_order(
+        changes in prop::collection::vec(arb_change(), 0..25),
+        seed in any::<u64>(),
+    ) {
+        let mut t = Timeline::new("bj");
+        for (w, c) in changes {
+            t.add(NODES[w], c);
+        }
+        let reference = fold(t.case, &t.events);
+        let mut shuffled = t.events.clone();
+        shuffled.extend(t.events.iter().take(3).cloned());
+        // A deterministic shuffle from the seed.
+        let mut s = seed | 1;
+        for i in (1..shuffled.len()).rev() {
+            s ^= s << 13; s ^= s >> 7; s ^= s << 17;
+            shuffled.swap(i, (s % (i as u64 + 1)) as usize);
+        }
+        let again = fold(t.case, &shuffled);
+        prop_assert_eq!(reference, again);
+    }
+}

@@ -19,7 +19,7 @@ use crate::node::Node;
 use crate::{Result, now_ms};
 
 /// The hotline's intake form (登记).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Intake {
     pub title: String,
     pub category: CaseCategory,

@@ -337,6 +337,8 @@ pub enum NetEvent {
     },
     /// The verified directory was refreshed.
     Directory,
+    /// Case messages arrived.
+    Cases,
 }
 
 /// Stay connected until `cmds` closes or `events` is dropped: receive and store
@@ -431,6 +433,9 @@ async fn session_loop(
                     let out = rx.process(node, &session, batch).await?;
                     if out.outbox_pending > 0 {
                         flush(node, &session, events).await?;
+                    }
+                    if out.case_messages > 0 {
+                        let _ = events.send(NetEvent::Cases).await;
                     }
                     for m in out.new {
                         if events.send(NetEvent::Arrived(m)).await.is_err() {

@@ -10,54 +10,13 @@ use lianxi::tui::app::{App, ConnView, Field, Mode, PAGE, Tab};
 use lianxi::tui::i18n::Lang;
 use lianxi::tui::render::render;
 use lianxi::tui::update::{Action, Effect, SEARCH_DEBOUNCE_MS, update};
-use lianxi_shared::{Audience, MessageId, NodeId, NodeInfo, Role, Tier};
+use lianxi_shared::{Audience, MessageId, NodeId};
 use ratatui::Terminal;
 use ratatui::backend::{Backend, TestBackend};
 
-const T0: i64 = 1_795_000_000_000;
-
-fn node(id: &str, name: &str, tier: Tier, roles: &[Role]) -> NodeInfo {
-    NodeInfo {
-        node_id: NodeId::new(id).unwrap(),
-        name: name.into(),
-        org: "秘书处".into(),
-        tier,
-        roles: roles.to_vec(),
-        age_recipient: "age1example".into(),
-        signing_key: [0; 32],
-        not_before: 0,
-        not_after: T0 / 1000 + 365 * 86_400,
-    }
-}
-
-fn directory() -> Vec<NodeInfo> {
-    vec![
-        node(
-            "gd",
-            "广东省中小企业协会",
-            Tier::Provincial,
-            &[Role::Secretary],
-        ),
-        node(
-            "hotline",
-            "全国维权热线服务台",
-            Tier::National,
-            &[Role::LegalAid],
-        ),
-        node(
-            "nat",
-            "全国中小企业协会联席会议",
-            Tier::National,
-            &[Role::Secretary, Role::Chair],
-        ),
-        node(
-            "sz",
-            "深圳市中小企业服务协会",
-            Tier::Prefecture,
-            &[Role::Member],
-        ),
-    ]
-}
+#[macro_use]
+mod tui_support;
+use tui_support::{T0, directory, screen};
 
 fn msg(i: usize, title: &str, body: &str, read: bool) -> MessageRow {
     MessageRow {
@@ -172,25 +131,6 @@ fn show_one(a: &mut App, row: &MessageRow, unread: usize) {
     update(a, Action::DetailLoaded(row.clone()));
 }
 
-fn screen(app: &App) -> String {
-    let mut t = Terminal::new(TestBackend::new(app.size.0, app.size.1)).unwrap();
-    t.draw(|f| render(f, app)).unwrap();
-    t.backend().to_string()
-}
-
-macro_rules! snap {
-    ($name:expr, $app:expr) => {
-        insta::with_settings!({filters => vec![
-            (r"\d{4}-\d{2}-\d{2} \d{2}:\d{2}", "[datetime]"),
-            (r"\d{2}-\d{2} \d{2}:\d{2}", "[time]"),
-            (r"\b\d{2}:\d{2}\b", "[hh:mm]"),
-            (r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "[id]"),
-        ]}, {
-            insta::assert_snapshot!($name, screen(&$app));
-        });
-    };
-}
-
 // ---- update -------------------------------------------------------------
 
 #[test]
@@ -223,7 +163,10 @@ fn navigation_moves_the_selection_and_loads_details() {
     read.read = true;
     update(&mut a, Action::DetailLoaded(read));
     assert_eq!(a.lists[0].unread, 1, "opening marks it read");
-    assert_eq!(update(&mut a, Action::NextTab), []);
+    assert_eq!(
+        update(&mut a, Action::NextTab),
+        [Effect::LoadCases { view: 0 }]
+    );
     assert_eq!(a.tab, Tab::Cases);
     assert_eq!(
         update(&mut a, Action::GoTab(Tab::Directory)),

@@ -34,7 +34,6 @@ impl Tab {
     pub fn kind(self) -> Option<&'static str> {
         match self {
             Tab::Bulletins => Some("bulletin"),
-            Tab::Cases => Some("case"),
             Tab::Meetings => Some("meeting"),
             _ => None,
         }
@@ -198,6 +197,10 @@ pub enum Mode {
     Help,
     Search(Search),
     Compose(Box<Compose>),
+    /// The case intake form.
+    Intake(Box<super::cases::IntakeForm>),
+    /// A typical case being reviewed before publication.
+    Typical(Box<super::cases::TypicalView>),
 }
 
 pub struct App {
@@ -211,6 +214,7 @@ pub struct App {
     pub dir_selected: usize,
     pub outbox: Vec<OutboxItem>,
     pub outbox_selected: usize,
+    pub cases: super::cases::CasesView,
     pub detail: Option<MessageRow>,
     /// Receipts of the detail, when it is a bulletin this node sent.
     pub receipts: Option<crate::archive::bulletins::Receipts>,
@@ -236,6 +240,7 @@ impl App {
             dir_selected: 0,
             outbox: vec![],
             outbox_selected: 0,
+            cases: Default::default(),
             detail: None,
             receipts: None,
             conn: ConnView::Offline,

@@ -3,6 +3,9 @@
 //! runtime ([`runtime::run`]) does all I/O off the render loop.
 
 pub mod app;
+pub mod case_effects;
+pub mod case_render;
+pub mod cases;
 pub mod editor;
 pub mod i18n;
 pub mod render;

@@ -97,6 +97,9 @@ pub fn render(f: &mut Frame, app: &App) {
     match &app.mode {
         Mode::Compose(_) => render_compose(f, app, main),
         Mode::Search(_) => render_search(f, app, main),
+        Mode::Intake(_) => super::case_render::render_intake(f, app, main),
+        Mode::Typical(_) => super::case_render::render_typical(f, app, main),
+        _ if app.tab == Tab::Cases => super::case_render::render_cases(f, app, main),
         _ => render_main(f, app, main),
     }
     if matches!(app.mode, Mode::Help) {
@@ -111,6 +114,7 @@ fn render_tabs(f: &mut Frame, app: &App, area: Rect) {
         let count = match tab {
             Tab::Directory => format!(" {}", app.directory.len()),
             Tab::Outbox => format!(" {}", app.pending),
+            Tab::Cases => format!(" {}", app.cases.rows.len()),
             _ => {
                 let l = &app.lists[i];
                 if l.unread > 0 {

@@ -128,6 +128,51 @@ fn run_effect(
                     };
                     send(Action::Attached(r));
                 }
+                Effect::LoadCases { view } => {
+                    let me = node.me.node_id.clone();
+                    let f = super::case_effects::filter(view, now_ms());
+                    let rows = node.archive.call(move |a| a.cases(&me, &f)).await?;
+                    send(Action::CasesLoaded { view, rows });
+                }
+                Effect::LoadCase(key) => {
+                    let file = node.case_file(&key).await?;
+                    let confidential = if file.state.is_handler(&node.me.node_id) {
+                        node.case_confidential(&file.state)
+                    } else {
+                        None
+                    };
+                    send(Action::CaseLoaded(Box::new(super::cases::CaseDetail {
+                        file,
+                        confidential,
+                    })));
+                }
+                Effect::Intake(form) => match node.case_intake(*form).await {
+                    Ok(r) => {
+                        send(Action::IntakeDone(Ok(r.queued.number)));
+                        let _ = net.send(NetCmd::Flush).await;
+                    }
+                    Err(e) => send(Action::IntakeDone(Err(e.to_string()))),
+                },
+                Effect::TypicalDraft(key) => {
+                    send(Action::TypicalReady(
+                        super::case_effects::typical(&node, &key)
+                            .await
+                            .map(Box::new)
+                            .map_err(|e| e.to_string()),
+                    ));
+                }
+                Effect::PublishTypical { case, draft } => {
+                    match node
+                        .publish_typical(&case, draft, lianxi_shared::Audience::All)
+                        .await
+                    {
+                        Ok(id) => {
+                            send(Action::Published(Ok(id.to_string())));
+                            let _ = net.send(NetCmd::Flush).await;
+                        }
+                        Err(e) => send(Action::Published(Err(e.to_string()))),
+                    }
+                }
                 Effect::LoadOutbox => {
                     let (items, pending) = node
                         .archive
@@ -192,6 +237,7 @@ async fn forward(
                 sent: sent.len(),
                 failed: failed.into_iter().map(|(_, e)| e.message).collect(),
             },
+            NetEvent::Cases => Action::CasesChanged,
             NetEvent::Directory => match node.directory().await {
                 Ok(d) => Action::DirectoryLoaded(d),
                 Err(_) => continue,
@@ -271,12 +317,7 @@ pub async fn run(node: Arc<Node>, lang: Lang) -> Result<()> {
             len: super::app::PAGE,
             preset: 0,
         },
-        Effect::LoadPage {
-            tab: super::app::Tab::Cases,
-            start: 0,
-            len: super::app::PAGE,
-            preset: 0,
-        },
+        Effect::LoadCases { view: 0 },
         Effect::LoadPage {
             tab: super::app::Tab::Meetings,
             start: 0,

@@ -8,6 +8,7 @@ use lianxi_shared::{Audience, NodeInfo};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::app::{App, Compose, ConnView, Field, Mode, PAGE, Search, Tab, audience_options};
+use super::cases::{CaseDetail, IntakeField, TypicalView};
 use super::editor::Editor;
 use crate::archive::{MessageRow, OutboxItem, SearchHit};
 use crate::sync::ConnState;
@@ -87,6 +88,20 @@ pub enum Action {
         sent: usize,
         failed: Vec<String>,
     },
+    // Cases
+    /// Prepare a typical case from the selected case.
+    Typical,
+    CasesLoaded {
+        view: usize,
+        rows: Vec<lianxi_shared::case::CaseState>,
+    },
+    CaseLoaded(Box<CaseDetail>),
+    /// Case messages arrived: reload the list.
+    CasesChanged,
+    /// The intake was registered (its number) or refused.
+    IntakeDone(Result<String, String>),
+    TypicalReady(Result<Box<TypicalView>, String>),
+    Published(Result<String, String>),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -117,6 +132,16 @@ pub enum Effect {
     Acknowledge(String),
     /// Check a file to attach (exists, size within the limit).
     CheckAttachment(std::path::PathBuf),
+    LoadCases {
+        view: usize,
+    },
+    LoadCase(String),
+    Intake(Box<crate::cases::Intake>),
+    TypicalDraft(String),
+    PublishTypical {
+        case: String,
+        draft: crate::cases::TypicalDraft,
+    },
 }
 
 /// Translate a key press into an action for the current mode.
@@ -144,8 +169,30 @@ pub fn on_key(app: &App, key: KeyEvent) -> Option<Action> {
             _ => return None,
         })
     };
+    let form = |key: KeyEvent, choice: bool| -> Option<Action> {
+        match key.code {
+            KeyCode::Char('s') if ctrl => Some(Action::Submit),
+            KeyCode::Tab => Some(Action::NextField),
+            KeyCode::BackTab => Some(Action::PrevField),
+            KeyCode::Char(' ') if choice => Some(Action::Char(' ')),
+            KeyCode::Left if choice => Some(Action::Left),
+            KeyCode::Right if choice => Some(Action::Right),
+            KeyCode::Enter if choice => Some(Action::NextField),
+            KeyCode::Esc => Some(Action::Back),
+            _ if choice => None,
+            _ => editing(key),
+        }
+    };
     match &app.mode {
         Mode::Help => Some(Action::Back),
+        Mode::Intake(f) => form(
+            key,
+            matches!(
+                f.focus,
+                IntakeField::Category | IntakeField::Support | IntakeField::Urgency
+            ),
+        ),
+        Mode::Typical(_) => form(key, false),
         Mode::Search(_) => editing(key),
         Mode::Compose(c) => match key.code {
             KeyCode::Char('s') if ctrl => Some(Action::Submit),
@@ -182,13 +229,14 @@ pub fn on_key(app: &App, key: KeyEvent) -> Option<Action> {
             KeyCode::Char('a') => Action::Acknowledge,
             KeyCode::Char('R') => Action::Remind,
             KeyCode::Char('f') => Action::NextFilter,
+            KeyCode::Char('t') if app.tab == Tab::Cases => Action::Typical,
             KeyCode::Esc => Action::Back,
             _ => return None,
         }),
     }
 }
 
-fn notice(app: &mut App, text: impl Into<String>) {
+pub(super) fn notice(app: &mut App, text: impl Into<String>) {
     app.notice = Some((text.into(), app.now_ms));
 }
 
@@ -249,6 +297,7 @@ fn switch_tab(app: &mut App, tab: Tab, out: &mut Vec<Effect>) {
     match tab {
         Tab::Directory => out.push(Effect::LoadDirectory),
         Tab::Outbox => out.push(Effect::LoadOutbox),
+        Tab::Cases => super::cases::entered(app, out),
         _ => follow_selection(app, out),
     }
 }
@@ -259,6 +308,8 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
     let mode = std::mem::replace(&mut app.mode, Mode::Normal);
     app.mode = match mode {
         Mode::Compose(c) => compose(app, *c, action, &mut out),
+        Mode::Intake(f) => super::cases::intake(app, *f, action, &mut out),
+        Mode::Typical(v) => super::cases::typical(app, *v, action, &mut out),
         Mode::Search(s) => search(app, s, action, &mut out),
         Mode::Help => match action {
             Action::Back | Action::Quit | Action::Help | Action::Enter | Action::Open => {
@@ -276,7 +327,14 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
 
 fn normal(app: &mut App, action: Action, out: &mut Vec<Effect>) -> Mode {
     let page = app.list_height() as isize;
+    if app.tab == Tab::Cases
+        && let Some(mode) = super::cases::normal(app, &action, out)
+    {
+        return mode;
+    }
     match action {
+        Action::TypicalReady(Ok(v)) => return Mode::Typical(v),
+        Action::TypicalReady(Err(e)) => notice(app, e),
         Action::Quit => app.quit = true,
         Action::NextTab => switch_tab(app, Tab::ALL[(app.tab.index() + 1) % 5], out),
         Action::PrevTab => switch_tab(app, Tab::ALL[(app.tab.index() + 4) % 5], out),
@@ -353,7 +411,10 @@ fn normal(app: &mut App, action: Action, out: &mut Vec<Effect>) -> Mode {
 }
 
 /// Actions from the runtime, handled the same in every mode.
-fn common(app: &mut App, action: Action, out: &mut Vec<Effect>) {
+pub(super) fn common(app: &mut App, action: Action, out: &mut Vec<Effect>) {
+    let Some(action) = super::cases::common(app, action, out) else {
+        return;
+    };
     match action {
         Action::Tick(now) => {
             app.now_ms = now;
@@ -679,22 +740,34 @@ fn compose(app: &mut App, mut c: Compose, action: Action, out: &mut Vec<Effect>)
                 &mut c.body
             };
             match a {
-                Action::Char(ch) => ed.insert(ch),
-                Action::Paste(p) => ed.insert_str(&p),
-                Action::Backspace => ed.backspace(),
-                Action::Delete => ed.delete(),
-                Action::Left => ed.left(),
-                Action::Right => ed.right(),
-                Action::Home => ed.home(),
-                Action::End => ed.end(),
-                Action::Up => ed.up(),
-                Action::Down => ed.down(),
                 Action::Enter if c.focus == Field::Title => c.focus = Field::Audience,
                 Action::Enter => ed.newline(),
-                other => common(app, other, out),
+                a => {
+                    if let Some(other) = edit(ed, a) {
+                        common(app, other, out);
+                    }
+                }
             }
             c.error = None;
         }
     }
     Mode::Compose(Box::new(c))
+}
+
+/// Apply an editing action to `ed`; any other action is handed back.
+pub(super) fn edit(ed: &mut Editor, a: Action) -> Option<Action> {
+    match a {
+        Action::Char(ch) => ed.insert(ch),
+        Action::Paste(p) => ed.insert_str(&p),
+        Action::Backspace => ed.backspace(),
+        Action::Delete => ed.delete(),
+        Action::Left => ed.left(),
+        Action::Right => ed.right(),
+        Action::Home => ed.home(),
+        Action::End => ed.end(),
+        Action::Up => ed.up(),
+        Action::Down => ed.down(),
+        other => return Some(other),
+    }
+    None
 }

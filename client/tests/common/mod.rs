@@ -19,10 +19,12 @@ pub fn bin(name: &str) -> PathBuf {
     let lianxi = PathBuf::from(env!("CARGO_BIN_EXE_lianxi"));
     if name != "lianxi" {
         BUILT.call_once(|| {
-            let status = Command::new(env!("CARGO"))
-                .args(["build", "-q", "--workspace", "--bins", "--tests"])
-                .status()
-                .expect("cargo build");
+            let mut cargo = Command::new(env!("CARGO"));
+            cargo.args(["build", "-q", "--workspace", "--bins", "--tests"]);
+            if !cfg!(debug_assertions) {
+                cargo.arg("--release"); // the same profile as this test
+            }
+            let status = cargo.status().expect("cargo build");
             assert!(status.success(), "building the hub and CA binaries");
         });
     }

@@ -14,6 +14,7 @@ pub mod error;
 pub mod frame;
 pub mod ids;
 pub mod payload;
+pub mod rotation;
 pub mod rules;
 pub mod wire;
 

@@ -6,8 +6,8 @@
 //! through the `lianxi` binary, whose `send` and `sync` processes are killed
 //! mid-flight. At the end every envelope its sender saw acknowledged is in every
 //! intended archive exactly once, byte-identical, and nothing else is.
-//! `LIANXI_SOAK_ENVELOPES` changes the count (default 10,000). Run with
-//! `cargo test -p lianxi --test soak -- --ignored --nocapture`.
+//! `LIANXI_SOAK_ENVELOPES` changes the count (default 2,000, as in CI). The
+//! full run: `LIANXI_SOAK_ENVELOPES=10000 cargo test -p lianxi --test soak -- --nocapture`.
 
 #![allow(clippy::unwrap_used)]
 
@@ -91,12 +91,13 @@ async fn round(node: &Node, until_drained: bool) -> Result<(), lianxi::ProtoErro
 }
 
 #[test]
-#[ignore = "long: run by hand (see docs/RELIABILITY.md); not yet fast enough for CI"]
 fn nothing_is_lost_or_duplicated_through_hub_and_node_kills() {
+    // CI runs 2,000 (a few minutes on two cores); the full 10,000 is run by
+    // hand and its figures are in docs/RELIABILITY.md.
     let total: usize = std::env::var("LIANXI_SOAK_ENVELOPES")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(10_000);
+        .unwrap_or(2_000);
     let mut net = Net::new();
     net.hub_config =
         Some("[limits]\nsend_rate_per_sec = 1000000.0\nsend_burst = 1000000.0\n".into());

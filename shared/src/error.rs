@@ -49,6 +49,11 @@ codes! {
     Recused = "recused": "the organisation is recused from this case (回避); it may not receive it",
     BadTransition = "bad_transition": "the case cannot take this step from its current status",
     ConfidentialLeak = "confidential_leak": "the text still contains a confidential field of the case",
+    NotChair = "not_chair": "only the chair of the joint conference may convene a meeting or publish a rotation schedule",
+    NotHost = "not_host": "only the host of a session (its executive vice-chair) may publish its agenda, minutes and reminders",
+    NotMember = "not_member": "the sender is not a member of the joint conference",
+    BadSchedule = "bad_schedule": "the rotation schedule does not follow from its inputs or breaks the fairness rule",
+    AgendaClosed = "agenda_closed": "the call for agenda items has closed, or the meeting is over",
     // Identity and certificates
     BadNodeId = "bad_node_id": "the node id is not valid",
     BadCertificate = "bad_certificate": "the certificate cannot be parsed or lacks Lianxi attributes",
@@ -60,7 +65,7 @@ codes! {
     RateLimited = "rate_limited": "the node sends faster than the hub allows",
     QuotaExceeded = "quota_exceeded": "the sender's queue to a recipient is at its quota until the recipient collects; retry later",
     TooLarge = "too_large": "the message or attachment is larger than allowed",
-StorageFull = "storage_full": "the hub's disk is full; nothing was stored",
+    StorageFull = "storage_full": "the hub's disk is full; nothing was stored",
     Unavailable = "unavailable": "the service is shutting down or overloaded; try again",
     Internal = "internal": "an internal error; nothing was stored",
     // Node side

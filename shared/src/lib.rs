@@ -8,6 +8,7 @@
 pub mod backoff;
 pub mod case;
 pub mod cbor;
+pub mod conference;
 pub mod directory;
 pub mod envelope;
 pub mod error;

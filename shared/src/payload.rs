@@ -188,6 +188,8 @@ pub enum Payload {
     Forward(Box<Forward>),
     /// A rights-defence case message (see [`crate::case`]).
     Case(crate::case::CaseMsg),
+    /// A joint-conference message (see [`crate::conference`]).
+    Conference(crate::conference::ConfMsg),
 }
 
 impl Payload {
@@ -203,6 +205,7 @@ impl Payload {
             Payload::Withdrawal(_) => "withdrawal",
             Payload::Forward(_) => "forward",
             Payload::Case(_) => "case",
+            Payload::Conference(_) => "conference",
         }
     }
 
@@ -258,6 +261,9 @@ impl Payload {
             }
         }
         if let Payload::Case(c) = self {
+            c.validate()?;
+        }
+        if let Payload::Conference(c) = self {
             c.validate()?;
         }
         if let Payload::Withdrawal(w) = self

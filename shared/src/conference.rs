@@ -1,0 +1,360 @@
+//! The joint conference (联席会议): roster, rotation schedules, meetings,
+//! agendas, RSVPs, minutes and resolutions, as signed messages.
+//!
+//! Like a case ([`crate::case`]), the conference is the set of its messages and
+//! its state is a pure fold over them ([`fold::fold`]) given the roster from the
+//! verified directory ([`Roster`]): messages are applied in (creation time, id)
+//! order, each checked against the state it meets, and one that is not allowed
+//! (a non-chair convening, a non-host publishing minutes, a schedule that breaks
+//! the fairness rule) stays in the log as ignored and changes nothing. The
+//! sending client runs the very same check first and refuses with the same code.
+
+mod fold;
+mod meeting;
+
+pub use fold::{Conference, Entry, MeetingState, MinutesState, Proposal, fold};
+pub use meeting::{DEFAULT_TZ, Meeting, local_to_ms};
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::directory::NodeInfo;
+use crate::error::{ErrorCode, ProtoError};
+use crate::ids::{MessageId, NodeId, Role, Tier};
+use crate::payload::Attachment;
+use crate::rotation::{RotationInput, Turn};
+
+/// Who takes part in the joint conference, from the verified directory.
+#[derive(Clone, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]
+pub struct Roster {
+    /// The national-tier node with the `chair` role (the first by id if several).
+    pub chair: Option<NodeId>,
+    /// Provincial associations: the rotation pool, by id (the chair's schedule
+    /// sets the agreed order).
+    pub pool: Vec<NodeId>,
+    /// Prefecture associations (成员).
+    pub members: Vec<NodeId>,
+}
+
+impl Roster {
+    pub fn from_directory(dir: &[NodeInfo]) -> Roster {
+        let mut nodes: Vec<&NodeInfo> = dir.iter().collect();
+        nodes.sort_by(|a, b| a.node_id.cmp(&b.node_id));
+        let of = |tier: Tier| -> Vec<NodeId> {
+            nodes
+                .iter()
+                .filter(|n| n.tier == tier)
+                .map(|n| n.node_id.clone())
+                .collect()
+        };
+        Roster {
+            chair: nodes
+                .iter()
+                .find(|n| n.tier == Tier::National && n.roles.contains(&Role::Chair))
+                .map(|n| n.node_id.clone()),
+            pool: of(Tier::Provincial),
+            members: of(Tier::Prefecture),
+        }
+    }
+
+    /// Everyone who takes part: the chair, the pool, the members.
+    pub fn everyone(&self) -> Vec<NodeId> {
+        let mut out: Vec<NodeId> = self.chair.iter().cloned().collect();
+        out.extend(self.pool.iter().cloned());
+        out.extend(self.members.iter().cloned());
+        out
+    }
+
+    pub fn takes_part(&self, node: &NodeId) -> bool {
+        self.chair.as_ref() == Some(node) || self.pool.contains(node) || self.members.contains(node)
+    }
+}
+
+/// A schedule as the chair publishes it: the inputs and the turns generated
+/// from them. Receivers generate again and check.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct Published {
+    pub input: RotationInput,
+    pub turns: Vec<Turn>,
+}
+
+/// A proposed agenda item (议题).
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct AgendaItem {
+    pub title: String,
+    #[serde(default)]
+    pub summary: String,
+    /// Time it needs, minutes.
+    pub minutes: u32,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub attachments: Vec<Attachment>,
+}
+
+/// One slot of the agenda: an accepted proposal and the time given to it.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct Slot {
+    /// The proposal's message id.
+    pub item: MessageId,
+    pub minutes: u32,
+}
+
+/// An answer to the invitation.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Rsvp {
+    Attend,
+    /// Someone else attends for the organisation.
+    Delegate {
+        name: String,
+    },
+    Absent {
+        reason: String,
+    },
+}
+
+impl Rsvp {
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            Rsvp::Attend => "attend",
+            Rsvp::Delegate { .. } => "delegate",
+            Rsvp::Absent { .. } => "absent",
+        }
+    }
+}
+
+/// A vote on a resolution.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum Vote {
+    For,
+    Against,
+    Abstain,
+}
+
+impl Vote {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Vote::For => "for",
+            Vote::Against => "against",
+            Vote::Abstain => "abstain",
+        }
+    }
+}
+
+impl std::str::FromStr for Vote {
+    type Err = ProtoError;
+    fn from_str(s: &str) -> Result<Self, ProtoError> {
+        match s {
+            "for" | "赞成" => Ok(Vote::For),
+            "against" | "反对" => Ok(Vote::Against),
+            "abstain" | "弃权" => Ok(Vote::Abstain),
+            _ => Err(ProtoError::new(
+                ErrorCode::BadRequest,
+                format!("unknown vote {s:?}: for (赞成), against (反对) or abstain (弃权)"),
+            )),
+        }
+    }
+}
+
+/// How a resolution was reached.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    /// 协商一致
+    Consensus,
+    /// Each organisation's vote.
+    Votes(BTreeMap<NodeId, Vote>),
+}
+
+/// A resolution (决议) in the minutes.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct Resolution {
+    pub title: String,
+    #[serde(default)]
+    pub text: String,
+    pub outcome: Outcome,
+}
+
+impl Resolution {
+    /// (for, against, abstaining)
+    pub fn tally(&self) -> (usize, usize, usize) {
+        match &self.outcome {
+            Outcome::Consensus => (0, 0, 0),
+            Outcome::Votes(v) => (
+                v.values().filter(|x| **x == Vote::For).count(),
+                v.values().filter(|x| **x == Vote::Against).count(),
+                v.values().filter(|x| **x == Vote::Abstain).count(),
+            ),
+        }
+    }
+
+    /// Adopted: by consensus, or more for than against.
+    pub fn adopted(&self) -> bool {
+        let (f, a, _) = self.tally();
+        matches!(self.outcome, Outcome::Consensus) || f > a
+    }
+}
+
+/// What a reminder asks for.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RemindOf {
+    Rsvp,
+    Minutes,
+}
+
+/// Every conference message.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ConfMsg {
+    /// The chair publishes (or replaces) the rotation schedule.
+    Schedule(Box<Published>),
+    /// The chair convenes a session, or reschedules it (a later one replaces it).
+    Convene(Box<Meeting>),
+    /// The chair cancels a session.
+    Cancel { session: u32, reason: String },
+    /// A participant proposes an agenda item.
+    Propose { session: u32, item: AgendaItem },
+    /// The host publishes the agenda: accepted items, in order, with their times.
+    Agenda { session: u32, slots: Vec<Slot> },
+    /// A participant answers the invitation (a later answer replaces it).
+    Rsvp { session: u32, answer: Rsvp },
+    /// The host reminds those who have not answered or acknowledged.
+    Remind {
+        session: u32,
+        of: RemindOf,
+        #[serde(default)]
+        note: String,
+    },
+    /// The host publishes the minutes (纪要) and resolutions (a later one replaces them).
+    Minutes {
+        session: u32,
+        text: String,
+        #[serde(default)]
+        resolutions: Vec<Resolution>,
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        attachments: Vec<Attachment>,
+    },
+    /// A participant acknowledges the minutes it read.
+    Ack { session: u32, minutes: MessageId },
+}
+
+/// Longest free text in a conference message, bytes.
+pub const MAX_TEXT: usize = 256 * 1024;
+
+impl ConfMsg {
+    pub fn kind(&self) -> &'static str {
+        match self {
+            ConfMsg::Schedule(_) => "schedule",
+            ConfMsg::Convene(_) => "convene",
+            ConfMsg::Cancel { .. } => "cancel",
+            ConfMsg::Propose { .. } => "propose",
+            ConfMsg::Agenda { .. } => "agenda",
+            ConfMsg::Rsvp { .. } => "rsvp",
+            ConfMsg::Remind { .. } => "remind",
+            ConfMsg::Minutes { .. } => "minutes",
+            ConfMsg::Ack { .. } => "ack",
+        }
+    }
+
+    /// The session it concerns (none for a schedule).
+    pub fn session(&self) -> Option<u32> {
+        match self {
+            ConfMsg::Schedule(_) => None,
+            ConfMsg::Convene(m) => Some(m.session),
+            ConfMsg::Cancel { session, .. }
+            | ConfMsg::Propose { session, .. }
+            | ConfMsg::Agenda { session, .. }
+            | ConfMsg::Rsvp { session, .. }
+            | ConfMsg::Remind { session, .. }
+            | ConfMsg::Minutes { session, .. }
+            | ConfMsg::Ack { session, .. } => Some(*session),
+        }
+    }
+
+    /// Shape checks that need no state.
+    pub fn validate(&self) -> Result<(), ProtoError> {
+        let bad = |m: &str| Err(ProtoError::new(ErrorCode::BadPayload, m.to_owned()));
+        let names_ok = |a: &[Attachment]| {
+            a.iter()
+                .all(|a| !a.name.trim().is_empty() && !a.name.contains(['/', '\\', '\0']))
+        };
+        match self {
+            ConfMsg::Schedule(p) if p.turns.is_empty() => return bad("a schedule with no turns"),
+            ConfMsg::Convene(m) => m.validate()?,
+            ConfMsg::Cancel { reason, .. } if reason.trim().is_empty() => {
+                return bad("a cancellation needs a reason");
+            }
+            ConfMsg::Propose { item, .. } => {
+                if item.title.trim().is_empty() || item.title.len() > crate::Payload::MAX_TITLE {
+                    return bad("an agenda item needs a title (at most 1 KiB)");
+                }
+                if item.minutes == 0 || item.minutes > 24 * 60 || item.summary.len() > MAX_TEXT {
+                    return bad(
+                        "an agenda item needs 1 to 1440 minutes and a summary under 256 KiB",
+                    );
+                }
+                if !names_ok(&item.attachments) {
+                    return bad("an attachment name is empty or holds a path");
+                }
+            }
+            ConfMsg::Agenda { slots, .. } => {
+                if slots.iter().any(|s| s.minutes == 0 || s.minutes > 24 * 60) {
+                    return bad("each agenda slot needs 1 to 1440 minutes");
+                }
+                let mut ids: Vec<_> = slots.iter().map(|s| s.item).collect();
+                ids.sort();
+                ids.dedup();
+                if ids.len() != slots.len() {
+                    return bad("an item appears twice in the agenda");
+                }
+            }
+            ConfMsg::Rsvp { answer, .. } => match answer {
+                Rsvp::Delegate { name } if name.trim().is_empty() => {
+                    return bad("a delegate needs a name");
+                }
+                Rsvp::Absent { reason } if reason.trim().is_empty() => {
+                    return bad("an absence needs a reason");
+                }
+                _ => {}
+            },
+            ConfMsg::Minutes {
+                text,
+                resolutions,
+                attachments,
+                ..
+            } => {
+                if text.trim().is_empty() || text.len() > MAX_TEXT {
+                    return bad("minutes need text (at most 256 KiB)");
+                }
+                if resolutions.iter().any(|r| r.title.trim().is_empty()) {
+                    return bad("a resolution needs a title");
+                }
+                if resolutions
+                    .iter()
+                    .any(|r| matches!(&r.outcome, Outcome::Votes(v) if v.is_empty()))
+                {
+                    return bad("a vote with no votes: record it as consensus or list the votes");
+                }
+                if !names_ok(attachments) {
+                    return bad("an attachment name is empty or holds a path");
+                }
+            }
+            _ => {}
+        }
+        Ok(())
+    }
+}
+
+/// A conference message as the log holds it.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct ConfEvent {
+    pub id: MessageId,
+    pub sender: NodeId,
+    pub created_at: i64,
+    pub msg: ConfMsg,
+}
+
+#[cfg(test)]
+mod tests;

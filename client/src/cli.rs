@@ -158,6 +158,9 @@ pub enum Cmd {
     /// Rights-defence cases (维权案例): intake, lifecycle, sharing, referral.
     #[command(subcommand)]
     Case(CaseCmd),
+    /// The joint conference (联席会议): rotation, meetings, agenda, RSVP, minutes, calendars.
+    #[command(subcommand, alias = "conf")]
+    Conference(crate::conf_cmds::ConfCmd),
 }
 
 #[derive(Args)]

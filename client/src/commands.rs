@@ -272,6 +272,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             crate::bulletin_cmds::run(cmd, &home, json).await?
         }
         Cmd::Case(cmd) => crate::case_cmds::run(cmd, &home, json).await?,
+        Cmd::Conference(cmd) => crate::conf_cmds::run(cmd, Node::open(home.clone())?, json).await?,
         Cmd::Sync { timeout } => {
             let node = Node::open(home.clone())?;
             let r = lianxi::sync::sync(&node, Duration::from_secs(timeout)).await?;

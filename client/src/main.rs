@@ -4,6 +4,8 @@ mod bulletin_cmds;
 mod case_cmds;
 mod cli;
 mod commands;
+mod conf_cmds;
+mod conf_view;
 mod key_cmds;
 
 use std::process::ExitCode;

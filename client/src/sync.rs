@@ -27,6 +27,8 @@ pub struct BatchOutcome {
     pub events: usize,
     /// Case messages among them.
     pub case_messages: usize,
+    /// Joint-conference messages among them.
+    pub conference_messages: usize,
     pub rejected: Vec<ProtoError>,
     /// Outbox entries waiting (receipts queued by this batch among them).
     pub outbox_pending: u64,
@@ -111,6 +113,9 @@ impl Receiver {
                     out.events += 1;
                     if kind == "case" {
                         out.case_messages += 1;
+                    }
+                    if kind == "conference" {
+                        out.conference_messages += 1;
                     }
                 }
                 Applied::Rejected(e) => {
@@ -246,6 +251,8 @@ pub struct SyncReport {
     pub received: usize,
     /// Case messages received (intakes, steps, shares, grants).
     pub case_messages: usize,
+    /// Joint-conference messages received.
+    pub conference_messages: usize,
     pub duplicates: usize,
     pub rejected: usize,
     pub pending_outbox: u64,
@@ -281,6 +288,7 @@ pub async fn sync(node: &Node, timeout: Duration) -> Result<SyncReport> {
             let out = rx.process(node, &session, batch).await?;
             report.received += out.new.len();
             report.case_messages += out.case_messages;
+            report.conference_messages += out.conference_messages;
             report.duplicates += out.duplicates;
             report.rejected += out.rejected.len();
         }
@@ -339,6 +347,8 @@ pub enum NetEvent {
     Directory,
     /// Case messages arrived.
     Cases,
+    /// Joint-conference messages arrived.
+    Conference,
 }
 
 /// Stay connected until `cmds` closes or `events` is dropped: receive and store
@@ -436,6 +446,9 @@ async fn session_loop(
                     }
                     if out.case_messages > 0 {
                         let _ = events.send(NetEvent::Cases).await;
+                    }
+                    if out.conference_messages > 0 {
+                        let _ = events.send(NetEvent::Conference).await;
                     }
                     for m in out.new {
                         if events.send(NetEvent::Arrived(m)).await.is_err() {

@@ -308,6 +308,24 @@ fn apply_inner(tx: &Connection, item: &Item<'_>) -> Result<Applied, ProtoError> 
             reference: c.case.to_string(),
         });
     }
+    if let Payload::Conference(c) = &item.opened.payload {
+        let new = super::conference::apply_conf(
+            tx,
+            item.direction,
+            h,
+            c,
+            &item.opened.payload_bytes,
+            item.envelope,
+            item.at,
+        )?;
+        if !new {
+            return Ok(Applied::Duplicate);
+        }
+        return Ok(Applied::Event {
+            kind: "conference",
+            reference: c.session().map(|s| s.to_string()).unwrap_or_default(),
+        });
+    }
     if exists(tx, &h.id.to_string())? {
         return Ok(Applied::Duplicate);
     }
@@ -451,7 +469,7 @@ fn apply_inner(tx: &Connection, item: &Item<'_>) -> Result<Applied, ProtoError> 
                 reference: bid,
             })
         }
-        Payload::Case(_) => Ok(Applied::Duplicate), // applied above
+        Payload::Case(_) | Payload::Conference(_) => Ok(Applied::Duplicate), // applied above
         Payload::Receipt(r) => {
             let bid = r.bulletin.to_string();
             if incoming {

@@ -8,6 +8,7 @@
 mod apply;
 pub mod bulletins;
 pub mod cases;
+pub mod conference;
 mod handle;
 mod messages;
 mod outbox;

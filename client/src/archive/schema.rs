@@ -141,6 +141,22 @@ const MIGRATIONS: &[&str] = &[
     );
     CREATE INDEX cases_by_update ON cases(updated_at DESC);
     CREATE TABLE case_numbers(year INTEGER PRIMARY KEY, last INTEGER NOT NULL);",
+    // 4: the joint conference: every conference message (with its envelope once
+    //    sent). Its state is folded on read: a few hundred messages a year.
+    "CREATE TABLE conf_events(
+        id TEXT PRIMARY KEY,
+        direction TEXT NOT NULL CHECK (direction IN ('in', 'out')),
+        sender TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        kind TEXT NOT NULL,
+        session INTEGER,
+        payload BLOB NOT NULL,
+        received_at INTEGER NOT NULL,
+        env_header BLOB,
+        env_sig BLOB,
+        env_body BLOB
+    );
+    CREATE INDEX conf_events_by_time ON conf_events(created_at, id);",
 ];
 
 pub fn latest() -> i64 {

@@ -238,6 +238,7 @@ async fn forward(
                 failed: failed.into_iter().map(|(_, e)| e.message).collect(),
             },
             NetEvent::Cases => Action::CasesChanged,
+            NetEvent::Conference => continue, // TUI: conference tab
             NetEvent::Directory => match node.directory().await {
                 Ok(d) => Action::DirectoryLoaded(d),
                 Err(_) => continue,

@@ -1,0 +1,267 @@
+//! What `lianxi conference show` prints: the overview and one meeting, as
+//! text for people and as JSON for scripts.
+
+use std::fmt::Write as _;
+
+use lianxi::case_file::Names;
+use lianxi_shared::NodeId;
+use lianxi_shared::conference::{Conference, MeetingState, Outcome, Rsvp};
+use lianxi_shared::rotation::Turn;
+use serde_json::{Value, json};
+
+fn ids(v: &[NodeId]) -> Vec<&str> {
+    v.iter().map(NodeId::as_str).collect()
+}
+
+fn status(m: &MeetingState) -> &'static str {
+    if m.cancelled.is_some() {
+        "cancelled"
+    } else if m.minutes.is_some() {
+        "held"
+    } else {
+        "convened"
+    }
+}
+
+pub fn overview_json(c: &Conference) -> Value {
+    let upcoming = c.upcoming_session();
+    json!({
+        "chair": c.roster.chair.as_ref().map(NodeId::as_str),
+        "pool": ids(&c.roster.pool),
+        "presidium": ids(&c.presidium(upcoming)),
+        "members": ids(&c.roster.members),
+        "next_turn": c.next_turn(upcoming).map(|(s, h)| json!({"session": s, "holder": h.as_str()})),
+        "schedule": c.schedule.as_ref().map(|p| json!({"input": p.input, "turns": p.turns})),
+        "meetings": c.meetings.values().map(|m| json!({
+            "session": m.meeting.session, "title": m.meeting.display_title(),
+            "date": m.meeting.date, "start": m.meeting.start, "tz": m.meeting.tz,
+            "host": c.host(m.meeting.session).map(NodeId::as_str),
+            "status": status(m), "sequence": m.sequence,
+            "answered": m.rsvps.len(), "unanswered": ids(&m.unanswered(&c.roster)),
+        })).collect::<Vec<_>>(),
+        "warnings": c.thin_years().iter().map(|(y, n)| format!(
+            "only {n} meeting(s) convened in {y}; the conference meets at least twice a year")).collect::<Vec<_>>(),
+    })
+}
+
+pub fn turns_text(turns: &[Turn], notes: &[String], names: &Names) -> String {
+    let mut out = String::from("session  cycle  executive vice-chair (执行副主席)\n");
+    for t in turns {
+        let holder = t
+            .holder
+            .as_ref()
+            .map_or("— (nobody eligible)".into(), |h| names.of(h));
+        let _ = writeln!(
+            out,
+            "{:>7}  {:>5}  {holder}",
+            format!("第{}次", t.session),
+            t.cycle + 1
+        );
+        for n in &t.notes {
+            let _ = writeln!(out, "                {n}");
+        }
+    }
+    for n in notes {
+        let _ = writeln!(out, "note: {n}");
+    }
+    out.trim_end().to_owned()
+}
+
+pub fn overview_text(c: &Conference, names: &Names) -> String {
+    let mut out = String::new();
+    let upcoming = c.upcoming_session();
+    let chair = c
+        .roster
+        .chair
+        .as_ref()
+        .map_or("— (no national node with the chair role)".into(), |n| {
+            names.of(n)
+        });
+    let _ = writeln!(out, "主席 chair: {chair}");
+    let list = |v: &[NodeId]| v.iter().map(|n| names.of(n)).collect::<Vec<_>>().join(", ");
+    let _ = writeln!(out, "主席团 presidium: {}", list(&c.presidium(upcoming)));
+    let _ = writeln!(out, "成员 members: {}", list(&c.roster.members));
+    match c.next_turn(upcoming) {
+        Some((s, h)) => {
+            let _ = writeln!(out, "轮值 next turn: 第{s}次 {}", names.of(h));
+        }
+        None => {
+            let _ = writeln!(
+                out,
+                "轮值 next turn: no schedule covers session {upcoming}; the chair publishes one with `lianxi conference rotation --publish`"
+            );
+        }
+    }
+    if let Some(p) = &c.schedule {
+        let _ = writeln!(out, "\n{}", turns_text(&p.turns, &[], names));
+    }
+    if !c.meetings.is_empty() {
+        let _ = writeln!(out);
+    }
+    for m in c.meetings.values() {
+        let mt = &m.meeting;
+        let host = c.host(mt.session).map_or("—".into(), |h| names.of(h));
+        let _ = writeln!(
+            out,
+            "{}  {} {} ({})  host {host}  [{}]  answered {}/{}",
+            mt.display_title(),
+            mt.date,
+            mt.start,
+            mt.tz,
+            status(m),
+            m.rsvps.len(),
+            c.roster.everyone().len()
+        );
+    }
+    for (y, n) in c.thin_years() {
+        let _ = writeln!(
+            out,
+            "warning: only {n} meeting(s) convened in {y}; the conference meets at least twice a year"
+        );
+    }
+    out.trim_end().to_owned()
+}
+
+fn rsvp_json(r: &Rsvp) -> Value {
+    match r {
+        Rsvp::Attend => json!({"answer": "attend"}),
+        Rsvp::Delegate { name } => json!({"answer": "delegate", "delegate": name}),
+        Rsvp::Absent { reason } => json!({"answer": "absent", "reason": reason}),
+    }
+}
+
+pub fn meeting_json(c: &Conference, m: &MeetingState) -> Value {
+    let host = c.host(m.meeting.session);
+    let mut at = 0;
+    json!({
+        "meeting": m.meeting, "uid": m.uid.to_string(), "sequence": m.sequence,
+        "status": status(m), "cancelled": m.cancelled,
+        "host": host.map(NodeId::as_str),
+        "proposals": m.proposals.iter().enumerate().map(|(i, p)| json!({
+            "number": i + 1, "id": p.id.to_string(), "from": p.from.as_str(),
+            "title": p.item.title, "summary": p.item.summary, "minutes": p.item.minutes,
+            "attachments": p.item.attachments.iter().map(|a| &a.name).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+        "agenda": m.agenda.iter().map(|s| {
+            let start = m.meeting.local_time_after(at);
+            at += s.minutes;
+            json!({"item": s.item.to_string(), "start": start, "minutes": s.minutes,
+                   "title": m.proposal(&s.item).map(|p| p.item.title.clone())})
+        }).collect::<Vec<_>>(),
+        "rsvps": m.rsvps.iter().map(|(n, (r, at))| {
+            let mut v = rsvp_json(r);
+            v["node"] = json!(n.as_str());
+            v["at"] = json!(at);
+            v
+        }).collect::<Vec<_>>(),
+        "unanswered": ids(&m.unanswered(&c.roster)),
+        "reminders": m.reminders.len(),
+        "minutes": m.minutes.as_ref().map(|x| json!({
+            "id": x.id.to_string(), "version": x.version, "text": x.text,
+            "resolutions": x.resolutions.iter().map(|r| {
+                let (f, a, ab) = r.tally();
+                json!({"title": r.title, "text": r.text, "adopted": r.adopted(),
+                       "consensus": matches!(r.outcome, Outcome::Consensus),
+                       "for": f, "against": a, "abstain": ab,
+                       "votes": match &r.outcome { Outcome::Votes(v) => json!(v), Outcome::Consensus => json!({}) }})
+            }).collect::<Vec<_>>(),
+        })),
+        "acknowledged": m.acks.keys().map(NodeId::as_str).collect::<Vec<_>>(),
+        "unacknowledged": ids(&m.unacknowledged(&c.roster, host)),
+    })
+}
+
+pub fn meeting_text(c: &Conference, m: &MeetingState, names: &Names) -> String {
+    let mt = &m.meeting;
+    let mut out = String::new();
+    let host = c.host(mt.session);
+    let _ = writeln!(out, "{}  [{}]", mt.display_title(), status(m));
+    let _ = writeln!(
+        out,
+        "时间 when: {} {}, {} min ({})",
+        mt.date, mt.start, mt.minutes, mt.tz
+    );
+    let _ = writeln!(out, "地点 where: {} {}", mt.place, mt.link);
+    let _ = writeln!(
+        out,
+        "执行副主席 host: {}",
+        host.map_or("—".into(), |h| names.of(h))
+    );
+    let _ = writeln!(out, "议题征集截止 agenda items by: {}", mt.agenda_deadline);
+    if let Some(r) = &m.cancelled {
+        let _ = writeln!(out, "已取消 cancelled: {r}");
+    }
+    let _ = writeln!(out, "\n提议议题 proposals:");
+    for (i, p) in m.proposals.iter().enumerate() {
+        let _ = writeln!(
+            out,
+            "  #{} {} ({} min) — {}",
+            i + 1,
+            p.item.title,
+            p.item.minutes,
+            names.of(&p.from)
+        );
+    }
+    if !m.agenda.is_empty() {
+        let _ = writeln!(out, "\n议程 agenda:");
+        let mut at = 0;
+        for s in &m.agenda {
+            let title = m.proposal(&s.item).map_or("?", |p| p.item.title.as_str());
+            let _ = writeln!(
+                out,
+                "  {} {title} ({} min)",
+                mt.local_time_after(at),
+                s.minutes
+            );
+            at += s.minutes;
+        }
+    }
+    let _ = writeln!(out, "\n出席 attendance:");
+    for (n, (r, _)) in &m.rsvps {
+        let a = match r {
+            Rsvp::Attend => "出席 attend".to_owned(),
+            Rsvp::Delegate { name } => format!("委派 delegate: {name}"),
+            Rsvp::Absent { reason } => format!("请假 absent: {reason}"),
+        };
+        let _ = writeln!(out, "  {}  {a}", names.of(n));
+    }
+    let un = m.unanswered(&c.roster);
+    if !un.is_empty() {
+        let _ = writeln!(
+            out,
+            "  未回复 no answer: {}",
+            un.iter()
+                .map(|n| names.of(n))
+                .collect::<Vec<_>>()
+                .join(", ")
+        );
+    }
+    if let Some(x) = &m.minutes {
+        let _ = writeln!(
+            out,
+            "\n纪要 minutes (version {}):\n{}",
+            x.version,
+            x.text.trim_end()
+        );
+        for r in &x.resolutions {
+            let (f, a, ab) = r.tally();
+            let how = match r.outcome {
+                Outcome::Consensus => "协商一致 consensus".to_owned(),
+                Outcome::Votes(_) => format!("赞成 {f} / 反对 {a} / 弃权 {ab}"),
+            };
+            let verdict = if r.adopted() {
+                "通过 adopted"
+            } else {
+                "未通过 not adopted"
+            };
+            let _ = writeln!(out, "  决议 {}: {how}, {verdict}", r.title);
+        }
+        let _ = writeln!(
+            out,
+            "  已确认 acknowledged: {}/{}",
+            m.acks.len(),
+            m.acks.len() + m.unacknowledged(&c.roster, host).len()
+        );
+    }
+    out.trim_end().to_owned()
+}

@@ -172,7 +172,10 @@ fn navigation_moves_the_selection_and_loads_details() {
         update(&mut a, Action::GoTab(Tab::Directory)),
         [Effect::LoadDirectory]
     );
-    assert_eq!(update(&mut a, Action::PrevTab), []);
+    assert_eq!(
+        update(&mut a, Action::PrevTab),
+        [Effect::LoadConference, Effect::LoadDirectory]
+    );
     assert_eq!(a.tab, Tab::Meetings);
     update(&mut a, Action::Quit);
     assert!(a.quit);

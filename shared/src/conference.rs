@@ -13,7 +13,7 @@ mod fold;
 mod meeting;
 
 pub use fold::{Conference, Entry, MeetingState, MinutesState, Proposal, fold};
-pub use meeting::{DEFAULT_TZ, Meeting, local_to_ms};
+pub use meeting::{DEFAULT_TZ, Meeting, clock_after, local_to_ms};
 
 use std::collections::BTreeMap;
 

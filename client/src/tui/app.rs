@@ -201,6 +201,8 @@ pub enum Mode {
     Intake(Box<super::cases::IntakeForm>),
     /// A typical case being reviewed before publication.
     Typical(Box<super::cases::TypicalView>),
+    /// The host orders and times the agenda.
+    Agenda(Box<super::meetings::AgendaBuilder>),
 }
 
 pub struct App {
@@ -215,6 +217,7 @@ pub struct App {
     pub outbox: Vec<OutboxItem>,
     pub outbox_selected: usize,
     pub cases: super::cases::CasesView,
+    pub meetings: super::meetings::MeetingsView,
     pub detail: Option<MessageRow>,
     /// Receipts of the detail, when it is a bulletin this node sent.
     pub receipts: Option<crate::archive::bulletins::Receipts>,
@@ -241,6 +244,7 @@ impl App {
             outbox: vec![],
             outbox_selected: 0,
             cases: Default::default(),
+            meetings: Default::default(),
             detail: None,
             receipts: None,
             conn: ConnView::Offline,

@@ -158,6 +158,7 @@ pub static ZH: Strings = Strings {
         ("Enter", "打开（标为已读）"),
         ("n", "撰写通报（维权页：登记案件）"),
         ("t", "维权页：典型案例预览"),
+        ("e / y", "会议页：编排议程（执行副主席）/ 回复出席"),
         ("a", "确认收文（回执）"),
         ("R", "提醒未回执单位（本单位发出的通报）"),
         ("f", "筛选：全部/未读/待回执/类别"),
@@ -242,6 +243,7 @@ pub static EN: Strings = Strings {
         ("Enter", "open (marks read)"),
         ("n", "new bulletin (Cases: intake)"),
         ("t", "Cases: typical-case preview"),
+        ("e / y", "Meetings: build the agenda (host) / attend"),
         ("a", "acknowledge (receipt)"),
         ("R", "remind those who have not acknowledged"),
         ("f", "filter: all/unread/to acknowledge/category"),
@@ -395,4 +397,169 @@ pub static CASES_EN: CaseStrings = CaseStrings {
     overdue: "overdue",
     shared_mark: "shared",
     referred_to: "Referred to",
+};
+
+/// Strings of the Meetings tab and the agenda builder.
+pub struct MeetingStrings {
+    /// Chinese grammar for the formatted strings.
+    pub zh: bool,
+    pub title: &'static str,
+    pub list_hint: &'static str,
+    pub next_turn: &'static str,
+    pub no_schedule: &'static str,
+    pub not_convened: &'static str,
+    pub only_host: &'static str,
+    pub closed: &'static str,
+    pub nothing_to_ack: &'static str,
+    pub too_long: &'static str,
+    /// convened, held, cancelled, not convened
+    pub status: [&'static str; 4],
+    pub when: &'static str,
+    pub place: &'static str,
+    pub host: &'static str,
+    pub presidium: &'static str,
+    pub deadline: &'static str,
+    pub agenda: &'static str,
+    pub proposals: &'static str,
+    pub attendance: &'static str,
+    pub answered: &'static str,
+    /// attend, delegate, absent, no answer
+    pub answers: [&'static str; 4],
+    pub minutes: &'static str,
+    pub consensus: &'static str,
+    pub adopted: &'static str,
+    pub rejected: &'static str,
+    pub acknowledged: &'static str,
+    pub min: &'static str,
+    pub builder_title: &'static str,
+    pub builder_hint: &'static str,
+    pub total: &'static str,
+    pub me: &'static str,
+}
+
+impl MeetingStrings {
+    pub fn session(&self, n: u32) -> String {
+        if self.zh {
+            format!("第{n}次")
+        } else {
+            format!("No. {n}")
+        }
+    }
+    pub fn cycle(&self, n: u32) -> String {
+        if self.zh {
+            format!("第{n}轮")
+        } else {
+            format!("C{n}")
+        }
+    }
+    pub fn votes(&self, f: usize, a: usize, ab: usize) -> String {
+        if self.zh {
+            format!("赞成 {f} · 反对 {a} · 弃权 {ab}")
+        } else {
+            format!("for {f} · against {a} · abstain {ab}")
+        }
+    }
+    pub fn thin_year(&self, year: i16, n: usize) -> String {
+        if self.zh {
+            format!("{year}年仅召集{n}次会议（每年至少两次）")
+        } else {
+            format!("only {n} meeting(s) in {year} (at least two a year)")
+        }
+    }
+    pub fn done(&self, (kind, n): (&'static str, usize)) -> String {
+        let what = match (kind, self.zh) {
+            ("agenda", true) => "议程已发布",
+            ("rsvp", true) => "已回复出席",
+            ("ack", true) => "已确认纪要",
+            ("remind", true) => "已提醒",
+            (_, true) => "已发送",
+            ("agenda", false) => "agenda published",
+            ("rsvp", false) => "answered: attending",
+            ("ack", false) => "minutes acknowledged",
+            ("remind", false) => "reminded",
+            (_, false) => "sent",
+        };
+        if self.zh {
+            format!("{what}（{n}个单位）")
+        } else {
+            format!("{what} ({n} organisations)")
+        }
+    }
+}
+
+impl Lang {
+    pub fn meetings(self) -> &'static MeetingStrings {
+        match self {
+            Lang::Zh => &MEETINGS_ZH,
+            Lang::En => &MEETINGS_EN,
+        }
+    }
+}
+
+pub static MEETINGS_ZH: MeetingStrings = MeetingStrings {
+    zh: true,
+    title: "联席会议 · 轮值",
+    list_hint: "e 编排议程 · y 出席 · a 确认纪要 · R 提醒",
+    next_turn: "下一任执行副主席",
+    no_schedule: "主席尚未发布轮值表",
+    not_convened: "该次会议尚未召集",
+    only_host: "只有本次会议的执行副主席可以这样做",
+    closed: "该次会议已举行或已取消",
+    nothing_to_ack: "没有待确认的纪要",
+    too_long: "议程超出会议时长，请缩短或移出议题",
+    status: ["已召集", "已举行", "已取消", "未召集"],
+    when: "时间",
+    place: "地点",
+    host: "执行副主席",
+    presidium: "主席团",
+    deadline: "议题征集截止",
+    agenda: "议程",
+    proposals: "提议议题",
+    attendance: "出席情况",
+    answered: "已回复",
+    answers: ["出席", "委派", "请假", "未回复"],
+    minutes: "纪要",
+    consensus: "协商一致",
+    adopted: "通过",
+    rejected: "未通过",
+    acknowledged: "已确认",
+    min: "分钟",
+    builder_title: "议程编排",
+    builder_hint: "空格 选入/移出 · ←/→ 时长 · u/d 上移/下移 · Ctrl-S 发布 · Esc 取消",
+    total: "合计",
+    me: "本单位",
+};
+
+pub static MEETINGS_EN: MeetingStrings = MeetingStrings {
+    zh: false,
+    title: "Joint conference · rotation",
+    list_hint: "e agenda · y attend · a ack minutes · R remind",
+    next_turn: "Next executive vice-chair",
+    no_schedule: "The chair has not published a rotation yet",
+    not_convened: "This session has not been convened",
+    only_host: "Only this session's executive vice-chair can do that",
+    closed: "This session was held or cancelled",
+    nothing_to_ack: "No minutes to acknowledge",
+    too_long: "The agenda runs past the meeting's end: shorten or drop items",
+    status: ["convened", "held", "cancelled", "not convened"],
+    when: "When",
+    place: "Where",
+    host: "Host",
+    presidium: "Presidium",
+    deadline: "Agenda items by",
+    agenda: "Agenda",
+    proposals: "Proposed items",
+    attendance: "Attendance",
+    answered: "answered",
+    answers: ["attend", "delegate", "absent", "no answer"],
+    minutes: "Minutes",
+    consensus: "consensus",
+    adopted: "adopted",
+    rejected: "not adopted",
+    acknowledged: "acknowledged",
+    min: "min",
+    builder_title: "Agenda builder",
+    builder_hint: "Space in/out · ←/→ length · u/d move · Ctrl-S publish · Esc cancel",
+    total: "Total",
+    me: "this node",
 };

@@ -8,6 +8,8 @@ pub mod case_render;
 pub mod cases;
 pub mod editor;
 pub mod i18n;
+pub mod meeting_render;
+pub mod meetings;
 pub mod render;
 pub mod runtime;
 pub mod text;

@@ -99,6 +99,8 @@ pub fn render(f: &mut Frame, app: &App) {
         Mode::Search(_) => render_search(f, app, main),
         Mode::Intake(_) => super::case_render::render_intake(f, app, main),
         Mode::Typical(_) => super::case_render::render_typical(f, app, main),
+        Mode::Agenda(_) => super::meeting_render::render_agenda(f, app, main),
+        _ if app.tab == Tab::Meetings => super::meeting_render::render_meetings(f, app, main),
         _ if app.tab == Tab::Cases => super::case_render::render_cases(f, app, main),
         _ => render_main(f, app, main),
     }
@@ -115,6 +117,10 @@ fn render_tabs(f: &mut Frame, app: &App, area: Rect) {
             Tab::Directory => format!(" {}", app.directory.len()),
             Tab::Outbox => format!(" {}", app.pending),
             Tab::Cases => format!(" {}", app.cases.rows.len()),
+            Tab::Meetings => format!(
+                " {}",
+                app.meetings.conf.as_ref().map_or(0, |c| c.meetings.len())
+            ),
             _ => {
                 let l = &app.lists[i];
                 if l.unread > 0 {

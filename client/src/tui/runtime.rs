@@ -173,6 +173,31 @@ fn run_effect(
                         Err(e) => send(Action::Published(Err(e.to_string()))),
                     }
                 }
+                Effect::LoadConference => {
+                    let (conf, _) = node.conference().await?;
+                    send(Action::ConferenceLoaded(Box::new(conf)));
+                }
+                Effect::PublishAgenda { session, slots } => {
+                    let r = node.publish_agenda(session, slots).await;
+                    let _ = net.send(NetCmd::Flush).await;
+                    send(Action::AgendaDone(super::meetings::outcome(r)));
+                }
+                Effect::ConfAttend(session) => {
+                    let answer = lianxi_shared::conference::Rsvp::Attend;
+                    let r = node.rsvp(session, answer).await;
+                    let _ = net.send(NetCmd::Flush).await;
+                    send(Action::ConfDone(super::meetings::outcome(r)));
+                }
+                Effect::ConfAck(session) => {
+                    let r = node.ack_minutes(session).await;
+                    let _ = net.send(NetCmd::Flush).await;
+                    send(Action::ConfDone(super::meetings::outcome(r)));
+                }
+                Effect::ConfRemind(session, of) => {
+                    let r = node.remind_meeting(session, of, String::new()).await;
+                    let _ = net.send(NetCmd::Flush).await;
+                    send(Action::ConfDone(super::meetings::outcome(r)));
+                }
                 Effect::LoadOutbox => {
                     let (items, pending) = node
                         .archive
@@ -238,7 +263,7 @@ async fn forward(
                 failed: failed.into_iter().map(|(_, e)| e.message).collect(),
             },
             NetEvent::Cases => Action::CasesChanged,
-            NetEvent::Conference => continue, // TUI: conference tab
+            NetEvent::Conference => Action::ConferenceChanged,
             NetEvent::Directory => match node.directory().await {
                 Ok(d) => Action::DirectoryLoaded(d),
                 Err(_) => continue,
@@ -319,12 +344,7 @@ pub async fn run(node: Arc<Node>, lang: Lang) -> Result<()> {
             preset: 0,
         },
         Effect::LoadCases { view: 0 },
-        Effect::LoadPage {
-            tab: super::app::Tab::Meetings,
-            start: 0,
-            len: super::app::PAGE,
-            preset: 0,
-        },
+        Effect::LoadConference,
         Effect::LoadDirectory,
         Effect::LoadOutbox,
     ] {

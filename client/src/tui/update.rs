@@ -102,6 +102,18 @@ pub enum Action {
     IntakeDone(Result<String, String>),
     TypicalReady(Result<Box<TypicalView>, String>),
     Published(Result<String, String>),
+    // Meetings
+    /// Open the agenda builder (the host of the selected session).
+    EditAgenda,
+    /// Answer "attend" to the selected session.
+    Attend,
+    ConferenceLoaded(Box<lianxi_shared::conference::Conference>),
+    /// Conference messages arrived: reload.
+    ConferenceChanged,
+    /// An RSVP, acknowledgement or reminder went out (or was refused).
+    /// What went out (the message kind) and to how many, or why not.
+    ConfDone(Result<(&'static str, usize), String>),
+    AgendaDone(Result<(&'static str, usize), String>),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -142,6 +154,14 @@ pub enum Effect {
         case: String,
         draft: crate::cases::TypicalDraft,
     },
+    LoadConference,
+    PublishAgenda {
+        session: u32,
+        slots: Vec<lianxi_shared::conference::Slot>,
+    },
+    ConfAttend(u32),
+    ConfAck(u32),
+    ConfRemind(u32, lianxi_shared::conference::RemindOf),
 }
 
 /// Translate a key press into an action for the current mode.
@@ -193,6 +213,17 @@ pub fn on_key(app: &App, key: KeyEvent) -> Option<Action> {
             ),
         ),
         Mode::Typical(_) => form(key, false),
+        Mode::Agenda(_) => match key.code {
+            KeyCode::Char('s') if ctrl => Some(Action::Submit),
+            KeyCode::Up => Some(Action::Up),
+            KeyCode::Down => Some(Action::Down),
+            KeyCode::Left => Some(Action::Left),
+            KeyCode::Right => Some(Action::Right),
+            KeyCode::Enter => Some(Action::Enter),
+            KeyCode::Esc => Some(Action::Back),
+            KeyCode::Char(c @ (' ' | '+' | '-' | 'u' | 'd')) => Some(Action::Char(c)),
+            _ => None,
+        },
         Mode::Search(_) => editing(key),
         Mode::Compose(c) => match key.code {
             KeyCode::Char('s') if ctrl => Some(Action::Submit),
@@ -230,6 +261,8 @@ pub fn on_key(app: &App, key: KeyEvent) -> Option<Action> {
             KeyCode::Char('R') => Action::Remind,
             KeyCode::Char('f') => Action::NextFilter,
             KeyCode::Char('t') if app.tab == Tab::Cases => Action::Typical,
+            KeyCode::Char('e') if app.tab == Tab::Meetings => Action::EditAgenda,
+            KeyCode::Char('y') if app.tab == Tab::Meetings => Action::Attend,
             KeyCode::Esc => Action::Back,
             _ => return None,
         }),
@@ -298,6 +331,7 @@ fn switch_tab(app: &mut App, tab: Tab, out: &mut Vec<Effect>) {
         Tab::Directory => out.push(Effect::LoadDirectory),
         Tab::Outbox => out.push(Effect::LoadOutbox),
         Tab::Cases => super::cases::entered(app, out),
+        Tab::Meetings => super::meetings::entered(out),
         _ => follow_selection(app, out),
     }
 }
@@ -310,6 +344,7 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
         Mode::Compose(c) => compose(app, *c, action, &mut out),
         Mode::Intake(f) => super::cases::intake(app, *f, action, &mut out),
         Mode::Typical(v) => super::cases::typical(app, *v, action, &mut out),
+        Mode::Agenda(b) => super::meetings::agenda(app, *b, action, &mut out),
         Mode::Search(s) => search(app, s, action, &mut out),
         Mode::Help => match action {
             Action::Back | Action::Quit | Action::Help | Action::Enter | Action::Open => {
@@ -329,6 +364,11 @@ fn normal(app: &mut App, action: Action, out: &mut Vec<Effect>) -> Mode {
     let page = app.list_height() as isize;
     if app.tab == Tab::Cases
         && let Some(mode) = super::cases::normal(app, &action, out)
+    {
+        return mode;
+    }
+    if app.tab == Tab::Meetings
+        && let Some(mode) = super::meetings::normal(app, &action, out)
     {
         return mode;
     }
@@ -413,6 +453,9 @@ fn normal(app: &mut App, action: Action, out: &mut Vec<Effect>) -> Mode {
 /// Actions from the runtime, handled the same in every mode.
 pub(super) fn common(app: &mut App, action: Action, out: &mut Vec<Effect>) {
     let Some(action) = super::cases::common(app, action, out) else {
+        return;
+    };
+    let Some(action) = super::meetings::common(app, action, out) else {
         return;
     };
     match action {

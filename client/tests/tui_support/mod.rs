@@ -60,6 +60,7 @@ pub fn screen(app: &App) -> String {
     t.backend().to_string()
 }
 
+#[allow(unused_macros)] // not every UI test file snapshots with filters
 macro_rules! snap {
     ($name:expr, $app:expr) => {
         insta::with_settings!({filters => vec![

@@ -59,6 +59,17 @@ pub fn local_to_ms(local: &str, tz: &str) -> Result<i64, ProtoError> {
     Ok(z.timestamp().as_millisecond())
 }
 
+/// `HH:MM` plus `minutes`, on a 24-hour clock (agenda slot times).
+pub fn clock_after(start: &str, minutes: u32) -> String {
+    let Ok(t) = start.parse::<jiff::civil::Time>() else {
+        return start.to_owned();
+    };
+    let m =
+        (u32::from(t.hour().unsigned_abs()) * 60 + u32::from(t.minute().unsigned_abs()) + minutes)
+            % (24 * 60);
+    format!("{:02}:{:02}", m / 60, m % 60)
+}
+
 impl Meeting {
     /// The title people see.
     pub fn display_title(&self) -> String {
@@ -93,14 +104,7 @@ impl Meeting {
 
     /// The local start time as `HH:MM` plus `offset` minutes (for agenda slots).
     pub fn local_time_after(&self, offset: u32) -> String {
-        let Ok(t) = self.start.parse::<jiff::civil::Time>() else {
-            return self.start.clone();
-        };
-        let m = (u32::from(t.hour().unsigned_abs()) * 60
-            + u32::from(t.minute().unsigned_abs())
-            + offset)
-            % (24 * 60);
-        format!("{:02}:{:02}", m / 60, m % 60)
+        clock_after(&self.start, offset)
     }
 
     pub fn validate(&self) -> Result<(), ProtoError> {

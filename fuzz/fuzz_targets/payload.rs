@@ -1,13 +1,48 @@
 //! The payload decoder: every decrypted body is validated, never trusted.
+//! Case and conference messages that decode are also run through their folds
+//! (the checks every receiving node applies), which must not panic either.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use lianxi_shared::Payload;
+use lianxi_shared::conference::{ConfEvent, Roster, fold};
+use lianxi_shared::{MessageId, NodeId, Payload};
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(p) = Payload::decode(data) {
         // Whatever decodes re-encodes and decodes to the same value.
         let again = Payload::decode(&p.encode()).expect("round trip");
         assert_eq!(again, p);
+        let id = MessageId::new_v7(1_700_000_000_000, [3; 16]);
+        match p {
+            Payload::Conference(msg) => {
+                let n = |s: &str| NodeId::new(s).expect("valid id");
+                let roster = Roster {
+                    chair: Some(n("nat")),
+                    pool: vec![n("bj"), n("sh")],
+                    members: vec![n("sz")],
+                };
+                let events: Vec<ConfEvent> = ["nat", "bj", "sh"]
+                    .iter()
+                    .enumerate()
+                    .map(|(i, s)| ConfEvent {
+                        id: MessageId::new_v7(i as i64, [i as u8; 16]),
+                        sender: n(s),
+                        created_at: 1_700_000_000_000 + i as i64,
+                        msg: msg.clone(),
+                    })
+                    .collect();
+                let _ = fold(roster, &events);
+            }
+            Payload::Case(msg) => {
+                let ev = lianxi_shared::case::CaseEvent {
+                    id,
+                    sender: NodeId::new("bj").expect("valid id"),
+                    created_at: 1,
+                    msg,
+                };
+                let _ = lianxi_shared::case::fold(ev.msg.case, &[ev]);
+            }
+            _ => {}
+        }
     }
 });

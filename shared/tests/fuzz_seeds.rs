@@ -99,3 +99,110 @@ fn write_fuzz_seeds() {
         write(&root.join("frame"), &format!("f{i}"), m);
     }
 }
+
+/// Seeds for the case and conference payloads (deterministic: no keys, no
+/// randomness), so the payload fuzzer starts inside those decoders too.
+#[test]
+#[ignore = "writes the fuzz corpus; run by hand"]
+fn write_domain_payload_seeds() {
+    use lianxi_shared::case::{
+        CaseCategory, CaseChange, CaseFacts, CaseMsg, CaseNotice, CaseStatus, Support, Urgency,
+    };
+    use lianxi_shared::conference::{
+        AgendaItem, ConfMsg, DEFAULT_TZ, Meeting, Outcome, Resolution, Rsvp, Slot, Vote,
+    };
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/payload");
+    let n = |s: &str| NodeId::new(s).unwrap();
+    let id = MessageId::new_v7(1_700_000_000_000, [2; 16]);
+    let case = Payload::Case(CaseMsg {
+        case: id,
+        change: CaseChange::Notice(Box::new(CaseNotice {
+            facts: CaseFacts {
+                number: "2026-BJ-0007".into(),
+                title: "反倾销调查".into(),
+                category: CaseCategory::TradeRemedy,
+                jurisdiction: "美国".into(),
+                summary: "概要".into(),
+                support: vec![Support::Legal],
+                urgency: Urgency::Urgent,
+            },
+            status: CaseStatus::Reported,
+            handlers: vec![n("bj")],
+            shared: vec![n("gd")],
+            recused: vec![n("zj")],
+            sealed: vec![0; 16],
+        })),
+    });
+    write(&root, "case0", &case.encode());
+    let case_status = Payload::Case(CaseMsg {
+        case: id,
+        change: CaseChange::Status {
+            status: CaseStatus::Accepted,
+            note: "受理".into(),
+        },
+    });
+    write(&root, "case1", &case_status.encode());
+    let input = lianxi_shared::rotation::RotationInput {
+        pool: vec![n("bj"), n("sh")],
+        first_session: 1,
+        sessions: 2,
+        served: vec![],
+        changes: vec![lianxi_shared::rotation::PoolChange::Decline {
+            node: n("bj"),
+            session: 1,
+            reason: "换届".into(),
+        }],
+    };
+    let turns = lianxi_shared::rotation::generate(&input).unwrap().turns;
+    let conf = [
+        ConfMsg::Schedule(Box::new(lianxi_shared::conference::Published { input, turns })),
+        ConfMsg::Convene(Box::new(Meeting {
+            session: 1,
+            title: String::new(),
+            date: "2026-12-18".into(),
+            start: "09:30".into(),
+            minutes: 120,
+            tz: DEFAULT_TZ.into(),
+            place: "北京".into(),
+            link: String::new(),
+            agenda_deadline: "2026-12-10 18:00".into(),
+            note: String::new(),
+        })),
+        ConfMsg::Propose {
+            session: 1,
+            item: AgendaItem {
+                title: "议题".into(),
+                summary: String::new(),
+                minutes: 30,
+                attachments: vec![],
+            },
+        },
+        ConfMsg::Agenda {
+            session: 1,
+            slots: vec![Slot { item: id, minutes: 30 }],
+        },
+        ConfMsg::Rsvp {
+            session: 1,
+            answer: Rsvp::Delegate {
+                name: "李秘书长".into(),
+            },
+        },
+        ConfMsg::Minutes {
+            session: 1,
+            text: "纪要".into(),
+            resolutions: vec![Resolution {
+                title: "决议".into(),
+                text: String::new(),
+                outcome: Outcome::Votes([(n("bj"), Vote::For), (n("sh"), Vote::Abstain)].into()),
+            }],
+            attachments: vec![],
+        },
+        ConfMsg::Ack {
+            session: 1,
+            minutes: id,
+        },
+    ];
+    for (i, m) in conf.into_iter().enumerate() {
+        write(&root, &format!("conf{i}"), &Payload::Conference(m).encode());
+    }
+}

@@ -222,6 +222,15 @@ fn the_demo_starts_delivers_and_quits_cleanly() {
         screen.contains("名录 10"),
         "the demo network has ten verified nodes:\n{screen}"
     );
+    // The demo's joint conference: the rotation, session 1 convened, answers in.
+    tmux.keys("demo", &["3"]);
+    let screen = tmux.wait_for(
+        "demo",
+        "the demo conference",
+        Duration::from_secs(15),
+        |s| s.contains("下一任执行副主席") && s.contains("已召集") && s.contains("委派"),
+    );
+    assert!(screen.contains("第1次联席会议"), "{screen}");
     tmux.keys("demo", &["q"]);
     tmux.wait_exit("demo", Duration::from_secs(15));
     assert_eq!(

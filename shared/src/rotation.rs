@@ -150,6 +150,9 @@ pub fn members(input: &RotationInput, session: u32) -> Vec<NodeId> {
 }
 
 fn validate(input: &RotationInput) -> Result<(), ProtoError> {
+    if input.pool.is_empty() {
+        return Err(bad("the rotation pool is empty"));
+    }
     let unique: BTreeSet<&NodeId> = input.pool.iter().collect();
     if unique.len() != input.pool.len() {
         return Err(bad("a node appears twice in the rotation pool"));

@@ -155,7 +155,10 @@ fn write_domain_payload_seeds() {
     };
     let turns = lianxi_shared::rotation::generate(&input).unwrap().turns;
     let conf = [
-        ConfMsg::Schedule(Box::new(lianxi_shared::conference::Published { input, turns })),
+        ConfMsg::Schedule(Box::new(lianxi_shared::conference::Published {
+            input,
+            turns,
+        })),
         ConfMsg::Convene(Box::new(Meeting {
             session: 1,
             title: String::new(),
@@ -179,7 +182,10 @@ fn write_domain_payload_seeds() {
         },
         ConfMsg::Agenda {
             session: 1,
-            slots: vec![Slot { item: id, minutes: 30 }],
+            slots: vec![Slot {
+                item: id,
+                minutes: 30,
+            }],
         },
         ConfMsg::Rsvp {
             session: 1,

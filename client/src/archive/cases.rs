@@ -193,7 +193,7 @@ impl Archive {
     pub fn queue_case(
         &mut self,
         id: MessageId,
-        now: i64,
+        mut now: i64,
         me: &NodeId,
         mut msg: CaseMsg,
         number_prefix: Option<&str>,
@@ -211,6 +211,13 @@ impl Archive {
                 ));
             };
             f.state.check(me, &msg.change)?;
+            // The timeline is ordered by creation time: come after every step
+            // held here, even within the same millisecond.
+            now = f
+                .steps
+                .iter()
+                .map(|s| s.event.created_at.saturating_add(1))
+                .fold(now, i64::max);
         }
         msg.validate()?;
         let payload = Payload::Case(msg.clone());

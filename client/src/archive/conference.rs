@@ -142,7 +142,15 @@ impl Archive {
     ) -> Result<Vec<NodeId>, ProtoError> {
         let roster = self.roster()?;
         let tx = self.conn.transaction().map_err(db_err)?;
-        let (state, _) = fold(roster, &events(&tx)?);
+        let log = events(&tx)?;
+        // The fold orders by creation time: a message must come after every
+        // one this node already holds, even when two are queued in the same
+        // millisecond (a schedule and the convening that relies on it).
+        let now = log
+            .iter()
+            .map(|e| e.created_at.saturating_add(1))
+            .fold(now, i64::max);
+        let (state, _) = fold(roster, &log);
         state.check(me, now, &msg)?;
         let payload = Payload::Conference(msg.clone());
         let bytes = payload.encode();

@@ -125,6 +125,93 @@ async fn simulate(node: Arc<Node>, id: String, interval: f64, first: Duration) {
 }
 
 /// Run the demo until the user quits the UI.
+/// Once per demo directory: the chair publishes the rotation and convenes the
+/// next session; members propose agenda items and answer, so the Meetings tab
+/// tells a story. Every step goes through the real hub and the real checks.
+async fn seed_conference(dir: &Path) -> Result<()> {
+    use crate::sync::sync;
+    use lianxi_shared::conference::{AgendaItem, DEFAULT_TZ, Meeting, Rsvp};
+    let wait = Duration::from_secs(10);
+    // The hub lists a node once it has connected: introduce everyone first.
+    for (id, ..) in content::NODES {
+        sync(&Node::open(home_of(dir, id))?, wait).await?;
+    }
+    let chair = Node::open(home_of(dir, "nat"))?;
+    sync(&chair, wait).await?;
+    let (conf, _) = chair.conference().await?;
+    if conf.schedule.is_some() {
+        return Ok(());
+    }
+    let pool = conf.roster.pool.clone();
+    let sessions = (2 * pool.len()).max(2) as u32;
+    chair
+        .rotation_publish(lianxi_shared::rotation::RotationInput {
+            pool,
+            first_session: 1,
+            sessions,
+            served: vec![],
+            changes: vec![],
+        })
+        .await?;
+    let tz =
+        jiff::tz::TimeZone::get(DEFAULT_TZ).map_err(|_| ProtoError::code(ErrorCode::Internal))?;
+    let today = jiff::Zoned::now().with_time_zone(tz).date();
+    let day = |d: i64| {
+        today
+            .checked_add(jiff::Span::new().days(d))
+            .map(|x| x.to_string())
+            .map_err(|_| ProtoError::code(ErrorCode::Internal))
+    };
+    chair
+        .convene(Meeting {
+            session: 1,
+            title: String::new(),
+            date: day(21)?,
+            start: "09:30".into(),
+            minutes: 150,
+            tz: DEFAULT_TZ.into(),
+            place: "北京市西城区 全国中小企业服务中心 第一会议室".into(),
+            link: "https://meet.example.cn/lianxi-1".into(),
+            agenda_deadline: format!("{} 18:00", day(14)?),
+            note: "请各成员单位于会前一周提交书面材料。".into(),
+        })
+        .await?;
+    sync(&chair, wait).await?;
+    let members: [(&str, &str, u32, Rsvp); 3] = [
+        ("sz", "中小企业账款拖欠问题联合通报机制", 40, Rsvp::Attend),
+        (
+            "zj",
+            "反倾销应诉协调：光伏组件出口",
+            45,
+            Rsvp::Delegate {
+                name: "王副秘书长".into(),
+            },
+        ),
+        (
+            "sc",
+            "年度评选工作安排",
+            20,
+            Rsvp::Absent {
+                reason: "同期举办省内年会".into(),
+            },
+        ),
+    ];
+    for (id, title, minutes, answer) in members {
+        let node = Node::open(home_of(dir, id))?;
+        sync(&node, wait).await?;
+        let item = AgendaItem {
+            title: title.into(),
+            summary: String::new(),
+            minutes,
+            attachments: vec![],
+        };
+        node.propose(1, item).await?;
+        node.rsvp(1, answer).await?;
+        sync(&node, wait).await?;
+    }
+    Ok(())
+}
+
 pub async fn run(opts: DemoOptions) -> Result<()> {
     if !content::NODES.iter().any(|n| n.0 == opts.as_node) {
         let ids: Vec<&str> = content::NODES.iter().map(|n| n.0).collect();
@@ -158,6 +245,9 @@ pub async fn run(opts: DemoOptions) -> Result<()> {
         )
     })?;
     set_hub(&opts.dir, &hub.addr.to_string())?;
+    if let Err(e) = seed_conference(&opts.dir).await {
+        tracing::warn!(code = %e.code, reason = %e.message, "demo conference not seeded");
+    }
     let mut sims = Vec::new();
     for (k, (id, ..)) in content::NODES.iter().enumerate() {
         if *id == opts.as_node {

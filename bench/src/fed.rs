@@ -1,0 +1,188 @@
+//! A throw-away federation for one scenario: a CA, the real `lianxi-hub`
+//! binary on 127.0.0.1, and enrolled nodes with real keys and archives. Every
+//! process and directory it starts is removed when it is dropped.
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+use anyhow::{Context, bail};
+use lianxi::home::Home;
+use lianxi::identity::Identity;
+use lianxi::node::{self, InitArgs, Node};
+use lianxi_certs::ca::{Ca, Validity};
+use lianxi_shared::{NodeId, NodeInfo, Role, Tier};
+
+/// Limits for benchmarking throughput: the per-node rate and queue quotas are
+/// abuse protection and would cap one sender; durability (one fsync'd
+/// transaction per batch) and signature checks stay as in production.
+pub const BENCH_LIMITS: &str = "[limits]
+send_rate_per_sec = 10000000.0
+send_burst = 10000000.0
+queue_count_per_pair = 100000000
+queue_bytes_per_pair = 100000000000
+max_connections = 100000
+";
+
+/// One enrolled node with its keys at hand (for sealing outside the outbox).
+pub struct BenchNode {
+    pub node: Node,
+    pub identity: Identity,
+    pub info: NodeInfo,
+}
+
+pub struct Fed {
+    pub dir: tempfile::TempDir,
+    hub: Option<Child>,
+    pub addr: String,
+    ca: Ca,
+    ca_pem: Vec<u8>,
+    now: i64,
+}
+
+/// The hub binary next to this one (`target/release/`), built if missing.
+fn hub_binary() -> anyhow::Result<PathBuf> {
+    let exe = std::env::current_exe()?;
+    let dir = exe.parent().context("no directory for the bench binary")?;
+    let hub = dir.join("lianxi-hub");
+    if !hub.exists() {
+        let profile = if dir.ends_with("release") {
+            "--release"
+        } else {
+            "--profile=dev"
+        };
+        eprintln!("building lianxi-hub ({profile}) …");
+        let ok = Command::new(env!("CARGO"))
+            .args(["build", "-q", profile, "-p", "lianxi-hub"])
+            .status()?
+            .success();
+        if !ok || !hub.exists() {
+            bail!("cannot build lianxi-hub; run `cargo build --release -p lianxi-hub`");
+        }
+    }
+    Ok(hub)
+}
+
+impl Fed {
+    pub fn new() -> anyhow::Result<Fed> {
+        let dir = tempfile::Builder::new().prefix("lianxi-bench").tempdir()?;
+        let now = lianxi_certs::unix_now();
+        let ca_dir = dir.path().join("ca");
+        let ca = Ca::init(&ca_dir, "联席基准 CA", now)?;
+        ca.issue_hub(
+            &["localhost".into(), "127.0.0.1".into()],
+            &dir.path().join("hub"),
+            Validity::days_from(now, 30),
+            now,
+        )?;
+        let ca_pem = std::fs::read(Ca::cert_path(&ca_dir))?;
+        let mut fed = Fed {
+            dir,
+            hub: None,
+            addr: String::new(),
+            ca,
+            ca_pem,
+            now,
+        };
+        fed.start_hub()?;
+        Ok(fed)
+    }
+
+    fn start_hub(&mut self) -> anyhow::Result<()> {
+        let d = self.dir.path();
+        std::fs::write(d.join("hub.toml"), BENCH_LIMITS)?;
+        let s = |p: PathBuf| p.to_string_lossy().into_owned();
+        let mut child = Command::new(hub_binary()?)
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--data",
+                &s(d.join("hub-data")),
+            ])
+            .args(["--ca", &s(d.join("ca").join("ca.crt"))])
+            .args(["--cert", &s(d.join("hub").join("hub.crt"))])
+            .args(["--key", &s(d.join("hub").join("hub.key"))])
+            .args(["--config", &s(d.join("hub.toml"))])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(std::fs::File::create(d.join("hub.log"))?)
+            .spawn()
+            .context("starting lianxi-hub")?;
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().context("hub stdout")?).read_line(&mut line)?;
+        let addr = line
+            .trim()
+            .rsplit(' ')
+            .next()
+            .unwrap_or_default()
+            .to_owned();
+        if !addr.starts_with("127.0.0.1:") {
+            bail!("the hub did not start: {line:?}");
+        }
+        self.addr = addr;
+        self.hub = Some(child);
+        Ok(())
+    }
+
+    /// The hub's resident memory, KiB.
+    pub fn hub_rss_kib(&self) -> u64 {
+        let Some(pid) = self.hub.as_ref().map(Child::id) else {
+            return 0;
+        };
+        std::fs::read_to_string(format!("/proc/{pid}/status"))
+            .ok()
+            .and_then(|s| {
+                s.lines()
+                    .find(|l| l.starts_with("VmRSS:"))
+                    .and_then(|l| l.split_whitespace().nth(1))
+                    .and_then(|v| v.parse().ok())
+            })
+            .unwrap_or(0)
+    }
+
+    /// Create and enroll a node (provincial secretary unless `tier` says otherwise).
+    pub fn node(&self, id: &str, tier: Tier) -> anyhow::Result<BenchNode> {
+        let home = Home::new(self.dir.path().join("nodes").join(id));
+        let (csr, _) = node::init(
+            &home,
+            InitArgs {
+                node_id: NodeId::new(id)?,
+                name: format!("基准节点 {id}"),
+                org: "秘书处".into(),
+                tier,
+                roles: vec![Role::Secretary],
+            },
+        )?;
+        let (cert, _) = self.ca.sign(
+            csr.as_bytes(),
+            None,
+            Validity::days_from(self.now, 30),
+            self.now,
+        )?;
+        node::enroll(
+            &home,
+            cert.as_bytes(),
+            &self.ca_pem,
+            &self.addr,
+            Some("localhost".into()),
+        )?;
+        let node = Node::open(home.clone())?;
+        let identity = Identity::load(&home)?;
+        let info = node.me.clone();
+        Ok(BenchNode {
+            node,
+            identity,
+            info,
+        })
+    }
+}
+
+impl Drop for Fed {
+    fn drop(&mut self) {
+        if let Some(mut h) = self.hub.take() {
+            let _ = h.kill();
+            let _ = h.wait();
+        }
+    }
+}

@@ -1,0 +1,207 @@
+//! `lianxi-bench`: every scenario against the real hub binary and the real
+//! client core over QUIC on 127.0.0.1, with the machine's limits and a peer
+//! broker measured in the same run, printed as one table.
+//!
+//! `cargo run --release -p lianxi-bench` for the full run (minutes);
+//! `-- --smoke` for a quick run that only proves every scenario still works.
+
+mod baseline;
+mod fed;
+mod scenarios;
+
+use std::time::Duration;
+
+use clap::Parser;
+
+#[derive(Parser)]
+#[command(about = "Lianxi benchmarks: hub and client against the machine's limits and Mosquitto")]
+struct Args {
+    /// Seconds-long run of every scenario (CI): the figures are not results.
+    #[arg(long)]
+    smoke: bool,
+    /// Only these scenarios (relay, latency, catch-up, baselines, mosquitto).
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
+}
+
+struct Row {
+    scenario: &'static str,
+    workload: String,
+    figure: String,
+    baseline: String,
+    ratio: String,
+    target: &'static str,
+}
+
+fn fmt_rate(x: f64) -> String {
+    let v = x.round() as u64;
+    let s = v.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i) % 3 == 0 {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|m| m.trim().to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map_or(1, |p| p.get());
+    let mem = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .next()
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|k| k.parse::<u64>().ok())
+        })
+        .map_or(String::new(), |k| format!(", {} GiB", k / 1024 / 1024));
+    format!("{cpu}, {cores} cores{mem}")
+}
+
+#[tokio::main]
+async fn main() -> anyhow::Result<()> {
+    let args = Args::parse();
+    let want = |s: &str| args.only.is_empty() || args.only.iter().any(|o| o == s);
+    let smoke = args.smoke;
+    let secs = if smoke { 0.5 } else { 5.0 };
+    let tmp = tempfile::Builder::new().prefix("lianxi-bench").tempdir()?;
+    println!(
+        "lianxi-bench{} on {}",
+        if smoke { " (smoke)" } else { "" },
+        machine()
+    );
+    let mut rows: Vec<Row> = Vec::new();
+
+    // ---- Baselines, same run.
+    let quinn = baseline::quinn_frames(secs).await?;
+    let verify = baseline::ed25519_verify(secs);
+    let commits = baseline::sqlite_commits(tmp.path(), secs)?;
+    if want("baselines") {
+        rows.push(Row {
+            scenario: "limit: quinn",
+            workload: "1 KiB frames, one stream, loopback, ring, no storage".into(),
+            figure: format!("{} frames/s", fmt_rate(quinn)),
+            baseline: "—".into(),
+            ratio: "—".into(),
+            target: "",
+        });
+        rows.push(Row {
+            scenario: "limit: ed25519",
+            workload: "verify_strict, one core".into(),
+            figure: format!("{} verifications/s", fmt_rate(verify)),
+            baseline: "—".into(),
+            ratio: "—".into(),
+            target: "",
+        });
+        rows.push(Row {
+            scenario: "limit: SQLite",
+            workload: "one-row transactions, WAL, synchronous=FULL".into(),
+            figure: format!("{} commits/s", fmt_rate(commits)),
+            baseline: "—".into(),
+            ratio: "—".into(),
+            target: "",
+        });
+    }
+    let mosq = if want("mosquitto") || want("relay") {
+        let n = if smoke { 2_000 } else { 100_000 };
+        match baseline::mosquitto_qos1(tmp.path(), n).await {
+            Ok(Some(r)) => Some(r),
+            Ok(None) => {
+                eprintln!(
+                    "SKIPPED Mosquitto baseline: mosquitto is not installed and cannot be installed here"
+                );
+                None
+            }
+            Err(e) => {
+                eprintln!("Mosquitto baseline failed: {e:#}");
+                None
+            }
+        }
+    } else {
+        None
+    };
+    if let Some(m) = mosq {
+        rows.push(Row {
+            scenario: "peer: Mosquitto",
+            workload: "1 KiB, QoS 1, persistence on, 1 publisher → 1 subscriber".into(),
+            figure: format!("{} msgs/s", fmt_rate(m)),
+            baseline: "—".into(),
+            ratio: "—".into(),
+            target: "",
+        });
+    }
+
+    // ---- Scenarios.
+    if want("relay") {
+        let (pairs, per) = if smoke { (8, 200) } else { (8, 25_000) };
+        let r = scenarios::relay(
+            pairs,
+            per,
+            Duration::from_secs(if smoke { 60 } else { 300 }),
+        )
+        .await?;
+        rows.push(Row {
+            scenario: "relay",
+            workload: format!("{pairs} senders → {pairs} receivers, {} pre-sealed 1 KiB envelopes, durable acks, signatures checked ({:.1} s; hub RSS {:.0} MiB)", fmt_rate(r.delivered as f64), r.secs, r.hub_rss_mib),
+            figure: format!("{} envelopes/s", fmt_rate(r.per_sec)),
+            baseline: mosq.map_or("Mosquitto: skipped".into(), |m| format!("Mosquitto {}", fmt_rate(m))),
+            ratio: mosq.map_or(format!("{:.2} of quinn", r.per_sec / quinn), |m| format!("{:.2}× Mosquitto, {:.2} of quinn", r.per_sec / m, r.per_sec / quinn)),
+            target: "≥ 20,000/s and ≥ 1.5× Mosquitto",
+        });
+    }
+    if want("latency") {
+        let l = scenarios::latency(1000, if smoke { 1.0 } else { 10.0 }).await?;
+        rows.push(Row {
+            scenario: "latency",
+            workload: format!("1,000 envelopes/s, sealed at send, verified + decrypted at the recipient ({} samples)", fmt_rate(l.n as f64)),
+            figure: format!("p50 {:.2} ms, p99 {:.2} ms", l.p50_ms, l.p99_ms),
+            baseline: "—".into(),
+            ratio: "—".into(),
+            target: "p50 ≤ 2 ms, p99 ≤ 10 ms",
+        });
+    }
+    if want("catch-up") {
+        let c = scenarios::catch_up(if smoke { 1_000 } else { 100_000 }).await?;
+        rows.push(Row {
+            scenario: "catch-up",
+            workload: format!(
+                "{} × 1 KiB queued while offline, then `sync` ({:.1} s)",
+                fmt_rate(c.n as f64),
+                c.secs
+            ),
+            figure: format!(
+                "{}/s drained, verified, decrypted, stored, indexed",
+                fmt_rate(c.per_sec)
+            ),
+            baseline: format!(
+                "SQLite {} commits/s, ed25519 {} verify/s",
+                fmt_rate(commits),
+                fmt_rate(verify)
+            ),
+            ratio: format!("{:.1}× one-row commits", c.per_sec / commits),
+            target: "≥ 3,000/s",
+        });
+    }
+
+    println!();
+    println!("| scenario | workload | figure | same-run baseline | ratio | target |");
+    println!("| --- | --- | --- | --- | --- | --- |");
+    for r in rows {
+        println!(
+            "| {} | {} | {} | {} | {} | {} |",
+            r.scenario, r.workload, r.figure, r.baseline, r.ratio, r.target
+        );
+    }
+    Ok(())
+}

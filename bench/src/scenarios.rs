@@ -1,0 +1,304 @@
+//! Scenarios against the real hub binary and the real client core.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::Context;
+use lianxi::net::Event;
+use lianxi_shared::envelope::{SealInput, Sealed, open, seal};
+use lianxi_shared::{Audience, Bulletin, MessageId, Payload, Tier};
+use tokio::sync::Semaphore;
+
+use crate::fed::{BenchNode, Fed};
+
+/// A bulletin whose encoded payload is about 1 KiB (`stamp` first in the body).
+fn payload_1k(stamp: u64) -> Payload {
+    let mut body = format!("{stamp:020} ");
+    while body.len() < 1000 {
+        body.push_str("联席基准测试 bench ");
+    }
+    Payload::Bulletin(Bulletin {
+        title: "基准".into(),
+        body,
+        ..Default::default()
+    })
+}
+
+fn seal_to(from: &BenchNode, to: &BenchNode, stamp: u64) -> anyhow::Result<Sealed> {
+    let now = lianxi::now_ms();
+    let recipients = [(to.info.node_id.clone(), to.identity.age.to_public())];
+    Ok(seal(
+        SealInput {
+            sender: &from.info.node_id,
+            signing_key: &from.identity.signing,
+            audience: Audience::Nodes(vec![to.info.node_id.clone()]),
+            recipients: &recipients,
+            id: MessageId::generate(now),
+            created_at: now,
+            not_before: None,
+        },
+        &payload_1k(stamp),
+    )?)
+}
+
+/// Send every sealed envelope, `window` at a time, each awaiting the hub's
+/// durable acknowledgement.
+async fn send_all(
+    s: &lianxi::net::Session,
+    sealed: Vec<Sealed>,
+    window: usize,
+) -> anyhow::Result<()> {
+    let sem = Arc::new(Semaphore::new(window));
+    let mut tasks = tokio::task::JoinSet::new();
+    for x in sealed {
+        let permit = sem.clone().acquire_owned().await?;
+        let s = s.clone();
+        tasks.spawn(async move {
+            let r = s.send_envelope(x.envelope, x.wraps).await;
+            drop(permit);
+            r
+        });
+        while let Some(done) = tasks.try_join_next() {
+            done??;
+        }
+    }
+    while let Some(done) = tasks.join_next().await {
+        done??;
+    }
+    Ok(())
+}
+
+/// Receive until `want` deliveries arrived (acknowledging them), or `limit`.
+async fn receive(
+    mut events: tokio::sync::mpsc::Receiver<Event>,
+    s: lianxi::net::Session,
+    want: u64,
+    counter: Arc<AtomicU64>,
+    limit: Duration,
+) -> anyhow::Result<()> {
+    let until = tokio::time::Instant::now() + limit;
+    let mut got = 0u64;
+    let mut seqs = Vec::with_capacity(128);
+    while got < want {
+        let ev = tokio::time::timeout_at(until, events.recv()).await;
+        match ev {
+            Ok(Some(Event::Deliver { seq, .. })) => {
+                got += 1;
+                counter.fetch_add(1, Ordering::Relaxed);
+                seqs.push(seq);
+                if seqs.len() >= 64 {
+                    s.ack(std::mem::take(&mut seqs)).await?;
+                }
+            }
+            Ok(Some(Event::Drained { .. })) => s.ack(std::mem::take(&mut seqs)).await?,
+            Ok(Some(Event::Closed(e))) => anyhow::bail!("receiver closed: {e}"),
+            Ok(None) | Err(_) => break,
+        }
+    }
+    s.ack(seqs).await?;
+    Ok(())
+}
+
+pub struct Relay {
+    /// The hub's resident memory after the run, MiB.
+    pub hub_rss_mib: f64,
+    pub per_sec: f64,
+    pub delivered: u64,
+    pub secs: f64,
+}
+
+/// Pre-sealed 1 KiB envelopes, `pairs` senders → `pairs` receivers, every
+/// send acknowledged only once durable; the hub verifies every signature.
+pub async fn relay(pairs: usize, per_sender: usize, limit: Duration) -> anyhow::Result<Relay> {
+    let fed = Fed::new()?;
+    let mut senders = Vec::new();
+    let mut receivers = Vec::new();
+    for i in 0..pairs {
+        senders.push(fed.node(&format!("s{i}"), Tier::Provincial)?);
+        receivers.push(fed.node(&format!("r{i}"), Tier::Prefecture)?);
+    }
+    // Receivers connect first (so the hub knows them) and subscribe.
+    let counter = Arc::new(AtomicU64::new(0));
+    let mut recv_tasks = Vec::new();
+    for r in &receivers {
+        let (s, ev) = r.node.connect(Duration::from_secs(10)).await?;
+        s.subscribe().await?;
+        recv_tasks.push(tokio::spawn(receive(
+            ev,
+            s,
+            per_sender as u64,
+            counter.clone(),
+            limit,
+        )));
+    }
+    // Seal outside the measured time, on every core.
+    let mut sealed: Vec<Vec<Sealed>> = Vec::new();
+    let senders = Arc::new(senders);
+    let receivers = Arc::new(receivers);
+    let mut jobs = Vec::new();
+    for i in 0..pairs {
+        let (s, r) = (senders.clone(), receivers.clone());
+        jobs.push(tokio::task::spawn_blocking(move || {
+            (0..per_sender)
+                .map(|k| seal_to(&s[i], &r[i], k as u64))
+                .collect::<anyhow::Result<Vec<_>>>()
+        }));
+    }
+    for j in jobs {
+        sealed.push(j.await??);
+    }
+    let mut sessions = Vec::new();
+    for s in senders.iter() {
+        sessions.push(s.node.connect(Duration::from_secs(10)).await?.0);
+    }
+    let start = Instant::now();
+    let mut send_tasks = Vec::new();
+    for (s, batch) in sessions.iter().cloned().zip(sealed) {
+        send_tasks.push(tokio::spawn(async move { send_all(&s, batch, 256).await }));
+    }
+    for t in send_tasks {
+        t.await??;
+    }
+    for t in recv_tasks {
+        t.await??;
+    }
+    let secs = start.elapsed().as_secs_f64();
+    let delivered = counter.load(Ordering::Relaxed);
+    Ok(Relay {
+        hub_rss_mib: fed.hub_rss_kib() as f64 / 1024.0,
+        per_sec: delivered as f64 / secs,
+        delivered,
+        secs,
+    })
+}
+
+pub struct Latency {
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub n: usize,
+}
+
+/// `rate` envelopes/s for `secs` from a real client to another: sealed at send
+/// time, verified and decrypted at the recipient.
+pub async fn latency(rate: u32, secs: f64) -> anyhow::Result<Latency> {
+    let fed = Fed::new()?;
+    let a = Arc::new(fed.node("a", Tier::Provincial)?);
+    let b = fed.node("b", Tier::Prefecture)?;
+    let (rs, mut events) = b.node.connect(Duration::from_secs(10)).await?;
+    rs.subscribe().await?;
+    let (ss, _ev) = a.node.connect(Duration::from_secs(10)).await?;
+    let origin = Instant::now();
+    let n = (f64::from(rate) * secs) as usize;
+    let a_info = a.info.clone();
+    let (b_id, b_age) = (b.info.node_id.clone(), b.identity.age.to_public());
+    let receiver = tokio::spawn(async move {
+        let mut lat = Vec::with_capacity(n);
+        while lat.len() < n {
+            let Some(ev) = tokio::time::timeout(Duration::from_secs(30), events.recv())
+                .await
+                .ok()
+                .flatten()
+            else {
+                break;
+            };
+            if let Event::Deliver {
+                seq,
+                envelope,
+                wrap,
+            } = ev
+            {
+                let o = open(&envelope, &wrap, &a_info, &b.info, &b.identity.age)?;
+                let stamp: u64 = o.payload.body()[..20].parse().context("stamp")?;
+                let now = origin.elapsed().as_micros() as u64;
+                lat.push(now.saturating_sub(stamp) as f64 / 1000.0);
+                rs.ack(vec![seq]).await?;
+            }
+        }
+        anyhow::Ok(lat)
+    });
+    let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / f64::from(rate)));
+    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
+    let mut sends = tokio::task::JoinSet::new();
+    for _ in 0..n {
+        tick.tick().await;
+        let stamp = origin.elapsed().as_micros() as u64;
+        let now = lianxi::now_ms();
+        let sealed = seal(
+            SealInput {
+                sender: &a.info.node_id,
+                signing_key: &a.identity.signing,
+                audience: Audience::Nodes(vec![b_id.clone()]),
+                recipients: &[(b_id.clone(), b_age.clone())],
+                id: MessageId::generate(now),
+                created_at: now,
+                not_before: None,
+            },
+            &payload_1k(stamp),
+        )?;
+        let s = ss.clone();
+        sends.spawn(async move { s.send_envelope(sealed.envelope, sealed.wraps).await });
+        while let Some(r) = sends.try_join_next() {
+            r??;
+        }
+    }
+    while let Some(r) = sends.join_next().await {
+        r??;
+    }
+    let mut lat = receiver.await??;
+    lat.sort_by(f64::total_cmp);
+    let pick = |q: f64| {
+        lat.get(((lat.len() as f64 - 1.0) * q) as usize)
+            .copied()
+            .unwrap_or(f64::NAN)
+    };
+    Ok(Latency {
+        p50_ms: pick(0.5),
+        p99_ms: pick(0.99),
+        n: lat.len(),
+    })
+}
+
+pub struct CatchUp {
+    pub per_sec: f64,
+    pub n: u64,
+    pub secs: f64,
+}
+
+/// `n` 1 KiB envelopes queue for an offline node; it reconnects and drains:
+/// verified, decrypted, stored and indexed (`lianxi::sync::sync`).
+pub async fn catch_up(n: usize) -> anyhow::Result<CatchUp> {
+    let fed = Fed::new()?;
+    let a = Arc::new(fed.node("a", Tier::Provincial)?);
+    let b = Arc::new(fed.node("b", Tier::Prefecture)?);
+    // b says hello once so the hub knows it, then goes offline.
+    let (s, _) = b.node.connect(Duration::from_secs(10)).await?;
+    s.close().await;
+    let workers = std::thread::available_parallelism().map_or(2, |p| p.get());
+    let mut jobs = Vec::new();
+    for w in 0..workers {
+        let (a, b) = (a.clone(), b.clone());
+        jobs.push(tokio::task::spawn_blocking(move || {
+            (w..n)
+                .step_by(workers)
+                .map(|k| seal_to(&a, &b, k as u64))
+                .collect::<anyhow::Result<Vec<_>>>()
+        }));
+    }
+    let (ss, _ev) = a.node.connect(Duration::from_secs(10)).await?;
+    for j in jobs {
+        send_all(&ss, j.await??, 256).await?;
+    }
+    ss.close().await;
+    let start = Instant::now();
+    let report = lianxi::sync::sync(&b.node, Duration::from_secs(3600)).await?;
+    let secs = start.elapsed().as_secs_f64();
+    let got = report.received as u64;
+    anyhow::ensure!(got == n as u64, "drained {got} of {n}");
+    drop(fed);
+    Ok(CatchUp {
+        per_sec: got as f64 / secs,
+        n: got,
+        secs,
+    })
+}

@@ -35,7 +35,8 @@ pub struct Fed {
     pub dir: tempfile::TempDir,
     hub: Option<Child>,
     pub addr: String,
-    ca: Ca,
+    /// The CA's record file is read-modified-written: one signature at a time.
+    ca: std::sync::Mutex<Ca>,
     ca_pem: Vec<u8>,
     now: i64,
 }
@@ -80,7 +81,7 @@ impl Fed {
             dir,
             hub: None,
             addr: String::new(),
-            ca,
+            ca: std::sync::Mutex::new(ca),
             ca_pem,
             now,
         };
@@ -154,7 +155,7 @@ impl Fed {
                 roles: vec![Role::Secretary],
             },
         )?;
-        let (cert, _) = self.ca.sign(
+        let (cert, _) = self.sign(
             csr.as_bytes(),
             None,
             Validity::days_from(self.now, 30),
@@ -174,6 +175,64 @@ impl Fed {
             node,
             identity,
             info,
+        })
+    }
+}
+
+/// A node's identity and TLS setup without an archive: for scenarios that
+/// connect thousands of nodes.
+pub struct Ident {
+    pub info: NodeInfo,
+    pub identity: Identity,
+    pub tls: lianxi::net::TlsSetup,
+}
+
+impl Fed {
+    fn sign(
+        &self,
+        csr: &[u8],
+        roles: Option<Vec<Role>>,
+        validity: Validity,
+        now: i64,
+    ) -> anyhow::Result<(String, lianxi_certs::request::NodeIdentity)> {
+        let ca = self
+            .ca
+            .lock()
+            .map_err(|_| anyhow::anyhow!("the CA lock is poisoned"))?;
+        Ok(ca.sign(csr, roles, validity, now)?)
+    }
+
+    pub fn ident(&self, id: &str, tier: Tier) -> anyhow::Result<Ident> {
+        let home = Home::new(self.dir.path().join("ids").join(id));
+        let (csr, _) = node::init(
+            &home,
+            InitArgs {
+                node_id: NodeId::new(id)?,
+                name: format!("基准节点 {id}"),
+                org: "秘书处".into(),
+                tier,
+                roles: vec![Role::Member],
+            },
+        )?;
+        let (cert, _) = self.sign(
+            csr.as_bytes(),
+            None,
+            Validity::days_from(self.now, 30),
+            self.now,
+        )?;
+        let cert_der = lianxi_certs::pem_or_der(cert.as_bytes(), "CERTIFICATE")?;
+        let ca_der = lianxi_certs::pem_or_der(&self.ca_pem, "CERTIFICATE")?;
+        let info = lianxi_certs::parse_node_cert(&cert_der)?;
+        let identity = Identity::load(&home)?;
+        let tls = lianxi::net::TlsSetup {
+            ca: rustls_pki_types::CertificateDer::from(ca_der),
+            cert: rustls_pki_types::CertificateDer::from(cert_der),
+            key: identity.tls_key()?,
+        };
+        Ok(Ident {
+            info,
+            identity,
+            tls,
         })
     }
 }

@@ -5,9 +5,13 @@
 //! `cargo run --release -p lianxi-bench` for the full run (minutes);
 //! `-- --smoke` for a quick run that only proves every scenario still works.
 
+mod archive_fill;
 mod baseline;
+mod fanout;
 mod fed;
 mod scenarios;
+mod search;
+mod ui;
 
 use std::time::Duration;
 
@@ -19,7 +23,8 @@ struct Args {
     /// Seconds-long run of every scenario (CI): the figures are not results.
     #[arg(long)]
     smoke: bool,
-    /// Only these scenarios (relay, latency, catch-up, baselines, mosquitto).
+    /// Only these scenarios (baselines, mosquitto, relay, latency, fan-out,
+    /// connections, catch-up, search, ui).
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
 }
@@ -38,7 +43,7 @@ fn fmt_rate(x: f64) -> String {
     let s = v.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -192,6 +197,82 @@ async fn main() -> anyhow::Result<()> {
             ratio: format!("{:.1}× one-row commits", c.per_sec / commits),
             target: "≥ 3,000/s",
         });
+    }
+
+    if want("fan-out") {
+        let f = fanout::fan_out(if smoke { 50 } else { 1_000 }).await?;
+        rows.push(Row {
+            scenario: "fan-out",
+            workload: format!(
+                "one bulletin (encrypted body {} B) to {} connected nodes",
+                f.body,
+                fmt_rate(f.n as f64)
+            ),
+            figure: format!(
+                "last delivery {:.0} ms; {} B per recipient",
+                f.last_ms, f.per_recipient
+            ),
+            baseline: format!("body + {} B", f.per_recipient.saturating_sub(f.body)),
+            ratio: "—".into(),
+            target: "≤ 1 s; ≤ body + 1 KiB",
+        });
+    }
+    if want("connections") {
+        let c = fanout::connections(if smoke { 100 } else { 10_000 }).await?;
+        rows.push(Row {
+            scenario: "connections",
+            workload: format!(
+                "{} idle connected, subscribed nodes (hub RSS {:.0} MiB)",
+                fmt_rate(c.n as f64),
+                c.rss_mib
+            ),
+            figure: format!("{:.1} KiB per connection", c.per_conn_kib),
+            baseline: "—".into(),
+            ratio: "—".into(),
+            target: "≤ 64 KiB",
+        });
+    }
+    if want("search") || want("ui") {
+        let n = if smoke { 2_000 } else { 200_000 };
+        let path = tmp.path().join("archive.db");
+        let t = std::time::Instant::now();
+        archive_fill::fill(&path, n, 500);
+        let fill_s = t.elapsed().as_secs_f64();
+        if want("search") {
+            let s = search::search(&path, if smoke { 5 } else { 50 })?;
+            let worst = s.rows.iter().map(|r| r.2).fold(0.0, f64::max);
+            let detail: Vec<String> = s
+                .rows
+                .iter()
+                .map(|(q, p50, p99, h)| format!("{q}: {p50:.1}/{p99:.1} ms ({h})"))
+                .collect();
+            rows.push(Row {
+                scenario: "search",
+                workload: format!("{} messages of ~500 characters (filled and indexed in {fill_s:.0} s); 50 hits; p50/p99 per query: {}", fmt_rate(n as f64), detail.join("; ")),
+                figure: format!("worst p99 {worst:.1} ms"),
+                baseline: "—".into(),
+                ratio: "—".into(),
+                target: "p99 ≤ 10 ms",
+            });
+        }
+        if want("ui") {
+            let u = ui::ui(&path, if smoke { 200 } else { 2_000 })?;
+            rows.push(Row {
+                scenario: "UI",
+                workload: format!(
+                    "120x40, list + detail, {} archived messages, {} frames",
+                    fmt_rate(n as f64),
+                    u.frames
+                ),
+                figure: format!(
+                    "first screen {:.0} ms; frame p50 {:.2} ms, p99 {:.2} ms",
+                    u.first_ms, u.frame_p50_ms, u.frame_p99_ms
+                ),
+                baseline: "—".into(),
+                ratio: "—".into(),
+                target: "frame ≤ 4 ms; first screen ≤ 200 ms",
+            });
+        }
     }
 
     println!();

@@ -38,6 +38,25 @@ struct Row {
     target: &'static str,
 }
 
+/// The scenario's result, or a row saying it failed and why (the others go on).
+fn ok<T>(rows: &mut Vec<Row>, scenario: &'static str, r: anyhow::Result<T>) -> Option<T> {
+    match r {
+        Ok(v) => Some(v),
+        Err(e) => {
+            eprintln!("{scenario} failed: {e:#}");
+            rows.push(Row {
+                scenario,
+                workload: String::new(),
+                figure: format!("FAILED: {e}"),
+                baseline: String::new(),
+                ratio: String::new(),
+                target: "",
+            });
+            None
+        }
+    }
+}
+
 fn fmt_rate(x: f64) -> String {
     let v = x.round() as u64;
     let s = v.to_string();
@@ -148,14 +167,19 @@ async fn main() -> anyhow::Result<()> {
     }
 
     // ---- Scenarios.
-    if want("relay") {
-        let (pairs, per) = if smoke { (8, 200) } else { (8, 25_000) };
-        let r = scenarios::relay(
-            pairs,
-            per,
-            Duration::from_secs(if smoke { 60 } else { 300 }),
+    let (pairs, per) = if smoke { (8, 200) } else { (8, 25_000) };
+    if want("relay")
+        && let Some(r) = ok(
+            &mut rows,
+            "relay",
+            scenarios::relay(
+                pairs,
+                per,
+                Duration::from_secs(if smoke { 60 } else { 300 }),
+            )
+            .await,
         )
-        .await?;
+    {
         rows.push(Row {
             scenario: "relay",
             workload: format!("{pairs} senders → {pairs} receivers, {} pre-sealed 1 KiB envelopes, durable acks, signatures checked ({:.1} s; hub RSS {:.0} MiB)", fmt_rate(r.delivered as f64), r.secs, r.hub_rss_mib),
@@ -165,8 +189,13 @@ async fn main() -> anyhow::Result<()> {
             target: "≥ 20,000/s and ≥ 1.5× Mosquitto",
         });
     }
-    if want("latency") {
-        let l = scenarios::latency(1000, if smoke { 1.0 } else { 10.0 }).await?;
+    if want("latency")
+        && let Some(l) = ok(
+            &mut rows,
+            "latency",
+            scenarios::latency(1000, if smoke { 1.0 } else { 10.0 }).await,
+        )
+    {
         rows.push(Row {
             scenario: "latency",
             workload: format!("1,000 envelopes/s, sealed at send, verified + decrypted at the recipient ({} samples)", fmt_rate(l.n as f64)),
@@ -176,8 +205,13 @@ async fn main() -> anyhow::Result<()> {
             target: "p50 ≤ 2 ms, p99 ≤ 10 ms",
         });
     }
-    if want("catch-up") {
-        let c = scenarios::catch_up(if smoke { 1_000 } else { 100_000 }).await?;
+    if want("catch-up")
+        && let Some(c) = ok(
+            &mut rows,
+            "catch-up",
+            scenarios::catch_up(if smoke { 1_000 } else { 100_000 }).await,
+        )
+    {
         rows.push(Row {
             scenario: "catch-up",
             workload: format!(
@@ -199,8 +233,13 @@ async fn main() -> anyhow::Result<()> {
         });
     }
 
-    if want("fan-out") {
-        let f = fanout::fan_out(if smoke { 50 } else { 1_000 }).await?;
+    if want("fan-out")
+        && let Some(f) = ok(
+            &mut rows,
+            "fan-out",
+            fanout::fan_out(if smoke { 50 } else { 1_000 }).await,
+        )
+    {
         rows.push(Row {
             scenario: "fan-out",
             workload: format!(
@@ -217,8 +256,13 @@ async fn main() -> anyhow::Result<()> {
             target: "≤ 1 s; ≤ body + 1 KiB",
         });
     }
-    if want("connections") {
-        let c = fanout::connections(if smoke { 100 } else { 10_000 }).await?;
+    if want("connections")
+        && let Some(c) = ok(
+            &mut rows,
+            "connections",
+            fanout::connections(if smoke { 100 } else { 10_000 }).await,
+        )
+    {
         rows.push(Row {
             scenario: "connections",
             workload: format!(
@@ -276,6 +320,10 @@ async fn main() -> anyhow::Result<()> {
     }
 
     println!();
+    let failures = rows
+        .iter()
+        .filter(|r| r.figure.starts_with("FAILED"))
+        .count();
     println!("| scenario | workload | figure | same-run baseline | ratio | target |");
     println!("| --- | --- | --- | --- | --- | --- |");
     for r in rows {
@@ -284,5 +332,6 @@ async fn main() -> anyhow::Result<()> {
             r.scenario, r.workload, r.figure, r.baseline, r.ratio, r.target
         );
     }
+    anyhow::ensure!(failures == 0, "{failures} scenario(s) failed");
     Ok(())
 }

@@ -76,8 +76,11 @@ impl Shared {
             changed
         };
         if changed {
-            let next = self.directory().with(info.clone(), der.to_vec());
+            // Copy and swap under the write lock: two nodes registering at
+            // once must both end up in the snapshot (a copy taken before the
+            // lock lost one of them when a thousand nodes connected together).
             if let Ok(mut d) = self.dir.write() {
+                let next = d.with(info.clone(), der.to_vec());
                 *d = Arc::new(next);
             }
         }
@@ -167,10 +170,17 @@ impl Shared {
         if let Ok(mut c) = self.crl.write() {
             *c = Some((Arc::new(der), crl.clone()));
         }
-        let all = self.all_certs.lock().map(|a| a.clone()).unwrap_or_default();
-        let snap = Snapshot::build(&all, &self.ca_der, Some(&crl), crate::now_ms() / 1000);
+        // Under the directory's write lock, so a node registering meanwhile
+        // is not lost (register takes the certificate lock, releases it, then
+        // this one: no lock is held while waiting for the other).
         if let Ok(mut d) = self.dir.write() {
-            *d = Arc::new(snap);
+            let all = self.all_certs.lock().map(|a| a.clone()).unwrap_or_default();
+            *d = Arc::new(Snapshot::build(
+                &all,
+                &self.ca_der,
+                Some(&crl),
+                crate::now_ms() / 1000,
+            ));
         }
         if let Ok(r) = self.registry.lock() {
             for (node, conns) in r.iter() {

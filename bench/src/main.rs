@@ -300,6 +300,10 @@ async fn main() -> anyhow::Result<()> {
             });
         }
         if want("ui") {
+            // The UI target is for 100,000 messages: an archive of that size.
+            let n = if smoke { 2_000 } else { 100_000 };
+            let path = tmp.path().join("ui.db");
+            archive_fill::fill(&path, n, 500);
             let u = ui::ui(&path, if smoke { 200 } else { 2_000 })?;
             rows.push(Row {
                 scenario: "UI",

@@ -18,6 +18,10 @@ use crate::archive_fill::PHRASES;
 
 pub struct Ui {
     pub first_ms: f64,
+    /// Of the first screen: opening the archive, the first page, the counts.
+    pub open_ms: f64,
+    pub list_ms: f64,
+    pub count_ms: f64,
     pub frame_p50_ms: f64,
     pub frame_p99_ms: f64,
     pub frames: usize,
@@ -37,8 +41,11 @@ pub fn ui(path: &std::path::Path, frames: usize) -> anyhow::Result<Ui> {
     };
     let t = Instant::now();
     let archive = Archive::open(path)?;
+    let open_ms = t.elapsed().as_secs_f64() * 1e3;
     let rows = archive.list(Some("bulletin"), PAGE, 0)?;
+    let list_ms = t.elapsed().as_secs_f64() * 1e3 - open_ms;
     let (total, unread) = archive.count_kind("bulletin")?;
+    let count_ms = t.elapsed().as_secs_f64() * 1e3 - open_ms - list_ms;
     let mut detail = archive.list(Some("bulletin"), 1, 0)?.remove(0);
     let mut app = App::new(me, "127.0.0.1:7443".into(), Lang::Zh);
     app.size = (120, 40);
@@ -76,6 +83,9 @@ pub fn ui(path: &std::path::Path, frames: usize) -> anyhow::Result<Ui> {
     let p = |q: f64| times[((times.len() - 1) as f64 * q) as usize];
     Ok(Ui {
         first_ms,
+        open_ms,
+        list_ms,
+        count_ms,
         frame_p50_ms: p(0.5),
         frame_p99_ms: p(0.99),
         frames,

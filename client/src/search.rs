@@ -81,11 +81,22 @@ fn push_bigrams(run: &[char], out: &mut String) {
     }
 }
 
-/// The two FTS columns for a document.
-pub fn index_text(text: &str) -> (String, String) {
+/// What a document puts into the index: the two FTS columns, and its Latin
+/// words (kept in the archive's word list, so that a prefix query can name
+/// the words it means instead of merging every matching term's list).
+#[derive(Debug, PartialEq, Eq)]
+pub struct Indexed {
+    pub bi: String,
+    pub uni: String,
+    pub words: Vec<String>,
+}
+
+/// The index entries for a document.
+pub fn index_text(text: &str) -> Indexed {
     let chars = normalize(text);
     let mut bi = String::with_capacity(text.len() * 2);
     let mut uni = String::with_capacity(text.len());
+    let mut words: Vec<String> = Vec::new();
     for t in tokens(&chars) {
         match t {
             Tok::Cjk(run) => {
@@ -98,15 +109,31 @@ pub fn index_text(text: &str) -> (String, String) {
             Tok::Word(w) => {
                 bi.push_str(&w);
                 bi.push(' ');
+                words.push(w);
             }
         }
     }
-    (bi, uni)
+    words.sort_unstable();
+    words.dedup();
+    Indexed { bi, uni, words }
 }
 
+/// A prefix query names at most this many words; one that matches more is
+/// left to FTS5's own prefix search.
+pub const MAX_PREFIX_WORDS: usize = 32;
+
 /// An FTS5 `MATCH` expression for a user's query, or `None` if it has no
-/// searchable character. Every whitespace-separated term must match.
-pub fn fts_query(query: &str) -> Option<String> {
+/// searchable character. Every whitespace-separated term must match; a Latin
+/// word matches every indexed word it begins.
+///
+/// `expand` lists the indexed words that begin with a prefix, or `None` when
+/// there are more than [`MAX_PREFIX_WORDS`]: named words are exact-term
+/// lookups that FTS5 walks newest first and stops at the limit, where a `*`
+/// prefix query first merges the lists of every matching term.
+pub fn fts_query(
+    query: &str,
+    mut expand: impl FnMut(&str) -> Option<Vec<String>>,
+) -> Option<String> {
     let mut parts = Vec::new();
     for term in query.split_whitespace() {
         for t in tokens(&normalize(term)) {
@@ -117,7 +144,20 @@ pub fn fts_query(query: &str) -> Option<String> {
                     push_bigrams(&run, &mut s);
                     parts.push(format!("bi:\"{}\"", s.trim_end()));
                 }
-                Tok::Word(w) => parts.push(format!("bi:\"{}\"*", w.replace('"', ""))),
+                Tok::Word(w) => {
+                    let w = w.replace('"', "");
+                    parts.push(match expand(&w) {
+                        Some(words) if words.is_empty() => format!("bi:\"{w}\""),
+                        Some(words) => {
+                            let any: Vec<String> = words
+                                .iter()
+                                .map(|x| format!("\"{}\"", x.replace('"', "")))
+                                .collect();
+                            format!("bi:({})", any.join(" OR "))
+                        }
+                        None => format!("bi:\"{w}\"*"),
+                    });
+                }
             }
         }
     }
@@ -187,28 +227,65 @@ mod tests {
 
     #[test]
     fn bigrams_and_unigrams() {
-        let (bi, uni) = index_text("关于减税，WTO规则 2026年");
-        assert_eq!(bi, "关于 于减 减税 wto 规则 2026 年 ");
-        assert_eq!(uni, "关 于 减 税 规 则 年 ");
+        let i = index_text("关于减税，WTO规则 2026年 wto");
+        assert_eq!(i.bi, "关于 于减 减税 wto 规则 2026 年 wto ");
+        assert_eq!(i.uni, "关 于 减 税 规 则 年 ");
+        assert_eq!(i.words, ["2026", "wto"]);
+    }
+
+    /// Prefix expansion as the archive would answer it, from a word list.
+    fn from(words: &'static [&'static str]) -> impl Fn(&str) -> Option<Vec<String>> {
+        move |p: &str| {
+            let hits: Vec<String> = words
+                .iter()
+                .filter(|w| w.starts_with(p))
+                .map(|w| w.to_string())
+                .collect();
+            (hits.len() <= MAX_PREFIX_WORDS).then_some(hits)
+        }
     }
 
     #[test]
     fn queries() {
-        assert_eq!(fts_query("税").unwrap(), "uni:\"税\"");
-        assert_eq!(fts_query("减税").unwrap(), "bi:\"减税\"");
-        assert_eq!(fts_query("减税降费").unwrap(), "bi:\"减税 税降 降费\"");
+        let none = |_: &str| None;
+        assert_eq!(fts_query("税", none).unwrap(), "uni:\"税\"");
+        assert_eq!(fts_query("减税", none).unwrap(), "bi:\"减税\"");
         assert_eq!(
-            fts_query("WTO 規則").unwrap(),
+            fts_query("减税降费", none).unwrap(),
+            "bi:\"减税 税降 降费\""
+        );
+        assert_eq!(
+            fts_query("WTO 規則", none).unwrap(),
             "bi:\"wto\"* AND bi:\"规则\""
         );
-        assert_eq!(fts_query("  ，。 "), None);
-        assert_eq!(fts_query("a\"b").unwrap(), "bi:\"a\"* AND bi:\"b\"*");
+        assert_eq!(fts_query("  ，。 ", none), None);
+        assert_eq!(fts_query("a\"b", none).unwrap(), "bi:\"a\"* AND bi:\"b\"*");
+    }
+
+    #[test]
+    fn latin_prefixes_name_the_words_they_begin() {
+        let words = from(&["english", "englishman", "wto"]);
+        assert_eq!(
+            fts_query("Engl", &words).unwrap(),
+            "bi:(\"english\" OR \"englishman\")"
+        );
+        assert_eq!(fts_query("WTO 规则", &words).unwrap(), "bi:(\"wto\") AND bi:\"规则\"");
+        // No indexed word begins with it: an exact term, which finds nothing.
+        assert_eq!(fts_query("xyz", &words).unwrap(), "bi:\"xyz\"");
+        // Too many words begin with it: FTS5's own prefix query.
+        let many: &'static [&'static str] = Box::leak(
+            (0..=MAX_PREFIX_WORDS)
+                .map(|i| &*Box::leak(format!("e{i}").into_boxed_str()))
+                .collect::<Vec<&'static str>>()
+                .into_boxed_slice(),
+        );
+        assert_eq!(fts_query("e", from(many)).unwrap(), "bi:\"e\"*");
     }
 
     #[test]
     fn traditional_matches_simplified() {
-        let (bi, _) = index_text("發展動態");
-        assert!(bi.contains("发展"), "{bi}");
+        let i = index_text("發展動態");
+        assert!(i.bi.contains("发展"), "{}", i.bi);
         assert_eq!(normalize("ＡＢＣ").iter().collect::<String>(), "abc");
     }
 

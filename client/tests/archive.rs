@@ -59,50 +59,53 @@ fn a_foreign_or_newer_database_is_refused_and_left_untouched() {
     assert_eq!(a.count().unwrap(), 0);
 }
 
-#[test]
-fn an_embargoed_message_is_hidden_until_its_release_time() {
-    use lianxi::archive::Incoming;
+/// A bulletin as the receive path hands it to the archive.
+fn incoming(title: &str, body: &str, not_before: Option<i64>) -> lianxi::archive::Incoming {
     use lianxi_shared::envelope::{Header, Opened};
     use lianxi_shared::{Audience, Bulletin, Envelope, MessageId, NodeId, Payload};
+    let now = lianxi::now_ms();
+    let payload = Payload::Bulletin(Bulletin {
+        title: title.into(),
+        body: body.into(),
+        ..Default::default()
+    });
+    let header = Header {
+        v: 1,
+        id: MessageId::generate(now),
+        sender: NodeId::new("nat").unwrap(),
+        audience: Audience::All,
+        created_at: now,
+        not_before,
+        body_sha256: [0; 32],
+        body_len: 0,
+        key: String::new(),
+    };
+    lianxi::archive::Incoming {
+        opened: Opened {
+            header,
+            payload_bytes: payload.encode(),
+            payload,
+        },
+        envelope: Envelope {
+            header: vec![],
+            sig: [0; 64],
+            body: vec![],
+        },
+        wrap: vec![],
+        received_at: now,
+        forwarded: None,
+    }
+}
+
+#[test]
+fn an_embargoed_message_is_hidden_until_its_release_time() {
     let dir = tempfile::tempdir().unwrap();
     let mut a = Archive::open(&dir.path().join("a.db")).unwrap();
     let now = lianxi::now_ms();
-    let mk = |release: i64, title: &str| {
-        let payload = Payload::Bulletin(Bulletin {
-            title: title.into(),
-            body: "机密".into(),
-            ..Default::default()
-        });
-        let header = Header {
-            v: 1,
-            id: MessageId::generate(now),
-            sender: NodeId::new("nat").unwrap(),
-            audience: Audience::All,
-            created_at: now,
-            not_before: Some(release),
-            body_sha256: [0; 32],
-            body_len: 0,
-            key: String::new(),
-        };
-        Incoming {
-            opened: Opened {
-                header,
-                payload_bytes: payload.encode(),
-                payload,
-            },
-            envelope: Envelope {
-                header: vec![],
-                sig: [0; 64],
-                body: vec![],
-            },
-            wrap: vec![],
-            received_at: now,
-            forwarded: None,
-        }
-    };
-    let early = mk(now + 3_600_000, "尚未发布");
+    let early = incoming("尚未发布", "机密", Some(now + 3_600_000));
     let id = early.opened.header.id.to_string();
-    a.apply_incoming(&[early, mk(now - 1, "已发布")]).unwrap();
+    a.apply_incoming(&[early, incoming("已发布", "机密", Some(now - 1))])
+        .unwrap();
     let titles: Vec<String> = a
         .list(Some("bulletin"), 10, 0)
         .unwrap()
@@ -116,4 +119,64 @@ fn an_embargoed_message_is_hidden_until_its_release_time() {
         ErrorCode::Embargoed
     );
     assert_eq!(a.count_kind("bulletin").unwrap(), (1, 1));
+}
+
+#[test]
+fn a_latin_prefix_finds_every_word_it_begins_also_in_an_archive_from_before_the_word_list() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("a.db");
+    let mut a = Archive::open(&path).unwrap();
+    let mut batch = vec![
+        incoming("WTO 规则解读", "世贸组织争端解决", None),
+        incoming("Englishman 来访", "外宾交流", None),
+        incoming("English 培训通知", "商务英语", None),
+        incoming("减税降费", "纯中文通知", None),
+    ];
+    // More words beginning with "e" than a query names: FTS5's own prefix search.
+    for i in 0..40 {
+        batch.push(incoming(&format!("e{i}x 编号"), "批量", None));
+    }
+    a.apply_incoming(&batch).unwrap();
+    let titles = |a: &Archive, q: &str| {
+        let mut t: Vec<String> = a
+            .search(q, 100)
+            .unwrap()
+            .into_iter()
+            .map(|h| h.message.title)
+            .collect();
+        t.sort();
+        t
+    };
+    let check = |a: &Archive| {
+        assert_eq!(titles(a, "engl"), ["English 培训通知", "Englishman 来访"]);
+        assert_eq!(titles(a, "ENGLISH"), ["English 培训通知", "Englishman 来访"]);
+        assert_eq!(titles(a, "englishm"), ["Englishman 来访"]);
+        assert_eq!(titles(a, "wt 规则"), ["WTO 规则解读"]);
+        assert_eq!(titles(a, "e").len(), 42, "40 numbered words and two English ones");
+        assert_eq!(titles(a, "e1"), ["e10x 编号", "e11x 编号", "e12x 编号", "e13x 编号",
+            "e14x 编号", "e15x 编号", "e16x 编号", "e17x 编号", "e18x 编号", "e19x 编号", "e1x 编号"]);
+        assert!(titles(a, "englx").is_empty());
+        assert_eq!(titles(a, "纯中文"), ["减税降费"]);
+    };
+    check(&a);
+    drop(a);
+
+    // The same archive as the previous schema left it: no word list yet.
+    {
+        let c = rusqlite::Connection::open(&path).unwrap();
+        c.execute_batch("DROP TABLE search_words; PRAGMA user_version = 5;")
+            .unwrap();
+    }
+    let a = Archive::open(&path).unwrap();
+    check(&a);
+    let c = rusqlite::Connection::open(&path).unwrap();
+    let words: Vec<String> = c
+        .prepare("SELECT word FROM search_words ORDER BY word")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(words.len(), 43, "english, englishman, wto and the 40 numbered: {words:?}");
+    assert!(words.iter().all(|w| w.is_ascii()), "no CJK token: {words:?}");
 }

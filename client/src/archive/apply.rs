@@ -128,7 +128,7 @@ fn insert_bulletin(
     .flatten()
     .collect::<Vec<_>>()
     .join(" ");
-    let (bi, uni) = search::index_text(&format!(
+    let index = search::index_text(&format!(
         "{}\n{}\n{}\n{}",
         b.title,
         b.body,
@@ -137,8 +137,15 @@ fn insert_bulletin(
     ));
     tx.prepare_cached("INSERT INTO messages_fts(rowid, bi, uni) VALUES (?1, ?2, ?3)")
         .map_err(db_err)?
-        .execute(params![rowid, bi, uni])
+        .execute(params![rowid, index.bi, index.uni])
         .map_err(db_err)?;
+    let mut word = tx
+        .prepare_cached("INSERT OR IGNORE INTO search_words(word) VALUES (?1)")
+        .map_err(db_err)?;
+    for w in &index.words {
+        word.execute([w]).map_err(db_err)?;
+    }
+    drop(word);
     for (idx, a) in b.attachments.iter().enumerate() {
         let digest: [u8; 32] = sha2::Sha256::digest(&a.data).into();
         tx.prepare_cached("INSERT OR IGNORE INTO blobs(sha256, data) VALUES (?1, ?2)")

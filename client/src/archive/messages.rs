@@ -247,7 +247,36 @@ impl Archive {
     /// so a one-character query over 200,000 messages costs what its hits
     /// cost, not what every match costs (ranking all matches took 0.5 s).
     pub fn search(&self, query: &str, limit: usize) -> Result<Vec<SearchHit>, ProtoError> {
-        let Some(expr) = search::fts_query(query) else {
+        let mut words = self
+            .conn
+            .prepare_cached(
+                "SELECT word FROM search_words WHERE word >= ?1 AND word < ?1 || char(1114111)
+                 ORDER BY word LIMIT ?2",
+            )
+            .map_err(db_err)?;
+        let mut failed = None;
+        let expand = |prefix: &str| {
+            let found: rusqlite::Result<Vec<String>> = words
+                .query_map(
+                    params![prefix, search::MAX_PREFIX_WORDS as i64 + 1],
+                    |r| r.get(0),
+                )
+                .and_then(|rows| rows.collect());
+            match found {
+                Ok(w) if w.len() <= search::MAX_PREFIX_WORDS => Some(w),
+                Ok(_) => None,
+                Err(e) => {
+                    failed.get_or_insert(e);
+                    None
+                }
+            }
+        };
+        let expr = search::fts_query(query, expand);
+        drop(words);
+        if let Some(e) = failed {
+            return Err(db_err(e));
+        }
+        let Some(expr) = expr else {
             return Ok(vec![]);
         };
         let sql = format!(

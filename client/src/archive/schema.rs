@@ -160,6 +160,21 @@ const MIGRATIONS: &[&str] = &[
     // 5: a covering index for the per-kind counts the UI shows first (total and
     //    unread): read from the index, not the 100,000-row table.
     "CREATE INDEX messages_counts ON messages(kind, state, not_before, read_at);",
+    // 6: the Latin words in the index, so that a prefix query names the words
+    //    it means (each an exact term FTS5 walks newest first, stopping at the
+    //    limit) instead of merging every matching term's list in full. Filled
+    //    from the index's own vocabulary; CJK tokens are left out.
+    "CREATE TABLE search_words(word TEXT PRIMARY KEY) WITHOUT ROWID;
+    CREATE VIRTUAL TABLE temp.fts_vocab USING fts5vocab(main, messages_fts, row);
+    INSERT INTO search_words(word)
+        SELECT term FROM temp.fts_vocab
+        WHERE NOT (unicode(term) BETWEEN 12352 AND 12543   -- kana
+                OR unicode(term) BETWEEN 13312 AND 19903   -- CJK extension A
+                OR unicode(term) BETWEEN 19968 AND 40959   -- CJK unified ideographs
+                OR unicode(term) BETWEEN 44032 AND 55215   -- hangul
+                OR unicode(term) BETWEEN 63744 AND 64255   -- CJK compatibility
+                OR unicode(term) BETWEEN 131072 AND 195103);
+    DROP TABLE temp.fts_vocab;",
 ];
 
 pub fn latest() -> i64 {

@@ -8,7 +8,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{Net, hello, hub_error, raw_client, raw_session};
+use common::{Net, flush, hello, hub_error, queue_many, raw_client, raw_session};
 use lianxi::home::Home;
 use lianxi::node::Node;
 use lianxi_shared::{Audience, Bulletin, Payload};
@@ -189,31 +189,6 @@ fn expired_certificates_are_refused() {
         "an expired certificate does not connect"
     );
     assert_eq!(a.ok(&["directory"])["nodes"].as_array().unwrap().len(), 1);
-}
-
-fn queue_many(node: &Node, rt: &tokio::runtime::Runtime, n: usize, to: &str, size: usize) {
-    rt.block_on(async {
-        for i in 0..n {
-            let b = Bulletin {
-                title: format!("批量 {i}"),
-                body: "正".repeat(size / 3),
-                ..Default::default()
-            };
-            node.queue(to.parse::<Audience>().unwrap(), Payload::Bulletin(b), None)
-                .await
-                .unwrap();
-        }
-    });
-}
-
-fn flush(node: &Node, rt: &tokio::runtime::Runtime) -> lianxi::node::FlushReport {
-    rt.block_on(async {
-        let (s, _ev) = node.connect(Duration::from_secs(5)).await.unwrap();
-        node.refresh_directory(&s).await.unwrap();
-        let r = node.flush_outbox(&s).await.unwrap();
-        s.close().await;
-        r
-    })
 }
 
 #[test]

@@ -466,3 +466,36 @@ pub async fn hub_error(recv: &mut quinn::RecvStream) -> String {
         }
     }
 }
+
+/// Queue `n` bulletins of about `size` bytes from `node` to `to`.
+pub fn queue_many(
+    node: &lianxi::node::Node,
+    rt: &tokio::runtime::Runtime,
+    n: usize,
+    to: &str,
+    size: usize,
+) {
+    rt.block_on(async {
+        for i in 0..n {
+            let b = lianxi_shared::Bulletin {
+                title: format!("批量 {i}"),
+                body: "正".repeat(size / 3),
+                ..Default::default()
+            };
+            node.queue(to.parse::<lianxi_shared::Audience>().unwrap(), lianxi_shared::Payload::Bulletin(b), None)
+                .await
+                .unwrap();
+        }
+    });
+}
+
+/// Connect once and send what is in `node`'s outbox.
+pub fn flush(node: &lianxi::node::Node, rt: &tokio::runtime::Runtime) -> lianxi::node::FlushReport {
+    rt.block_on(async {
+        let (s, _ev) = node.connect(Duration::from_secs(5)).await.unwrap();
+        node.refresh_directory(&s).await.unwrap();
+        let r = node.flush_outbox(&s).await.unwrap();
+        s.close().await;
+        r
+    })
+}

@@ -15,8 +15,9 @@ use crate::net::{Event, Session};
 use crate::node::{Node, open_with};
 use crate::{Result, now_ms};
 
-/// Deliveries taken off the channel at once.
-const MAX_BATCH: usize = 512;
+/// Deliveries taken off the channel at once. Half the hub's default delivery
+/// window, so that the next batch is already arriving while one is stored.
+const MAX_BATCH: usize = 128;
 
 /// What happened to one batch.
 #[derive(Debug, Default)]
@@ -61,6 +62,18 @@ impl Receiver {
         session: &Session,
         batch: Vec<(u64, Envelope, Vec<u8>)>,
     ) -> Result<BatchOutcome> {
+        let opened = self.open(node, session, batch).await?;
+        store(node, session, opened).await
+    }
+
+    /// The first stage: verify and decrypt a batch on every core. Nothing is
+    /// stored or acknowledged yet; [`store`] does both.
+    pub async fn open(
+        &mut self,
+        node: &Node,
+        session: &Session,
+        batch: Vec<(u64, Envelope, Vec<u8>)>,
+    ) -> Result<OpenedBatch> {
         let unknown_sender = batch.iter().any(|(_, e, _)| {
             e.decode_header()
                 .map(|h| !self.directory.contains_key(&h.sender))
@@ -75,13 +88,16 @@ impl Receiver {
         }
         let seqs: Vec<u64> = batch.iter().map(|b| b.0).collect();
         let opened = open_parallel(node, self.directory.clone(), batch).await?;
-        let mut incoming = Vec::with_capacity(opened.len());
-        let mut out = BatchOutcome::default();
         let now = now_ms();
-        let mut rejects = Vec::new();
+        let mut out = OpenedBatch {
+            seqs,
+            incoming: Vec::with_capacity(opened.len()),
+            rejects: Vec::new(),
+            rejected: Vec::new(),
+        };
         for (envelope, wrap, r) in opened {
             match r {
-                Ok((o, forwarded)) => incoming.push(Incoming {
+                Ok((o, forwarded)) => out.incoming.push(Incoming {
                     forwarded,
                     opened: o,
                     envelope,
@@ -90,53 +106,79 @@ impl Receiver {
                 }),
                 Err(e) => {
                     tracing::warn!(code = %e.code, reason = %e.message, "delivery rejected");
-                    rejects.push((envelope.header, e.clone()));
+                    out.rejects.push((envelope.header, e.clone()));
                     out.rejected.push(e);
                 }
             }
         }
-        let (applied, pending) = node
-            .archive
-            .call(move |a| {
-                for (h, e) in &rejects {
-                    a.reject(h, e, now)?;
-                }
-                let applied = a.apply_incoming(&incoming)?;
-                Ok((applied, a.pending_count()?))
-            })
-            .await?;
-        for a in applied {
-            match a {
-                Applied::New(row) => out.new.push(row),
-                Applied::Duplicate => out.duplicates += 1,
-                Applied::Event { kind, .. } => {
-                    out.events += 1;
-                    if kind == "case" {
-                        out.case_messages += 1;
-                    }
-                    if kind == "conference" {
-                        out.conference_messages += 1;
-                    }
-                }
-                Applied::Rejected(e) => {
-                    tracing::warn!(code = %e.code, reason = %e.message, "message refused by the archive rules");
-                    out.rejected.push(e);
-                }
-            }
-        }
-        out.outbox_pending = pending;
-        if out.case_messages > 0 {
-            // A referral this node made may have been accepted: grant access now.
-            match node.settle_cases().await {
-                Ok(0) => {}
-                Ok(_) => out.outbox_pending = node.archive.call(|a| a.pending_count()).await?,
-                Err(e) => tracing::warn!(code = %e.code, "could not settle case grants"),
-            }
-        }
-        // Acknowledge only after the commit: the hub may now drop its copies.
-        session.ack(seqs).await?;
         Ok(out)
     }
+}
+
+/// A batch verified and decrypted, not yet stored nor acknowledged.
+pub struct OpenedBatch {
+    seqs: Vec<u64>,
+    incoming: Vec<Incoming>,
+    /// Headers of deliveries that failed to open, with why (kept in the archive).
+    rejects: Vec<(Vec<u8>, ProtoError)>,
+    rejected: Vec<ProtoError>,
+}
+
+/// The second stage: store an opened batch in one archive transaction, then
+/// acknowledge it to the hub (only after the commit: the hub may then drop
+/// its copies).
+pub async fn store(node: &Node, session: &Session, batch: OpenedBatch) -> Result<BatchOutcome> {
+    let OpenedBatch {
+        seqs,
+        incoming,
+        rejects,
+        rejected,
+    } = batch;
+    let mut out = BatchOutcome {
+        rejected,
+        ..Default::default()
+    };
+    let now = now_ms();
+    let (applied, pending) = node
+        .archive
+        .call(move |a| {
+            for (h, e) in &rejects {
+                a.reject(h, e, now)?;
+            }
+            let applied = a.apply_incoming(&incoming)?;
+            Ok((applied, a.pending_count()?))
+        })
+        .await?;
+    for a in applied {
+        match a {
+            Applied::New(row) => out.new.push(row),
+            Applied::Duplicate => out.duplicates += 1,
+            Applied::Event { kind, .. } => {
+                out.events += 1;
+                if kind == "case" {
+                    out.case_messages += 1;
+                }
+                if kind == "conference" {
+                    out.conference_messages += 1;
+                }
+            }
+            Applied::Rejected(e) => {
+                tracing::warn!(code = %e.code, reason = %e.message, "message refused by the archive rules");
+                out.rejected.push(e);
+            }
+        }
+    }
+    out.outbox_pending = pending;
+    if out.case_messages > 0 {
+        // A referral this node made may have been accepted: grant access now.
+        match node.settle_cases().await {
+            Ok(0) => {}
+            Ok(_) => out.outbox_pending = node.archive.call(|a| a.pending_count()).await?,
+            Err(e) => tracing::warn!(code = %e.code, "could not settle case grants"),
+        }
+    }
+    session.ack(seqs).await?;
+    Ok(out)
 }
 
 /// For a forward, verify the original it carries against its own sender.
@@ -258,6 +300,16 @@ pub struct SyncReport {
     pub pending_outbox: u64,
 }
 
+impl SyncReport {
+    fn add(&mut self, out: &BatchOutcome) {
+        self.received += out.new.len();
+        self.case_messages += out.case_messages;
+        self.conference_messages += out.conference_messages;
+        self.duplicates += out.duplicates;
+        self.rejected += out.rejected.len();
+    }
+}
+
 /// Connect, flush the outbox, receive everything pending, and return.
 pub async fn sync(node: &Node, timeout: Duration) -> Result<SyncReport> {
     let deadline = tokio::time::Instant::now() + timeout;
@@ -274,27 +326,60 @@ pub async fn sync(node: &Node, timeout: Duration) -> Result<SyncReport> {
             .collect(),
         ..Default::default()
     };
+    // Two stages overlap: while one batch is stored and acknowledged, the
+    // next is received and opened. Each batch is still acknowledged only
+    // after its own commit, and batches are stored in the order they came.
     let mut rx = Receiver::new(node).await?;
+    let mut pending: Option<OpenedBatch> = None;
     loop {
-        let step = tokio::time::timeout_at(deadline, next_batch(&mut events)).await;
-        let Ok((batch, other)) = step else {
-            session.close().await;
-            return Err(ProtoError::new(
-                ErrorCode::HubUnreachable,
-                "sync timed out before the backlog was drained",
-            ));
+        let storing = async {
+            match pending.take() {
+                Some(p) => store(node, &session, p).await.map(Some),
+                None => Ok(None),
+            }
         };
-        if !batch.is_empty() {
-            let out = rx.process(node, &session, batch).await?;
-            report.received += out.new.len();
-            report.case_messages += out.case_messages;
-            report.conference_messages += out.conference_messages;
-            report.duplicates += out.duplicates;
-            report.rejected += out.rejected.len();
+        let fetching = async {
+            let step = tokio::time::timeout_at(deadline, next_batch(&mut events)).await;
+            let Ok((batch, other)) = step else {
+                return Err(ProtoError::new(
+                    ErrorCode::HubUnreachable,
+                    "sync timed out before the backlog was drained",
+                ));
+            };
+            let opened = if batch.is_empty() {
+                None
+            } else {
+                Some(rx.open(node, &session, batch).await?)
+            };
+            Ok((opened, other))
+        };
+        let (stored, fetched) = tokio::join!(storing, fetching);
+        if let Some(out) = stored? {
+            report.add(&out);
         }
+        let (opened, other) = match fetched {
+            Ok(f) => f,
+            Err(e) => {
+                session.close().await;
+                return Err(e);
+            }
+        };
+        pending = opened;
         match other {
-            Some(Event::Drained { .. }) => break,
-            Some(Event::Closed(e)) => return Err(e),
+            Some(Event::Drained { .. }) => {
+                if let Some(p) = pending.take() {
+                    report.add(&store(node, &session, p).await?);
+                }
+                break;
+            }
+            Some(Event::Closed(e)) => {
+                // Keep what was opened: stored now, it is delivered again
+                // (and recognised as a duplicate) only if the ack was lost.
+                if let Some(p) = pending.take() {
+                    let _ = store(node, &session, p).await;
+                }
+                return Err(e);
+            }
             _ => {}
         }
     }

@@ -105,7 +105,7 @@ impl Fed {
             .args(["--cert", &s(d.join("hub").join("hub.crt"))])
             .args(["--key", &s(d.join("hub").join("hub.key"))])
             .args(["--config", &s(d.join("hub.toml"))])
-            .env("RUST_LOG", "warn")
+            .env("RUST_LOG", "info") // the production default
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(d.join("hub.log"))?)
             .spawn()

@@ -313,6 +313,45 @@ fn a_full_hub_refuses_sends_keeps_what_it_stored_and_resumes() {
 }
 
 #[test]
+fn a_silent_connection_is_closed_at_the_idle_timeout_and_its_slot_freed() {
+    let mut net = Net::new();
+    net.hub_config =
+        Some("[limits]\nidle_timeout_secs = 2\nmax_connections_per_node = 1\n".into());
+    net.start_hub();
+    let a = net.node("nat", "全国中小企业协会", "national", "secretary");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        // Hello said, then nothing at all: no frames, no QUIC keep-alives.
+        let ep = raw_client(&net, b"lianxi/1", true, &a.home);
+        let (conn, _send, _recv) = raw_session(&ep, &net.hub_addr()).await;
+        let opened = Instant::now();
+        let other = raw_client(&net, b"lianxi/1", true, &a.home);
+        assert!(
+            hello(&other, &net.hub_addr()).await.is_err(),
+            "the node's one connection is taken"
+        );
+        let reason = tokio::time::timeout(Duration::from_secs(10), conn.closed())
+            .await
+            .expect("the silent connection is closed");
+        assert!(
+            matches!(reason, quinn::ConnectionError::TimedOut),
+            "{reason:?}"
+        );
+        assert!(opened.elapsed() >= Duration::from_millis(1500), "not before the timeout");
+        // The hub let go of it too: the node's one slot is free again.
+        let mut again = Err(String::new());
+        for _ in 0..30 {
+            again = hello(&other, &net.hub_addr()).await;
+            if again.is_ok() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        assert_eq!(again, Ok(()), "a new connection is accepted after the timeout");
+    });
+}
+
+#[test]
 fn a_slow_consumer_does_not_grow_the_hub_or_slow_others() {
     let mut net = Net::new();
     net.hub_config = Some("[limits]\nsend_rate_per_sec = 100000.0\nsend_burst = 100000.0\nout_buffer_bytes = 1000000\n".into());

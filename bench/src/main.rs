@@ -36,6 +36,19 @@ struct Row {
     baseline: String,
     ratio: String,
     target: &'static str,
+    /// Whether the figure meets the target (`None`: no target).
+    met: Option<bool>,
+}
+
+impl Row {
+    fn result(&self, smoke: bool) -> &'static str {
+        match self.met {
+            None => "",
+            Some(_) if smoke => "smoke: not a result",
+            Some(true) => "met",
+            Some(false) => "**missed**",
+        }
+    }
 }
 
 /// The scenario's result, or a row saying it failed and why (the others go on).
@@ -51,6 +64,7 @@ fn ok<T>(rows: &mut Vec<Row>, scenario: &'static str, r: anyhow::Result<T>) -> O
                 baseline: String::new(),
                 ratio: String::new(),
                 target: "",
+                met: None,
             });
             None
         }
@@ -119,6 +133,7 @@ async fn main() -> anyhow::Result<()> {
             baseline: "—".into(),
             ratio: "—".into(),
             target: "",
+            met: None,
         });
         rows.push(Row {
             scenario: "limit: ed25519",
@@ -127,6 +142,7 @@ async fn main() -> anyhow::Result<()> {
             baseline: "—".into(),
             ratio: "—".into(),
             target: "",
+            met: None,
         });
         rows.push(Row {
             scenario: "limit: SQLite",
@@ -135,6 +151,7 @@ async fn main() -> anyhow::Result<()> {
             baseline: "—".into(),
             ratio: "—".into(),
             target: "",
+            met: None,
         });
     }
     let mosq = if want("mosquitto") || want("relay") {
@@ -163,6 +180,7 @@ async fn main() -> anyhow::Result<()> {
             baseline: "—".into(),
             ratio: "—".into(),
             target: "",
+            met: None,
         });
     }
 
@@ -188,6 +206,7 @@ async fn main() -> anyhow::Result<()> {
             baseline: mosq.map_or("Mosquitto: skipped".into(), |m| format!("Mosquitto {}", fmt_rate(m))),
             ratio: mosq.map_or(format!("{:.2} of quinn", r.per_sec / quinn), |m| format!("{:.2}× Mosquitto, {:.2} of quinn", r.per_sec / m, r.per_sec / quinn)),
             target: "≥ 20,000/s and ≥ 1.5× Mosquitto",
+            met: Some(r.per_sec >= 20_000.0 && mosq.is_none_or(|m| r.per_sec >= 1.5 * m)),
         });
     }
     if want("latency")
@@ -204,6 +223,7 @@ async fn main() -> anyhow::Result<()> {
             baseline: "—".into(),
             ratio: "—".into(),
             target: "p50 ≤ 2 ms, p99 ≤ 10 ms",
+            met: Some(l.p50_ms <= 2.0 && l.p99_ms <= 10.0),
         });
     }
     if want("catch-up")
@@ -231,6 +251,7 @@ async fn main() -> anyhow::Result<()> {
             ),
             ratio: format!("{:.1}× one-row commits", c.per_sec / commits),
             target: "≥ 3,000/s",
+            met: Some(c.per_sec >= 3_000.0),
         });
     }
 
@@ -255,6 +276,7 @@ async fn main() -> anyhow::Result<()> {
             baseline: format!("body + {} B", f.per_recipient.saturating_sub(f.body)),
             ratio: "—".into(),
             target: "≤ 1 s; ≤ body + 1 KiB",
+            met: Some(f.last_ms <= 1_000.0 && f.per_recipient <= f.body + 1024),
         });
     }
     if want("connections")
@@ -275,6 +297,7 @@ async fn main() -> anyhow::Result<()> {
             baseline: "—".into(),
             ratio: "—".into(),
             target: "≤ 64 KiB",
+            met: Some(c.per_conn_kib <= 64.0),
         });
     }
     if want("search") || want("ui") {
@@ -298,6 +321,7 @@ async fn main() -> anyhow::Result<()> {
                 baseline: "—".into(),
                 ratio: "—".into(),
                 target: "p99 ≤ 10 ms",
+                met: Some(worst <= 10.0),
             });
         }
         if want("ui") {
@@ -320,6 +344,7 @@ async fn main() -> anyhow::Result<()> {
                 baseline: "—".into(),
                 ratio: "—".into(),
                 target: "frame ≤ 4 ms; first screen ≤ 200 ms",
+                met: Some(u.frame_p99_ms <= 4.0 && u.first_ms <= 200.0),
             });
         }
     }
@@ -329,12 +354,18 @@ async fn main() -> anyhow::Result<()> {
         .iter()
         .filter(|r| r.figure.starts_with("FAILED"))
         .count();
-    println!("| scenario | workload | figure | same-run baseline | ratio | target |");
-    println!("| --- | --- | --- | --- | --- | --- |");
-    for r in rows {
+    println!("| scenario | workload | figure | same-run baseline | ratio | target | result |");
+    println!("| --- | --- | --- | --- | --- | --- | --- |");
+    for r in &rows {
         println!(
-            "| {} | {} | {} | {} | {} | {} |",
-            r.scenario, r.workload, r.figure, r.baseline, r.ratio, r.target
+            "| {} | {} | {} | {} | {} | {} | {} |",
+            r.scenario,
+            r.workload,
+            r.figure,
+            r.baseline,
+            r.ratio,
+            r.target,
+            r.result(smoke)
         );
     }
     anyhow::ensure!(failures == 0, "{failures} scenario(s) failed");

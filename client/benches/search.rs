@@ -19,7 +19,11 @@ fn tokenize(c: &mut Criterion) {
     });
     g.throughput(Throughput::Elements(1));
     g.bench_function("build a query", |b| {
-        b.iter(|| fts_query("減稅降費 wto 专精特新", |_| Some(vec!["wto".into()])))
+        b.iter(|| {
+            fts_query("減稅降費 wto 专精特新", |_| {
+                Some(vec!["wto".into()])
+            })
+        })
     });
     g.finish();
 }

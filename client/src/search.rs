@@ -269,7 +269,10 @@ mod tests {
             fts_query("Engl", &words).unwrap(),
             "bi:(\"english\" OR \"englishman\")"
         );
-        assert_eq!(fts_query("WTO 规则", &words).unwrap(), "bi:(\"wto\") AND bi:\"规则\"");
+        assert_eq!(
+            fts_query("WTO 规则", &words).unwrap(),
+            "bi:(\"wto\") AND bi:\"规则\""
+        );
         // No indexed word begins with it: an exact term, which finds nothing.
         assert_eq!(fts_query("xyz", &words).unwrap(), "bi:\"xyz\"");
         // Too many words begin with it: FTS5's own prefix query.

@@ -315,8 +315,7 @@ fn a_full_hub_refuses_sends_keeps_what_it_stored_and_resumes() {
 #[test]
 fn a_silent_connection_is_closed_at_the_idle_timeout_and_its_slot_freed() {
     let mut net = Net::new();
-    net.hub_config =
-        Some("[limits]\nidle_timeout_secs = 2\nmax_connections_per_node = 1\n".into());
+    net.hub_config = Some("[limits]\nidle_timeout_secs = 2\nmax_connections_per_node = 1\n".into());
     net.start_hub();
     let a = net.node("nat", "全国中小企业协会", "national", "secretary");
     let rt = tokio::runtime::Runtime::new().unwrap();
@@ -337,7 +336,10 @@ fn a_silent_connection_is_closed_at_the_idle_timeout_and_its_slot_freed() {
             matches!(reason, quinn::ConnectionError::TimedOut),
             "{reason:?}"
         );
-        assert!(opened.elapsed() >= Duration::from_millis(1500), "not before the timeout");
+        assert!(
+            opened.elapsed() >= Duration::from_millis(1500),
+            "not before the timeout"
+        );
         // The hub let go of it too: the node's one slot is free again.
         let mut again = Err(String::new());
         for _ in 0..30 {
@@ -347,7 +349,11 @@ fn a_silent_connection_is_closed_at_the_idle_timeout_and_its_slot_freed() {
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        assert_eq!(again, Ok(()), "a new connection is accepted after the timeout");
+        assert_eq!(
+            again,
+            Ok(()),
+            "a new connection is accepted after the timeout"
+        );
     });
 }
 

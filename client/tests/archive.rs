@@ -149,12 +149,33 @@ fn a_latin_prefix_finds_every_word_it_begins_also_in_an_archive_from_before_the_
     };
     let check = |a: &Archive| {
         assert_eq!(titles(a, "engl"), ["English 培训通知", "Englishman 来访"]);
-        assert_eq!(titles(a, "ENGLISH"), ["English 培训通知", "Englishman 来访"]);
+        assert_eq!(
+            titles(a, "ENGLISH"),
+            ["English 培训通知", "Englishman 来访"]
+        );
         assert_eq!(titles(a, "englishm"), ["Englishman 来访"]);
         assert_eq!(titles(a, "wt 规则"), ["WTO 规则解读"]);
-        assert_eq!(titles(a, "e").len(), 42, "40 numbered words and two English ones");
-        assert_eq!(titles(a, "e1"), ["e10x 编号", "e11x 编号", "e12x 编号", "e13x 编号",
-            "e14x 编号", "e15x 编号", "e16x 编号", "e17x 编号", "e18x 编号", "e19x 编号", "e1x 编号"]);
+        assert_eq!(
+            titles(a, "e").len(),
+            42,
+            "40 numbered words and two English ones"
+        );
+        assert_eq!(
+            titles(a, "e1"),
+            [
+                "e10x 编号",
+                "e11x 编号",
+                "e12x 编号",
+                "e13x 编号",
+                "e14x 编号",
+                "e15x 编号",
+                "e16x 编号",
+                "e17x 编号",
+                "e18x 编号",
+                "e19x 编号",
+                "e1x 编号"
+            ]
+        );
         assert!(titles(a, "englx").is_empty());
         assert_eq!(titles(a, "纯中文"), ["减税降费"]);
     };
@@ -177,6 +198,13 @@ fn a_latin_prefix_finds_every_word_it_begins_also_in_an_archive_from_before_the_
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
-    assert_eq!(words.len(), 43, "english, englishman, wto and the 40 numbered: {words:?}");
-    assert!(words.iter().all(|w| w.is_ascii()), "no CJK token: {words:?}");
+    assert_eq!(
+        words.len(),
+        43,
+        "english, englishman, wto and the 40 numbered: {words:?}"
+    );
+    assert!(
+        words.iter().all(|w| w.is_ascii()),
+        "no CJK token: {words:?}"
+    );
 }

@@ -98,7 +98,16 @@ fn a_full_disk_refuses_sends_damages_nothing_and_service_resumes() {
 
     // The hub keeps serving: another node's small send is answered (stored
     // or refused with the same code, never a broken connection).
-    let (ok, v) = c.run(&["send", "bulletin", "--to", "gd", "--title", "小通知", "--body", "短"]);
+    let (ok, v) = c.run(&[
+        "send",
+        "bulletin",
+        "--to",
+        "gd",
+        "--title",
+        "小通知",
+        "--body",
+        "短",
+    ]);
     assert!(
         ok || v.to_string().contains("storage_full"),
         "a clear answer while full: {v}"
@@ -118,7 +127,10 @@ fn a_full_disk_refuses_sends_damages_nothing_and_service_resumes() {
         let check: String = conn
             .query_row("PRAGMA integrity_check", [], |r| r.get(0))
             .unwrap();
-        assert_eq!(check, "ok", "the hub's database is intact while the disk is full");
+        assert_eq!(
+            check, "ok",
+            "the hub's database is intact while the disk is full"
+        );
     }
 
     // The other program frees its space: the held-back sends go through.

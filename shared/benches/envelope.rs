@@ -76,7 +76,9 @@ fn envelopes(c: &mut Criterion) {
     let payload = payload_1k();
     let mut g = c.benchmark_group("envelope 1 KiB");
     g.throughput(Throughput::Elements(1));
-    g.bench_function("seal, 1 recipient", |b| b.iter(|| seal_to(&a, &one, &payload)));
+    g.bench_function("seal, 1 recipient", |b| {
+        b.iter(|| seal_to(&a, &one, &payload))
+    });
     g.bench_function("seal, 50 recipients", |b| {
         b.iter(|| seal_to(&a, &fifty, &payload))
     });

@@ -257,10 +257,9 @@ impl Archive {
         let mut failed = None;
         let expand = |prefix: &str| {
             let found: rusqlite::Result<Vec<String>> = words
-                .query_map(
-                    params![prefix, search::MAX_PREFIX_WORDS as i64 + 1],
-                    |r| r.get(0),
-                )
+                .query_map(params![prefix, search::MAX_PREFIX_WORDS as i64 + 1], |r| {
+                    r.get(0)
+                })
                 .and_then(|rows| rows.collect());
             match found {
                 Ok(w) if w.len() <= search::MAX_PREFIX_WORDS => Some(w),

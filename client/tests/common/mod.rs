@@ -482,9 +482,13 @@ pub fn queue_many(
                 body: "正".repeat(size / 3),
                 ..Default::default()
             };
-            node.queue(to.parse::<lianxi_shared::Audience>().unwrap(), lianxi_shared::Payload::Bulletin(b), None)
-                .await
-                .unwrap();
+            node.queue(
+                to.parse::<lianxi_shared::Audience>().unwrap(),
+                lianxi_shared::Payload::Bulletin(b),
+                None,
+            )
+            .await
+            .unwrap();
         }
     });
 }

@@ -33,7 +33,9 @@ pub struct Limits {
     pub max_embargo_days: i64,
     /// How far ahead of the hub's clock a message's creation time may be, seconds.
     pub max_clock_skew_secs: i64,
-    /// Close a connection silent for this long, seconds.
+    /// Close a connection silent for this long, seconds (QUIC idle timeout).
+    /// Clients send keep-alives every 10 s: keep it above that, or idle but
+    /// healthy clients are dropped and reconnect.
     pub idle_timeout_secs: u64,
     /// A connection must send `Hello` within this time, seconds.
     pub hello_timeout_secs: u64,

@@ -7,6 +7,7 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use lianxi_certs::ca::{Ca, Validity};
 use lianxi_certs::unix_now;
+use lianxi_shared::text::{escape_line, escape_text};
 use lianxi_shared::{NodeId, ProtoError, ids::parse_roles};
 use serde_json::json;
 
@@ -138,8 +139,8 @@ fn run(cli: &Cli) -> anyhow::Result<serde_json::Value> {
                 println!(
                     "signed {} ({}, {}), tier {}, roles {}",
                     id.node_id,
-                    id.name,
-                    id.org,
+                    escape_line(&id.name),
+                    escape_line(&id.org),
                     id.attrs.tier,
                     roles.join(",")
                 );
@@ -185,7 +186,12 @@ fn run(cli: &Cli) -> anyhow::Result<serde_json::Value> {
                         .unwrap_or_else(|| "-".into());
                     println!(
                         "{:<6} {:<20} {:<8} {} ({}) {}",
-                        r.kind, id, state, r.name, r.org, r.serial
+                        r.kind,
+                        id,
+                        state,
+                        escape_line(&r.name),
+                        escape_line(&r.org),
+                        r.serial
                     );
                 }
             }
@@ -211,7 +217,7 @@ fn main() -> ExitCode {
             if cli.json {
                 println!("{}", json!({"error": {"code": code, "message": message}}));
             } else {
-                eprintln!("lianxi-ca: {message} [{code}]");
+                eprintln!("lianxi-ca: {} [{code}]", escape_text(&message));
             }
             ExitCode::FAILURE
         }

@@ -37,6 +37,7 @@ pub fn rcgen_key(sk: &SigningKey) -> Result<rcgen::KeyPair, ProtoError> {
 
 /// The certificate parameters every Lianxi node certificate (and request) uses.
 pub(crate) fn node_params(id: &NodeIdentity) -> Result<CertificateParams, ProtoError> {
+    check_names(&id.name, &id.org)?;
     let bad = |e: rcgen::Error| ProtoError::new(ErrorCode::BadCsr, format!("{e}"));
     let mut p = CertificateParams::new(Vec::<String>::new()).map_err(bad)?;
     p.distinguished_name = rcgen::DistinguishedName::new();
@@ -72,6 +73,22 @@ pub(crate) fn name_field(
         .map(str::to_owned)
 }
 
+/// Longest node or organisation name, bytes.
+pub const MAX_NAME: usize = 256;
+
+/// A node's name and organisation are shown on every member's screen and the
+/// CA operator's: one line, no control or bidi character, bounded.
+pub fn check_names(name: &str, org: &str) -> Result<(), ProtoError> {
+    if name.trim().is_empty() || org.trim().is_empty() {
+        return Err(ProtoError::new(
+            ErrorCode::BadPayload,
+            "a node needs a name and an organisation",
+        ));
+    }
+    lianxi_shared::text::check_line("the node's name", name, MAX_NAME)?;
+    lianxi_shared::text::check_line("the organisation", org, MAX_NAME)
+}
+
 /// Parse a CSR (PEM or DER), check its self-signature, and extract the identity.
 pub fn parse_request(bytes: &[u8]) -> Result<ParsedRequest, ProtoError> {
     let bad = |m: String| ProtoError::new(ErrorCode::BadCsr, m);
@@ -91,6 +108,7 @@ pub fn parse_request(bytes: &[u8]) -> Result<ParsedRequest, ProtoError> {
         &x509_parser::oid_registry::OID_X509_ORGANIZATION_NAME,
     )
     .ok_or_else(|| bad("no O".into()))?;
+    check_names(&name, &org).map_err(|e| bad(e.message))?;
     let mut node_id = None;
     let mut attrs = None;
     for attr in info.iter_attributes() {

@@ -29,6 +29,7 @@ fn info_of(cert: &X509Certificate<'_>) -> Result<NodeInfo, ProtoError> {
         &x509_parser::oid_registry::OID_X509_ORGANIZATION_NAME,
     )
     .ok_or_else(|| bad("no O"))?;
+    crate::request::check_names(&name, &org).map_err(|e| bad(&e.message))?;
     let mut node_id = None;
     let mut attrs = None;
     for ext in cert.extensions() {

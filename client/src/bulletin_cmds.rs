@@ -323,12 +323,16 @@ pub async fn run(cmd: Cmd, home: &Home, json: bool) -> anyhow::Result<()> {
                 Some(p) => {
                     lianxi_certs::files::write_atomic(&p, text.as_bytes(), false)?;
                     if json {
-                        println!("{}", json!({"path": p, "count": arr.len()}));
+                        crate::output::line(&json!({"path": p, "count": arr.len()}).to_string());
                     } else {
-                        println!("exported {} bulletin(s) to {}", arr.len(), p.display());
+                        crate::output::line(&format!(
+                            "exported {} bulletin(s) to {}",
+                            arr.len(),
+                            p.display()
+                        ));
                     }
                 }
-                None => print!("{text}"),
+                None => crate::output::raw(&text),
             }
         }
         _ => unreachable!("not a bulletin command"),

@@ -185,14 +185,14 @@ pub async fn run(cmd: CaseCmd, home: &Home, json: bool) -> anyhow::Result<()> {
         CaseCmd::Share { case, to } => {
             let r = node.case_share(&case, &to.parse::<Audience>()?).await?;
             if !r.excluded.is_empty() && !json {
-                eprintln!(
+                crate::output::warn(&format!(
                     "left out (recused, 回避): {}",
                     r.excluded
                         .iter()
                         .map(|n| names.of(n))
                         .collect::<Vec<_>>()
                         .join("、")
-                );
+                ));
             }
             let excluded: Vec<&str> = r.excluded.iter().map(NodeId::as_str).collect();
             report(

@@ -11,18 +11,9 @@ use sha2::Digest;
 
 use crate::archive::cases::CaseFile;
 
-/// Time in China, `YYYY-MM-DD HH:MM`.
+/// Time in China, `YYYY-MM-DD HH:MM` ("—" when out of range).
 pub fn local_time(ms: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp(ms / 1000)
-        .map(|t| t.to_offset(time::macros::offset!(+8)))
-        .ok()
-        .and_then(|t| {
-            t.format(time::macros::format_description!(
-                "[year]-[month]-[day] [hour]:[minute]"
-            ))
-            .ok()
-        })
-        .unwrap_or_default()
+    crate::time_fmt::minutes(ms)
 }
 
 /// Display names of nodes: "广东省中小企业协会 (gd)".

@@ -13,19 +13,14 @@ use lianxi::tui::i18n::Lang;
 use lianxi::{ErrorCode, ProtoError, now_ms};
 use lianxi_shared::NodeId;
 use lianxi_shared::ids::parse_roles;
+use lianxi_shared::text::escape_line;
 use serde_json::{Value, json};
 
 use crate::cli::{Cli, Cmd, ExportCmd};
 
-/// RFC 3339 (UTC) for milliseconds since the epoch.
+/// RFC 3339 (UTC) for milliseconds since the epoch (empty when out of range).
 pub fn rfc3339(ms: i64) -> String {
-    time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-        .ok()
-        .and_then(|t| {
-            t.format(&time::format_description::well_known::Rfc3339)
-                .ok()
-        })
-        .unwrap_or_default()
+    lianxi::time_fmt::rfc3339(ms)
 }
 
 pub fn message_json(m: &MessageRow) -> Value {
@@ -49,17 +44,17 @@ pub fn message_json(m: &MessageRow) -> Value {
 
 pub fn print(json: bool, value: Value, text: impl FnOnce() -> String) {
     if json {
-        println!("{value}");
+        crate::output::line(&value.to_string());
     } else {
         let t = text();
         if !t.is_empty() {
-            println!("{t}");
+            crate::output::line(&t);
         }
     }
 }
 
 fn init_logging(home: &Home) -> Option<tracing_appender::non_blocking::WorkerGuard> {
-    std::fs::create_dir_all(home.log_dir()).ok()?;
+    lianxi_certs::files::create_private_dir(&home.log_dir()).ok()?;
     let appender = tracing_appender::rolling::Builder::new()
         .rotation(tracing_appender::rolling::Rotation::DAILY)
         .filename_prefix("lianxi")
@@ -290,15 +285,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             let printer = async {
                 while let Some(ev) = ev_rx.recv().await {
                     match ev {
-                        NetEvent::Arrived(m) if json => println!("{}", message_json(&m)),
-                        NetEvent::Arrived(m) => println!(
+                        NetEvent::Arrived(m) if json => {
+                            crate::output::line(&message_json(&m).to_string())
+                        }
+                        NetEvent::Arrived(m) => crate::output::line(&format!(
                             "{}  {}  {}  {}",
                             rfc3339(m.created_at),
                             m.sender,
-                            m.title,
+                            escape_line(&m.title),
                             m.id
-                        ),
-                        NetEvent::State(s) if !json => eprintln!("[{s:?}]"),
+                        )),
+                        NetEvent::State(s) if !json => crate::output::warn(&format!("[{s:?}]")),
                         _ => {}
                     }
                 }
@@ -334,7 +331,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                                 &rfc3339(m.created_at)[..16.min(rfc3339(m.created_at).len())],
                                 m.kind,
                                 m.sender,
-                                m.title
+                                escape_line(&m.title)
                             )
                         })
                         .collect::<Vec<_>>()
@@ -351,7 +348,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             print(json, message_json(&m), || {
                 format!(
                     "{}\n发件 from: {}   时间 at: {}\n对象 to: {}   id: {}\n\n{}",
-                    m.title,
+                    escape_line(&m.title),
                     m.sender,
                     rfc3339(m.created_at),
                     m.audience,
@@ -382,8 +379,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                             "{}  {}  {}\n    {}",
                             short_id(&h.message.id),
                             h.message.sender,
-                            h.message.title,
-                            h.snippet
+                            escape_line(&h.message.title),
+                            escape_line(&h.snippet)
                         )
                     })
                     .collect::<Vec<_>>()

@@ -397,9 +397,9 @@ pub async fn run(cmd: ConfCmd, node: Node, json: bool) -> anyhow::Result<()> {
             report(&node, q, json, &what).await?;
             let (conf, _) = node.conference().await?;
             for (year, n) in conf.thin_years() {
-                eprintln!(
+                crate::output::warn(&format!(
                     "warning: only {n} meeting(s) convened in {year}; the conference meets at least twice a year"
-                );
+                ));
             }
         }
         ConfCmd::Cancel { session, reason } => {
@@ -519,7 +519,7 @@ pub async fn run(cmd: ConfCmd, node: Node, json: bool) -> anyhow::Result<()> {
                         format!("{n} meeting(s) written to {}", path.display())
                     });
                 }
-                None => print!("{ics}"),
+                None => crate::output::raw(&ics),
             }
         }
     }

@@ -92,6 +92,7 @@ impl Home {
     }
 
     pub fn load_config(&self) -> Result<NodeConfig> {
+        lianxi_certs::files::check_private_dir(&self.dir)?;
         let p = self.config_path();
         let text = std::fs::read_to_string(&p).map_err(|e| {
             if e.kind() == std::io::ErrorKind::NotFound {

@@ -16,6 +16,7 @@ pub mod net;
 pub mod node;
 pub mod search;
 pub mod sync;
+pub mod time_fmt;
 pub mod trust;
 pub mod tui;
 

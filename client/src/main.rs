@@ -7,6 +7,7 @@ mod commands;
 mod conf_cmds;
 mod conf_view;
 mod key_cmds;
+mod output;
 
 use std::process::ExitCode;
 
@@ -22,7 +23,7 @@ fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("lianxi: cannot start: {e}");
+            output::warn(&format!("lianxi: cannot start: {e}"));
             return ExitCode::FAILURE;
         }
     };
@@ -34,12 +35,11 @@ fn main() -> ExitCode {
                 None => ("internal".to_owned(), format!("{e:#}")),
             };
             if json {
-                println!(
-                    "{}",
-                    serde_json::json!({"error": {"code": code, "message": message}})
+                output::line(
+                    &serde_json::json!({"error": {"code": code, "message": message}}).to_string(),
                 );
             } else {
-                eprintln!("lianxi: {message} [{code}]");
+                output::warn(&format!("lianxi: {message} [{code}]"));
             }
             ExitCode::FAILURE
         }

@@ -55,6 +55,15 @@ pub fn init(home: &Home, args: InitArgs) -> Result<(String, NodeConfig)> {
             "give at least one role",
         ));
     }
+    // The home holds private keys and, soon, the archive in the clear: 0700,
+    // also when the person made the directory beforehand.
+    lianxi_certs::files::create_private_dir(&home.dir)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(&home.dir, std::fs::Permissions::from_mode(0o700))
+            .map_err(|e| crate::io_err(home.dir.display(), e))?;
+    }
     let identity = Identity::generate(home)?;
     let cfg = NodeConfig {
         node_id: args.node_id,

@@ -321,7 +321,9 @@ async fn serve(
                 }
             }
             ClientMsg::Received { seqs } => {
-                window.release(&seqs);
+                if let Err(e) = window.release(&seqs) {
+                    break Err(e);
+                }
                 let (shared, node) = (shared.clone(), node.clone());
                 tokio::spawn(async move {
                     if let Err(e) = shared.store.ack(node.clone(), seqs).await {

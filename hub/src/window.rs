@@ -7,6 +7,7 @@
 use std::collections::HashSet;
 use std::sync::Mutex;
 
+use lianxi_shared::{ErrorCode, ProtoError};
 use tokio::sync::Semaphore;
 
 /// Largest window a hub may be configured with: clients buffer 1024 events.
@@ -37,14 +38,28 @@ impl Window {
         true
     }
 
-    /// The node acknowledged these: free their slots. Sequence numbers that are
-    /// not in flight (repeated or invented acks) free nothing.
-    pub fn release(&self, seqs: &[u64]) {
-        let freed = match self.outstanding.lock() {
-            Ok(mut o) => seqs.iter().filter(|s| o.remove(s)).count(),
-            Err(_) => 0,
+    /// The node acknowledged these: free their slots. An acknowledgement may
+    /// name only deliveries in flight on this connection, each once, so it is
+    /// never longer than the window: anything else (a 16 MiB list of invented
+    /// numbers once stalled every other node's sends) is a `bad_request`, and
+    /// the caller closes the connection. Nothing is freed then.
+    pub fn release(&self, seqs: &[u64]) -> Result<(), ProtoError> {
+        let bad = |m: &str| Err(ProtoError::new(ErrorCode::BadRequest, m.to_owned()));
+        let Ok(mut o) = self.outstanding.lock() else {
+            return bad("window poisoned");
         };
-        self.slots.add_permits(freed);
+        if seqs.len() > o.len() {
+            return bad("received names more deliveries than are in flight");
+        }
+        let mut seen = HashSet::with_capacity(seqs.len());
+        if !seqs.iter().all(|s| o.contains(s) && seen.insert(*s)) {
+            return bad("received names a delivery that is not in flight");
+        }
+        for s in seqs {
+            o.remove(s);
+        }
+        self.slots.add_permits(seqs.len());
+        Ok(())
     }
 
     /// Deliveries sent and not yet acknowledged.
@@ -66,10 +81,13 @@ mod tests {
         assert!(w.take(2).await);
         let blocked = tokio::time::timeout(Duration::from_millis(50), w.take(3)).await;
         assert!(blocked.is_err(), "a third delivery waits");
-        w.release(&[7, 8, 9]); // never sent: frees nothing
+        // Never sent, repeated, or longer than what is in flight: refused, frees nothing.
+        for bad in [&[7, 8, 9][..], &[1, 1], &[1, 2, 2]] {
+            assert_eq!(w.release(bad).unwrap_err().code, ErrorCode::BadRequest);
+        }
         let still = tokio::time::timeout(Duration::from_millis(50), w.take(3)).await;
         assert!(still.is_err());
-        w.release(&[1, 1]); // repeated ack frees once
+        w.release(&[1]).unwrap();
         assert!(w.take(3).await);
         assert_eq!(w.in_flight(), 2);
         let again = tokio::time::timeout(Duration::from_millis(50), w.take(4)).await;

@@ -263,43 +263,95 @@ pub struct CaseMsg {
     pub change: CaseChange,
 }
 
+/// Check a case number's grammar: `YEAR-PREFIX-SEQ`, the year four digits, the
+/// prefix 1–32 of `A-Z 0-9 _ -` starting with a letter or digit, the sequence
+/// 1–9 digits (`2026-HOTLINE-0007`). Case numbers name exported files, so
+/// nothing else is accepted, at intake or on receipt.
+pub fn check_case_number(number: &str) -> Result<(), ProtoError> {
+    let bad = || {
+        ProtoError::new(
+            ErrorCode::BadPayload,
+            format!(
+                "case number {:?} is not YEAR-PREFIX-NNNN (prefix: A-Z 0-9 _ -)",
+                crate::text::escape_line(number)
+            ),
+        )
+    };
+    let (year, rest) = number.split_once('-').ok_or_else(bad)?;
+    let (prefix, seq) = rest.rsplit_once('-').ok_or_else(bad)?;
+    let digits = |s: &str, lo: usize, hi: usize| {
+        (lo..=hi).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_digit())
+    };
+    let prefix_ok = (1..=32).contains(&prefix.len())
+        && prefix
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_uppercase() || b.is_ascii_digit())
+        && prefix
+            .bytes()
+            .all(|b| b.is_ascii_uppercase() || b.is_ascii_digit() || b == b'-' || b == b'_');
+    if digits(year, 4, 4) && digits(seq, 1, 9) && prefix_ok {
+        Ok(())
+    } else {
+        Err(bad())
+    }
+}
+
 impl CaseMsg {
     pub fn validate(&self) -> Result<(), ProtoError> {
+        use crate::text::{check_line, check_text};
         let bad = |m: &str| Err(ProtoError::new(ErrorCode::BadPayload, m.to_owned()));
         match &self.change {
             CaseChange::Notice(n) => {
-                if n.facts.title.trim().is_empty() || n.facts.number.trim().is_empty() {
+                if n.facts.title.trim().is_empty() {
                     return bad("a case needs a number and a title");
                 }
-                if n.facts.title.len() > crate::payload::Payload::MAX_TITLE {
-                    return Err(ProtoError::new(
-                        ErrorCode::TooLarge,
-                        "the title is too long",
-                    ));
-                }
+                check_case_number(&n.facts.number)?;
+                check_line("the case title", &n.facts.title, crate::Payload::MAX_TITLE)?;
+                check_line(
+                    "the jurisdiction",
+                    &n.facts.jurisdiction,
+                    crate::payload::MAX_FIELD,
+                )?;
+                check_text("the case summary", &n.facts.summary, MAX_CASE_TEXT)?;
                 if n.handlers.is_empty() {
                     return bad("a case needs at least one handler");
+                }
+                if n.handlers.len() + n.shared.len() + n.recused.len() > MAX_CASE_NODES {
+                    return Err(ProtoError::new(
+                        ErrorCode::TooLarge,
+                        "a case notice names too many nodes",
+                    ));
                 }
             }
             CaseChange::Note { text, attachments } => {
                 if text.trim().is_empty() && attachments.is_empty() {
                     return bad("an empty note");
                 }
-                if attachments
-                    .iter()
-                    .any(|a| a.name.trim().is_empty() || a.name.contains(['/', '\\', '\0']))
-                {
-                    return bad("an attachment name is empty or holds a path");
+                check_text("a case note", text, MAX_CASE_TEXT)?;
+                crate::payload::check_attachments(attachments)?;
+            }
+            CaseChange::Recusal { nodes, reason } => {
+                if nodes.is_empty() {
+                    return bad("a recusal names no node");
                 }
+                check_text("a recusal reason", reason, crate::payload::MAX_NOTE)?;
             }
-            CaseChange::Recusal { nodes, .. } if nodes.is_empty() => {
-                return bad("a recusal names no node");
+            CaseChange::Status { note, .. }
+            | CaseChange::Referral { note, .. }
+            | CaseChange::ReferralAnswer { reason: note, .. } => {
+                check_text("a case note", note, crate::payload::MAX_NOTE)?
             }
-            _ => {}
+            CaseChange::Grant { .. } => {}
         }
         Ok(())
     }
 }
+
+/// Longest case summary or note text, bytes.
+pub const MAX_CASE_TEXT: usize = 256 * 1024;
+/// Most nodes one case notice may name (handlers, shared and recused together).
+pub const MAX_CASE_NODES: usize = 100_000;
 
 /// A case message as the timeline holds it.
 #[derive(Clone, PartialEq, Eq, Debug)]

@@ -276,10 +276,8 @@ impl ConfMsg {
     /// Shape checks that need no state.
     pub fn validate(&self) -> Result<(), ProtoError> {
         let bad = |m: &str| Err(ProtoError::new(ErrorCode::BadPayload, m.to_owned()));
-        let names_ok = |a: &[Attachment]| {
-            a.iter()
-                .all(|a| !a.name.trim().is_empty() && !a.name.contains(['/', '\\', '\0']))
-        };
+        use crate::payload::check_attachments;
+        use crate::text::{check_line, check_text};
         match self {
             ConfMsg::Schedule(p) if p.turns.is_empty() => return bad("a schedule with no turns"),
             ConfMsg::Convene(m) => m.validate()?,
@@ -287,17 +285,20 @@ impl ConfMsg {
                 return bad("a cancellation needs a reason");
             }
             ConfMsg::Propose { item, .. } => {
-                if item.title.trim().is_empty() || item.title.len() > crate::Payload::MAX_TITLE {
+                if item.title.trim().is_empty() {
                     return bad("an agenda item needs a title (at most 1 KiB)");
                 }
+                check_line(
+                    "an agenda item's title",
+                    &item.title,
+                    crate::Payload::MAX_TITLE,
+                )?;
                 if item.minutes == 0 || item.minutes > 24 * 60 || item.summary.len() > MAX_TEXT {
                     return bad(
                         "an agenda item needs 1 to 1440 minutes and a summary under 256 KiB",
                     );
                 }
-                if !names_ok(&item.attachments) {
-                    return bad("an attachment name is empty or holds a path");
-                }
+                check_attachments(&item.attachments)?;
             }
             ConfMsg::Agenda { slots, .. } => {
                 if slots.iter().any(|s| s.minutes == 0 || s.minutes > 24 * 60) {
@@ -314,9 +315,13 @@ impl ConfMsg {
                 Rsvp::Delegate { name } if name.trim().is_empty() => {
                     return bad("a delegate needs a name");
                 }
+                Rsvp::Delegate { name } => {
+                    check_line("a delegate's name", name, crate::payload::MAX_FIELD)?
+                }
                 Rsvp::Absent { reason } if reason.trim().is_empty() => {
                     return bad("an absence needs a reason");
                 }
+                Rsvp::Absent { reason } => check_text("a reason", reason, MAX_TEXT)?,
                 _ => {}
             },
             ConfMsg::Minutes {
@@ -331,16 +336,19 @@ impl ConfMsg {
                 if resolutions.iter().any(|r| r.title.trim().is_empty()) {
                     return bad("a resolution needs a title");
                 }
+                for r in resolutions {
+                    check_line("a resolution's title", &r.title, crate::Payload::MAX_TITLE)?;
+                    check_text("a resolution", &r.text, MAX_TEXT)?;
+                }
                 if resolutions
                     .iter()
                     .any(|r| matches!(&r.outcome, Outcome::Votes(v) if v.is_empty()))
                 {
                     return bad("a vote with no votes: record it as consensus or list the votes");
                 }
-                if !names_ok(attachments) {
-                    return bad("an attachment name is empty or holds a path");
-                }
+                check_attachments(attachments)?;
             }
+            ConfMsg::Cancel { reason, .. } => check_text("a reason", reason, MAX_TEXT)?,
             _ => {}
         }
         Ok(())

@@ -17,6 +17,7 @@ pub mod ids;
 pub mod payload;
 pub mod rotation;
 pub mod rules;
+pub mod text;
 pub mod wire;
 
 pub use directory::{Audience, NodeInfo};

@@ -236,45 +236,92 @@ impl Payload {
         Ok(p)
     }
 
+    /// Decode a payload this node already accepted and stored: no validation,
+    /// so rules added since never make an archive unreadable (what is shown is
+    /// still escaped).
+    pub fn decode_stored(bytes: &[u8]) -> Result<Self, ProtoError> {
+        crate::cbor::from_slice(bytes, ErrorCode::BadPayload)
+    }
+
     pub fn validate(&self) -> Result<(), ProtoError> {
+        use crate::text::{check_line, check_text};
         if let Some(b) = self.bulletin() {
-            if b.title.trim().is_empty() {
-                return Err(ProtoError::new(
-                    ErrorCode::BadPayload,
-                    "a bulletin needs a title",
-                ));
-            }
-            if b.title.len() > Self::MAX_TITLE {
-                return Err(ProtoError::new(
-                    ErrorCode::TooLarge,
-                    "the title is too long",
-                ));
-            }
-            if b.attachments
-                .iter()
-                .any(|a| a.name.trim().is_empty() || a.name.contains(['/', '\\', '\0']))
-            {
-                return Err(ProtoError::new(
-                    ErrorCode::BadPayload,
-                    "an attachment name is empty or holds a path",
-                ));
-            }
+            b.validate()?;
         }
-        if let Payload::Case(c) = self {
-            c.validate()?;
-        }
-        if let Payload::Conference(c) = self {
-            c.validate()?;
-        }
-        if let Payload::Withdrawal(w) = self
-            && w.reason.trim().is_empty()
-        {
-            return Err(ProtoError::new(
-                ErrorCode::BadPayload,
-                "a withdrawal needs a reason",
-            ));
+        match self {
+            Payload::Case(c) => c.validate()?,
+            Payload::Conference(c) => c.validate()?,
+            Payload::Withdrawal(w) => {
+                if w.reason.trim().is_empty() {
+                    return Err(ProtoError::new(
+                        ErrorCode::BadPayload,
+                        "a withdrawal needs a reason",
+                    ));
+                }
+                check_text("a withdrawal reason", &w.reason, MAX_NOTE)?;
+            }
+            Payload::Receipt(r) => {
+                check_text(
+                    "a receipt's reply",
+                    r.reply.as_deref().unwrap_or(""),
+                    MAX_NOTE,
+                )?;
+                crate::text::check_time("a receipt's time", r.at)?;
+            }
+            Payload::Reminder(r) => check_text("a reminder's note", &r.note, MAX_NOTE)?,
+            Payload::Revision(r) => check_text("a revision note", &r.note, MAX_NOTE)?,
+            Payload::Forward(f) => {
+                check_text("a forward's note", &f.note, MAX_NOTE)?;
+                check_line("a forward's key", &f.key, 256)?;
+            }
+            Payload::Bulletin(_) => {}
         }
         Ok(())
+    }
+}
+
+/// Longest note, reason or reply, bytes.
+pub const MAX_NOTE: usize = 64 * 1024;
+/// Longest short metadata field (issuer, document number, region, tag), bytes.
+pub const MAX_FIELD: usize = 512;
+
+/// Check every attachment's name ([`crate::text::check_file_name`]).
+pub fn check_attachments(attachments: &[Attachment]) -> Result<(), ProtoError> {
+    attachments
+        .iter()
+        .try_for_each(|a| crate::text::check_file_name(&a.name))
+}
+
+impl Bulletin {
+    /// What every node checks, sending and receiving: a title, one-line
+    /// metadata without control characters, safe attachment names.
+    pub fn validate(&self) -> Result<(), ProtoError> {
+        use crate::text::check_line;
+        if self.title.trim().is_empty() {
+            return Err(ProtoError::new(
+                ErrorCode::BadPayload,
+                "a bulletin needs a title",
+            ));
+        }
+        check_line("the title", &self.title, Payload::MAX_TITLE)?;
+        for (what, v) in [
+            ("the issuer", &self.issuer),
+            ("the document number", &self.doc_number),
+            ("the effective date", &self.effective),
+            ("the region", &self.region),
+        ] {
+            check_line(what, v.as_deref().unwrap_or(""), MAX_FIELD)?;
+        }
+        if self.tags.len() > 64 {
+            return Err(ProtoError::new(ErrorCode::TooLarge, "more than 64 tags"));
+        }
+        for t in &self.tags {
+            check_line("a tag", t, MAX_FIELD)?;
+        }
+        if let Some(by) = self.ack_by {
+            crate::text::check_time("the acknowledgement deadline", by)?;
+        }
+        check_attachments(&self.attachments)
     }
 }
 

@@ -43,6 +43,9 @@ pub(crate) struct Item<'a> {
     pub forwarded: Option<&'a Forwarded>,
 }
 
+/// How far a forwarded original's time may be after the forward's own (clocks differ).
+const FORWARD_SKEW_MS: i64 = 10 * 60 * 1000;
+
 fn reject(code: ErrorCode, m: impl Into<String>) -> ProtoError {
     ProtoError::new(code, m)
 }
@@ -365,6 +368,22 @@ fn apply_inner(tx: &Connection, item: &Item<'_>) -> Result<Applied, ProtoError> 
                     "only bulletins can be forwarded",
                 ));
             };
+            // A forwarded original was never checked by the hub: its time
+            // must precede the forward (a year-9999 original once crashed
+            // every recipient's terminal UI).
+            let ot = fw.opened.header.created_at;
+            if !(0..=item
+                .opened
+                .header
+                .created_at
+                .saturating_add(FORWARD_SKEW_MS))
+                .contains(&ot)
+            {
+                return Err(reject(
+                    ErrorCode::BadPayload,
+                    "the forwarded original is dated after the forward",
+                ));
+            }
             let oid = fw.opened.header.id.to_string();
             if exists(tx, &oid)? {
                 record_event(tx, item, &oid)?;
@@ -505,10 +524,13 @@ fn apply_inner(tx: &Connection, item: &Item<'_>) -> Result<Applied, ProtoError> 
                         format!("{sender} was not a recipient of {bid}"),
                     ));
                 }
+                // The recipient's clock is its own claim: never later than
+                // the receipt's envelope, whose time the hub bounded.
+                let at = r.at.min(item.opened.header.created_at);
                 let (d, rd, a) = match r.state {
-                    ReceiptState::Delivered => (Some(r.at), None, None),
-                    ReceiptState::Read => (Some(r.at), Some(r.at), None),
-                    ReceiptState::Acknowledged => (Some(r.at), Some(r.at), Some(r.at)),
+                    ReceiptState::Delivered => (Some(at), None, None),
+                    ReceiptState::Read => (Some(at), Some(at), None),
+                    ReceiptState::Acknowledged => (Some(at), Some(at), Some(at)),
                 };
                 tx.execute(
                     "UPDATE recipients SET delivered_at = COALESCE(delivered_at, ?3), read_at = COALESCE(read_at, ?4),

@@ -365,7 +365,7 @@ impl Archive {
                 r.get(0)
             })
             .map_err(db_err)?;
-        let p = lianxi_shared::Payload::decode(&payload)?;
+        let p = lianxi_shared::Payload::decode_stored(&payload)?;
         let b = match p {
             lianxi_shared::Payload::Bulletin(b) => b,
             lianxi_shared::Payload::Revision(r) => r.bulletin,

@@ -53,7 +53,7 @@ fn events(tx: &Connection, case: &str) -> Result<Vec<CaseEvent>, ProtoError> {
     let mut out = Vec::new();
     for row in rows {
         let (id, sender, created_at, payload) = row.map_err(db_err)?;
-        let Payload::Case(msg) = Payload::decode(&payload)? else {
+        let Payload::Case(msg) = Payload::decode_stored(&payload)? else {
             return Err(corrupt(format!("{id} is not a case message")));
         };
         out.push(CaseEvent {
@@ -307,9 +307,7 @@ impl Archive {
 
 /// The next case number of this organisation for the year of `now`.
 fn next_number(tx: &Connection, now: i64, prefix: &str) -> Result<String, ProtoError> {
-    let year = time::OffsetDateTime::from_unix_timestamp(now / 1000)
-        .map(|t| t.to_offset(time::macros::offset!(+8)).year())
-        .unwrap_or(1970);
+    let year = crate::time_fmt::year(now);
     let n: i64 = tx
         .query_row(
             "INSERT INTO case_numbers(year, last) VALUES (?1, 1)

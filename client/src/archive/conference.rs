@@ -30,7 +30,7 @@ fn events(tx: &Connection) -> Result<Vec<ConfEvent>, ProtoError> {
     let mut out = Vec::new();
     for row in rows {
         let (id, sender, created_at, payload) = row.map_err(db_err)?;
-        let Payload::Conference(msg) = Payload::decode(&payload)? else {
+        let Payload::Conference(msg) = Payload::decode_stored(&payload)? else {
             return Err(corrupt(format!("{id} is not a conference message")));
         };
         out.push(ConfEvent {

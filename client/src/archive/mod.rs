@@ -37,6 +37,37 @@ pub(crate) fn db_err(e: rusqlite::Error) -> ProtoError {
     }
 }
 
+/// The archive holds every message in the clear, and so do its WAL and shared
+/// memory files: create the database 0600 before SQLite does (SQLite gives
+/// the WAL the database's mode) and tighten files an older version left open.
+fn private_files(path: &Path) -> Result<(), ProtoError> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        if !path.exists() {
+            std::fs::OpenOptions::new()
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .mode(0o600)
+                .open(path)
+                .map_err(|e| crate::io_err(path.display(), e))?;
+        }
+        for suffix in ["", "-wal", "-shm"] {
+            let mut p = path.as_os_str().to_owned();
+            p.push(suffix);
+            let p = std::path::PathBuf::from(p);
+            if let Ok(m) = std::fs::metadata(&p)
+                && m.permissions().mode() & 0o077 != 0
+            {
+                std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o600))
+                    .map_err(|e| crate::io_err(p.display(), e))?;
+            }
+        }
+    }
+    Ok(())
+}
+
 pub struct Archive {
     pub(crate) conn: Connection,
 }
@@ -44,9 +75,10 @@ pub struct Archive {
 impl Archive {
     /// Open or create the archive, refusing a foreign, damaged or newer file.
     pub fn open(path: &Path) -> Result<Archive, ProtoError> {
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| crate::io_err(dir.display(), e))?;
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            lianxi_certs::files::create_private_dir(dir)?;
         }
+        private_files(path)?;
         let mut conn = Connection::open(path).map_err(db_err)?;
         conn.busy_timeout(std::time::Duration::from_secs(10))
             .map_err(db_err)?;

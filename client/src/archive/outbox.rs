@@ -99,7 +99,7 @@ impl Archive {
                 last_error,
                 recipients,
             ) = r.map_err(db_err)?;
-            let payload = Payload::decode(&payload).ok();
+            let payload = Payload::decode_stored(&payload).ok();
             let sealed = match sealed {
                 Some(b) => Some(
                     lianxi_shared::cbor::from_slice::<SealedForm>(&b, ErrorCode::ArchiveCorrupt)

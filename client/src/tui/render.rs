@@ -13,33 +13,14 @@ use super::text::{fit, truncate, width, wrap};
 use crate::archive::{MessageRow, OutboxState};
 use lianxi_shared::Audience;
 
-/// `MM-DD HH:MM` in China Standard Time (UTC+8).
+/// `MM-DD HH:MM` in China Standard Time (UTC+8); "—" when out of range.
 pub fn short_time(ms: i64) -> String {
-    let t = time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
-        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
-        + time::Duration::hours(8);
-    format!(
-        "{:02}-{:02} {:02}:{:02}",
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute()
-    )
+    crate::time_fmt::short(ms)
 }
 
-/// `YYYY-MM-DD HH:MM (UTC+8)`.
+/// `YYYY-MM-DD HH:MM (UTC+8)`; "—" when out of range.
 pub fn long_time(ms: i64) -> String {
-    let t = time::OffsetDateTime::from_unix_timestamp(ms.div_euclid(1000))
-        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH)
-        + time::Duration::hours(8);
-    format!(
-        "{}-{:02}-{:02} {:02}:{:02} (UTC+8)",
-        t.year(),
-        u8::from(t.month()),
-        t.day(),
-        t.hour(),
-        t.minute()
-    )
+    crate::time_fmt::long(ms)
 }
 
 fn bold() -> Style {

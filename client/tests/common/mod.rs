@@ -10,6 +10,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+pub mod rogue;
+
 /// Path of a workspace binary. `cargo test` builds only this package's
 /// executables, so the hub's and the CA's are brought up to date here once per
 /// test process, workspace-wide so that the dependencies already built for the

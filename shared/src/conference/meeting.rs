@@ -123,6 +123,13 @@ impl Meeting {
         if self.place.trim().is_empty() && self.link.trim().is_empty() {
             return Err(bad("a meeting needs a place or an online link"));
         }
+        crate::text::check_line(
+            "the meeting's title",
+            &self.title,
+            crate::Payload::MAX_TITLE,
+        )?;
+        crate::text::check_line("the meeting's place", &self.place, 4096)?;
+        crate::text::check_line("the meeting's link", &self.link, 4096)?;
         if self.title.len() > crate::Payload::MAX_TITLE
             || self.place.len() > 4096
             || self.link.len() > 4096

@@ -1,0 +1,176 @@
+//! Hostile members (issue "Hostile members"): a member's node that is modified,
+//! compromised or buggy, driven as a rogue node over the real hub, and what
+//! every other node does with what it sends: refused with its code, or
+//! harmless, and everyone else still served.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::time::Duration;
+
+use common::rogue::Rogue;
+use common::{Net, raw_client, raw_session};
+use lianxi_shared::payload::{Attachment, Forward};
+use lianxi_shared::{Bulletin, Payload};
+
+fn bulletin(title: &str) -> Payload {
+    Payload::Bulletin(Bulletin {
+        title: title.into(),
+        body: "正文".into(),
+        ..Default::default()
+    })
+}
+
+fn synced_rejections(node: &common::Node) -> u64 {
+    node.ok(&["sync"])["rejected"].as_u64().unwrap()
+}
+
+#[test]
+fn terminal_controls_and_unsafe_attachment_names_are_refused_at_send_and_on_receipt() {
+    let mut net = Net::new();
+    net.start_hub();
+    let nat = net.node("nat", "全国中小企业协会", "national", "secretary");
+    let gd = net.node("gd", "广东省中小企业协会", "provincial", "secretary");
+    let forged = "\r\u{1b}[2K2026-01-01 nat 伪造";
+    // The stock CLI refuses it before anything is queued.
+    let code = nat.fails(&[
+        "send", "bulletin", "--to", "gd", "--title", forged, "--body", "x",
+    ]);
+    assert_eq!(code, "bad_payload");
+    // A modified node sends it anyway; the hub cannot read it and stores it;
+    // the recipient refuses it on receipt.
+    let rogue = Rogue::new(&nat.home);
+    rogue.send(&["gd"], &bulletin(forged)).unwrap();
+    rogue
+        .send(&["gd"], &bulletin("标题\u{1b}]0;pwned\u{7}"))
+        .unwrap();
+    rogue
+        .send(&["gd"], &bulletin("rlo \u{202e}fdp.exe"))
+        .unwrap();
+    for name in [".bashrc", "-rf", "a\nb.txt", "x\u{1b}[31m.pdf"] {
+        let p = Payload::Bulletin(Bulletin {
+            title: "附件".into(),
+            attachments: vec![Attachment {
+                name: name.into(),
+                data: b"data".to_vec(),
+            }],
+            ..Default::default()
+        });
+        rogue.send(&["gd"], &p).unwrap();
+    }
+    rogue.send(&["gd"], &bulletin("正常的通知")).unwrap();
+    assert_eq!(synced_rejections(&gd), 7, "every unsafe message is refused");
+    assert_eq!(gd.titles(), vec!["正常的通知".to_owned()]);
+    // Plain-text output never carries a control character, whatever is stored.
+    let out = std::process::Command::new(common::bin("lianxi"))
+        .args(["--home", common::s(&gd.home), "list"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(!out.stdout.contains(&0x1b));
+}
+
+#[test]
+fn a_forwarded_original_dated_year_9999_is_refused_and_the_node_keeps_working() {
+    let mut net = Net::new();
+    net.start_hub();
+    let nat = net.node("nat", "全国中小企业协会", "national", "secretary");
+    let gd = net.node("gd", "广东省中小企业协会", "provincial", "secretary");
+    let rogue = Rogue::new(&nat.home);
+    let (envelope, key) = rogue.original(&bulletin("来自未来"), 253_402_300_799_000);
+    let fwd = Payload::Forward(Box::new(Forward {
+        envelope,
+        key,
+        note: String::new(),
+    }));
+    rogue.send(&["gd"], &fwd).unwrap();
+    // A bulletin whose deadline is out of every calendar.
+    let p = Payload::Bulletin(Bulletin {
+        title: "期限".into(),
+        ack_required: true,
+        ack_by: Some(i64::MAX),
+        ..Default::default()
+    });
+    rogue.send(&["gd"], &p).unwrap();
+    assert_eq!(synced_rejections(&gd), 2);
+    assert!(gd.titles().is_empty());
+    gd.ok(&["list"]);
+}
+
+#[test]
+fn list_into_a_closed_pipe_exits_quietly_with_success() {
+    let mut net = Net::new();
+    net.start_hub();
+    let nat = net.node("nat", "全国中小企业协会", "national", "secretary");
+    let gd = net.node("gd", "广东省中小企业协会", "provincial", "secretary");
+    for i in 0..3 {
+        nat.send("gd", &format!("通知 {i}"), "正文");
+    }
+    gd.ok(&["sync"]);
+    // `lianxi list | head -0`: the reader is gone before the first line.
+    let mut child = std::process::Command::new(common::bin("lianxi"))
+        .args(["--home", common::s(&gd.home), "list"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "exit {:?}: {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("panicked"));
+}
+
+#[test]
+fn an_acknowledgement_of_deliveries_not_in_flight_closes_only_that_connection() {
+    let mut net = Net::new();
+    net.start_hub();
+    let nat = net.node("nat", "全国中小企业协会", "national", "secretary");
+    let gd = net.node("gd", "广东省中小企业协会", "provincial", "secretary");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let code = rt.block_on(async {
+        let ep = raw_client(&net, lianxi_shared::ALPN, true, &nat.home);
+        let (_conn, mut send, mut recv) = raw_session(&ep, &net.hub_addr()).await;
+        // A million invented sequence numbers in one frame (about 5 MB).
+        let seqs: Vec<u64> = (1..1_000_000).collect();
+        let m = lianxi_shared::wire::ClientMsg::Received { seqs };
+        send.write_all(&m.to_frame()).await.unwrap();
+        common::hub_error(&mut recv).await
+    });
+    assert_eq!(code, "bad_request");
+    // Everyone else is still served at once.
+    nat.send("gd", "照常送达", "正文");
+    gd.ok(&["sync", "--timeout", "10"]);
+    assert_eq!(gd.titles(), vec!["照常送达".to_owned()]);
+    let _ = Duration::ZERO;
+}
+
+#[cfg(unix)]
+#[test]
+fn the_node_home_and_its_archive_are_private_whatever_the_umask() {
+    use std::os::unix::fs::PermissionsExt;
+    let mut net = Net::new();
+    net.start_hub();
+    let nat = net.node("nat", "全国中小企业协会", "national", "secretary");
+    let gd = net.node("gd", "广东省中小企业协会", "provincial", "secretary");
+    nat.send("gd", "通知", "正文");
+    gd.ok(&["sync"]);
+    let mode = |p: &std::path::Path| std::fs::metadata(p).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode(&gd.home), 0o700);
+    for f in std::fs::read_dir(&gd.home).unwrap() {
+        let p = f.unwrap().path();
+        if p.is_file() {
+            assert_eq!(mode(&p), 0o600, "{}", p.display());
+        }
+    }
+    std::fs::set_permissions(&gd.home, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let (ok, v) = gd.run(&["list"]);
+    assert!(!ok);
+    assert_eq!(v["error"]["code"], "key_file");
+    assert!(v["error"]["message"].as_str().unwrap().contains("chmod"));
+}

@@ -269,10 +269,14 @@ pub async fn run(cmd: Cmd, home: &Home, json: bool) -> anyhow::Result<()> {
             let rid = node.forward(&id, to.parse()?, note).await?;
             send_and_report(&node, rid, json, "forward", json!({"forwards": id})).await?;
         }
-        Cmd::Attachment { id, name, out } => {
+        Cmd::Attachment {
+            id,
+            name,
+            out,
+            force,
+        } => {
             let (real, data) = node.archive.call(move |a| a.attachment(&id, &name)).await?;
-            let path = if out.is_dir() { out.join(&real) } else { out };
-            lianxi_certs::files::write_atomic(&path, &data, false)?;
+            let path = save_attachment(&out, &real, &data, force)?;
             print(
                 json,
                 json!({"name": real, "path": path, "size": data.len()}),
@@ -338,4 +342,41 @@ pub async fn run(cmd: Cmd, home: &Home, json: bool) -> anyhow::Result<()> {
         _ => unreachable!("not a bulletin command"),
     }
     Ok(())
+}
+
+/// Where `lianxi attachment --out OUT` writes: into the folder OUT (existing,
+/// or created when OUT ends in `/`) under the sender's name made safe, or to
+/// the new file OUT. Nothing that exists is replaced or followed unless `force`.
+fn save_attachment(
+    out: &std::path::Path,
+    name: &str,
+    data: &[u8],
+    force: bool,
+) -> Result<std::path::PathBuf, ProtoError> {
+    use lianxi_certs::files::{safe_component, write_new_in};
+    let as_dir = out.is_dir() || out.as_os_str().to_string_lossy().ends_with('/');
+    if as_dir {
+        lianxi_certs::files::create_private_dir(out)?;
+        return write_new_in(out, &safe_component(name), data, force);
+    }
+    let file = out
+        .file_name()
+        .and_then(|n| n.to_str())
+        .ok_or_else(|| ProtoError::new(ErrorCode::BadRequest, "--out names no file"))?;
+    let dir = out
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(std::path::Path::new("."));
+    if !force && std::fs::symlink_metadata(out).is_ok() {
+        return Err(ProtoError::new(
+            ErrorCode::Io,
+            format!(
+                "{} exists; choose another name, a folder, or --force to replace it",
+                out.display()
+            ),
+        ));
+    }
+    // A file created between the check and the write is kept; the new one
+    // then gets a numbered name, printed by the caller.
+    write_new_in(dir, file, data, force)
 }

@@ -11,6 +11,7 @@ use lianxi::cases::{Intake, TypicalDraft};
 use lianxi::home::Home;
 use lianxi::node::Node;
 use lianxi::{ErrorCode, ProtoError, now_ms};
+use lianxi_certs::files::{create_private_dir, safe_component, write_new_in};
 use lianxi_shared::case::{CaseChange, CaseStatus};
 use lianxi_shared::payload::DEFAULT_MAX_ATTACHMENT;
 use lianxi_shared::{Audience, NodeId};
@@ -289,15 +290,21 @@ pub async fn run(cmd: CaseCmd, home: &Home, json: bool) -> anyhow::Result<()> {
                 }
             };
             std::fs::write(&out, text).with_context(|| format!("writing {}", out.display()))?;
-            let dir = out.with_file_name(format!("{}-documents", f.state.facts.number));
+            // One sanitised component next to OUT; documents never replace
+            // what is there (numbered names instead).
+            let folder = safe_component(&format!("{}-documents", f.state.facts.number));
+            let dir = out.with_file_name(folder);
             let mut docs = Vec::new();
             for st in &f.steps {
                 if let CaseChange::Note { attachments, .. } = &st.event.msg.change {
                     for a in attachments {
-                        std::fs::create_dir_all(&dir)?;
-                        let p = dir.join(&a.name);
-                        lianxi_certs::files::write_atomic(&p, &a.data, false)?;
-                        docs.push(p);
+                        create_private_dir(&dir)?;
+                        docs.push(write_new_in(
+                            &dir,
+                            &safe_component(&a.name),
+                            &a.data,
+                            false,
+                        )?);
                     }
                 }
             }

@@ -122,13 +122,20 @@ pub enum Cmd {
         #[arg(long, default_value = "")]
         note: String,
     },
-    /// Save an attachment of a message to disk.
+    /// Save an attachment of a message to disk. Into a folder it keeps the
+    /// sender's name made safe (`名 (1).ext` if that name is taken); an
+    /// existing file is never replaced without `--force`.
     Attachment {
+        /// Message id (or its first characters).
         id: String,
         /// Attachment name or number (1, 2, …).
         name: String,
+        /// A folder (existing, or a path ending in `/`) or a new file name.
         #[arg(long)]
         out: PathBuf,
+        /// Replace a file that already exists.
+        #[arg(long)]
+        force: bool,
     },
     /// One message in full (marks it read).
     Show { id: String },

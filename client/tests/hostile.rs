@@ -174,3 +174,83 @@ fn the_node_home_and_its_archive_are_private_whatever_the_umask() {
     assert_eq!(v["error"]["code"], "key_file");
     assert!(v["error"]["message"].as_str().unwrap().contains("chmod"));
 }
+
+#[test]
+fn saved_attachments_never_replace_or_follow_what_is_there() {
+    let mut net = Net::new();
+    net.start_hub();
+    let nat = net.node("nat", "全国中小企业协会", "national", "secretary");
+    let gd = net.node("gd", "广东省中小企业协会", "provincial", "secretary");
+    let dir = net.dir.path().to_path_buf();
+    std::fs::write(dir.join("报告.pdf"), "第一版").unwrap();
+    let id = nat.ok(&[
+        "send",
+        "bulletin",
+        "--to",
+        "gd",
+        "--title",
+        "附件",
+        "--body",
+        "见附件",
+        "--attach",
+        common::s(&dir.join("报告.pdf")),
+    ])["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    gd.ok(&["sync"]);
+    let saved = dir.join("saved");
+    std::fs::create_dir_all(&saved).unwrap();
+    // Something already at the attachment's name: a symlink planted to a file
+    // the user cares about. It is neither followed nor replaced.
+    let victim = dir.join("victim.txt");
+    std::fs::write(&victim, "keep me").unwrap();
+    std::os::unix::fs::symlink(&victim, saved.join("报告.pdf")).unwrap();
+    let first = gd.ok(&["attachment", &id, "1", "--out", common::s(&saved)]);
+    assert_eq!(first["path"], common::s(&saved.join("报告 (1).pdf")));
+    let second = gd.ok(&["attachment", &id, "1", "--out", common::s(&saved)]);
+    assert_eq!(second["path"], common::s(&saved.join("报告 (2).pdf")));
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep me");
+    assert_eq!(
+        std::fs::read_to_string(saved.join("报告 (2).pdf")).unwrap(),
+        "第一版"
+    );
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(saved.join("报告 (1).pdf"))
+        .unwrap()
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600);
+    // A file name that exists is refused without --force; with it, replaced
+    // (the link itself, never its target).
+    let named = saved.join("报告.pdf");
+    let code = gd.fails(&["attachment", &id, "1", "--out", common::s(&named)]);
+    assert_eq!(code, "io");
+    gd.ok(&[
+        "attachment",
+        &id,
+        "1",
+        "--out",
+        common::s(&named),
+        "--force",
+    ]);
+    assert_eq!(std::fs::read_to_string(&named).unwrap(), "第一版");
+    assert!(!std::fs::symlink_metadata(&named).unwrap().is_symlink());
+    assert_eq!(std::fs::read_to_string(&victim).unwrap(), "keep me");
+    // A folder that does not exist yet, named with a trailing slash.
+    let fresh = format!("{}/", common::s(&dir.join("new")));
+    let r = gd.ok(&["attachment", &id, "1", "--out", &fresh]);
+    assert_eq!(r["path"], common::s(&dir.join("new").join("报告.pdf")));
+    // No temp file is left behind.
+    let leftovers = std::fs::read_dir(&saved)
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with('.')
+        })
+        .count();
+    assert_eq!(leftovers, 0);
+}

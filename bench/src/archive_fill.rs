@@ -65,6 +65,7 @@ pub fn fill(path: &std::path::Path, n: usize, chars: usize) {
             wrap: vec![],
             received_at: t0,
             forwarded: None,
+            history: Vec::new(),
         });
         if batch.len() == 1000 {
             a.apply_incoming(&batch).expect("store");

@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 
 use lianxi_shared::case::{
     CaseCategory, CaseChange, CaseFacts, CaseMsg, CaseNotice, CaseState, CaseStatus, Confidential,
-    Support, Urgency,
+    Original, Support, Urgency,
 };
 use lianxi_shared::payload::Attachment;
 use lianxi_shared::{Audience, Bulletin, ErrorCode, MessageId, NodeId, Payload, ProtoError};
@@ -133,8 +133,49 @@ impl Node {
         prefix: Option<String>,
     ) -> Result<Queued> {
         let me = self.me.node_id.clone();
-        self.archive
+        let q = self
+            .archive
             .call(move |a| a.queue_case(id, now, &me, msg, prefix.as_deref()))
+            .await?;
+        // Seal it now, not when the outbox is flushed: a share queued after it
+        // (even offline) must be able to carry it as a signed original.
+        if let Err(e) = self.seal_case_message(&q).await {
+            tracing::warn!(id = %q.id, code = %e.code, "case message not sealed yet; the next flush retries");
+        }
+        Ok(q)
+    }
+
+    /// Seal a queued case message (with no recipient, one that stays on this
+    /// node's timeline) and keep its envelope and key with the case.
+    async fn seal_case_message(&self, q: &Queued) -> Result<()> {
+        let id = q.id;
+        let item = self.archive.call(move |a| a.outbox_item(&id)).await?;
+        let (envelope, key) = match item {
+            Some(item) => {
+                let form = self.seal_item(&item).await?;
+                let key = form.key.ok_or_else(|| {
+                    ProtoError::new(ErrorCode::Internal, "a case message sealed without its key")
+                })?;
+                (form.envelope, key)
+            }
+            None => {
+                let (created_at, payload) =
+                    self.archive.call(move |a| a.own_case_event(&id)).await?;
+                let sealed = self
+                    .seal_payload(
+                        Audience::Nodes(Vec::new()),
+                        Vec::new(),
+                        id,
+                        created_at,
+                        None,
+                        payload,
+                    )
+                    .await?;
+                (sealed.envelope, sealed.key.to_string())
+            }
+        };
+        self.archive
+            .call(move |a| a.set_case_envelope(&id, &envelope, &key))
             .await
     }
 
@@ -186,6 +227,7 @@ impl Node {
                 shared,
                 recused: form.recused,
                 sealed,
+                history: Vec::new(),
             })),
         };
         let queued = self
@@ -280,11 +322,33 @@ impl Node {
             shared: shared.into_iter().collect(),
             recused: s.recused.clone(),
             sealed: s.sealed.last().cloned().unwrap_or_default(),
+            history: self.case_originals(s.case).await?,
         };
         let queued = self
             .case_change(key, CaseChange::Notice(Box::new(notice)))
             .await?;
         Ok(ShareResult { queued, excluded })
+    }
+
+    /// The case's earlier steps as verifiable originals, for a share: a node
+    /// that joins late folds from the real intake, not from what it is told.
+    async fn case_originals(&self, case: MessageId) -> Result<Vec<Original>> {
+        let rows = self.archive.call(move |a| a.case_history(&case)).await?;
+        let identity = self.identity();
+        tokio::task::spawn_blocking(move || {
+            rows.into_iter()
+                .map(|(envelope, k)| {
+                    let key = if k.starts_with(lianxi_shared::AGE_SECRET_PREFIX.as_bytes()) {
+                        String::from_utf8_lossy(&k).trim().to_owned()
+                    } else {
+                        lianxi_shared::envelope::unwrap_key(&k, &identity.age)?.to_string()
+                    };
+                    Ok(Original { envelope, key })
+                })
+                .collect()
+        })
+        .await
+        .map_err(|_| ProtoError::code(ErrorCode::Internal))?
     }
 
     /// Refer the case to another desk (转办): it receives the notice and the

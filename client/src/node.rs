@@ -278,8 +278,38 @@ impl Node {
         Ok(id)
     }
 
+    /// Sign and encrypt a payload off the reactor.
+    pub(crate) async fn seal_payload(
+        &self,
+        audience: Audience,
+        recipients: Vec<(NodeId, age::x25519::Recipient)>,
+        id: MessageId,
+        created_at: i64,
+        not_before: Option<i64>,
+        payload: Payload,
+    ) -> Result<lianxi_shared::envelope::Sealed> {
+        let identity = self.identity.clone();
+        let me = self.me.node_id.clone();
+        tokio::task::spawn_blocking(move || {
+            seal(
+                SealInput {
+                    sender: &me,
+                    signing_key: &identity.signing,
+                    audience,
+                    recipients: &recipients,
+                    id,
+                    created_at,
+                    not_before,
+                },
+                &payload,
+            )
+        })
+        .await
+        .map_err(|_| ProtoError::code(ErrorCode::Internal))?
+    }
+
     /// Seal an outbox item against the cached directory and persist the sealed form.
-    async fn seal_item(&self, item: &OutboxItem) -> Result<SealedForm> {
+    pub(crate) async fn seal_item(&self, item: &OutboxItem) -> Result<SealedForm> {
         if let Some(s) = &item.sealed {
             return Ok(s.clone());
         }
@@ -308,25 +338,19 @@ impl Node {
             })?;
             recipients.push((id.clone(), r));
         }
-        let identity = self.identity.clone();
         let (id, created_at, not_before) = (item.id, item.created_at, item.not_before);
-        let sealed = tokio::task::spawn_blocking(move || {
-            seal(
-                SealInput {
-                    sender: &me,
-                    signing_key: &identity.signing,
-                    audience,
-                    recipients: &recipients,
-                    id,
-                    created_at,
-                    not_before,
-                },
-                &payload,
+        let sealed = self
+            .seal_payload(
+                audience,
+                recipients,
+                id,
+                created_at,
+                not_before,
+                payload.clone(),
             )
-        })
-        .await
-        .map_err(|_| ProtoError::code(ErrorCode::Internal))??;
+            .await?;
         let form = SealedForm {
+            key: matches!(item.payload, Some(Payload::Case(_))).then(|| sealed.key.to_string()),
             envelope: sealed.envelope,
             wraps: sealed.wraps,
         };
@@ -381,8 +405,11 @@ impl Node {
                         payload,
                     };
                     let id = item.id;
+                    let key = form.key;
                     self.archive
-                        .call(move |a| a.mark_sent(&id, &opened, &envelope, &to, now_ms()))
+                        .call(move |a| {
+                            a.mark_sent(&id, &opened, &envelope, key.as_deref(), &to, now_ms())
+                        })
                         .await?;
                     if !acc.missing.is_empty() {
                         tracing::warn!(%id, missing = acc.missing.len(), "addressed nodes had no key wrap (directory was stale)");

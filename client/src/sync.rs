@@ -97,8 +97,9 @@ impl Receiver {
         };
         for (envelope, wrap, r) in opened {
             match r {
-                Ok((o, forwarded)) => out.incoming.push(Incoming {
+                Ok((o, (forwarded, history))) => out.incoming.push(Incoming {
                     forwarded,
+                    history,
                     opened: o,
                     envelope,
                     wrap,
@@ -181,15 +182,36 @@ pub async fn store(node: &Node, session: &Session, batch: OpenedBatch) -> Result
     Ok(out)
 }
 
-/// For a forward, verify the original it carries against its own sender.
-fn open_forward(
-    o: &lianxi_shared::Opened,
+/// Originals a message carries (a forward's, a case share's earlier steps),
+/// each verified against its own sender.
+type Carried = (Option<Forwarded>, Vec<Forwarded>);
+
+fn open_carried(o: &lianxi_shared::Opened, dir: &HashMap<NodeId, NodeInfo>) -> Result<Carried> {
+    match &o.payload {
+        lianxi_shared::Payload::Forward(f) => {
+            Ok((Some(open_original(&f.envelope, &f.key, dir)?), Vec::new()))
+        }
+        lianxi_shared::Payload::Case(lianxi_shared::case::CaseMsg {
+            change: lianxi_shared::case::CaseChange::Notice(n),
+            ..
+        }) => {
+            let history = n
+                .history
+                .iter()
+                .map(|h| open_original(&h.envelope, &h.key, dir))
+                .collect::<Result<Vec<_>>>()?;
+            Ok((None, history))
+        }
+        _ => Ok((None, Vec::new())),
+    }
+}
+
+fn open_original(
+    envelope: &Envelope,
+    key: &str,
     dir: &HashMap<NodeId, NodeInfo>,
-) -> Result<Option<Forwarded>> {
-    let lianxi_shared::Payload::Forward(f) = &o.payload else {
-        return Ok(None);
-    };
-    let h = f.envelope.decode_header()?;
+) -> Result<Forwarded> {
+    let h = envelope.decode_header()?;
     let sender = dir.get(&h.sender).ok_or_else(|| {
         ProtoError::new(
             ErrorCode::UnknownSender,
@@ -199,25 +221,19 @@ fn open_forward(
             ),
         )
     })?;
-    let opened = lianxi_shared::envelope::open_forwarded(&f.envelope, &f.key, sender)?;
-    Ok(Some(Forwarded {
+    let opened = lianxi_shared::envelope::open_forwarded(envelope, key, sender)?;
+    Ok(Forwarded {
         opened,
-        envelope: f.envelope.clone(),
-        key: f.key.clone(),
-    }))
+        envelope: envelope.clone(),
+        key: key.to_owned(),
+    })
 }
 
 async fn open_parallel(
     node: &Node,
     directory: Arc<HashMap<NodeId, NodeInfo>>,
     batch: Vec<(u64, Envelope, Vec<u8>)>,
-) -> Result<
-    Vec<(
-        Envelope,
-        Vec<u8>,
-        Result<(lianxi_shared::Opened, Option<Forwarded>)>,
-    )>,
-> {
+) -> Result<Vec<(Envelope, Vec<u8>, Result<(lianxi_shared::Opened, Carried)>)>> {
     let workers = std::thread::available_parallelism()
         .map(|n| n.get())
         .unwrap_or(2)
@@ -232,7 +248,7 @@ async fn open_parallel(
             part.into_iter()
                 .map(|(_, env, wrap)| {
                     let r = open_with(&id, &me, &dir, &env, &wrap).and_then(|o| {
-                        let fw = open_forward(&o, &dir)?;
+                        let fw = open_carried(&o, &dir)?;
                         Ok((o, fw))
                     });
                     (env, wrap, r)

@@ -93,6 +93,7 @@ fn incoming(title: &str, body: &str, not_before: Option<i64>) -> lianxi::archive
         },
         wrap: vec![],
         received_at: now,
+        history: Vec::new(),
         forwarded: None,
     }
 }
@@ -185,8 +186,11 @@ fn a_latin_prefix_finds_every_word_it_begins_also_in_an_archive_from_before_the_
     // The same archive as the previous schema left it: no word list yet.
     {
         let c = rusqlite::Connection::open(&path).unwrap();
-        c.execute_batch("DROP TABLE search_words; PRAGMA user_version = 5;")
-            .unwrap();
+        c.execute_batch(
+            "DROP TABLE search_words; ALTER TABLE case_events DROP COLUMN msg_key;
+             PRAGMA user_version = 5;",
+        )
+        .unwrap();
     }
     let a = Archive::open(&path).unwrap();
     check(&a);

@@ -254,3 +254,83 @@ fn saved_attachments_never_replace_or_follow_what_is_there() {
         .count();
     assert_eq!(leftovers, 0);
 }
+
+/// Row 1: a member the case was only shared with sends a backdated `notice`
+/// naming itself handler (and recusing the real one), to the handler and to
+/// a node the case has not reached yet. Nobody takes it: the intake decides.
+#[test]
+fn a_shared_node_cannot_take_a_case_over_with_a_backdated_notice() {
+    use lianxi_shared::case::{CaseChange, CaseMsg, CaseNotice};
+    let mut net = Net::new();
+    net.start_hub();
+    let bj = net.node("bj", "北京市维权服务中心", "provincial", "legal-aid");
+    let gd = net.node("gd", "广东省中小企业协会", "provincial", "secretary");
+    let sh = net.node("sh", "上海市维权服务中心", "provincial", "legal-aid");
+    let v = bj.ok(&[
+        "case",
+        "intake",
+        "--title",
+        "出口企业遭遇反倾销调查",
+        "--category",
+        "trade_remedy",
+        "--jurisdiction",
+        "美国",
+        "--enterprise",
+        "某某光伏有限公司",
+        "--contact",
+        "13800138000",
+        "--share",
+        "gd",
+    ]);
+    let number = v["number"].as_str().unwrap().to_owned();
+    let case: lianxi_shared::MessageId = v["case"].as_str().unwrap().parse().unwrap();
+    gd.ok(&["sync"]);
+    let held = gd.ok(&["case", "show", &number]);
+    // gd's node, modified: a notice an hour older than the intake.
+    let rogue = Rogue::new(&gd.home);
+    let state = rogue.block_on(rogue.node.case_file(&number)).unwrap().state;
+    let mut notice = CaseNotice {
+        facts: state.facts.clone(),
+        status: state.status,
+        handlers: vec![lianxi_shared::NodeId::new("gd").unwrap()],
+        shared: vec![lianxi_shared::NodeId::new("sh").unwrap()],
+        recused: vec![lianxi_shared::NodeId::new("bj").unwrap()],
+        sealed: vec![1, 2, 3],
+        history: Vec::new(),
+    };
+    notice.facts.title = "已由广东接管".into();
+    let payload = Payload::Case(CaseMsg {
+        case,
+        change: CaseChange::Notice(Box::new(notice)),
+    });
+    let at = state.created_at - 3_600_000;
+    let id = lianxi_shared::MessageId::generate(at);
+    rogue
+        .send_sealed(rogue.seal(&["bj", "sh"], &payload, id, at))
+        .unwrap();
+    // The handler's view is unchanged and it can still recuse the rogue.
+    bj.ok(&["sync"]);
+    let shown = bj.ok(&["case", "show", &number]);
+    assert_eq!(shown["origin"], "bj");
+    assert_eq!(shown["handlers"], serde_json::json!(["bj"]));
+    assert_eq!(shown["title"], held["title"]);
+    let ignored: Vec<_> = shown["timeline"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["sender"] == "gd")
+        .collect();
+    assert_eq!(ignored.len(), 1);
+    assert_eq!(ignored[0]["ignored"]["code"], "unknown_reference");
+    bj.ok(&[
+        "case", "recuse", &number, "--nodes", "gd", "--reason", "越权",
+    ]);
+    // A node reached later folds from the real intake, carried in the share.
+    bj.ok(&["case", "share", &number, "--to", "sh"]);
+    sh.ok(&["sync"]);
+    let at_sh = sh.ok(&["case", "show", &number]);
+    assert_eq!(at_sh["origin"], "bj");
+    assert_eq!(at_sh["handlers"], serde_json::json!(["bj"]));
+    assert_eq!(at_sh["recused"], serde_json::json!(["gd"]));
+    assert_eq!(at_sh["title"], held["title"]);
+}

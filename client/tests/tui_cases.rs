@@ -57,6 +57,7 @@ fn case_file(number: &str, title: &str, status: CaseStatus, at: i64) -> CaseFile
         shared: vec![id("gd")],
         recused: vec![id("sz")],
         sealed: vec![0; 8],
+        history: Vec::new(),
     };
     let mut events = vec![CaseEvent {
         id: case,

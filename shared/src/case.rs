@@ -197,7 +197,26 @@ pub struct CaseNotice {
     /// The [`Confidential`] fields, encrypted to the handlers.
     #[serde(with = "serde_bytes")]
     pub sealed: Vec<u8>,
+    /// On a share: the case's earlier steps that decide who may do what (the
+    /// intake, status changes, referrals and answers, recusals, grants; never
+    /// notes), each as its original signed envelope with the key that opens
+    /// it. A node that joins the case late verifies each against its own
+    /// sender and folds from the intake, so it cannot be told a different
+    /// story by a member that was shared the case before it.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<Original>,
 }
+
+/// A message as its sender signed it, with the message key that opens its
+/// body (an `AGE-SECRET-KEY-1…` line), so a third node can verify and read it.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct Original {
+    pub envelope: crate::Envelope,
+    pub key: String,
+}
+
+/// Most earlier steps one share notice may carry.
+pub const MAX_CASE_HISTORY: usize = 4096;
 
 /// One step on a case's timeline.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
@@ -316,6 +335,15 @@ impl CaseMsg {
                 check_text("the case summary", &n.facts.summary, MAX_CASE_TEXT)?;
                 if n.handlers.is_empty() {
                     return bad("a case needs at least one handler");
+                }
+                if n.history.len() > MAX_CASE_HISTORY {
+                    return Err(ProtoError::new(
+                        ErrorCode::TooLarge,
+                        "a case notice carries too many earlier steps",
+                    ));
+                }
+                for o in &n.history {
+                    check_line("a case step's key", &o.key, 256)?;
                 }
                 if n.handlers.len() + n.shared.len() + n.recused.len() > MAX_CASE_NODES {
                     return Err(ProtoError::new(
@@ -593,10 +621,12 @@ pub fn fold(case: MessageId, events: &[CaseEvent]) -> (Option<CaseState>, Vec<St
     let mut state: Option<CaseState> = None;
     let mut steps = Vec::with_capacity(sorted.len());
     for e in sorted {
-        // The intake starts the state; a node the case was shared with later
-        // starts from the share notice it received (it never saw the intake).
+        // Only the intake starts the state: the notice whose own id is the
+        // case id (the hub never lets an id be used twice). A node the case
+        // was shared with later has the intake from the share's history.
+        // Nothing before it counts, whatever time its sender wrote on it.
         let verdict = match (&mut state, &e.msg.change) {
-            (None, CaseChange::Notice(n)) => {
+            (None, CaseChange::Notice(n)) if e.id == case => {
                 if n.handlers.contains(&e.sender) {
                     state = Some(CaseState {
                         case,

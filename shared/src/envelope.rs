@@ -77,6 +77,9 @@ pub struct Sealed {
     pub header: Header,
     pub envelope: Envelope,
     pub wraps: Vec<Wrap>,
+    /// The message key (`AGE-SECRET-KEY-1…`), for a sender that must later
+    /// show the original to a third node (a case's history).
+    pub key: Zeroizing<String>,
 }
 
 /// A verified and decrypted message.
@@ -181,6 +184,7 @@ pub fn seal(input: SealInput<'_>, payload: &Payload) -> Result<Sealed, ProtoErro
             body,
         },
         wraps,
+        key: Zeroizing::new(secret.expose_secret().to_owned()),
     })
 }
 

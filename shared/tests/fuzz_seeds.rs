@@ -131,6 +131,7 @@ fn write_domain_payload_seeds() {
             shared: vec![n("gd")],
             recused: vec![n("zj")],
             sealed: vec![0; 16],
+            history: Vec::new(),
         })),
     });
     write(&root, "case0", &case.encode());

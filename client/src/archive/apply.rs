@@ -39,8 +39,11 @@ pub(crate) struct Item<'a> {
     pub opened: &'a Opened,
     pub envelope: &'a Envelope,
     pub wrap: Option<&'a [u8]>,
+    /// For a message this node sent: its message key (kept for case messages).
+    pub own_key: Option<&'a str>,
     pub at: i64,
     pub forwarded: Option<&'a Forwarded>,
+    pub history: &'a [Forwarded],
 }
 
 /// How far a forwarded original's time may be after the forward's own (clocks differ).
@@ -311,6 +314,8 @@ fn apply_inner(tx: &Connection, item: &Item<'_>) -> Result<Applied, ProtoError> 
             c,
             &item.opened.payload_bytes,
             item.envelope,
+            item.wrap.or(item.own_key.map(str::as_bytes)),
+            item.history,
             item.at,
         )?;
         return Ok(Applied::Event {
@@ -561,8 +566,10 @@ impl Archive {
                 opened: &m.opened,
                 envelope: &m.envelope,
                 wrap: Some(&m.wrap),
+                own_key: None,
                 at: m.received_at,
                 forwarded: m.forwarded.as_ref(),
+                history: &m.history,
             };
             let applied = apply(&mut tx, &item)?;
             if let Applied::Rejected(e) = &applied {

@@ -7,6 +7,7 @@ use lianxi_shared::case::{CaseChange, CaseEvent, CaseMsg, CaseState, Step, fold}
 use lianxi_shared::{Audience, Envelope, ErrorCode, MessageId, NodeId, Payload, ProtoError};
 use rusqlite::{Connection, OptionalExtension, params};
 
+use super::messages::Forwarded;
 use super::{Archive, db_err};
 
 /// A case's state and its timeline, as this node holds them.
@@ -99,7 +100,10 @@ fn refold(tx: &Connection, case: &MessageId) -> Result<(), ProtoError> {
 }
 
 /// A case message, sent or received: store it (or, for one this node queued
-/// earlier, attach its envelope now that it is sent) and fold the case again.
+/// earlier, attach its envelope and key now that it is sent) and fold the case
+/// again. A share's `history` (verified originals of the case's earlier steps)
+/// is stored first, each under its own id and sender.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn apply_case(
     tx: &Connection,
     direction: &str,
@@ -107,36 +111,87 @@ pub(crate) fn apply_case(
     msg: &CaseMsg,
     payload: &[u8],
     envelope: &Envelope,
+    key: Option<&[u8]>,
+    history: &[Forwarded],
+    at: i64,
+) -> Result<(), ProtoError> {
+    for h in history {
+        let Payload::Case(m) = &h.opened.payload else {
+            return Err(ProtoError::new(
+                ErrorCode::BadPayload,
+                "a case share carries a step that is not a case message",
+            ));
+        };
+        if m.case != msg.case {
+            return Err(ProtoError::new(
+                ErrorCode::BadPayload,
+                "a case share carries a step of another case",
+            ));
+        }
+        store_event(
+            tx,
+            "in",
+            &h.opened.header,
+            m,
+            &h.opened.payload_bytes,
+            &h.envelope,
+            Some(h.key.as_bytes()),
+            at,
+        )?;
+    }
+    store_event(tx, direction, header, msg, payload, envelope, key, at)?;
+    refold(tx, &msg.case)
+}
+
+/// Store one case message under its id, or complete the row this node queued
+/// earlier. The same id with another sender or content is refused
+/// (`replayed_id`): an id names one message for good.
+#[allow(clippy::too_many_arguments)]
+fn store_event(
+    tx: &Connection,
+    direction: &str,
+    header: &lianxi_shared::Header,
+    msg: &CaseMsg,
+    payload: &[u8],
+    envelope: &Envelope,
+    key: Option<&[u8]>,
     at: i64,
 ) -> Result<(), ProtoError> {
     let id = header.id.to_string();
-    let known: Option<String> = tx
-        .prepare_cached("SELECT direction FROM case_events WHERE id = ?1")
+    let known: Option<(String, Option<Vec<u8>>)> = tx
+        .prepare_cached("SELECT sender, env_header FROM case_events WHERE id = ?1")
         .map_err(db_err)?
-        .query_row([&id], |r| r.get(0))
+        .query_row([&id], |r| Ok((r.get(0)?, r.get(1)?)))
         .optional()
         .map_err(db_err)?;
-    if known.is_some() {
-        tx.prepare_cached(
-            "UPDATE case_events SET env_header = ?2, env_sig = ?3, env_body = ?4 WHERE id = ?1 AND env_header IS NULL",
-        )
-        .map_err(db_err)?
-        .execute(params![id, envelope.header, envelope.sig.as_slice(), envelope.body])
-        .map_err(db_err)?;
-        return Ok(());
+    let Some((sender, signed)) = known else {
+        return insert(
+            tx,
+            direction,
+            &header.id,
+            &header.sender,
+            header.created_at,
+            msg,
+            payload,
+            Some((envelope, key)),
+            at,
+        );
+    };
+    // The signed header names the body by its digest: equal headers, one message.
+    if sender != header.sender.as_str() || signed.is_some_and(|h| h != envelope.header) {
+        return Err(ProtoError::new(
+            ErrorCode::ReplayedId,
+            format!("case message {id} is already held with other content"),
+        ));
     }
-    insert(
-        tx,
-        direction,
-        &header.id,
-        &header.sender,
-        header.created_at,
-        msg,
-        payload,
-        Some(envelope),
-        at,
-    )?;
-    refold(tx, &msg.case)
+    tx.prepare_cached(
+        "UPDATE case_events SET env_header = coalesce(env_header, ?2), env_sig = coalesce(env_sig, ?3),
+            env_body = coalesce(env_body, ?4), msg_key = coalesce(msg_key, ?5) WHERE id = ?1",
+    )
+    .map_err(db_err)?
+    .execute(params![id, envelope.header, envelope.sig.as_slice(), envelope.body, key])
+    .map_err(db_err)?;
+    Ok(())
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -148,12 +203,13 @@ fn insert(
     created_at: i64,
     msg: &CaseMsg,
     payload: &[u8],
-    envelope: Option<&Envelope>,
+    sent: Option<(&Envelope, Option<&[u8]>)>,
     at: i64,
 ) -> Result<(), ProtoError> {
+    let envelope = sent.map(|s| s.0);
     tx.prepare_cached(
-        "INSERT INTO case_events(id, case_id, direction, sender, created_at, kind, payload, received_at, env_header, env_sig, env_body)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        "INSERT INTO case_events(id, case_id, direction, sender, created_at, kind, payload, received_at, env_header, env_sig, env_body, msg_key)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     )
     .map_err(db_err)?
     .execute(params![
@@ -168,6 +224,7 @@ fn insert(
         envelope.map(|e| e.header.clone()),
         envelope.map(|e| e.sig.to_vec()),
         envelope.map(|e| e.body.clone()),
+        sent.and_then(|s| s.1),
     ])
     .map_err(db_err)?;
     Ok(())
@@ -248,6 +305,83 @@ impl Archive {
             number: state.facts.number,
             recipients,
         })
+    }
+
+    /// A case message this node wrote: its time and payload.
+    pub fn own_case_event(&self, id: &MessageId) -> Result<(i64, Payload), ProtoError> {
+        let (at, bytes): (i64, Vec<u8>) = self
+            .conn
+            .query_row(
+                "SELECT created_at, payload FROM case_events WHERE id = ?1 AND direction = 'out'",
+                [id.to_string()],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .map_err(db_err)?;
+        Ok((at, Payload::decode_stored(&bytes)?))
+    }
+
+    /// Keep the signed envelope of a case message this node wrote, and its key.
+    pub fn set_case_envelope(
+        &self,
+        id: &MessageId,
+        envelope: &Envelope,
+        key: &str,
+    ) -> Result<(), ProtoError> {
+        self.conn
+            .prepare_cached(
+                "UPDATE case_events SET env_header = ?2, env_sig = ?3, env_body = ?4, msg_key = ?5
+                 WHERE id = ?1 AND env_header IS NULL",
+            )
+            .map_err(db_err)?
+            .execute(params![
+                id.to_string(),
+                envelope.header,
+                envelope.sig.as_slice(),
+                envelope.body,
+                key.as_bytes()
+            ])
+            .map_err(db_err)?;
+        Ok(())
+    }
+
+    /// The steps of a case that decide who may do what (the intake, status
+    /// changes, referrals and answers, recusals, grants; not notes, not later
+    /// shares, which carry their own), oldest first, each as its signed
+    /// envelope with what opens it (a wrap, or the message key itself).
+    pub fn case_history(&self, case: &MessageId) -> Result<Vec<(Envelope, Vec<u8>)>, ProtoError> {
+        let mut st = self
+            .conn
+            .prepare_cached(
+                "SELECT env_header, env_sig, env_body, msg_key FROM case_events
+                 WHERE case_id = ?1 AND (kind != 'notice' OR id = case_id) AND kind != 'note'
+                   AND env_header IS NOT NULL AND msg_key IS NOT NULL
+                 ORDER BY created_at, id LIMIT ?2",
+            )
+            .map_err(db_err)?;
+        let rows = st
+            .query_map(
+                params![
+                    case.to_string(),
+                    lianxi_shared::case::MAX_CASE_HISTORY as i64
+                ],
+                |r| {
+                    Ok((
+                        r.get::<_, Vec<u8>>(0)?,
+                        r.get::<_, Vec<u8>>(1)?,
+                        r.get::<_, Vec<u8>>(2)?,
+                        r.get::<_, Vec<u8>>(3)?,
+                    ))
+                },
+            )
+            .map_err(db_err)?;
+        let mut out = Vec::new();
+        for row in rows {
+            let (header, sig, body, key) = row.map_err(db_err)?;
+            let sig = <[u8; 64]>::try_from(sig.as_slice())
+                .map_err(|_| corrupt("a stored signature has the wrong size"))?;
+            out.push((Envelope { header, sig, body }, key));
+        }
+        Ok(out)
     }
 
     /// A case by its id, its number, or the id of any of its messages.

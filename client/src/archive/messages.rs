@@ -16,6 +16,9 @@ pub struct Incoming {
     pub received_at: i64,
     /// For a forward: the original message, verified against its own sender.
     pub forwarded: Option<Forwarded>,
+    /// For a case share: the case's earlier steps, each verified against its
+    /// own sender.
+    pub history: Vec<Forwarded>,
 }
 
 /// A verified forwarded original.

@@ -22,6 +22,10 @@ pub enum OutboxState {
 pub struct SealedForm {
     pub envelope: Envelope,
     pub wraps: Vec<Wrap>,
+    /// The message key, kept for case messages (a later share carries them
+    /// as verifiable originals).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -185,6 +189,7 @@ impl Archive {
         id: &MessageId,
         opened: &Opened,
         envelope: &Envelope,
+        key: Option<&str>,
         recipients: &[lianxi_shared::NodeId],
         now: i64,
     ) -> Result<(), ProtoError> {
@@ -199,8 +204,10 @@ impl Archive {
             opened,
             envelope,
             wrap: None,
+            own_key: key,
             at: now,
             forwarded: None,
+            history: &[],
         };
         if let Applied::Rejected(e) = apply(&mut tx, &item)? {
             tracing::warn!(%id, code = %e.code, reason = %e.message, "sent message could not be applied locally");

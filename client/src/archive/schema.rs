@@ -175,6 +175,10 @@ const MIGRATIONS: &[&str] = &[
                 OR unicode(term) BETWEEN 63744 AND 64255   -- CJK compatibility
                 OR unicode(term) BETWEEN 131072 AND 195103);
     DROP TABLE temp.fts_vocab;",
+    // 7: the key that opens each case message's envelope (the wrap as received,
+    //    or the message key itself for one this node sent), so that a share can
+    //    carry the case's earlier steps as verifiable originals.
+    "ALTER TABLE case_events ADD COLUMN msg_key BLOB;",
 ];
 
 pub fn latest() -> i64 {

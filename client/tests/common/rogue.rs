@@ -36,6 +36,11 @@ impl Rogue {
         r
     }
 
+    /// Run a node call to completion.
+    pub fn block_on<F: std::future::Future>(&self, f: F) -> F::Output {
+        self.rt.block_on(f)
+    }
+
     /// Seal `payload` (never validated) to `to` with the id and time given.
     pub fn seal(&self, to: &[&str], payload: &Payload, id: MessageId, created_at: i64) -> Sealed {
         let dir = self.rt.block_on(self.node.directory()).unwrap();

@@ -34,6 +34,7 @@ impl Timeline {
             shared: vec![id("gd")],
             recused: vec![id("zj")],
             sealed: vec![1, 2, 3],
+            history: Vec::new(),
         };
         let first = CaseEvent {
             id: case,
@@ -287,5 +288,97 @@ proptest! {
         }
         let again = fold(t.case, &shuffled);
         prop_assert_eq!(reference, again);
+    }
+}
+
+/// A member the case was shared with, never a handler nor referred to.
+const ROGUE: &str = "zz";
+
+fn rogue_notice(h: usize) -> CaseChange {
+    CaseChange::Notice(Box::new(CaseNotice {
+        facts: facts(),
+        status: CaseStatus::Reported,
+        handlers: vec![id(ROGUE), id(NODES[h])],
+        shared: vec![],
+        recused: vec![id(NODES[h])],
+        sealed: vec![9],
+        history: Vec::new(),
+    }))
+}
+
+fn arb_rogue() -> impl Strategy<Value = (i64, i64, [u8; 16], CaseChange)> {
+    let change = prop_oneof![
+        arb_change().prop_map(|(_, c)| c),
+        (0..4usize).prop_map(rogue_notice),
+        Just(CaseChange::Grant { sealed: vec![7] }),
+    ];
+    (any::<i64>(), 0..(1i64 << 47), any::<[u8; 16]>(), change)
+}
+
+#[test]
+fn a_backdated_notice_from_a_shared_node_takes_nothing_over() {
+    let mut t = Timeline::new("bj");
+    t.add("bj", status(CaseStatus::Accepted));
+    let before = t.state().0;
+    // A year before the intake, naming itself handler and recusing bj.
+    t.events.push(CaseEvent {
+        id: MessageId::generate(1),
+        sender: id(ROGUE),
+        created_at: 1_000 - 365 * 86_400_000,
+        msg: CaseMsg {
+            case: t.case,
+            change: rogue_notice(0),
+        },
+    });
+    let (after, steps) = t.state();
+    assert_eq!(after, before);
+    assert_eq!(after.origin, id("bj"));
+    let ignored = steps.iter().find(|s| s.event.sender == id(ROGUE)).unwrap();
+    assert_eq!(
+        ignored.ignored.as_ref().unwrap().code,
+        ErrorCode::UnknownReference
+    );
+    // And bj can still recuse it.
+    assert!(
+        after
+            .check(
+                &id("bj"),
+                &CaseChange::Recusal {
+                    nodes: vec![id(ROGUE)],
+                    reason: String::new()
+                }
+            )
+            .is_ok()
+    );
+}
+
+proptest! {
+    /// Whatever a non-handler sends, with any times and ids, the fold ends
+    /// in the same state: origin, handlers, grants, recusals, status.
+    #[test]
+    fn messages_from_a_non_handler_change_nothing(
+        changes in prop::collection::vec(arb_change(), 0..20),
+        rogue in prop::collection::vec(arb_rogue(), 1..12),
+    ) {
+        let mut t = Timeline::new("bj");
+        for (w, c) in changes {
+            // Never refer to the rogue: then it would be entitled to answer.
+            if matches!(&c, CaseChange::Referral { to, .. } if to.as_str() == ROGUE) {
+                continue;
+            }
+            t.add(NODES[w], c);
+        }
+        let (reference, _) = fold(t.case, &t.events);
+        let mut events = t.events.clone();
+        for (at, id_ms, rand, change) in rogue {
+            events.push(CaseEvent {
+                id: MessageId::new_v7(id_ms, rand),
+                sender: id(ROGUE),
+                created_at: at,
+                msg: CaseMsg { case: t.case, change },
+            });
+        }
+        let (with_rogue, _) = fold(t.case, &events);
+        prop_assert_eq!(reference, with_rogue);
     }
 }

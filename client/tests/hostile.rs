@@ -334,3 +334,46 @@ fn a_shared_node_cannot_take_a_case_over_with_a_backdated_notice() {
     assert_eq!(at_sh["recused"], serde_json::json!(["gd"]));
     assert_eq!(at_sh["title"], held["title"]);
 }
+
+/// No authority from a sender's clock: the hub bounds `created_at` on both
+/// sides and the time in the id must agree with it.
+#[test]
+fn the_hub_refuses_times_outside_its_window_and_ids_that_disagree_with_them() {
+    let mut net = Net::new();
+    net.start_hub();
+    let nat = net.node("nat", "全国中小企业协会", "national", "secretary");
+    let gd = net.node("gd", "广东省中小企业协会", "provincial", "secretary");
+    let rogue = Rogue::new(&nat.home);
+    let now = lianxi::now_ms();
+    let p = bulletin("时间");
+    let cases = [
+        (
+            "a year old",
+            now - 365 * 86_400_000,
+            now - 365 * 86_400_000,
+            "clock_skew",
+        ),
+        (
+            "eleven minutes ahead",
+            now + 660_000,
+            now + 660_000,
+            "clock_skew",
+        ),
+        (
+            "an id a day older than its time",
+            now - 86_400_000,
+            now,
+            "bad_header",
+        ),
+    ];
+    for (what, id_ms, at, code) in cases {
+        let id = lianxi_shared::MessageId::generate(id_ms);
+        let err = rogue
+            .send_sealed(rogue.seal(&["gd"], &p, id, at))
+            .expect_err(what);
+        assert_eq!(err.code.as_str(), code, "{what}");
+    }
+    rogue.send(&["gd"], &bulletin("正常")).unwrap();
+    assert_eq!(synced_rejections(&gd), 0);
+    assert_eq!(gd.titles(), vec!["正常".to_owned()]);
+}

@@ -33,6 +33,9 @@ pub struct Limits {
     pub max_embargo_days: i64,
     /// How far ahead of the hub's clock a message's creation time may be, seconds.
     pub max_clock_skew_secs: i64,
+    /// How old a message's creation time may be, days: what a node queued
+    /// offline for longer is refused (clock_skew) and shown as failed there.
+    pub max_message_age_days: i64,
     /// Close a connection silent for this long, seconds (QUIC idle timeout).
     /// Clients send keep-alives every 10 s: keep it above that, or idle but
     /// healthy clients are dropped and reconnect.
@@ -75,6 +78,7 @@ impl Default for Limits {
             max_frame: lianxi_shared::frame::DEFAULT_MAX_FRAME,
             max_embargo_days: 400,
             max_clock_skew_secs: 600,
+            max_message_age_days: 30,
             idle_timeout_secs: 60,
             hello_timeout_secs: 10,
             max_inflight_sends: 256,
@@ -118,6 +122,7 @@ impl HubConfig {
     pub fn time_limits(&self) -> lianxi_shared::rules::TimeLimits {
         lianxi_shared::rules::TimeLimits {
             max_future_skew_ms: self.limits.max_clock_skew_secs * 1000,
+            max_age_ms: self.limits.max_message_age_days * 86_400_000,
             max_embargo_ms: self.limits.max_embargo_days * 86_400_000,
         }
     }

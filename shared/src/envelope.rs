@@ -208,6 +208,12 @@ impl Envelope {
                 "message id is not a UUIDv7",
             ));
         }
+        if h.id.unix_ms().abs_diff(h.created_at) > crate::rules::ID_TIME_TOLERANCE_MS {
+            return Err(ProtoError::new(
+                ErrorCode::BadHeader,
+                "the time in the message id disagrees with created_at",
+            ));
+        }
         Ok(h)
     }
 

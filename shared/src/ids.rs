@@ -109,6 +109,13 @@ impl MessageId {
     pub fn as_bytes(&self) -> &[u8; 16] {
         self.0.as_bytes()
     }
+    /// The creation time a UUIDv7 carries, milliseconds since the epoch.
+    pub fn unix_ms(&self) -> i64 {
+        let b = self.0.as_bytes();
+        let mut ms = [0u8; 8];
+        ms[2..].copy_from_slice(&b[..6]);
+        i64::from_be_bytes(ms)
+    }
     pub fn from_slice(b: &[u8]) -> Option<Self> {
         uuid::Uuid::from_slice(b).ok().map(MessageId)
     }
@@ -217,6 +224,11 @@ mod tests {
         let a = MessageId::new_v7(1_700_000_000_000, [0xff; 16]);
         let b = MessageId::new_v7(1_700_000_000_001, [0x00; 16]);
         assert_eq!(a.0.get_version_num(), 7);
+        assert_eq!(a.unix_ms(), 1_700_000_000_000);
+        assert_eq!(
+            MessageId::new_v7(253_402_128_000_000, [7; 16]).unix_ms(),
+            253_402_128_000_000
+        );
         assert!(a < b);
         assert_eq!(a.to_string().parse::<MessageId>().unwrap(), a);
     }

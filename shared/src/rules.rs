@@ -8,11 +8,33 @@ use crate::envelope::{Envelope, Header, Wrap};
 use crate::error::{ErrorCode, ProtoError};
 use crate::ids::NodeId;
 
+/// How far the time in a message id (UUIDv7) may be from its `created_at`.
+pub const ID_TIME_TOLERANCE_MS: u64 = 120_000;
+
+/// How far past the local clock a node dates a message so that it comes after
+/// every step it already holds (the folds order by time). No further: a step
+/// dated far ahead by another node does not drag this node's messages
+/// outside what the hub accepts.
+pub const MAX_ORDER_BUMP_MS: i64 = 60_000;
+
+/// The time a node gives a new message: now, or just after the newest of
+/// `held` if that is a little ahead, never more than [`MAX_ORDER_BUMP_MS`].
+pub fn next_time(now: i64, held: impl IntoIterator<Item = i64>) -> i64 {
+    let limit = now.saturating_add(MAX_ORDER_BUMP_MS);
+    held.into_iter()
+        .map(|t| t.saturating_add(1))
+        .filter(|t| *t <= limit)
+        .fold(now, i64::max)
+}
+
 /// Time limits the hub enforces on headers.
 #[derive(Clone, Copy, Debug)]
 pub struct TimeLimits {
     /// How far ahead of the hub's clock `created_at` may be.
     pub max_future_skew_ms: i64,
+    /// How far behind the hub's clock `created_at` may be (a node offline
+    /// longer sends its queue with a time too old: refused, clock_skew).
+    pub max_age_ms: i64,
     /// How far ahead `not_before` may be.
     pub max_embargo_ms: i64,
 }
@@ -21,6 +43,7 @@ impl Default for TimeLimits {
     fn default() -> Self {
         TimeLimits {
             max_future_skew_ms: 10 * 60 * 1000,
+            max_age_ms: 30 * 86_400_000,
             max_embargo_ms: 400 * 24 * 3600 * 1000,
         }
     }
@@ -66,6 +89,15 @@ pub fn check_send(
         return Err(ProtoError::new(
             ErrorCode::ClockSkew,
             "created_at is in the future; check the node's clock",
+        ));
+    }
+    if header.created_at < now_ms.saturating_sub(limits.max_age_ms) {
+        return Err(ProtoError::new(
+            ErrorCode::ClockSkew,
+            format!(
+                "created_at is more than {} days in the past; check the node's clock",
+                limits.max_age_ms / 86_400_000
+            ),
         ));
     }
     if let Some(nb) = header.not_before
@@ -123,4 +155,19 @@ pub fn check_send(
         deliveries,
         missing,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn next_time_follows_held_steps_but_not_far_ahead() {
+        assert_eq!(next_time(1_000, []), 1_000);
+        assert_eq!(next_time(1_000, [500, 1_000]), 1_001);
+        assert_eq!(next_time(1_000, [30_000]), 30_001);
+        // A step dated an hour ahead is not followed.
+        assert_eq!(next_time(1_000, [3_601_000, 2_000]), 2_001);
+        assert_eq!(next_time(i64::MAX, [i64::MAX]), i64::MAX);
+    }
 }

@@ -270,11 +270,7 @@ impl Archive {
             f.state.check(me, &msg.change)?;
             // The timeline is ordered by creation time: come after every step
             // held here, even within the same millisecond.
-            now = f
-                .steps
-                .iter()
-                .map(|s| s.event.created_at.saturating_add(1))
-                .fold(now, i64::max);
+            now = lianxi_shared::rules::next_time(now, f.steps.iter().map(|s| s.event.created_at));
         }
         msg.validate()?;
         let payload = Payload::Case(msg.clone());

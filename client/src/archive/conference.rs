@@ -146,10 +146,7 @@ impl Archive {
         // The fold orders by creation time: a message must come after every
         // one this node already holds, even when two are queued in the same
         // millisecond (a schedule and the convening that relies on it).
-        let now = log
-            .iter()
-            .map(|e| e.created_at.saturating_add(1))
-            .fold(now, i64::max);
+        let now = lianxi_shared::rules::next_time(now, log.iter().map(|e| e.created_at));
         let (state, _) = fold(roster, &log);
         state.check(me, now, &msg)?;
         let payload = Payload::Conference(msg.clone());

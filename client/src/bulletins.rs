@@ -64,7 +64,8 @@ impl Node {
             bulletin: b,
             note,
         });
-        self.queue(row.audience.parse()?, payload, None).await
+        self.queue(row.audience.parse()?, payload, embargo_of(&row))
+            .await
     }
 
     /// Withdraw a bulletin (撤回) with a reason.
@@ -82,7 +83,8 @@ impl Node {
             original: thread.parse()?,
             reason,
         });
-        self.queue(row.audience.parse()?, payload, None).await
+        self.queue(row.audience.parse()?, payload, embargo_of(&row))
+            .await
     }
 
     /// Remind the recipients who have not acknowledged a bulletin.
@@ -96,6 +98,16 @@ impl Node {
             })
             .await?;
         self.own_thread(&row.sender, "send reminders for")?;
+        if let Some(t) = embargo_of(&row) {
+            return Err(ProtoError::new(
+                ErrorCode::Embargoed,
+                format!(
+                    "{} is embargoed until {}: nobody has received it yet",
+                    row.id,
+                    crate::time_fmt::rfc3339(t)
+                ),
+            ));
+        }
         if pending.is_empty() {
             return Err(ProtoError::new(
                 ErrorCode::EmptyAudience,
@@ -160,6 +172,14 @@ impl Node {
             .call(move |a| a.acknowledge(&id, reply, now_ms()))
             .await
     }
+}
+
+/// A thread still under embargo keeps it: its revisions and its withdrawal
+/// are held by the hub until the same release time (and, with ids that sort
+/// by time, released after what they refer to), so nobody sees the correction
+/// before the original or the original without its correction.
+fn embargo_of(row: &crate::archive::MessageRow) -> Option<i64> {
+    row.not_before.filter(|t| *t > now_ms())
 }
 
 /// Read attachment files, refusing any larger than `max` bytes.

@@ -168,6 +168,51 @@ fn an_embargo_holds_across_a_hub_restart_and_releases_on_time() {
     assert_eq!(b.titles(), ["评估结果（禁发至发布时间）"]);
 }
 
+/// A correction of an embargoed bulletin keeps its embargo: nothing arrives
+/// early, and after the release the recipient holds the revision, withdrawn,
+/// never the original as current.
+#[test]
+fn revising_and_withdrawing_an_embargoed_bulletin_keeps_the_embargo() {
+    let mut net = Net::new();
+    net.start_hub();
+    let a = net.node("nat", "全国中小企业协会", "national", "secretary");
+    let b = net.node("gd", "广东省中小企业协会", "provincial", "secretary");
+    let release = time::OffsetDateTime::now_utc() + time::Duration::seconds(4);
+    let at = release
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    let sent = a.ok(&[
+        "send",
+        "bulletin",
+        "--to",
+        "gd",
+        "--title",
+        "评估结果",
+        "--body",
+        "名单",
+        "--embargo",
+        &at,
+    ]);
+    let id = sent["id"].as_str().unwrap().to_owned();
+    assert_eq!(a.fails(&["remind", &id]), "embargoed");
+    let rev = a.ok(&["revise", &id, "--body", "名单（更正）"]);
+    assert_eq!(rev["status"], "sent");
+    a.ok(&["withdraw", &id, "--reason", "评估延期"]);
+    assert_eq!(b.ok(&["sync"])["received"], 0, "all three held by the hub");
+    while time::OffsetDateTime::now_utc() < release + time::Duration::milliseconds(300) {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    common::eventually("released", std::time::Duration::from_secs(10), || {
+        b.ok(&["sync"]);
+        let (ok, shown) = b.run(&["show", rev["id"].as_str().unwrap()]);
+        ok && shown["state"] == "withdrawn"
+    });
+    let shown = b.ok(&["show", rev["id"].as_str().unwrap()]);
+    assert_eq!(shown["body"], "名单（更正）");
+    assert_eq!(b.ok(&["show", &id])["state"], "superseded");
+    assert_eq!(b.ok(&["sync"])["rejected"], 0);
+}
+
 #[test]
 fn listen_prints_arrivals_live_as_json_lines() {
     use std::io::BufRead;

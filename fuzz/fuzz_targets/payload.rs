@@ -8,6 +8,11 @@ use lianxi_shared::conference::{ConfEvent, Roster, fold};
 use lianxi_shared::{MessageId, NodeId, Payload};
 
 fuzz_target!(|data: &[u8]| {
+    // A body's plaintext: the payload, then only zero padding.
+    if let Ok((p, used)) = Payload::decode_padded(data) {
+        assert!(used <= data.len() && data[used..].iter().all(|b| *b == 0));
+        assert_eq!(Payload::decode(&data[..used]).expect("the unpadded prefix"), p);
+    }
     if let Ok(p) = Payload::decode(data) {
         // Whatever decodes re-encodes and decodes to the same value.
         let again = Payload::decode(&p.encode()).expect("round trip");

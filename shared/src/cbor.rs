@@ -17,14 +17,24 @@ pub fn to_vec<T: Serialize>(value: &T) -> Vec<u8> {
 
 /// Decode CBOR, rejecting trailing bytes. `code` is the error code to report.
 pub fn from_slice<T: DeserializeOwned>(bytes: &[u8], code: ErrorCode) -> Result<T, ProtoError> {
-    let mut reader = bytes;
-    let value = ciborium::de::from_reader_with_recursion_limit(&mut reader, 64)
-        .map_err(|e| ProtoError::new(code, format!("invalid CBOR: {e}")))?;
-    if !reader.is_empty() {
+    let (value, rest) = from_prefix(bytes, code)?;
+    if !rest.is_empty() {
         return Err(ProtoError::new(
             code,
-            format!("{} trailing bytes after CBOR value", reader.len()),
+            format!("{} trailing bytes after CBOR value", rest.len()),
         ));
     }
     Ok(value)
+}
+
+/// Decode the one CBOR data item at the start of `bytes`; return it and the
+/// bytes after it.
+pub fn from_prefix<T: DeserializeOwned>(
+    bytes: &[u8],
+    code: ErrorCode,
+) -> Result<(T, &[u8]), ProtoError> {
+    let mut reader = bytes;
+    let value = ciborium::de::from_reader_with_recursion_limit(&mut reader, 64)
+        .map_err(|e| ProtoError::new(code, format!("invalid CBOR: {e}")))?;
+    Ok((value, reader))
 }

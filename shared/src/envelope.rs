@@ -146,11 +146,39 @@ fn signed_bytes(header: &[u8]) -> Vec<u8> {
     m
 }
 
+/// Bodies are padded so that their size says little to the hub: at least
+/// this many plaintext bytes, so receipts, reminders, forwards and short
+/// bulletins all look alike.
+pub const MIN_PADDED: usize = 1024;
+
+/// The Padmé size for `len` bytes (Nikitin et al., "Reducing Metadata Leakage
+/// from Encrypted Files and Communication with PURBs", 2019): at most about
+/// 12 % larger, and a size reveals O(log log len) bits instead of O(log len).
+pub fn padme(len: u64) -> u64 {
+    if len < 2 {
+        return len;
+    }
+    let e = 63 - u64::from(len.leading_zeros()); // floor(log2 len)
+    let s = 64 - u64::from(e.leading_zeros()); // floor(log2 e) + 1
+    let mask = (1u64 << (e - s)) - 1;
+    (len + mask) & !mask
+}
+
+/// The plaintext a body encrypts: the payload's CBOR, then zero bytes up to
+/// `padme(max(len, MIN_PADDED))`.
+fn padded(payload: &[u8]) -> Zeroizing<Vec<u8>> {
+    let target = padme(payload.len().max(MIN_PADDED) as u64) as usize;
+    let mut out = Zeroizing::new(Vec::with_capacity(target));
+    out.extend_from_slice(payload);
+    out.resize(target, 0);
+    out
+}
+
 /// Seal a payload: encrypt once, sign, and wrap the key for every recipient.
 pub fn seal(input: SealInput<'_>, payload: &Payload) -> Result<Sealed, ProtoError> {
     use age::secrecy::ExposeSecret;
     let ephemeral = age::x25519::Identity::generate();
-    let plaintext = Zeroizing::new(payload.encode());
+    let plaintext = padded(&payload.encode());
     let body = age_encrypt(&ephemeral.to_public(), &plaintext)?;
     let header = Header {
         v: HEADER_VERSION,
@@ -297,11 +325,11 @@ fn open_body(envelope: &Envelope, header: Header, key: &str) -> Result<Opened, P
         ));
     }
     let plaintext = age_decrypt(&ephemeral, &envelope.body)?;
-    let payload = Payload::decode(&plaintext)?;
+    let (payload, used) = Payload::decode_padded(&plaintext)?;
     Ok(Opened {
         header,
         payload,
-        payload_bytes: plaintext.to_vec(),
+        payload_bytes: plaintext[..used].to_vec(),
     })
 }
 
@@ -408,6 +436,79 @@ mod tests {
         assert_eq!(h, s.header);
         let header_text = String::from_utf8_lossy(&s.envelope.header);
         assert!(!header_text.contains("减税"), "header holds no content");
+    }
+
+    #[test]
+    fn padme_sizes() {
+        assert_eq!(padme(0), 0);
+        assert_eq!(padme(1), 1);
+        assert_eq!(padme(1000), 1024);
+        assert_eq!(padme(1024), 1024);
+        assert_eq!(padme(1025), 1088);
+        for len in [1u64, 100, 1_000, 70_000, 10 << 20, u64::MAX >> 2] {
+            let p = padme(len);
+            assert!(p >= len && p - len <= len / 8 + 1, "{len} -> {p}");
+        }
+    }
+
+    #[test]
+    fn receipts_and_short_bulletins_encrypt_the_same_number_of_bytes() {
+        use crate::payload::{Receipt, ReceiptState};
+        let (a, b) = (party("a", 1), party("b", 2));
+        let recipients = [(b.info.node_id.clone(), b.age.to_public())];
+        // What age encrypts: its output length depends only on this length
+        // (plus age's own random "grease" stanza), never on the content.
+        let plain = |p: &Payload| {
+            let s = seal(
+                SealInput {
+                    sender: &a.info.node_id,
+                    signing_key: &a.sk,
+                    audience: Audience::All,
+                    recipients: &recipients,
+                    id: MessageId::generate(1_700_000_000_000),
+                    created_at: 1_700_000_000_000,
+                    not_before: None,
+                },
+                p,
+            )
+            .unwrap();
+            let o = open(&s.envelope, &s.wraps[0].key, &a.info, &b.info, &b.age).unwrap();
+            assert_eq!(&o.payload, p);
+            assert_eq!(
+                o.payload_bytes,
+                p.encode(),
+                "padding is not part of the payload"
+            );
+            let eph = age::x25519::Identity::from_str(s.key.as_str()).unwrap();
+            age_decrypt(&eph, &s.envelope.body).unwrap().len()
+        };
+        let receipt = Payload::Receipt(Receipt {
+            bulletin: MessageId::generate(1_700_000_000_000),
+            state: ReceiptState::Acknowledged,
+            reply: None,
+            at: 1_700_000_000_000,
+        });
+        assert_eq!(plain(&receipt), MIN_PADDED);
+        assert_eq!(plain(&bulletin()), MIN_PADDED);
+        let long = Payload::Bulletin(Bulletin {
+            title: "长".into(),
+            body: "字".repeat(400),
+            ..Default::default()
+        });
+        assert_eq!(plain(&long) as u64, padme(long.encode().len() as u64));
+    }
+
+    #[test]
+    fn bytes_after_the_payload_must_be_padding() {
+        let mut plain = bulletin().encode();
+        plain.extend_from_slice(&[0; 40]);
+        let (p, used) = Payload::decode_padded(&plain).unwrap();
+        assert_eq!((p, used), (bulletin(), plain.len() - 40));
+        plain.push(1);
+        assert_eq!(
+            Payload::decode_padded(&plain).unwrap_err().code,
+            ErrorCode::BadPayload
+        );
     }
 
     #[test]

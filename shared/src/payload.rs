@@ -236,6 +236,20 @@ impl Payload {
         Ok(p)
     }
 
+    /// Decode the payload at the start of a body's plaintext, where every
+    /// byte after it must be padding (0x00). Returns it and its length.
+    pub fn decode_padded(bytes: &[u8]) -> Result<(Self, usize), ProtoError> {
+        let (p, rest): (Payload, &[u8]) = crate::cbor::from_prefix(bytes, ErrorCode::BadPayload)?;
+        if rest.iter().any(|b| *b != 0) {
+            return Err(ProtoError::new(
+                ErrorCode::BadPayload,
+                "bytes other than padding after the payload",
+            ));
+        }
+        p.validate()?;
+        Ok((p, bytes.len() - rest.len()))
+    }
+
     /// Decode a payload this node already accepted and stored: no validation,
     /// so rules added since never make an archive unreadable (what is shown is
     /// still escaped).

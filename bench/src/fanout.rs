@@ -45,6 +45,7 @@ async fn connect_all(
             ca: id.tls.ca.clone(),
             cert: id.tls.cert.clone(),
             key: id.tls.key.clone_key(),
+            crl: None,
         };
         tasks.spawn(async move {
             // A handshake lost under a 2-core overload is retried, as a client would.

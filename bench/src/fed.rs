@@ -105,6 +105,7 @@ impl Fed {
             .args(["--cert", &s(d.join("hub").join("hub.crt"))])
             .args(["--key", &s(d.join("hub").join("hub.key"))])
             .args(["--config", &s(d.join("hub.toml"))])
+            .arg("--no-crl") // a throw-away federation that revokes nothing
             .env("RUST_LOG", "info") // the production default
             .stdout(Stdio::piped())
             .stderr(std::fs::File::create(d.join("hub.log"))?)
@@ -228,6 +229,7 @@ impl Fed {
             ca: rustls_pki_types::CertificateDer::from(ca_der),
             cert: rustls_pki_types::CertificateDer::from(cert_der),
             key: identity.tls_key()?,
+            crl: None,
         };
         Ok(Ident {
             info,

@@ -284,6 +284,28 @@ impl Ca {
         Ok(done)
     }
 
+    /// Revoke the one certificate with this serial (of any kind: a hub's too).
+    pub fn revoke_serial(&self, serial: &str, now: i64) -> Result<Vec<String>, ProtoError> {
+        let mut r = self.records()?;
+        let Some(rec) = r
+            .issued
+            .iter_mut()
+            .find(|x| x.serial.eq_ignore_ascii_case(serial.trim()) && x.revoked_at.is_none())
+        else {
+            return Err(ProtoError::new(
+                ErrorCode::NotFound,
+                format!(
+                    "no unrevoked certificate with serial {}",
+                    lianxi_shared::text::escape_line(serial)
+                ),
+            ));
+        };
+        rec.revoked_at = Some(now);
+        let done = vec![rec.serial.clone()];
+        self.save(&r)?;
+        Ok(done)
+    }
+
     /// A CRL listing every revoked certificate, valid for `days`.
     pub fn crl(&self, now: i64, days: i64) -> Result<String, ProtoError> {
         let mut r = self.records()?;

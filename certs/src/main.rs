@@ -67,8 +67,13 @@ enum Cmd {
     Revoke {
         #[arg(long)]
         dir: PathBuf,
+        /// Revoke every certificate issued to this node id.
+        #[arg(long, required_unless_present = "serial", conflicts_with = "serial")]
+        node: Option<String>,
+        /// Revoke one certificate by its serial (hex, as `list` shows it), such
+        /// as a hub's.
         #[arg(long)]
-        node: String,
+        serial: Option<String>,
     },
     /// Write a CRL listing every revoked certificate.
     Crl {
@@ -76,7 +81,9 @@ enum Cmd {
         dir: PathBuf,
         #[arg(long)]
         out: PathBuf,
-        #[arg(long, default_value_t = 30)]
+        /// Days until the next CRL is due (its nextUpdate): nodes and hubs warn
+        /// when theirs is past it, so publish a new one at least this often.
+        #[arg(long, default_value_t = 7)]
         days: i64,
     },
     /// List what the CA issued.
@@ -151,12 +158,22 @@ fn run(cli: &Cli) -> anyhow::Result<serde_json::Value> {
                    "roles": roles, "age_recipient": id.attrs.age_recipient, "cert": out,
                    "not_after": validity.not_after})
         }
-        Cmd::Revoke { dir, node } => {
-            let node = NodeId::new(node.as_str())?;
-            let serials = Ca::open(dir)?.revoke(&node, now)?;
+        Cmd::Revoke { dir, node, serial } => {
+            let ca = Ca::open(dir)?;
+            let (node, serials) = match node {
+                Some(node) => {
+                    let node = NodeId::new(node.as_str())?;
+                    let serials = ca.revoke(&node, now)?;
+                    (Some(node), serials)
+                }
+                None => (
+                    None,
+                    ca.revoke_serial(serial.as_deref().unwrap_or_default(), now)?,
+                ),
+            };
             if !cli.json {
                 println!(
-                    "revoked {node}: {} certificate(s); publish a new CRL with `lianxi-ca crl`",
+                    "revoked {} certificate(s); publish a new CRL with `lianxi-ca crl`",
                     serials.len()
                 );
             }

@@ -187,6 +187,11 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Cmd::Whoami => {
             let cfg = home.load_config()?;
             let node = Node::open(home.clone()).ok();
+            let crl_next = match &node {
+                Some(n) => n.crl_next_update().await.ok().flatten(),
+                None => None,
+            };
+            let crl_stale = crl_next.is_some_and(|t| t.saturating_mul(1000) < now_ms());
             let v = json!({
                 "node_id": cfg.node_id, "name": cfg.name, "org": cfg.org, "tier": cfg.tier, "roles": cfg.roles,
                 "hub": cfg.hub, "home": home.dir,
@@ -196,6 +201,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 "cert_not_after": node.as_ref().map(|n| rfc3339(n.me.not_after * 1000)),
                 "age_identity_file": home.age_identity_path(),
                 "signing_key_file": home.signing_key_path(),
+                "crl_next_update": crl_next.map(|t| rfc3339(t.saturating_mul(1000))),
+                "crl_stale": crl_stale,
             });
             print(json, v.clone(), || {
                 let mut s = format!(
@@ -221,6 +228,19 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                     );
                 } else {
                     s += "\nnot enrolled yet";
+                }
+                match crl_next {
+                    Some(t) if crl_stale => {
+                        s += &format!(
+                            "\nwarning: the newest CRL this node has seen was due for renewal at {}; \
+                         revocations since then may be missing (ask the CA operator to publish a new one)",
+                            rfc3339(t.saturating_mul(1000))
+                        )
+                    }
+                    Some(t) => {
+                        s += &format!("\nCRL valid until {}", rfc3339(t.saturating_mul(1000)))
+                    }
+                    None => s += "\nno CRL seen yet",
                 }
                 s
             });

@@ -23,6 +23,8 @@ pub struct TlsSetup {
     pub ca: CertificateDer<'static>,
     pub cert: CertificateDer<'static>,
     pub key: PrivateKeyDer<'static>,
+    /// The newest CRL this node has seen: a revoked hub certificate is refused.
+    pub crl: Option<rustls_pki_types::CertificateRevocationListDer<'static>>,
 }
 
 /// Something the hub sent that is not a response.
@@ -57,10 +59,20 @@ fn client_config(tls: &TlsSetup) -> Result<quinn::ClientConfig> {
     roots
         .add(tls.ca.clone())
         .map_err(|e| ProtoError::new(ErrorCode::BadCertificate, format!("CA certificate: {e}")))?;
+    let mut verifier = rustls::client::WebPkiServerVerifier::builder_with_provider(
+        Arc::new(roots),
+        provider.clone(),
+    );
+    if let Some(crl) = &tls.crl {
+        verifier = verifier.with_crls([crl.clone()]);
+    }
+    let verifier = verifier
+        .build()
+        .map_err(|e| ProtoError::new(ErrorCode::BadCertificate, format!("CA or CRL: {e}")))?;
     let mut cfg = rustls::ClientConfig::builder_with_provider(provider)
         .with_protocol_versions(&[&rustls::version::TLS13])
         .map_err(|e| ProtoError::new(ErrorCode::Internal, e.to_string()))?
-        .with_root_certificates(roots)
+        .with_webpki_verifier(verifier)
         .with_client_auth_cert(vec![tls.cert.clone()], tls.key.clone_key())
         .map_err(|e| {
             ProtoError::new(ErrorCode::BadCertificate, format!("node certificate: {e}"))
@@ -106,7 +118,14 @@ async fn resolve(addr: &str) -> Result<SocketAddr> {
 
 fn map_connect_error(addr: &str, e: quinn::ConnectionError) -> ProtoError {
     let text = e.to_string();
-    if text.contains("certificate")
+    if text.contains("Revoked") {
+        ProtoError::new(
+            ErrorCode::Revoked,
+            format!(
+                "the hub at {addr} presents a revoked certificate (per the newest CRL this node has seen): {text}"
+            ),
+        )
+    } else if text.contains("certificate")
         || text.contains("UnknownIssuer")
         || text.contains("BadSignature")
     {

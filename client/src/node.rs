@@ -209,7 +209,27 @@ impl Node {
             ca: CertificateDer::from(self.ca_der.clone()),
             cert: CertificateDer::from(self.cert_der.clone()),
             key: self.identity.tls_key()?,
+            crl: None,
         })
+    }
+
+    /// The newest CRL this node has seen (from any hub), verified against its CA.
+    pub async fn known_crl(
+        &self,
+    ) -> Result<Option<rustls_pki_types::CertificateRevocationListDer<'static>>> {
+        let known = self.archive.call(|a| a.get_meta("crl")).await?;
+        Ok(known
+            .and_then(|b| trust::newer_crl(&self.ca_der, Some(&b), None))
+            .and_then(|(b, _)| pem_or_der(&b, "X509 CRL").ok())
+            .map(rustls_pki_types::CertificateRevocationListDer::from))
+    }
+
+    /// When the newest CRL this node has seen says the next one is due (s).
+    pub async fn crl_next_update(&self) -> Result<Option<i64>> {
+        let known = self.archive.call(|a| a.get_meta("crl")).await?;
+        Ok(known
+            .and_then(|b| trust::newer_crl(&self.ca_der, Some(&b), None))
+            .and_then(|(_, c)| c.next_update))
     }
 
     pub async fn connect(
@@ -224,7 +244,9 @@ impl Node {
                 .map(|(h, _)| h.trim_matches(['[', ']']).to_owned())
                 .unwrap_or(addr.clone()),
         };
-        Session::connect(&addr, &server_name, &self.tls()?, timeout).await
+        let mut tls = self.tls()?;
+        tls.crl = self.known_crl().await?;
+        Session::connect(&addr, &server_name, &tls, timeout).await
     }
 
     /// Fetch the directory from the hub, verify every certificate ourselves and

@@ -338,3 +338,61 @@ fn a_passphrase_protects_the_identity_with_standard_age_encryption() {
     assert_eq!(mode, 0o600);
     assert!(b.titles().contains(&"口令测试".to_owned()));
 }
+
+/// Row 10: a node checks the hub's own certificate against the newest CRL it
+/// has seen, says when that CRL is due, and a hub does not start without a
+/// CRL unless told `--no-crl`.
+#[test]
+fn a_revoked_hub_certificate_is_refused_and_a_hub_needs_a_crl() {
+    let mut net = Net::new().with_crl();
+    net.start_hub();
+    let a = net.node("nat", "全国中小企业协会", "national", "secretary");
+    a.ok(&["directory"]);
+    let who = a.ok(&["whoami"]);
+    assert_eq!(who["crl_stale"], false);
+    assert!(who["crl_next_update"].is_string(), "{who}");
+    // The CA revokes the hub's certificate and publishes a new CRL, which the
+    // hub (reloading its file) serves in the directory like any other.
+    let issued = ca_ok(&["list", "--dir", s(&net.ca_dir())]);
+    let serial = issued["issued"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["kind"] == "hub")
+        .unwrap()["serial"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    ca_ok(&["revoke", "--dir", s(&net.ca_dir()), "--serial", &serial]);
+    let crl = net.crl.clone().unwrap();
+    ca_ok(&["crl", "--dir", s(&net.ca_dir()), "--out", s(&crl)]);
+    let mut code = String::new();
+    common::eventually(
+        "the node refuses the revoked hub",
+        std::time::Duration::from_secs(15),
+        || {
+            a.run(&["directory"]); // fetches the new CRL while the hub is still trusted
+            let (ok, v) = a.run(&["sync"]);
+            code = v["error"]["code"].as_str().unwrap_or_default().to_owned();
+            !ok && code == "revoked"
+        },
+    );
+    assert_eq!(a.fails(&["sync"]), "revoked");
+    // A hub without a CRL, not told --no-crl, refuses to start.
+    let hubdir = net.dir.path().join("hub");
+    let out = common::run(std::process::Command::new(common::bin("lianxi-hub")).args([
+        "serve",
+        "--listen",
+        "127.0.0.1:0",
+        "--data",
+        s(&net.dir.path().join("other-hub-data")),
+        "--ca",
+        s(&net.ca_dir().join("ca.crt")),
+        "--cert",
+        s(&hubdir.join("hub.crt")),
+        "--key",
+        s(&hubdir.join("hub.key")),
+    ]));
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--no-crl"));
+}

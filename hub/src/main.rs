@@ -33,8 +33,13 @@ enum Cmd {
         cert: Option<PathBuf>,
         #[arg(long)]
         key: Option<PathBuf>,
+        /// The CA's CRL (reloaded when the file changes; `lianxi-ca crl`).
         #[arg(long)]
         crl: Option<PathBuf>,
+        /// Run without a CRL: revoked nodes can then connect. Only for tests
+        /// and a federation that has never revoked anything.
+        #[arg(long)]
+        no_crl: bool,
     },
     /// Nodes seen and queue depth per node.
     Status {
@@ -56,6 +61,7 @@ fn main() -> ExitCode {
             cert,
             key,
             crl,
+            no_crl,
         } => {
             tracing_subscriber::fmt()
                 .with_env_filter(
@@ -88,6 +94,13 @@ fn main() -> ExitCode {
             }
             if crl.is_some() {
                 cfg.crl = crl
+            }
+            if cfg.crl.is_none() && !no_crl {
+                eprintln!(
+                    "lianxi-hub: no CRL: give the CA's with --crl FILE (or `crl` in the config), \
+                     or --no-crl to run without revocation"
+                );
+                return ExitCode::FAILURE;
             }
             let rt = match tokio::runtime::Runtime::new() {
                 Ok(rt) => rt,

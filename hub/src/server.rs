@@ -227,6 +227,19 @@ impl HubHandle {
     }
 }
 
+/// Say so when the CRL's `next_update` has passed: revocations since may be missing.
+fn warn_if_stale(crl: &lianxi_certs::Crl) {
+    let now = std::time::SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64);
+    if let Some(next) = crl.next_update.filter(|t| *t < now) {
+        tracing::warn!(
+            next_update = next,
+            "the CRL is past its next update: publish a new one with `lianxi-ca crl`"
+        );
+    }
+}
+
 fn read_crl(path: &std::path::Path, ca: &[u8]) -> anyhow::Result<(Vec<u8>, Crl)> {
     let bytes = std::fs::read(path).with_context(|| format!("CRL {}", path.display()))?;
     let der = lianxi_certs::pem_or_der(&bytes, "X509 CRL")?;
@@ -242,6 +255,9 @@ pub async fn start(config: HubConfig) -> anyhow::Result<HubHandle> {
         Some(p) => Some(read_crl(p, &ca_der)?),
         None => None,
     };
+    if let Some((_, c)) = &crl {
+        warn_if_stale(c);
+    }
     let store = Store::open_limited(
         &config.data,
         StoreLimits {
@@ -380,6 +396,7 @@ async fn crl_loop(shared: Arc<Shared>, endpoint: quinn::Endpoint, material: TlsM
         match read_crl(&path, &shared.ca_der) {
             Ok((der, crl)) => {
                 let revoked = crl.len();
+                warn_if_stale(&crl);
                 match tls::server_config(
                     &material,
                     Some(&der),

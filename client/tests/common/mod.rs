@@ -133,6 +133,8 @@ impl Net {
         .stderr(std::fs::File::create(&log).expect("log"));
         if let Some(crl) = &self.crl {
             cmd.args(["--crl", s(crl)]);
+        } else {
+            cmd.arg("--no-crl");
         }
         if let Some(cfg) = &self.hub_config {
             let path = self.dir.path().join("hub.toml");

@@ -377,3 +377,53 @@ fn the_hub_refuses_times_outside_its_window_and_ids_that_disagree_with_them() {
     assert_eq!(synced_rejections(&gd), 0);
     assert_eq!(gd.titles(), vec!["正常".to_owned()]);
 }
+
+/// Row 9: `directory` requests are rate-limited per connection and each
+/// answer waits for room in the connection's outgoing byte budget.
+#[test]
+fn directory_requests_are_rate_limited_and_others_are_served() {
+    use lianxi_shared::wire::{ClientMsg, HubMsg};
+    let mut net = Net::new();
+    net.start_hub();
+    let nat = net.node("nat", "全国中小企业协会", "national", "secretary");
+    let gd = net.node("gd", "广东省中小企业协会", "provincial", "secretary");
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let (answered, limited) = rt.block_on(async {
+        let ep = raw_client(&net, lianxi_shared::ALPN, true, &nat.home);
+        let (_conn, mut send, mut recv) = raw_session(&ep, &net.hub_addr()).await;
+        let mut frames = Vec::new();
+        for rid in 0..40u64 {
+            frames.extend(ClientMsg::Directory { rid }.to_frame());
+        }
+        send.write_all(&frames).await.unwrap();
+        let mut d = lianxi_shared::frame::FrameDecoder::new(1 << 24);
+        let (mut answered, mut limited) = (0, 0);
+        while answered + limited < 40 {
+            let chunk =
+                tokio::time::timeout(Duration::from_secs(10), recv.read_chunk(1 << 16, true))
+                    .await
+                    .expect("answers in time")
+                    .unwrap()
+                    .expect("stream open");
+            d.push(&chunk.bytes);
+            while let Ok(Some(f)) = d.next_frame() {
+                match HubMsg::decode(&f).unwrap() {
+                    HubMsg::DirectoryIs { certs, .. } => {
+                        assert_eq!(certs.len(), 2);
+                        answered += 1;
+                    }
+                    HubMsg::Refused { error, .. } => {
+                        assert_eq!(error.code.as_str(), "rate_limited");
+                        limited += 1;
+                    }
+                    other => panic!("unexpected {other:?}"),
+                }
+            }
+        }
+        (answered, limited)
+    });
+    assert_eq!((answered, limited), (30, 10));
+    nat.send("gd", "照常送达", "正文");
+    gd.ok(&["sync", "--timeout", "10"]);
+    assert_eq!(gd.titles(), vec!["照常送达".to_owned()]);
+}

@@ -44,6 +44,13 @@ pub struct Limits {
     pub hello_timeout_secs: u64,
     /// Sends being verified and stored at once per connection.
     pub max_inflight_sends: usize,
+    /// Bytes those in-flight sends may hold at once per connection (frames
+    /// are read only as this allows, so a node cannot park 256 × 16 MiB).
+    pub max_inflight_send_bytes: usize,
+    /// `directory` requests answered per connection per minute; more are
+    /// refused with rate_limited. Each answer also takes its size from the
+    /// connection's outgoing byte budget, like deliveries.
+    pub directory_per_minute: u32,
     /// How often the CRL file is checked for changes, milliseconds.
     pub crl_poll_ms: u64,
     /// Once a frame has started, it must be complete within this grace
@@ -82,6 +89,8 @@ impl Default for Limits {
             idle_timeout_secs: 60,
             hello_timeout_secs: 10,
             max_inflight_sends: 256,
+            max_inflight_send_bytes: 64 * 1024 * 1024,
+            directory_per_minute: 30,
             crl_poll_ms: 1000,
             frame_timeout_secs: 30,
             frame_min_bytes_per_sec: 8 * 1024,
@@ -93,7 +102,7 @@ impl Default for Limits {
             max_connections_per_node: 8,
             max_db_bytes: 0,
             queue_count_per_pair: 50_000,
-            queue_bytes_per_pair: 1 << 30,
+            queue_bytes_per_pair: 256 << 20,
         }
     }
 }

@@ -258,6 +258,18 @@ async fn serve(
     let inflight = Arc::new(Semaphore::new(
         shared.config.limits.max_inflight_sends.max(1),
     ));
+    // Bytes held by sends being checked and stored on this connection.
+    let inflight_bytes_total = shared
+        .config
+        .limits
+        .max_inflight_send_bytes
+        .max(shared.config.limits.max_frame)
+        .min(u32::MAX as usize);
+    let inflight_bytes = Arc::new(Semaphore::new(inflight_bytes_total));
+    // Outgoing bytes queued for the writer (deliveries and directory answers).
+    let budget_total = shared.config.limits.out_buffer_bytes.max(1 << 16);
+    let budget = Arc::new(Semaphore::new(budget_total));
+    let mut directory_rate = DirectoryRate::new(shared.config.limits.directory_per_minute);
     let window = Arc::new(Window::new(shared.config.limits.delivery_window));
     let mut deliverer: Option<tokio::task::JoinHandle<()>> = None;
     let result = loop {
@@ -266,6 +278,7 @@ async fn serve(
             Err(ReadEnd::Closed) => break Ok(()),
             Err(ReadEnd::Error(e)) => break Err(e),
         };
+        let frame_len = body.len();
         let msg = match ClientMsg::decode(&body) {
             Ok(m) => m,
             Err(e) => break Err(e),
@@ -290,6 +303,13 @@ async fn serve(
                 let Ok(permit) = inflight.clone().acquire_owned().await else {
                     break Ok(());
                 };
+                // Wait (and stop reading) while this connection's sends hold
+                // too many bytes.
+                let share = u32::try_from(frame_len.min(inflight_bytes_total)).unwrap_or(u32::MAX);
+                let Ok(bytes_permit) = inflight_bytes.clone().acquire_many_owned(share).await
+                else {
+                    break Ok(());
+                };
                 let (shared, node, out) = (shared.clone(), node.clone(), out.clone());
                 tokio::spawn(async move {
                     let reply = match accept_send(&shared, &node, envelope, wraps).await {
@@ -307,6 +327,7 @@ async fn serve(
                     };
                     let _ = out.send((reply.to_frame(), None)).await;
                     drop(permit);
+                    drop(bytes_permit);
                 });
             }
             ClientMsg::Subscribe => {
@@ -317,6 +338,7 @@ async fn serve(
                         notify.clone(),
                         window.clone(),
                         out.clone(),
+                        budget.clone(),
                     )));
                 }
             }
@@ -332,19 +354,34 @@ async fn serve(
                 });
             }
             ClientMsg::Directory { rid } => {
+                if !directory_rate.allow(std::time::Instant::now()) {
+                    let error = ProtoError::new(
+                        ErrorCode::RateLimited,
+                        "too many directory requests; the directory changes rarely",
+                    );
+                    send_frame(out, HubMsg::Refused { rid, error }).await?;
+                    continue;
+                }
                 let dir = shared.directory();
                 let mut certs: Vec<(&NodeId, &Arc<Vec<u8>>)> = dir.certs.iter().collect();
                 certs.sort_by(|a, b| a.0.cmp(b.0));
                 let certs = certs.into_iter().map(|(_, c)| c.as_ref().clone()).collect();
-                send_frame(
-                    out,
-                    HubMsg::DirectoryIs {
-                        rid,
-                        certs,
-                        crl: shared.crl_der(),
-                    },
-                )
-                .await?;
+                let frame = HubMsg::DirectoryIs {
+                    rid,
+                    certs,
+                    crl: shared.crl_der(),
+                }
+                .to_frame();
+                // Like a delivery: the answer waits for room in this
+                // connection's outgoing budget, so asking again and again
+                // while not reading cannot grow the hub.
+                let share = u32::try_from(frame.len().min(budget_total)).unwrap_or(u32::MAX);
+                let Ok(permit) = budget.clone().acquire_many_owned(share).await else {
+                    break Ok(());
+                };
+                if out.send((frame, Some(permit))).await.is_err() {
+                    break Ok(());
+                }
             }
             ClientMsg::Ping { rid } => {
                 send_frame(
@@ -362,6 +399,36 @@ async fn serve(
         d.abort();
     }
     result
+}
+
+/// At most `per_minute` directory answers per connection in any minute.
+struct DirectoryRate {
+    per_minute: u32,
+    recent: std::collections::VecDeque<std::time::Instant>,
+}
+
+impl DirectoryRate {
+    fn new(per_minute: u32) -> DirectoryRate {
+        DirectoryRate {
+            per_minute: per_minute.max(1),
+            recent: std::collections::VecDeque::new(),
+        }
+    }
+
+    fn allow(&mut self, now: std::time::Instant) -> bool {
+        while self
+            .recent
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(60))
+        {
+            self.recent.pop_front();
+        }
+        if self.recent.len() >= self.per_minute as usize {
+            return false;
+        }
+        self.recent.push_back(now);
+        true
+    }
 }
 
 async fn send_frame(out: &mpsc::Sender<Frame>, msg: HubMsg) -> Result<(), ProtoError> {
@@ -421,10 +488,10 @@ async fn deliver_loop(
     notify: Arc<Notify>,
     window: Arc<Window>,
     out: mpsc::Sender<Frame>,
+    budget: Arc<Semaphore>,
 ) {
-    // Outgoing deliveries may hold at most this many bytes queued for the writer.
+    // Outgoing frames may hold at most this many bytes queued for the writer.
     let budget_total = shared.config.limits.out_buffer_bytes.max(1 << 16);
-    let budget = Arc::new(Semaphore::new(budget_total));
     let mut cursor = 0u64;
     let mut drained = false;
     let mut delivered = 0u64;
@@ -483,5 +550,19 @@ async fn deliver_loop(
             }
             delivered += 1;
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn directory_rate_allows_per_minute_then_recovers() {
+        let t0 = std::time::Instant::now();
+        let mut r = DirectoryRate::new(3);
+        assert!((0..3).all(|_| r.allow(t0)));
+        assert!(!r.allow(t0 + Duration::from_secs(59)));
+        assert!(r.allow(t0 + Duration::from_secs(60)));
     }
 }

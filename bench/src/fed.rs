@@ -200,7 +200,12 @@ impl Fed {
             .ca
             .lock()
             .map_err(|_| anyhow::anyhow!("the CA lock is poisoned"))?;
-        Ok(ca.sign(csr, roles, validity, now)?)
+        let policy = lianxi_certs::ca::SignPolicy {
+            roles,
+            ..Default::default()
+        };
+        let s = ca.sign(csr, &policy, validity, now)?;
+        Ok((s.pem, s.identity))
     }
 
     pub fn ident(&self, id: &str, tier: Tier) -> anyhow::Result<Ident> {

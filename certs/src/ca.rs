@@ -7,7 +7,7 @@
 
 use std::path::{Path, PathBuf};
 
-use lianxi_shared::{ErrorCode, NodeId, ProtoError, Role};
+use lianxi_shared::{ErrorCode, NodeId, ProtoError, Role, Tier};
 use rcgen::{
     BasicConstraints, CertificateParams, CertificateRevocationListParams, DnType,
     ExtendedKeyUsagePurpose, IsCa, Issuer, KeyPair, KeyUsagePurpose, RevokedCertParams, SanType,
@@ -19,6 +19,35 @@ use time::OffsetDateTime;
 use crate::files::{read_secret, write_atomic, write_new_secret};
 use crate::request::{NodeIdentity, node_params, parse_request};
 use crate::verify::hex;
+
+/// What the CA operator decides when signing, over what the request asks for.
+#[derive(Clone, Debug, Default)]
+pub struct SignPolicy {
+    /// The tier to certify (the request's when `None`).
+    pub tier: Option<Tier>,
+    /// The roles to certify (the request's when `None`).
+    pub roles: Option<Vec<Role>>,
+    /// Revoke the node's live certificates and issue this one; without it a
+    /// second live certificate for a node id is refused (`already_issued`).
+    pub replace: bool,
+}
+
+/// What signing a request would do: the identity as it would be certified,
+/// what the request asked for, and the node's live certificates.
+#[derive(Clone, Debug)]
+pub struct Preview {
+    pub identity: NodeIdentity,
+    pub requested: NodeIdentity,
+    pub live: Vec<IssuedRecord>,
+}
+
+/// A signed certificate and the serials it replaced (revoked).
+#[derive(Clone, Debug)]
+pub struct Signed {
+    pub pem: String,
+    pub identity: NodeIdentity,
+    pub replaced: Vec<String>,
+}
 
 /// One issued certificate, as the CA records it.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
@@ -154,24 +183,69 @@ impl Ca {
 
     /// Sign an enrollment request. `roles` narrows the requested roles (it may not
     /// add one). Returns the certificate PEM and the identity it binds.
+    /// What signing `request` under `policy` would certify, without signing.
+    pub fn preview(
+        &self,
+        request: &[u8],
+        policy: &SignPolicy,
+        now: i64,
+    ) -> Result<Preview, ProtoError> {
+        let req = parse_request(request)?;
+        let requested = req.identity;
+        let mut identity = requested.clone();
+        if let Some(tier) = policy.tier {
+            identity.attrs.tier = tier;
+        }
+        if let Some(roles) = &policy.roles {
+            if roles.is_empty() {
+                return Err(ProtoError::new(
+                    ErrorCode::BadRequest,
+                    "a node needs at least one role",
+                ));
+            }
+            identity.attrs.roles = roles.clone();
+        }
+        let live = self
+            .records()?
+            .issued
+            .into_iter()
+            .filter(|x| {
+                x.node_id.as_ref() == Some(&identity.node_id)
+                    && x.revoked_at.is_none()
+                    && x.not_after > now
+            })
+            .collect();
+        Ok(Preview {
+            identity,
+            requested,
+            live,
+        })
+    }
+
+    /// Sign a node's request under `policy`. A node id that already has a live
+    /// certificate is refused unless `policy.replace`, which revokes it (then
+    /// publish a new CRL).
     pub fn sign(
         &self,
         request: &[u8],
-        roles: Option<Vec<Role>>,
+        policy: &SignPolicy,
         validity: Validity,
         now: i64,
-    ) -> Result<(String, NodeIdentity), ProtoError> {
-        let req = parse_request(request)?;
-        let mut identity = req.identity;
-        if let Some(roles) = roles {
-            if let Some(extra) = roles.iter().find(|r| !identity.attrs.roles.contains(r)) {
-                return Err(ProtoError::new(
-                    ErrorCode::BadRequest,
-                    format!("role {extra} was not requested; the CA may only narrow the roles"),
-                ));
-            }
-            identity.attrs.roles = roles;
+    ) -> Result<Signed, ProtoError> {
+        let preview = self.preview(request, policy, now)?;
+        if !preview.live.is_empty() && !policy.replace {
+            let serials: Vec<&str> = preview.live.iter().map(|r| r.serial.as_str()).collect();
+            return Err(ProtoError::new(
+                ErrorCode::AlreadyIssued,
+                format!(
+                    "{} already has a live certificate (serial {}); sign with --replace to revoke it and issue this one",
+                    preview.identity.node_id,
+                    serials.join(", ")
+                ),
+            ));
         }
+        let req = parse_request(request)?;
+        let identity = preview.identity;
         let mut p = node_params(&identity)?;
         let serial = random_serial();
         p.serial_number = Some(SerialNumber::from_slice(&serial));
@@ -186,6 +260,15 @@ impl Ca {
             .signed_by(&spki, &self.issuer()?)
             .map_err(err(ErrorCode::Internal))?;
         let mut r = self.records()?;
+        let mut replaced = Vec::new();
+        for rec in r
+            .issued
+            .iter_mut()
+            .filter(|x| x.node_id.as_ref() == Some(&identity.node_id) && x.revoked_at.is_none())
+        {
+            rec.revoked_at = Some(now);
+            replaced.push(rec.serial.clone());
+        }
         r.issued.push(IssuedRecord {
             serial: hex(&serial),
             kind: "node".into(),
@@ -199,7 +282,11 @@ impl Ca {
             revoked_at: None,
         });
         self.save(&r)?;
-        Ok((cert.pem(), identity))
+        Ok(Signed {
+            pem: cert.pem(),
+            identity,
+            replaced,
+        })
     }
 
     /// Issue the hub's server certificate for DNS names and IP addresses.

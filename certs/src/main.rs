@@ -5,10 +5,10 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use lianxi_certs::ca::{Ca, Validity};
+use lianxi_certs::ca::{Ca, Preview, SignPolicy, Validity};
 use lianxi_certs::unix_now;
 use lianxi_shared::text::{escape_line, escape_text};
-use lianxi_shared::{NodeId, ProtoError, ids::parse_roles};
+use lianxi_shared::{ErrorCode, NodeId, ProtoError, ids::parse_roles};
 use serde_json::json;
 
 #[derive(Parser)]
@@ -54,9 +54,22 @@ enum Cmd {
         request: PathBuf,
         #[arg(long)]
         out: PathBuf,
-        /// Narrow the requested roles (comma-separated).
+        /// Certify these roles instead of the requested ones (comma-separated).
         #[arg(long)]
         roles: Option<String>,
+        /// Certify this tier instead of the requested one.
+        #[arg(long)]
+        tier: Option<String>,
+        /// Revoke the node's live certificate(s) and issue this one.
+        #[arg(long)]
+        replace: bool,
+        /// Show what would be signed, and sign nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Do not ask for confirmation on a terminal.
+        #[arg(long, short = 'y')]
+        yes: bool,
+        /// Validity, days.
         #[arg(long, default_value_t = 365)]
         days: i64,
         /// Issue an already-expired certificate (for testing refusal paths).
@@ -125,12 +138,38 @@ fn run(cli: &Cli) -> anyhow::Result<serde_json::Value> {
             request,
             out,
             roles,
+            tier,
+            replace,
+            dry_run,
+            yes,
             days,
             expired,
         } => {
             let req =
                 std::fs::read(request).with_context(|| format!("reading {}", request.display()))?;
-            let roles = roles.as_deref().map(parse_roles).transpose()?;
+            let policy = SignPolicy {
+                roles: roles.as_deref().map(parse_roles).transpose()?,
+                tier: tier.as_deref().map(str::parse).transpose()?,
+                replace: *replace,
+            };
+            let ca = Ca::open(dir)?;
+            let preview = ca.preview(&req, &policy, now)?;
+            if *dry_run {
+                if !cli.json {
+                    println!("{}", preview_text(&preview, *days));
+                }
+                return Ok(json!({"preview": preview_json(&preview, *days), "signed": false}));
+            }
+            if !cli.json && !*yes && std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+                println!("{}", preview_text(&preview, *days));
+                print!("sign it? [y/N] ");
+                std::io::Write::flush(&mut std::io::stdout())?;
+                let mut answer = String::new();
+                std::io::stdin().read_line(&mut answer)?;
+                if !matches!(answer.trim(), "y" | "Y" | "yes") {
+                    return Err(ProtoError::new(ErrorCode::BadRequest, "not signed").into());
+                }
+            }
             let validity = if *expired {
                 Validity {
                     not_before: now - 2 * 86_400,
@@ -139,8 +178,15 @@ fn run(cli: &Cli) -> anyhow::Result<serde_json::Value> {
             } else {
                 Validity::days_from(now, *days)
             };
-            let (pem, id) = Ca::open(dir)?.sign(&req, roles, validity, now)?;
+            let signed = ca.sign(&req, &policy, validity, now)?;
+            let (pem, id) = (signed.pem, signed.identity);
             lianxi_certs::files::write_atomic(out, pem.as_bytes(), false)?;
+            if !cli.json && !signed.replaced.is_empty() {
+                println!(
+                    "revoked the certificate(s) it replaces ({}); publish a new CRL with `lianxi-ca crl`",
+                    signed.replaced.join(", ")
+                );
+            }
             let roles: Vec<&str> = id.attrs.roles.iter().map(|r| r.as_str()).collect();
             if !cli.json {
                 println!(
@@ -156,7 +202,7 @@ fn run(cli: &Cli) -> anyhow::Result<serde_json::Value> {
             }
             json!({"node_id": id.node_id, "name": id.name, "org": id.org, "tier": id.attrs.tier,
                    "roles": roles, "age_recipient": id.attrs.age_recipient, "cert": out,
-                   "not_after": validity.not_after})
+                   "not_after": validity.not_after, "replaced": signed.replaced})
         }
         Cmd::Revoke { dir, node, serial } => {
             let ca = Ca::open(dir)?;
@@ -214,6 +260,56 @@ fn run(cli: &Cli) -> anyhow::Result<serde_json::Value> {
             }
             json!({"issued": list})
         }
+    })
+}
+
+fn roles_text(roles: &[lianxi_shared::Role]) -> String {
+    roles
+        .iter()
+        .map(|r| r.as_str())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// What `sign` will certify, for the operator to read before it does.
+fn preview_text(p: &Preview, days: i64) -> String {
+    let (id, asked) = (&p.identity, &p.requested);
+    let mut s = format!(
+        "node      {}\nname      {}\norg       {}\ntier      {}{}\nroles     {}{}\nvalid     {days} days",
+        id.node_id,
+        escape_line(&id.name),
+        escape_line(&id.org),
+        id.attrs.tier,
+        if id.attrs.tier == asked.attrs.tier {
+            String::new()
+        } else {
+            format!(" (requested {})", asked.attrs.tier)
+        },
+        roles_text(&id.attrs.roles),
+        if id.attrs.roles == asked.attrs.roles {
+            String::new()
+        } else {
+            format!(" (requested {})", roles_text(&asked.attrs.roles))
+        },
+    );
+    for r in &p.live {
+        s += &format!(
+            "\nlive      certificate {} (issued {}): --replace revokes it",
+            r.serial, r.issued_at
+        );
+    }
+    s
+}
+
+fn preview_json(p: &Preview, days: i64) -> serde_json::Value {
+    let id = &p.identity;
+    json!({
+        "node_id": id.node_id, "name": id.name, "org": id.org,
+        "tier": id.attrs.tier.to_string(), "roles": roles_text(&id.attrs.roles),
+        "requested_tier": p.requested.attrs.tier.to_string(),
+        "requested_roles": roles_text(&p.requested.attrs.roles),
+        "days": days,
+        "live_serials": p.live.iter().map(|r| r.serial.clone()).collect::<Vec<_>>(),
     })
 }
 

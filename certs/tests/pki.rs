@@ -4,7 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 use ed25519_dalek::SigningKey;
-use lianxi_certs::ca::{Ca, Validity};
+use lianxi_certs::ca::{Ca, SignPolicy, Validity};
 use lianxi_certs::request::{NodeIdentity, build_request, parse_request};
 use lianxi_certs::{Crl, NodeAttributes, pem_or_der, unix_now, verify_node_cert};
 use lianxi_shared::{ErrorCode, NodeId, Role, Tier};
@@ -38,24 +38,30 @@ fn issue_verify_revoke() {
     assert_eq!(parsed.identity, id);
     assert_eq!(parsed.signing_key, sk.verifying_key().to_bytes());
 
-    // The CA narrows the roles; it may not add one.
-    let e = ca
+    // The operator decides the roles (and the tier), whatever was asked.
+    let policy = |roles| SignPolicy {
+        roles: Some(roles),
+        ..Default::default()
+    };
+    let s = ca
         .sign(
             csr.as_bytes(),
-            Some(vec![Role::LegalAid]),
-            Validity::days_from(now, 30),
-            now,
-        )
-        .unwrap_err();
-    assert_eq!(e.code, ErrorCode::BadRequest);
-    let (pem, signed) = ca
-        .sign(
-            csr.as_bytes(),
-            Some(vec![Role::Secretary]),
+            &policy(vec![Role::Secretary]),
             Validity::days_from(now, 30),
             now,
         )
         .unwrap();
+    let (pem, signed) = (s.pem, s.identity);
+    // A second live certificate for the same node id needs `replace`.
+    let e = ca
+        .sign(
+            csr.as_bytes(),
+            &policy(vec![Role::LegalAid]),
+            Validity::days_from(now, 30),
+            now,
+        )
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::AlreadyIssued);
     assert_eq!(signed.attrs.roles, vec![Role::Secretary]);
     let der = pem_or_der(pem.as_bytes(), "CERTIFICATE").unwrap();
     let info = verify_node_cert(&der, &ca_der, None, now).unwrap();
@@ -98,9 +104,15 @@ fn another_ca_is_refused() {
     let theirs = Ca::init(d2.path(), "ours", now).unwrap();
     let (sk, id) = identity("evil");
     let csr = build_request(&sk, &id).unwrap();
-    let (pem, _) = theirs
-        .sign(csr.as_bytes(), None, Validity::days_from(now, 30), now)
-        .unwrap();
+    let pem = theirs
+        .sign(
+            csr.as_bytes(),
+            &SignPolicy::default(),
+            Validity::days_from(now, 30),
+            now,
+        )
+        .unwrap()
+        .pem;
     let der = pem_or_der(pem.as_bytes(), "CERTIFICATE").unwrap();
     let e = verify_node_cert(&der, &ours.cert_der().unwrap(), None, now).unwrap_err();
     assert_eq!(e.code, ErrorCode::UntrustedCertificate);
@@ -158,9 +170,15 @@ fn openssl_accepts_request_certificate_and_crl() {
         "openssl req -verify: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let (pem, _) = ca
-        .sign(csr.as_bytes(), None, Validity::days_from(now, 30), now)
-        .unwrap();
+    let pem = ca
+        .sign(
+            csr.as_bytes(),
+            &SignPolicy::default(),
+            Validity::days_from(now, 30),
+            now,
+        )
+        .unwrap()
+        .pem;
     let crt = dir.path().join("node.crt");
     std::fs::write(&crt, &pem).unwrap();
     let out = openssl(&["x509", "-in", crt.to_str().unwrap(), "-text", "-noout"]);

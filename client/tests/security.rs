@@ -396,3 +396,73 @@ fn a_revoked_hub_certificate_is_refused_and_a_hub_needs_a_crl() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("--no-crl"));
 }
+
+/// Row 12: the CA operator sees what it would sign, sets the tier and roles,
+/// and a second live certificate for a node id needs --replace, which
+/// revokes the first.
+#[test]
+fn the_ca_operator_decides_tier_and_roles_and_replaces_explicitly() {
+    let net = Net::new();
+    let ca = s(&net.ca_dir()).to_owned();
+    let req = net.dir.path().join("gd.csr");
+    let gd = common::Node {
+        home: net.dir.path().join("node-gd"),
+    };
+    gd.ok(&[
+        "init",
+        "--node-id",
+        "gd",
+        "--name",
+        "广东省中小企业协会",
+        "--org",
+        "秘书处",
+        "--tier",
+        "national",
+        "--roles",
+        "secretary,chair",
+        "--request-out",
+        s(&req),
+    ]);
+    let crt = net.dir.path().join("gd.crt");
+    let sign = |extra: &[&str]| {
+        let mut args = vec!["sign", "--dir", &ca, "--request", s(&req), "--out", s(&crt)];
+        args.extend_from_slice(extra);
+        common::run(
+            std::process::Command::new(common::bin("lianxi-ca"))
+                .args(&args)
+                .arg("--json"),
+        )
+    };
+    let json = |o: &std::process::Output| -> serde_json::Value {
+        serde_json::from_slice(&o.stdout).unwrap()
+    };
+    // A preview signs nothing and says what was asked.
+    let p = json(&sign(&["--dry-run", "--tier", "provincial"]));
+    assert_eq!(p["signed"], false);
+    assert_eq!(p["preview"]["tier"], "provincial");
+    assert_eq!(p["preview"]["requested_tier"], "national");
+    assert!(!crt.exists());
+    // The operator's tier and roles are what the certificate says.
+    let first = sign(&["--tier", "provincial", "--roles", "secretary"]);
+    assert!(first.status.success());
+    assert_eq!(json(&first)["tier"], "provincial");
+    assert_eq!(json(&first)["roles"], serde_json::json!(["secretary"]));
+    // A second live certificate for gd is refused…
+    let again = sign(&[]);
+    assert!(!again.status.success());
+    assert_eq!(json(&again)["error"]["code"], "already_issued");
+    // …unless it replaces (and revokes) the first.
+    let replaced = sign(&["--replace"]);
+    assert!(replaced.status.success());
+    assert_eq!(json(&replaced)["replaced"].as_array().unwrap().len(), 1);
+    let issued = ca_ok(&["list", "--dir", &ca])["issued"].clone();
+    let gd_certs: Vec<_> = issued
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["node_id"] == "gd")
+        .collect();
+    assert_eq!(gd_certs.len(), 2);
+    assert!(gd_certs[0]["revoked_at"].is_i64());
+    assert!(gd_certs[1]["revoked_at"].is_null());
+}

@@ -60,6 +60,7 @@ codes! {
     UntrustedCertificate = "untrusted_certificate": "the certificate is not signed by the federation CA",
     ExpiredCertificate = "expired_certificate": "the certificate is expired or not yet valid",
     Revoked = "revoked": "the certificate has been revoked",
+    AlreadyIssued = "already_issued": "the node already has a live certificate; issue another only with --replace, which revokes it",
     BadCsr = "bad_csr": "the enrollment request cannot be parsed or its signature is invalid",
     // Limits and the hub's state
     RateLimited = "rate_limited": "the node sends faster than the hub allows",

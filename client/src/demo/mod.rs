@@ -64,7 +64,14 @@ pub fn prepare(dir: &Path) -> Result<()> {
                 roles: parse_roles(roles)?,
             },
         )?;
-        let (cert, _) = ca.sign(csr.as_bytes(), None, Validity::days_from(now, 365), now)?;
+        let cert = ca
+            .sign(
+                csr.as_bytes(),
+                &lianxi_certs::ca::SignPolicy::default(),
+                Validity::days_from(now, 365),
+                now,
+            )?
+            .pem;
         node::enroll(
             &home,
             cert.as_bytes(),

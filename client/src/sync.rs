@@ -31,6 +31,8 @@ pub struct BatchOutcome {
     /// Joint-conference messages among them.
     pub conference_messages: usize,
     pub rejected: Vec<ProtoError>,
+    /// References kept until the bulletin they refer to arrives.
+    pub parked: usize,
     /// Outbox entries waiting (receipts queued by this batch among them).
     pub outbox_pending: u64,
 }
@@ -162,6 +164,10 @@ pub async fn store(node: &Node, session: &Session, batch: OpenedBatch) -> Result
                 if kind == "conference" {
                     out.conference_messages += 1;
                 }
+            }
+            Applied::Parked(e) => {
+                tracing::info!(code = %e.code, reason = %e.message, "parked until what it refers to arrives");
+                out.parked += 1;
             }
             Applied::Rejected(e) => {
                 tracing::warn!(code = %e.code, reason = %e.message, "message refused by the archive rules");
@@ -313,6 +319,8 @@ pub struct SyncReport {
     pub conference_messages: usize,
     pub duplicates: usize,
     pub rejected: usize,
+    /// Revisions, withdrawals and reminders waiting for their bulletin.
+    pub parked: usize,
     pub pending_outbox: u64,
 }
 
@@ -323,6 +331,7 @@ impl SyncReport {
         self.conference_messages += out.conference_messages;
         self.duplicates += out.duplicates;
         self.rejected += out.rejected.len();
+        self.parked += out.parked;
     }
 }
 

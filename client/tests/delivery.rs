@@ -247,3 +247,44 @@ fn listen_prints_arrivals_live_as_json_lines() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+/// A revision that arrives before its bulletin (another path, a late
+/// original) waits for it, and applies when it comes, instead of being
+/// refused for good.
+#[test]
+fn a_revision_that_arrives_before_its_bulletin_waits_for_it() {
+    use lianxi_shared::payload::Revision;
+    use lianxi_shared::{Bulletin, MessageId, Payload};
+    let mut net = Net::new();
+    net.start_hub();
+    let nat = net.node("nat", "全国中小企业协会", "national", "secretary");
+    let gd = net.node("gd", "广东省中小企业协会", "provincial", "secretary");
+    let node = common::rogue::Rogue::new(&nat.home);
+    let now = lianxi::now_ms();
+    let (oid, rid) = (MessageId::generate(now), MessageId::generate(now + 1));
+    let bulletin = |title: &str| Bulletin {
+        title: title.into(),
+        body: "正文".into(),
+        ..Default::default()
+    };
+    let revision = Payload::Revision(Revision {
+        original: oid,
+        revision: 1,
+        bulletin: bulletin("更正后的通知"),
+        note: "更正".into(),
+    });
+    node.send_sealed(node.seal(&["gd"], &revision, rid, now + 1))
+        .unwrap();
+    let first = gd.ok(&["sync"]);
+    assert_eq!(
+        (first["parked"].as_u64(), first["rejected"].as_u64()),
+        (Some(1), Some(0))
+    );
+    assert!(gd.titles().is_empty());
+    let original = Payload::Bulletin(bulletin("原通知"));
+    node.send_sealed(node.seal(&["gd"], &original, oid, now))
+        .unwrap();
+    gd.ok(&["sync"]);
+    assert_eq!(gd.titles(), vec!["更正后的通知".to_owned()]);
+    assert_eq!(gd.ok(&["show", &oid.to_string()])["state"], "superseded");
+}

@@ -32,6 +32,9 @@ pub enum Applied {
         reference: String,
     },
     Rejected(ProtoError),
+    /// It refers to a bulletin not here yet: kept, and applied when that
+    /// arrives (the error says what it waits for).
+    Parked(ProtoError),
 }
 
 pub(crate) struct Item<'a> {
@@ -572,16 +575,39 @@ impl Archive {
                 history: &m.history,
             };
             let applied = apply(&mut tx, &item)?;
-            if let Applied::Rejected(e) = &applied {
-                tx.execute(
-                    "INSERT INTO rejected(received_at, code, message, env_header) VALUES (?1, ?2, ?3, ?4)",
-                    params![m.received_at, e.code.as_str(), e.message, m.envelope.header],
-                )
-                .map_err(db_err)?;
+            let new_id = match &applied {
+                Applied::New(row) => Some(row.id.clone()),
+                _ => None,
+            };
+            match applied {
+                Applied::Rejected(e) if super::parked::park(&tx, m, &e)? => {
+                    out.push(Applied::Parked(e));
+                }
+                Applied::Rejected(e) => {
+                    record_rejected(&tx, m, &e)?;
+                    out.push(Applied::Rejected(e));
+                }
+                other => out.push(other),
             }
-            out.push(applied);
+            if let Some(id) = new_id {
+                super::parked::replay(&mut tx, &id, &mut out)?;
+            }
         }
         tx.commit().map_err(db_err)?;
         Ok(out)
     }
+}
+
+/// Keep a refused arrival's header and why, for `sync` and the operator.
+pub(crate) fn record_rejected(
+    tx: &Connection,
+    m: &Incoming,
+    e: &ProtoError,
+) -> Result<(), ProtoError> {
+    tx.execute(
+        "INSERT INTO rejected(received_at, code, message, env_header) VALUES (?1, ?2, ?3, ?4)",
+        params![m.received_at, e.code.as_str(), e.message, m.envelope.header],
+    )
+    .map_err(db_err)?;
+    Ok(())
 }

@@ -12,6 +12,7 @@ pub mod conference;
 mod handle;
 mod messages;
 mod outbox;
+mod parked;
 pub mod schema;
 
 use std::path::Path;

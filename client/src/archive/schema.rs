@@ -179,6 +179,19 @@ const MIGRATIONS: &[&str] = &[
     //    or the message key itself for one this node sent), so that a share can
     //    carry the case's earlier steps as verifiable originals.
     "ALTER TABLE case_events ADD COLUMN msg_key BLOB;",
+    // 8: revisions, withdrawals and reminders that arrived before the bulletin
+    //    they refer to, verified, waiting for it (archive/parked.rs).
+    "CREATE TABLE parked(
+        id TEXT PRIMARY KEY,
+        ref TEXT NOT NULL,
+        received_at INTEGER NOT NULL,
+        env_header BLOB NOT NULL,
+        env_sig BLOB NOT NULL,
+        env_body BLOB NOT NULL,
+        wrap BLOB NOT NULL,
+        payload BLOB NOT NULL
+    );
+    CREATE INDEX parked_by_ref ON parked(ref);",
 ];
 
 pub fn latest() -> i64 {

@@ -259,10 +259,16 @@ fn the_ui_shows_the_archive_at_once_when_the_hub_is_down() {
     net.kill_hub();
     let exit = net.dir.path().join("b.exit");
     tmux.start("b", (80, 24), &ui_command(&b.home, &exit));
+    // The archive at once, while the first connection attempt (up to its
+    // 10 s timeout) is still under way…
+    tmux.wait_for("b", "the archive", Duration::from_secs(8), |s| {
+        s.contains("离线也能查看的通报")
+    });
+    // …then the reconnecting state once that attempt has failed.
     let screen = tmux.wait_for(
         "b",
         "archive and reconnecting state",
-        Duration::from_secs(15),
+        Duration::from_secs(30),
         |s| s.contains("离线也能查看的通报") && s.contains("重连中"),
     );
     assert!(screen.contains("通报 1 (1)"), "{screen}");

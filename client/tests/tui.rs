@@ -369,6 +369,17 @@ fn connection_states_and_arrivals() {
 // ---- render snapshots ------------------------------------------------------
 
 #[test]
+fn a_stale_crl_is_shown_in_the_status_bar() {
+    let mut a = app(Lang::Zh, (100, 24));
+    assert!(!screen(&a).contains("吊销列表已过期"));
+    a.crl_stale = true;
+    assert!(screen(&a).contains("⚠ 吊销列表已过期"));
+    let mut e = app(Lang::En, (100, 24));
+    e.crl_stale = true;
+    assert!(screen(&e).contains("CRL out of date"));
+}
+
+#[test]
 fn snapshots_of_every_screen() {
     for (w, h) in [(80u16, 24u16), (120, 40)] {
         let base = app(Lang::Zh, (w, h));

@@ -226,6 +226,9 @@ pub struct App {
     pub mode: Mode,
     /// A one-line notice in the status bar, and when it was set (ms).
     pub notice: Option<(String, i64)>,
+    /// The newest CRL this node has seen is past its next update: revocations
+    /// since may be missing (shown in the status bar until it is renewed).
+    pub crl_stale: bool,
     pub now_ms: i64,
     pub size: (u16, u16),
     pub quit: bool,
@@ -251,6 +254,7 @@ impl App {
             pending: 0,
             mode: Mode::Normal,
             notice: None,
+            crl_stale: false,
             now_ms: 0,
             size: (80, 24),
             quit: false,

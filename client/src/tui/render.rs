@@ -139,8 +139,13 @@ fn render_status(f: &mut Frame, app: &App, area: Rect) {
         ),
         ConnView::Offline => ("○", t.offline.to_owned(), Color::Red),
     };
+    let crl = if app.crl_stale {
+        format!("{} │ ", t.crl_stale)
+    } else {
+        String::new()
+    };
     let left = format!(
-        " {state} {} │ {} {} │ {} {} ",
+        " {state} {} │ {crl}{} {} │ {} {} ",
         app.hub_addr, t.pending, app.pending, app.me.node_id, app.me.name
     );
     let right = match &app.notice {

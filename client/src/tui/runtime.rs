@@ -333,6 +333,12 @@ pub async fn run(node: Arc<Node>, lang: Lang) -> Result<()> {
 
     let mut app = App::new(node.me.clone(), node.hub_addr().unwrap_or_default(), lang);
     app.now_ms = now_ms();
+    app.crl_stale = node
+        .crl_next_update()
+        .await
+        .ok()
+        .flatten()
+        .is_some_and(|t| t.saturating_mul(1000) < app.now_ms);
     if let Ok(size) = terminal.size() {
         app.size = (size.width, size.height);
     }

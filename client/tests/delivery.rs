@@ -128,16 +128,29 @@ fn search_finds_chinese_of_any_length_and_traditional_forms() {
     );
 }
 
+/// A release time `secs` from now, and its RFC 3339 text for `--embargo`.
+fn release_in(secs: i64) -> (time::OffsetDateTime, String) {
+    let release = time::OffsetDateTime::now_utc() + time::Duration::seconds(secs);
+    let text = release
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    (release, text)
+}
+
+/// Sleep until just after `release`.
+fn sleep_past(release: time::OffsetDateTime) {
+    while time::OffsetDateTime::now_utc() < release + time::Duration::milliseconds(300) {
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+}
+
 #[test]
 fn an_embargo_holds_across_a_hub_restart_and_releases_on_time() {
     let mut net = Net::new();
     net.start_hub();
     let a = net.node("nat", "全国中小企业协会", "national", "secretary");
     let b = net.node("gd", "广东省中小企业协会", "provincial", "secretary");
-    let release = time::OffsetDateTime::now_utc() + time::Duration::seconds(4);
-    let at = release
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap();
+    let (release, at) = release_in(4);
     let sent = a.ok(&[
         "send",
         "bulletin",
@@ -159,9 +172,7 @@ fn an_embargo_holds_across_a_hub_restart_and_releases_on_time() {
     net.kill_hub();
     net.start_hub();
     assert_eq!(b.ok(&["sync"])["received"], 0, "still held after a restart");
-    while time::OffsetDateTime::now_utc() < release + time::Duration::milliseconds(300) {
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+    sleep_past(release);
     common::eventually("released", std::time::Duration::from_secs(10), || {
         b.ok(&["sync"])["received"] == 1
     });
@@ -177,10 +188,7 @@ fn revising_and_withdrawing_an_embargoed_bulletin_keeps_the_embargo() {
     net.start_hub();
     let a = net.node("nat", "全国中小企业协会", "national", "secretary");
     let b = net.node("gd", "广东省中小企业协会", "provincial", "secretary");
-    let release = time::OffsetDateTime::now_utc() + time::Duration::seconds(4);
-    let at = release
-        .format(&time::format_description::well_known::Rfc3339)
-        .unwrap();
+    let (release, at) = release_in(4);
     let sent = a.ok(&[
         "send",
         "bulletin",
@@ -199,9 +207,7 @@ fn revising_and_withdrawing_an_embargoed_bulletin_keeps_the_embargo() {
     assert_eq!(rev["status"], "sent");
     a.ok(&["withdraw", &id, "--reason", "评估延期"]);
     assert_eq!(b.ok(&["sync"])["received"], 0, "all three held by the hub");
-    while time::OffsetDateTime::now_utc() < release + time::Duration::milliseconds(300) {
-        std::thread::sleep(std::time::Duration::from_millis(100));
-    }
+    sleep_past(release);
     common::eventually("released", std::time::Duration::from_secs(10), || {
         b.ok(&["sync"]);
         let (ok, shown) = b.run(&["show", rev["id"].as_str().unwrap()]);

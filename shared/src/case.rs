@@ -208,7 +208,8 @@ pub struct CaseNotice {
 }
 
 /// A message as its sender signed it, with the message key that opens its
-/// body (an `AGE-SECRET-KEY-1…` line), so a third node can verify and read it.
+/// body (one age secret-key line, see [`crate::AGE_SECRET_PREFIX`]), so a
+/// third node can verify and read it.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
 pub struct Original {
     pub envelope: crate::Envelope,

@@ -77,7 +77,7 @@ pub struct Sealed {
     pub header: Header,
     pub envelope: Envelope,
     pub wraps: Vec<Wrap>,
-    /// The message key (`AGE-SECRET-KEY-1…`), for a sender that must later
+    /// The message key (one age secret-key line), for a sender that must later
     /// show the original to a third node (a case's history).
     pub key: Zeroizing<String>,
 }

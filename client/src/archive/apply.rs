@@ -49,6 +49,22 @@ pub(crate) struct Item<'a> {
     pub history: &'a [Forwarded],
 }
 
+impl<'a> Item<'a> {
+    /// An arrival from the hub, as received (or as parked).
+    pub(crate) fn incoming(m: &'a Incoming) -> Item<'a> {
+        Item {
+            direction: "in",
+            opened: &m.opened,
+            envelope: &m.envelope,
+            wrap: Some(&m.wrap),
+            own_key: None,
+            at: m.received_at,
+            forwarded: m.forwarded.as_ref(),
+            history: &m.history,
+        }
+    }
+}
+
 /// How far a forwarded original's time may be after the forward's own (clocks differ).
 const FORWARD_SKEW_MS: i64 = 10 * 60 * 1000;
 
@@ -564,17 +580,7 @@ impl Archive {
         let mut tx = self.conn.transaction().map_err(db_err)?;
         let mut out = Vec::with_capacity(batch.len());
         for m in batch {
-            let item = Item {
-                direction: "in",
-                opened: &m.opened,
-                envelope: &m.envelope,
-                wrap: Some(&m.wrap),
-                own_key: None,
-                at: m.received_at,
-                forwarded: m.forwarded.as_ref(),
-                history: &m.history,
-            };
-            let applied = apply(&mut tx, &item)?;
+            let applied = apply(&mut tx, &Item::incoming(m))?;
             let new_id = match &applied {
                 Applied::New(row) => Some(row.id.clone()),
                 _ => None,

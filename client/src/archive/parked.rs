@@ -76,17 +76,7 @@ pub(crate) fn replay(
     let mut waiting = vec![id.to_owned()];
     while let Some(reference) = waiting.pop() {
         for m in take(tx, &reference)? {
-            let item = Item {
-                direction: "in",
-                opened: &m.opened,
-                envelope: &m.envelope,
-                wrap: Some(&m.wrap),
-                own_key: None,
-                at: m.received_at,
-                forwarded: None,
-                history: &[],
-            };
-            let applied = apply(tx, &item)?;
+            let applied = apply(tx, &Item::incoming(&m))?;
             match &applied {
                 Applied::New(row) => waiting.push(row.id.clone()),
                 Applied::Rejected(e) => super::apply::record_rejected(tx, &m, e)?,

@@ -11,7 +11,7 @@ use lianxi::node::Node;
 use lianxi::{ErrorCode, ProtoError};
 use lianxi_shared::NodeId;
 use lianxi_shared::conference::{
-    AgendaItem, ConfMsg, DEFAULT_TZ, Meeting, MeetingState, Outcome, RemindOf, Resolution, Rsvp,
+    AgendaItem, ConfMsg, Conference, DEFAULT_TZ, Meeting, MeetingState, Outcome, RemindOf, Resolution, Rsvp,
     Slot, Vote,
 };
 use lianxi_shared::payload::DEFAULT_MAX_ATTACHMENT;
@@ -45,10 +45,12 @@ pub enum ConfCmd {
         /// Members that already held the rotation in the cycle under way.
         #[arg(long, value_delimiter = ',')]
         served: Vec<String>,
-        /// NODE:SESSION[:REASON] declines its turn at SESSION (repeatable).
+        /// NODE:SESSION: take in NODE's own decline of SESSION (it sent
+        /// `conference decline`; repeatable).
         #[arg(long)]
         decline: Vec<String>,
-        /// A:B swaps their next turns; both confirmed (repeatable).
+        /// A:B: A and B swap their next turns; both sent `conference swap`
+        /// (repeatable).
         #[arg(long)]
         swap: Vec<String>,
         /// NODE:SESSION joins the pool from SESSION (repeatable).
@@ -60,6 +62,20 @@ pub enum ConfCmd {
         /// Sign and send it to the whole conference.
         #[arg(long)]
         publish: bool,
+    },
+    /// Decline this association's turn as executive vice-chair at a session
+    /// (pool members); the chair takes it into the next schedule.
+    Decline {
+        #[arg(long)]
+        session: u32,
+        #[arg(long)]
+        reason: String,
+    },
+    /// Agree to swap this association's next turn with another pool member;
+    /// it takes effect once both agreed and the chair publishes it.
+    Swap {
+        #[arg(long)]
+        with: String,
     },
     /// Convene a session, or reschedule it (chair only).
     Convene {
@@ -232,7 +248,11 @@ async fn report(node: &Node, q: ConfQueued, json: bool, what: &str) -> anyhow::R
     Ok(())
 }
 
-fn rotation_input(base: RotationInput, cmd: &ConfCmd) -> Result<RotationInput, ProtoError> {
+fn rotation_input(
+    base: RotationInput,
+    cmd: &ConfCmd,
+    conf: &Conference,
+) -> Result<RotationInput, ProtoError> {
     let ConfCmd::Rotation {
         sessions,
         first,
@@ -264,22 +284,45 @@ fn rotation_input(base: RotationInput, cmd: &ConfCmd) -> Result<RotationInput, P
         input.first_session = *f;
     }
     for d in decline {
-        let (node, session, reason) = node_session(d)?;
+        let (node, session, _) = node_session(d)?;
+        let (by, reason) = conf.decline_of(&node, session).ok_or_else(|| {
+            ProtoError::new(
+                ErrorCode::NotFound,
+                format!(
+                    "{node} has not declined session {session} here: a decline is the member's own message (`lianxi conference decline --session {session} --reason …` on its node)"
+                ),
+            )
+        })?;
         input.changes.push(PoolChange::Decline {
             node,
             session,
-            reason,
+            reason: reason.to_owned(),
+            by: Some(*by),
         });
     }
     for s in swap {
         let (a, b) = s
             .split_once(':')
             .ok_or_else(|| bad(format!("{s:?}: expected A:B")))?;
+        let (a, b) = (node_id(a)?, node_id(b)?);
+        let mut by = Vec::new();
+        for (x, y) in [(&a, &b), (&b, &a)] {
+            let id = conf.swap_of(x, y).ok_or_else(|| {
+                ProtoError::new(
+                    ErrorCode::NotFound,
+                    format!(
+                        "{x} has not agreed to swap with {y} here: each side sends `lianxi conference swap --with …` from its own node"
+                    ),
+                )
+            })?;
+            by.push(*id);
+        }
         input.changes.push(PoolChange::Swap {
-            a: node_id(a)?,
-            b: node_id(b)?,
+            a,
+            b,
             confirmed_a: true,
             confirmed_b: true,
+            by,
         });
     }
     for j in join {
@@ -356,7 +399,8 @@ pub async fn run(cmd: ConfCmd, node: Node, json: bool) -> anyhow::Result<()> {
             }
         }
         ref c @ ConfCmd::Rotation { publish, .. } => {
-            let input = rotation_input(node.rotation_base().await?, c)?;
+            let (conf, _) = node.conference().await?;
+            let input = rotation_input(node.rotation_base().await?, c, &conf)?;
             if publish {
                 let q = node.rotation_publish(input).await?;
                 report(&node, q, json, "rotation schedule").await?;
@@ -402,6 +446,15 @@ pub async fn run(cmd: ConfCmd, node: Node, json: bool) -> anyhow::Result<()> {
                 ));
             }
         }
+        ConfCmd::Decline { session, reason } => {
+            let q = node.decline_turn(session, reason).await?;
+            report(&node, q, json, &format!("turn at session {session} declined")).await?;
+        }
+        ConfCmd::Swap { with } => {
+            let with = node_id(&with)?;
+            let q = node.agree_swap(with.clone()).await?;
+            report(&node, q, json, &format!("swap with {with} agreed")).await?;
+        }
         ConfCmd::Cancel { session, reason } => {
             let q = node.cancel_meeting(session, reason).await?;
             report(&node, q, json, &format!("session {session} cancelled")).await?;
@@ -433,14 +486,11 @@ pub async fn run(cmd: ConfCmd, node: Node, json: bool) -> anyhow::Result<()> {
                 )
             })?;
             // Authority first: a non-host hears "not the host", not "no such item".
-            conf.check(
-                &node.me.node_id,
-                lianxi::now_ms(),
-                &ConfMsg::Agenda {
-                    session,
-                    slots: Vec::new(),
-                },
-            )?;
+            node.may_send(ConfMsg::Agenda {
+                session,
+                slots: Vec::new(),
+            })
+            .await?;
             let slots = items
                 .iter()
                 .map(|s| proposal_ref(m, s))

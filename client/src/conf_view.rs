@@ -5,7 +5,7 @@ use std::fmt::Write as _;
 
 use lianxi::case_file::Names;
 use lianxi_shared::NodeId;
-use lianxi_shared::conference::{Conference, MeetingState, Outcome, Rsvp};
+use lianxi_shared::conference::{ConfMsg, Conference, MeetingState, Outcome, Rsvp};
 use lianxi_shared::rotation::Turn;
 use serde_json::{Value, json};
 
@@ -38,6 +38,12 @@ pub fn overview_json(c: &Conference) -> Value {
             "host": c.host(m.meeting.session).map(NodeId::as_str),
             "status": status(m), "sequence": m.sequence,
             "answered": m.rsvps.len(), "unanswered": ids(&m.unanswered(&c.roster)),
+        })).collect::<Vec<_>>(),
+        "awaiting_chair": c.pending_answers().iter().map(|(id, a)| json!({
+            "id": id.to_string(), "from": a.from.as_str(), "kind": a.msg.kind(),
+            "session": a.msg.session(),
+            "reason": match &a.msg { ConfMsg::Decline { reason, .. } => Some(reason), _ => None },
+            "with": match &a.msg { ConfMsg::Swap { with } => Some(with.as_str()), _ => None },
         })).collect::<Vec<_>>(),
         "warnings": c.thin_years().iter().map(|(y, n)| format!(
             "only {n} meeting(s) convened in {y}; the conference meets at least twice a year")).collect::<Vec<_>>(),
@@ -94,6 +100,22 @@ pub fn overview_text(c: &Conference, names: &Names) -> String {
     }
     if let Some(p) = &c.schedule {
         let _ = writeln!(out, "\n{}", turns_text(&p.turns, &[], names));
+    }
+    let pending = c.pending_answers();
+    if !pending.is_empty() {
+        let _ = writeln!(out, "\n待主席纳入 awaiting the chair's next schedule:");
+    }
+    for (_, a) in pending {
+        let line = match &a.msg {
+            ConfMsg::Decline { session, reason } => {
+                format!("{} declines session {session}: {reason}", names.of(&a.from))
+            }
+            ConfMsg::Swap { with } => {
+                format!("{} agrees to swap turns with {}", names.of(&a.from), names.of(with))
+            }
+            _ => continue,
+        };
+        let _ = writeln!(out, "  {line}");
     }
     if !c.meetings.is_empty() {
         let _ = writeln!(out);

@@ -91,6 +91,33 @@ impl Node {
         self.queue_conf(msg, |c| c.roster.everyone()).await
     }
 
+    /// Decline this node's turn at `session`, in its own words (pool members);
+    /// the chair's next schedule names this message.
+    pub async fn decline_turn(&self, session: u32, reason: String) -> Result<ConfQueued> {
+        self.queue_conf(ConfMsg::Decline { session, reason }, |c| c.roster.everyone())
+            .await
+    }
+
+    /// Agree to exchange this node's next turn with `with` (pool members); the
+    /// swap takes effect when both agreed and the chair publishes it.
+    pub async fn agree_swap(&self, with: NodeId) -> Result<ConfQueued> {
+        self.queue_conf(ConfMsg::Swap { with }, |c| c.roster.everyone())
+            .await
+    }
+
+    /// Would the conference accept `msg` from this node now? The receivers'
+    /// check, for a clear refusal before any other work.
+    pub async fn may_send(&self, msg: ConfMsg) -> Result<()> {
+        let me = self.me.node_id.clone();
+        self.archive
+            .call(move |a| {
+                let (conf, _) = a.conference()?;
+                let standings = lianxi_shared::conference::standings(&a.directory()?, &me, &msg);
+                conf.check(&me, now_ms(), &msg, &standings)
+            })
+            .await
+    }
+
     /// Convene (or reschedule) a session (chair only).
     pub async fn convene(&self, meeting: Meeting) -> Result<ConfQueued> {
         meeting.validate()?;

@@ -80,6 +80,34 @@ fn a_session_from_rotation_to_acknowledged_minutes() {
     let c = conference();
     let tmp = tempfile::tempdir().unwrap();
 
+    // ---- A decline is the member's own signed answer: the chair can take it
+    // in only once sh sent it, and cannot make one up.
+    let premature = [
+        "conference",
+        "rotation",
+        "--sessions",
+        "4",
+        "--pool",
+        "bj,sh,gd",
+        "--decline",
+        "sh:2",
+    ];
+    assert_eq!(c.nat.fails(&premature), "not_found");
+    c.sh.ok(&[
+        "conference",
+        "decline",
+        "--session",
+        "2",
+        "--reason",
+        "换届选举",
+    ]);
+    c.nat.ok(&["sync"]);
+    assert_eq!(
+        show(&c.nat)["awaiting_chair"][0]["reason"],
+        "换届选举",
+        "the chair sees what waits for its next schedule"
+    );
+
     // ---- Rotation: only the chair publishes; every node checks and agrees.
     let rotation = [
         "conference",
@@ -89,7 +117,7 @@ fn a_session_from_rotation_to_acknowledged_minutes() {
         "--pool",
         "bj,sh,gd",
         "--decline",
-        "sh:2:换届选举",
+        "sh:2",
         "--publish",
     ];
     assert_eq!(c.sh.fails(&rotation), "not_chair");
@@ -110,6 +138,7 @@ fn a_session_from_rotation_to_acknowledged_minutes() {
         assert_eq!(v["next_turn"], json!({"session": 1, "holder": "bj"}), "{v}");
         assert_eq!(strs(&v["presidium"]), ["sh", "gd"]);
         assert_eq!(strs(&v["members"]), ["sz"]);
+        assert_eq!(v["awaiting_chair"], json!([]), "{v}");
     }
 
     // ---- Convening: only the chair.
@@ -407,4 +436,77 @@ fn independent_check(path: &std::path::Path) {
         line.contains("seq=1") && line.contains("第1次联席会议"),
         "{line}"
     );
+}
+
+/// History that stays true against a hostile chair's node and later directory
+/// changes: a schedule claiming a member declined, without the member's own
+/// signed answer, is ignored everywhere; enrolling a second national chair
+/// afterwards leaves every past schedule and convening standing.
+#[test]
+fn forged_declines_and_later_directory_changes_leave_the_conference_as_it_was() {
+    use common::rogue::Rogue;
+    use lianxi_shared::Payload;
+    use lianxi_shared::conference::{ConfMsg, Published};
+    use lianxi_shared::rotation::{PoolChange, generate};
+
+    let c = conference();
+    c.nat.ok(&[
+        "conference",
+        "rotation",
+        "--sessions",
+        "3",
+        "--pool",
+        "bj,sh,gd",
+        "--publish",
+    ]);
+    c.nat.ok(&[
+        "conference",
+        "convene",
+        "--session",
+        "1",
+        "--date",
+        &day(30),
+        "--time",
+        "09:30",
+        "--agenda-by",
+        &format!("{} 18:00", day(20)),
+        "--place",
+        "北京",
+    ]);
+    let first = json!({"session": 1, "holder": "bj"});
+    for n in c.all() {
+        n.ok(&["sync"]);
+        assert_eq!(show(n)["next_turn"], first);
+    }
+
+    // nat's node, modified: bj "declined" session 1, with nothing from bj.
+    let rogue = Rogue::new(&c.nat.home);
+    let (held, _) = rogue.block_on(rogue.node.conference()).unwrap();
+    let mut input = held.schedule.unwrap().input;
+    input.changes.push(PoolChange::Decline {
+        node: lianxi_shared::NodeId::new("bj").unwrap(),
+        session: 1,
+        reason: "伪造".into(),
+        by: None,
+    });
+    let turns = generate(&input).unwrap().turns;
+    assert_eq!(turns[0].holder.as_ref().unwrap().as_str(), "sh");
+    let forged = Payload::Conference(ConfMsg::Schedule(Box::new(Published { input, turns })));
+    rogue.send(&["bj", "sh", "gd", "sz"], &forged).unwrap();
+    for n in [&c.bj, &c.sh, &c.sz] {
+        n.ok(&["sync"]);
+        assert_eq!(show(n)["next_turn"], first, "the forged schedule is ignored");
+    }
+
+    // A second national chair enrolled later ("aaa" sorts before "nat"): today's
+    // roster names it, yesterday's decisions stand.
+    let _aaa = c.net.node("aaa", "某全国性行业协会", "national", "chair");
+    for n in [&c.bj, &c.sz] {
+        n.ok(&["directory"]);
+        let v = show(n);
+        assert_eq!(v["chair"], "aaa", "{v}");
+        assert_eq!(v["next_turn"], first, "{v}");
+        assert_eq!(v["meetings"][0]["status"], "convened", "{v}");
+        assert_eq!(v["meetings"][0]["host"], "bj", "{v}");
+    }
 }

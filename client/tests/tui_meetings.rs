@@ -10,7 +10,7 @@ use lianxi::tui::i18n::Lang;
 use lianxi::tui::update::{Action, Effect, update};
 use lianxi_shared::conference::{
     AgendaItem, ConfEvent, ConfMsg, Conference, DEFAULT_TZ, Meeting, Published, Roster, Rsvp, Slot,
-    fold,
+    fold, standings,
 };
 use lianxi_shared::rotation::{PoolChange, RotationInput, generate};
 use lianxi_shared::{MessageId, NodeId, NodeInfo, Role, Tier};
@@ -75,18 +75,6 @@ fn item(title: &str, minutes: u32) -> AgendaItem {
 /// Rotation gd → bj → sh (bj declined session 2), session 1 convened with
 /// three proposals, two on the agenda, and three answers.
 fn conference() -> Conference {
-    let input = RotationInput {
-        pool: vec![id("gd"), id("bj"), id("sh")],
-        first_session: 1,
-        sessions: 6,
-        served: vec![],
-        changes: vec![PoolChange::Decline {
-            node: id("bj"),
-            session: 2,
-            reason: "换届".into(),
-        }],
-    };
-    let turns = generate(&input).unwrap().turns;
     let mut events = Vec::new();
     let mut n = 0u8;
     let mut push = |by: &str, at: i64, msg: ConfMsg| {
@@ -96,10 +84,32 @@ fn conference() -> Conference {
             id: mid,
             sender: id(by),
             created_at: at,
+            standings: standings(&dir(), &id(by), &msg),
             msg,
         });
         mid
     };
+    let declined = push(
+        "bj",
+        T0 - 301 * 3_600_000,
+        ConfMsg::Decline {
+            session: 2,
+            reason: "换届".into(),
+        },
+    );
+    let input = RotationInput {
+        pool: vec![id("gd"), id("bj"), id("sh")],
+        first_session: 1,
+        sessions: 6,
+        served: vec![],
+        changes: vec![PoolChange::Decline {
+            node: id("bj"),
+            session: 2,
+            reason: "换届".into(),
+            by: Some(declined),
+        }],
+    };
+    let turns = generate(&input).unwrap().turns;
     let h = 3_600_000;
     let t = T0 - 300 * h;
     push(

@@ -4,8 +4,8 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use lianxi_shared::conference::{ConfEvent, Roster, fold};
-use lianxi_shared::{MessageId, NodeId, Payload};
+use lianxi_shared::conference::{ConfEvent, Roster, Standing, fold};
+use lianxi_shared::{MessageId, NodeId, Payload, Role, Tier};
 
 fuzz_target!(|data: &[u8]| {
     // A body's plaintext: the payload, then only zero padding.
@@ -26,6 +26,17 @@ fuzz_target!(|data: &[u8]| {
                     pool: vec![n("bj"), n("sh")],
                     members: vec![n("sz")],
                 };
+                let standing = |tier, roles: &[Role]| Standing {
+                    tier,
+                    roles: roles.to_vec(),
+                };
+                let standings: lianxi_shared::conference::Standings = [
+                    (n("nat"), standing(Tier::National, &[Role::Chair])),
+                    (n("bj"), standing(Tier::Provincial, &[])),
+                    (n("sh"), standing(Tier::Provincial, &[])),
+                    (n("sz"), standing(Tier::Prefecture, &[Role::Member])),
+                ]
+                .into();
                 let events: Vec<ConfEvent> = ["nat", "bj", "sh"]
                     .iter()
                     .enumerate()
@@ -34,6 +45,7 @@ fuzz_target!(|data: &[u8]| {
                         sender: n(s),
                         created_at: 1_700_000_000_000 + i as i64,
                         msg: msg.clone(),
+                        standings: standings.clone(),
                     })
                     .collect();
                 let _ = fold(roster, &events);

@@ -2,17 +2,25 @@
 //! agendas, RSVPs, minutes and resolutions, as signed messages.
 //!
 //! Like a case ([`crate::case`]), the conference is the set of its messages and
-//! its state is a pure fold over them ([`fold::fold`]) given the roster from the
-//! verified directory ([`Roster`]): messages are applied in (creation time, id)
-//! order, each checked against the state it meets, and one that is not allowed
-//! (a non-chair convening, a non-host publishing minutes, a schedule that breaks
-//! the fairness rule) stays in the log as ignored and changes nothing. The
-//! sending client runs the very same check first and refuses with the same code.
+//! its state is a pure fold over them ([`fold::fold`]): messages are applied in
+//! (creation time, id) order, each checked against the state it meets, and one
+//! that is not allowed (a non-chair convening, a non-host publishing minutes, a
+//! schedule that breaks the fairness rule) stays in the log as ignored and
+//! changes nothing. The sending client runs the very same check first and
+//! refuses with the same code.
+//!
+//! Authority is judged against the certificates as they were when this node
+//! accepted each message ([`Standing`], recorded with the message), never
+//! against today's directory: enrolling a second chair or dropping a node's
+//! certificate later does not rewrite what the conference decided. The
+//! [`Roster`] from today's directory only says who is expected to answer.
+//! Declines and swaps in the rotation are the members' own signed messages
+//! ([`ConfMsg::Decline`], [`ConfMsg::Swap`]), which the chair's schedule names.
 
 mod fold;
 mod meeting;
 
-pub use fold::{Conference, Entry, MeetingState, MinutesState, Proposal, fold};
+pub use fold::{Conference, Entry, MeetingState, MinutesState, PoolAnswer, Proposal, fold};
 pub use meeting::{DEFAULT_TZ, Meeting, clock_after, local_to_ms};
 
 use std::collections::BTreeMap;
@@ -69,6 +77,54 @@ impl Roster {
     pub fn takes_part(&self, node: &NodeId) -> bool {
         self.chair.as_ref() == Some(node) || self.pool.contains(node) || self.members.contains(node)
     }
+}
+
+/// What a node's certificate said of it (tier, roles) when this node accepted
+/// a message that the node sent or that names it.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct Standing {
+    pub tier: Tier,
+    #[serde(default)]
+    pub roles: Vec<Role>,
+}
+
+impl Standing {
+    pub fn of(info: &NodeInfo) -> Standing {
+        Standing {
+            tier: info.tier,
+            roles: info.roles.clone(),
+        }
+    }
+
+    /// A national node with the chair role.
+    pub fn is_chair(&self) -> bool {
+        self.tier == Tier::National && self.roles.contains(&Role::Chair)
+    }
+
+    /// A provincial association: in the rotation pool.
+    pub fn in_pool(&self) -> bool {
+        self.tier == Tier::Provincial
+    }
+
+    /// The chair, a provincial or a prefecture association.
+    pub fn takes_part(&self) -> bool {
+        self.is_chair() || self.tier != Tier::National
+    }
+}
+
+/// The standing of a message's sender and of every node it names, as this node
+/// verified their certificates when it accepted the message.
+pub type Standings = BTreeMap<NodeId, Standing>;
+
+/// The standings for `msg` from `sender`, from a verified directory: what a
+/// node records when it accepts (or sends) the message.
+pub fn standings(dir: &[NodeInfo], sender: &NodeId, msg: &ConfMsg) -> Standings {
+    let mut wanted = msg.named();
+    wanted.push(sender.clone());
+    dir.iter()
+        .filter(|n| wanted.contains(&n.node_id))
+        .map(|n| (n.node_id.clone(), Standing::of(n)))
+        .collect()
 }
 
 /// A schedule as the chair publishes it: the inputs and the turns generated
@@ -238,6 +294,12 @@ pub enum ConfMsg {
     },
     /// A participant acknowledges the minutes it read.
     Ack { session: u32, minutes: MessageId },
+    /// A pool member declines its turn at `session`, in its own words; the
+    /// chair's next schedule names this message.
+    Decline { session: u32, reason: String },
+    /// A pool member agrees to exchange its next turn with `with`; a swap takes
+    /// effect once both have sent one and the chair's schedule names them.
+    Swap { with: NodeId },
 }
 
 /// Longest free text in a conference message, bytes.
@@ -255,13 +317,40 @@ impl ConfMsg {
             ConfMsg::Remind { .. } => "remind",
             ConfMsg::Minutes { .. } => "minutes",
             ConfMsg::Ack { .. } => "ack",
+            ConfMsg::Decline { .. } => "decline",
+            ConfMsg::Swap { .. } => "swap",
         }
     }
 
-    /// The session it concerns (none for a schedule).
+    /// The nodes the message names whose standing its check needs (besides
+    /// its sender): a schedule's pool and changes, voters, a swap partner.
+    pub fn named(&self) -> Vec<NodeId> {
+        let mut out: Vec<NodeId> = match self {
+            ConfMsg::Schedule(p) => {
+                let mut v = p.input.pool.clone();
+                v.extend(p.input.served.iter().cloned());
+                v.extend(p.input.changes.iter().flat_map(|c| c.nodes()));
+                v
+            }
+            ConfMsg::Minutes { resolutions, .. } => resolutions
+                .iter()
+                .flat_map(|r| match &r.outcome {
+                    Outcome::Votes(v) => v.keys().cloned().collect(),
+                    Outcome::Consensus => Vec::new(),
+                })
+                .collect(),
+            ConfMsg::Swap { with } => vec![with.clone()],
+            _ => Vec::new(),
+        };
+        out.sort();
+        out.dedup();
+        out
+    }
+
+    /// The session it concerns (none for a schedule or a swap).
     pub fn session(&self) -> Option<u32> {
         match self {
-            ConfMsg::Schedule(_) => None,
+            ConfMsg::Schedule(_) | ConfMsg::Swap { .. } => None,
             ConfMsg::Convene(m) => Some(m.session),
             ConfMsg::Cancel { session, .. }
             | ConfMsg::Propose { session, .. }
@@ -269,7 +358,8 @@ impl ConfMsg {
             | ConfMsg::Rsvp { session, .. }
             | ConfMsg::Remind { session, .. }
             | ConfMsg::Minutes { session, .. }
-            | ConfMsg::Ack { session, .. } => Some(*session),
+            | ConfMsg::Ack { session, .. }
+            | ConfMsg::Decline { session, .. } => Some(*session),
         }
     }
 
@@ -349,6 +439,12 @@ impl ConfMsg {
                 check_attachments(attachments)?;
             }
             ConfMsg::Cancel { reason, .. } => check_text("a reason", reason, MAX_TEXT)?,
+            ConfMsg::Decline { reason, .. } if reason.trim().is_empty() => {
+                return bad("declining a turn needs a reason");
+            }
+            ConfMsg::Decline { reason, .. } => {
+                check_line("a reason", reason, crate::payload::MAX_FIELD)?
+            }
             _ => {}
         }
         Ok(())
@@ -362,6 +458,8 @@ pub struct ConfEvent {
     pub sender: NodeId,
     pub created_at: i64,
     pub msg: ConfMsg,
+    /// The sender's and named nodes' standing when this node accepted it.
+    pub standings: Standings,
 }
 
 #[cfg(test)]

@@ -18,7 +18,7 @@ use std::collections::BTreeSet;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{ErrorCode, ProtoError};
-use crate::ids::NodeId;
+use crate::ids::{MessageId, NodeId};
 
 /// Most sessions scheduled at once.
 pub const MAX_SESSIONS: u32 = 200;
@@ -33,6 +33,10 @@ pub enum PoolChange {
         session: u32,
         #[serde(default)]
         reason: String,
+        /// The member's own signed `decline` message this change stands on;
+        /// a conference schedule must name it ([`crate::conference`]).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        by: Option<MessageId>,
     },
     /// Two members exchange their next turns; only when both confirmed.
     Swap {
@@ -40,11 +44,26 @@ pub enum PoolChange {
         b: NodeId,
         confirmed_a: bool,
         confirmed_b: bool,
+        /// The members' own signed `swap` messages behind each confirmation.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        by: Vec<MessageId>,
     },
     /// A member from `session` on (placed at the end of the agreed order).
     Join { node: NodeId, session: u32 },
     /// No longer a member from `session` on.
     Leave { node: NodeId, session: u32 },
+}
+
+impl PoolChange {
+    /// The nodes it concerns.
+    pub fn nodes(&self) -> Vec<NodeId> {
+        match self {
+            PoolChange::Decline { node, .. }
+            | PoolChange::Join { node, .. }
+            | PoolChange::Leave { node, .. } => vec![node.clone()],
+            PoolChange::Swap { a, b, .. } => vec![a.clone(), b.clone()],
+        }
+    }
 }
 
 /// What the schedule is generated from.
@@ -105,6 +124,7 @@ fn declined<'a>(input: &'a RotationInput, node: &NodeId, session: u32) -> Option
             node: n,
             session: s,
             reason,
+            ..
         } if n == node && *s == session => Some(reason.as_str()),
         _ => None,
     })
@@ -237,6 +257,7 @@ fn apply_swaps(input: &RotationInput, schedule: &mut Schedule) {
             b,
             confirmed_a,
             confirmed_b,
+            ..
         } = c
         else {
             continue;

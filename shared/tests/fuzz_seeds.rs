@@ -152,6 +152,7 @@ fn write_domain_payload_seeds() {
             node: n("bj"),
             session: 1,
             reason: "换届".into(),
+            by: Some(MessageId::new_v7(1, [5; 16])),
         }],
     };
     let turns = lianxi_shared::rotation::generate(&input).unwrap().turns;
@@ -208,6 +209,11 @@ fn write_domain_payload_seeds() {
             session: 1,
             minutes: id,
         },
+        ConfMsg::Decline {
+            session: 2,
+            reason: "换届".into(),
+        },
+        ConfMsg::Swap { with: n("sh") },
     ];
     for (i, m) in conf.into_iter().enumerate() {
         write(&root, &format!("conf{i}"), &Payload::Conference(m).encode());

@@ -1,9 +1,12 @@
 //! The joint conference in the archive: every conference message is kept
-//! (with its signed envelope once it has one); the conference's state is the
-//! fold of them ([`lianxi_shared::conference::fold`]) with the roster from the
-//! verified directory, so the order of arrival never matters.
+//! (with its signed envelope once it has one, and the standings of the nodes
+//! it concerns as verified when it was accepted); the conference's state is
+//! the fold of them ([`lianxi_shared::conference::fold`]), so neither the
+//! order of arrival nor later directory changes alter it.
 
-use lianxi_shared::conference::{ConfEvent, ConfMsg, Conference, Entry, Roster, fold};
+use lianxi_shared::conference::{
+    ConfEvent, ConfMsg, Conference, Entry, Roster, Standings, fold, standings,
+};
 use lianxi_shared::{Audience, Envelope, ErrorCode, MessageId, NodeId, Payload, ProtoError};
 use rusqlite::{Connection, OptionalExtension, params};
 
@@ -15,7 +18,7 @@ fn corrupt(e: impl std::fmt::Display) -> ProtoError {
 
 fn events(tx: &Connection) -> Result<Vec<ConfEvent>, ProtoError> {
     let mut st = tx
-        .prepare_cached("SELECT id, sender, created_at, payload FROM conf_events")
+        .prepare_cached("SELECT id, sender, created_at, payload, standings FROM conf_events")
         .map_err(db_err)?;
     let rows = st
         .query_map([], |r| {
@@ -24,23 +27,44 @@ fn events(tx: &Connection) -> Result<Vec<ConfEvent>, ProtoError> {
                 r.get::<_, String>(1)?,
                 r.get::<_, i64>(2)?,
                 r.get::<_, Vec<u8>>(3)?,
+                r.get::<_, Option<String>>(4)?,
             ))
         })
         .map_err(db_err)?;
+    // Rows stored before standings were recorded are judged against the directory.
+    let mut legacy: Option<Vec<lianxi_shared::NodeInfo>> = None;
     let mut out = Vec::new();
     for row in rows {
-        let (id, sender, created_at, payload) = row.map_err(db_err)?;
+        let (id, sender, created_at, payload, recorded) = row.map_err(db_err)?;
         let Payload::Conference(msg) = Payload::decode_stored(&payload)? else {
             return Err(corrupt(format!("{id} is not a conference message")));
         };
+        let sender = NodeId::new(&sender)?;
+        let standings: Standings = match recorded {
+            Some(json) => serde_json::from_str(&json).map_err(corrupt)?,
+            None => {
+                if legacy.is_none() {
+                    legacy = Some(super::read_directory(tx)?);
+                }
+                standings(legacy.as_deref().unwrap_or_default(), &sender, &msg)
+            }
+        };
         out.push(ConfEvent {
             id: id.parse()?,
-            sender: NodeId::new(&sender)?,
+            sender,
             created_at,
             msg,
+            standings,
         });
     }
     Ok(out)
+}
+
+/// The standings of `sender` and of the nodes `msg` names, from the verified
+/// directory as it is now: recorded with the message when it is accepted.
+fn standings_now(tx: &Connection, sender: &NodeId, msg: &ConfMsg) -> Result<String, ProtoError> {
+    let s = standings(&super::read_directory(tx)?, sender, msg);
+    serde_json::to_string(&s).map_err(|e| ProtoError::new(ErrorCode::Internal, e.to_string()))
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -55,9 +79,10 @@ fn insert(
     envelope: Option<&Envelope>,
     at: i64,
 ) -> Result<(), ProtoError> {
+    let standings = standings_now(tx, sender, msg)?;
     tx.prepare_cached(
-        "INSERT INTO conf_events(id, direction, sender, created_at, kind, session, payload, received_at, env_header, env_sig, env_body)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        "INSERT INTO conf_events(id, direction, sender, created_at, kind, session, payload, received_at, env_header, env_sig, env_body, standings)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)",
     )
     .map_err(db_err)?
     .execute(params![
@@ -72,6 +97,7 @@ fn insert(
         envelope.map(|e| e.header.clone()),
         envelope.map(|e| e.sig.to_vec()),
         envelope.map(|e| e.body.clone()),
+        standings,
     ])
     .map_err(db_err)?;
     Ok(())
@@ -148,7 +174,8 @@ impl Archive {
         // millisecond (a schedule and the convening that relies on it).
         let now = lianxi_shared::rules::next_time(now, log.iter().map(|e| e.created_at));
         let (state, _) = fold(roster, &log);
-        state.check(me, now, &msg)?;
+        let dir = super::read_directory(&tx)?;
+        state.check(me, now, &msg, &standings(&dir, me, &msg))?;
         let payload = Payload::Conference(msg.clone());
         let bytes = payload.encode();
         insert(&tx, "out", &id, me, now, &msg, &bytes, None, now)?;

@@ -73,6 +73,23 @@ pub struct Archive {
     pub(crate) conn: Connection,
 }
 
+/// The cached verified directory, in node id order, inside any transaction.
+pub(crate) fn read_directory(conn: &Connection) -> Result<Vec<NodeInfo>, ProtoError> {
+    let mut st = conn
+        .prepare_cached("SELECT info FROM directory ORDER BY node_id")
+        .map_err(db_err)?;
+    let rows = st
+        .query_map([], |r| r.get::<_, String>(0))
+        .map_err(db_err)?;
+    let mut out = Vec::new();
+    for r in rows {
+        if let Ok(info) = serde_json::from_str::<NodeInfo>(&r.map_err(db_err)?) {
+            out.push(info);
+        }
+    }
+    Ok(out)
+}
+
 impl Archive {
     /// Open or create the archive, refusing a foreign, damaged or newer file.
     pub fn open(path: &Path) -> Result<Archive, ProtoError> {
@@ -124,20 +141,7 @@ impl Archive {
 
     /// The cached verified directory, in node id order.
     pub fn directory(&self) -> Result<Vec<NodeInfo>, ProtoError> {
-        let mut st = self
-            .conn
-            .prepare_cached("SELECT info FROM directory ORDER BY node_id")
-            .map_err(db_err)?;
-        let rows = st
-            .query_map([], |r| r.get::<_, String>(0))
-            .map_err(db_err)?;
-        let mut out = Vec::new();
-        for r in rows {
-            if let Ok(info) = serde_json::from_str::<NodeInfo>(&r.map_err(db_err)?) {
-                out.push(info);
-            }
-        }
-        Ok(out)
+        read_directory(&self.conn)
     }
 
     pub fn directory_entry(&self, id: &NodeId) -> Result<Option<(NodeInfo, Vec<u8>)>, ProtoError> {

@@ -192,6 +192,11 @@ const MIGRATIONS: &[&str] = &[
         payload BLOB NOT NULL
     );
     CREATE INDEX parked_by_ref ON parked(ref);",
+    // 9: each conference message keeps the standing (tier, roles) of its
+    //    sender and of the nodes it names as verified when it was accepted, so
+    //    later directory changes never rewrite the conference's history.
+    //    Rows from before have none and are judged against the directory.
+    "ALTER TABLE conf_events ADD COLUMN standings TEXT;",
 ];
 
 pub fn latest() -> i64 {

@@ -1,6 +1,8 @@
-use lianxi_shared::conference::{ConfEvent, ConfMsg, DEFAULT_TZ, Meeting, Published, Roster, fold};
+use lianxi_shared::conference::{
+    ConfEvent, ConfMsg, DEFAULT_TZ, Meeting, Published, Roster, Standing, Standings, fold,
+};
 use lianxi_shared::rotation::{RotationInput, generate};
-use lianxi_shared::{MessageId, NodeId};
+use lianxi_shared::{MessageId, NodeId, Role, Tier};
 
 use super::*;
 
@@ -14,6 +16,21 @@ fn roster() -> Roster {
         pool: vec![id("bj"), id("sh")],
         members: vec![id("sz")],
     }
+}
+
+/// Every node's standing, as the roster says.
+fn standings() -> Standings {
+    let s = |tier, roles: &[Role]| Standing {
+        tier,
+        roles: roles.to_vec(),
+    };
+    [
+        (id("nat"), s(Tier::National, &[Role::Chair])),
+        (id("bj"), s(Tier::Provincial, &[])),
+        (id("sh"), s(Tier::Provincial, &[])),
+        (id("sz"), s(Tier::Prefecture, &[])),
+    ]
+    .into()
 }
 
 fn meeting(session: u32, date: &str, tz: &str) -> Meeting {
@@ -45,6 +62,7 @@ fn conf(msgs: Vec<ConfMsg>) -> Conference {
         sender: id("nat"),
         created_at: 1,
         msg: ConfMsg::Schedule(Box::new(Published { input, turns })),
+        standings: standings(),
     }];
     for (i, m) in msgs.into_iter().enumerate() {
         let at = 1_000_000 * (i as i64 + 2);
@@ -53,6 +71,7 @@ fn conf(msgs: Vec<ConfMsg>) -> Conference {
             sender: id("nat"),
             created_at: at,
             msg: m,
+            standings: standings(),
         });
     }
     let (c, log) = fold(roster(), &events);

@@ -6,12 +6,21 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     AgendaItem, ConfEvent, ConfMsg, Meeting, Outcome, Published, RemindOf, Resolution, Roster,
-    Rsvp, Slot,
+    Rsvp, Slot, Standing, Standings,
 };
 use crate::error::{ErrorCode, ProtoError};
 use crate::ids::{MessageId, NodeId};
 use crate::payload::Attachment;
-use crate::rotation::{self, Schedule};
+use crate::rotation::{self, PoolChange, Schedule};
+
+/// A pool member's own signed answer about its turns (a `decline` or a
+/// `swap`), which a schedule's changes must name.
+#[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
+pub struct PoolAnswer {
+    pub from: NodeId,
+    pub at: i64,
+    pub msg: ConfMsg,
+}
 
 /// A proposed agenda item as the host sees it.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]
@@ -99,6 +108,9 @@ pub struct Conference {
     pub schedule: Option<Published>,
     pub schedule_id: Option<MessageId>,
     pub meetings: BTreeMap<u32, MeetingState>,
+    /// Declines and swap agreements the members sent, by message id.
+    #[serde(default)]
+    pub answers: BTreeMap<MessageId, PoolAnswer>,
 }
 
 fn err(code: ErrorCode, m: impl Into<String>) -> ProtoError {
@@ -111,6 +123,43 @@ impl Conference {
             roster,
             ..Default::default()
         }
+    }
+
+    /// Members' answers the schedule in force does not name yet: what the
+    /// chair has still to take into the next schedule.
+    pub fn pending_answers(&self) -> Vec<(&MessageId, &PoolAnswer)> {
+        let named: Vec<&MessageId> = self
+            .schedule
+            .iter()
+            .flat_map(|p| p.input.changes.iter())
+            .flat_map(|c| match c {
+                PoolChange::Decline { by, .. } => by.iter().collect::<Vec<_>>(),
+                PoolChange::Swap { by, .. } => by.iter().collect(),
+                _ => Vec::new(),
+            })
+            .collect();
+        self.answers
+            .iter()
+            .filter(|(id, _)| !named.contains(id))
+            .collect()
+    }
+
+    /// The member's `decline` of `session`, if it sent one.
+    pub fn decline_of(&self, node: &NodeId, session: u32) -> Option<(&MessageId, &str)> {
+        self.answers.iter().rev().find_map(|(id, a)| match &a.msg {
+            ConfMsg::Decline { session: s, reason } if &a.from == node && *s == session => {
+                Some((id, reason.as_str()))
+            }
+            _ => None,
+        })
+    }
+
+    /// `node`'s latest agreement to swap with `with`, if it sent one.
+    pub fn swap_of(&self, node: &NodeId, with: &NodeId) -> Option<&MessageId> {
+        self.answers.iter().rev().find_map(|(id, a)| match &a.msg {
+            ConfMsg::Swap { with: w } if &a.from == node && w == with => Some(id),
+            _ => None,
+        })
     }
 
     /// Who holds the executive vice-chair for `session` in the schedule in force.
@@ -179,8 +228,8 @@ impl Conference {
         })
     }
 
-    fn require_chair(&self, sender: &NodeId) -> Result<(), ProtoError> {
-        if self.roster.chair.as_ref() == Some(sender) {
+    fn require_chair(sender: &NodeId, standings: &Standings) -> Result<(), ProtoError> {
+        if standings.get(sender).is_some_and(Standing::is_chair) {
             Ok(())
         } else {
             Err(err(
@@ -214,10 +263,68 @@ impl Conference {
         Ok(())
     }
 
-    /// May `sender` send `msg` at `at`? The same check on every node.
-    pub fn check(&self, sender: &NodeId, at: i64, msg: &ConfMsg) -> Result<(), ProtoError> {
+    /// Does every change in a schedule stand on the members' own answers?
+    fn check_change(&self, c: &PoolChange) -> Result<(), ProtoError> {
+        match c {
+            PoolChange::Decline {
+                node,
+                session,
+                reason,
+                by,
+            } => {
+                let signed = by.as_ref().and_then(|id| self.answers.get(id)).is_some_and(|a| {
+                    &a.from == node
+                        && matches!(&a.msg, ConfMsg::Decline { session: s, reason: r } if s == session && r == reason)
+                });
+                if !signed {
+                    return Err(err(
+                        ErrorCode::BadSchedule,
+                        format!(
+                            "{node} declining session {session} is not {node}'s own signed answer (it sends `conference decline`; the schedule names that message)"
+                        ),
+                    ));
+                }
+            }
+            PoolChange::Swap {
+                a,
+                b,
+                confirmed_a,
+                confirmed_b,
+                by,
+            } => {
+                for (x, y, confirmed) in [(a, b, confirmed_a), (b, a, confirmed_b)] {
+                    let signed = by.iter().any(|id| {
+                        self.answers.get(id).is_some_and(|ans| {
+                            &ans.from == x && matches!(&ans.msg, ConfMsg::Swap { with } if with == y)
+                        })
+                    });
+                    if *confirmed && !signed {
+                        return Err(err(
+                            ErrorCode::BadSchedule,
+                            format!(
+                                "{x}'s agreement to swap with {y} is not {x}'s own signed answer (it sends `conference swap`; the schedule names that message)"
+                            ),
+                        ));
+                    }
+                }
+            }
+            PoolChange::Join { .. } | PoolChange::Leave { .. } => {}
+        }
+        Ok(())
+    }
+
+    /// May `sender` send `msg` at `at`? The same check on every node, against
+    /// the standings recorded when the message was accepted.
+    pub fn check(
+        &self,
+        sender: &NodeId,
+        at: i64,
+        msg: &ConfMsg,
+        standings: &Standings,
+    ) -> Result<(), ProtoError> {
         msg.validate()?;
-        if !self.roster.takes_part(sender) {
+        let in_pool = |n: &NodeId| standings.get(n).is_some_and(Standing::in_pool);
+        if !standings.get(sender).is_some_and(Standing::takes_part) {
             return Err(err(
                 ErrorCode::NotMember,
                 format!("{sender} is not a member of the joint conference"),
@@ -225,7 +332,7 @@ impl Conference {
         }
         match msg {
             ConfMsg::Schedule(p) => {
-                self.require_chair(sender)?;
+                Self::require_chair(sender, standings)?;
                 let schedule = rotation::generate(&p.input)
                     .map_err(|e| err(ErrorCode::BadSchedule, e.message))?;
                 if schedule.turns != p.turns {
@@ -242,11 +349,14 @@ impl Conference {
                     },
                 )
                 .map_err(|e| err(ErrorCode::BadSchedule, e.message))?;
-                if let Some(m) = p.input.pool.iter().find(|n| !self.roster.pool.contains(n)) {
+                if let Some(m) = p.input.pool.iter().find(|n| !in_pool(n)) {
                     return Err(err(
                         ErrorCode::BadSchedule,
                         format!("{m} is not a provincial association in the directory"),
                     ));
+                }
+                for c in &p.input.changes {
+                    self.check_change(c)?;
                 }
                 // Sessions already held keep the host that held them.
                 for (s, m) in &self.meetings {
@@ -268,7 +378,7 @@ impl Conference {
                 Ok(())
             }
             ConfMsg::Convene(m) => {
-                self.require_chair(sender)?;
+                Self::require_chair(sender, standings)?;
                 if self.host(m.session).is_none() {
                     return Err(err(
                         ErrorCode::BadSchedule,
@@ -289,7 +399,7 @@ impl Conference {
                 Ok(())
             }
             ConfMsg::Cancel { session, .. } => {
-                self.require_chair(sender)?;
+                Self::require_chair(sender, standings)?;
                 let m = self.meeting(*session)?;
                 Self::require_open(m)?;
                 if m.minutes.is_some() {
@@ -374,7 +484,9 @@ impl Conference {
                 }
                 for r in resolutions {
                     if let Outcome::Votes(v) = &r.outcome
-                        && let Some(n) = v.keys().find(|n| !self.roster.takes_part(n))
+                        && let Some(n) = v
+                            .keys()
+                            .find(|n| !standings.get(*n).is_some_and(Standing::takes_part))
                     {
                         return Err(err(
                             ErrorCode::NotMember,
@@ -401,12 +513,47 @@ impl Conference {
                     )),
                 }
             }
+            ConfMsg::Decline { session, .. } => {
+                if !in_pool(sender) {
+                    return Err(err(
+                        ErrorCode::NotMember,
+                        format!("{sender} is not in the rotation pool"),
+                    ));
+                }
+                if self.meetings.get(session).is_some_and(|m| m.minutes.is_some()) {
+                    return Err(err(
+                        ErrorCode::AgendaClosed,
+                        format!("session {session} was already held"),
+                    ));
+                }
+                Ok(())
+            }
+            ConfMsg::Swap { with } => {
+                if !in_pool(sender) || !in_pool(with) || with == sender {
+                    return Err(err(
+                        ErrorCode::NotMember,
+                        format!("a swap is between two members of the rotation pool, not {sender} and {with}"),
+                    ));
+                }
+                Ok(())
+            }
         }
     }
 
     /// Apply a message that passed [`Conference::check`].
     fn apply(&mut self, e: &ConfEvent) {
         let at = e.created_at;
+        if matches!(e.msg, ConfMsg::Decline { .. } | ConfMsg::Swap { .. }) {
+            self.answers.insert(
+                e.id,
+                PoolAnswer {
+                    from: e.sender.clone(),
+                    at,
+                    msg: e.msg.clone(),
+                },
+            );
+            return;
+        }
         if let ConfMsg::Schedule(p) = &e.msg {
             self.schedule = Some((**p).clone());
             self.schedule_id = Some(e.id);
@@ -485,7 +632,10 @@ impl Conference {
             ConfMsg::Ack { .. } => {
                 m.acks.insert(e.sender.clone(), at);
             }
-            ConfMsg::Schedule(_) | ConfMsg::Convene(_) => {}
+            ConfMsg::Schedule(_)
+            | ConfMsg::Convene(_)
+            | ConfMsg::Decline { .. }
+            | ConfMsg::Swap { .. } => {}
         }
     }
 }
@@ -499,7 +649,9 @@ pub fn fold(roster: Roster, events: &[ConfEvent]) -> (Conference, Vec<Entry>) {
     let mut state = Conference::new(roster);
     let mut log = Vec::with_capacity(sorted.len());
     for e in sorted {
-        let ignored = state.check(&e.sender, e.created_at, &e.msg).err();
+        let ignored = state
+            .check(&e.sender, e.created_at, &e.msg, &e.standings)
+            .err();
         if ignored.is_none() {
             state.apply(e);
         }

@@ -8,15 +8,19 @@ fn id(n: &str) -> NodeId {
     NodeId::new(n).unwrap()
 }
 
-fn roster() -> Roster {
-    Roster::from_directory(&[
+fn dir() -> Vec<NodeInfo> {
+    vec![
         node("nat", Tier::National, &[Role::Chair, Role::Secretary]),
         node("hotline", Tier::National, &[Role::LegalAid]),
         node("sh", Tier::Provincial, &[Role::Secretary]),
         node("bj", Tier::Provincial, &[Role::Secretary]),
         node("gd", Tier::Provincial, &[Role::Secretary]),
         node("sz", Tier::Prefecture, &[Role::Member]),
-    ])
+    ]
+}
+
+fn roster() -> Roster {
+    Roster::from_directory(&dir())
 }
 
 /// 2026-03-15 09:30 in Shanghai.
@@ -62,13 +66,19 @@ impl Log {
             n: 0,
         }
     }
+    /// A message accepted while the directory was [`dir`].
     fn push(&mut self, sender: &str, at: i64, msg: ConfMsg) -> MessageId {
+        self.push_in(&dir(), sender, at, msg)
+    }
+    /// A message accepted while the directory was `dir`.
+    fn push_in(&mut self, dir: &[NodeInfo], sender: &str, at: i64, msg: ConfMsg) -> MessageId {
         self.n += 1;
         let mid = MessageId::new_v7(at, [self.n; 16]);
         self.events.push(ConfEvent {
             id: mid,
             sender: id(sender),
             created_at: at,
+            standings: standings(dir, &id(sender), &msg),
             msg,
         });
         mid
@@ -125,17 +135,53 @@ fn only_the_chair_publishes_a_schedule_and_only_a_fair_one() {
     assert_eq!(log.last_ignored(), Some(ErrorCode::BadSchedule));
     assert!(log.state().0.schedule.is_none());
 
-    let decline = PoolChange::Decline {
+    let decline = |by| PoolChange::Decline {
         node: id("bj"),
         session: 1,
         reason: "换届".into(),
+        by,
     };
+    // The chair cannot decline for a member: the change names bj's own answer.
     log.push(
         "nat",
         START - 97 * H,
-        ConfMsg::Schedule(Box::new(published(vec![decline]))),
+        ConfMsg::Schedule(Box::new(published(vec![decline(None)]))),
+    );
+    assert_eq!(log.last_ignored(), Some(ErrorCode::BadSchedule));
+    let answer = log.push(
+        "bj",
+        START - 96 * H,
+        ConfMsg::Decline {
+            session: 1,
+            reason: "换届".into(),
+        },
+    );
+    assert_eq!(log.state().0.pending_answers().len(), 1);
+    let forged = log.push(
+        "sh",
+        START - 95 * H,
+        ConfMsg::Decline {
+            session: 1,
+            reason: "换届".into(),
+        },
+    );
+    log.push(
+        "nat",
+        START - 94 * H,
+        ConfMsg::Schedule(Box::new(published(vec![decline(Some(forged))]))),
+    );
+    assert_eq!(log.last_ignored(), Some(ErrorCode::BadSchedule));
+    log.push(
+        "nat",
+        START - 93 * H,
+        ConfMsg::Schedule(Box::new(published(vec![decline(Some(answer))]))),
     );
     assert_eq!(log.last_ignored(), None);
+    assert_eq!(
+        log.state().0.pending_answers().len(),
+        1,
+        "sh's decline is still waiting for the chair"
+    );
     let (c, _) = log.state();
     assert_eq!(c.host(1), Some(&id("sh")));
     assert_eq!(c.next_turn(1), Some((1, &id("sh"))));
@@ -462,6 +508,78 @@ fn conference_messages_round_trip_through_the_payload_codec() {
     );
 }
 
+#[test]
+fn a_swap_takes_both_members_own_agreements() {
+    let swap = |by: Vec<MessageId>| PoolChange::Swap {
+        a: id("bj"),
+        b: id("gd"),
+        confirmed_a: true,
+        confirmed_b: true,
+        by,
+    };
+    let mut log = Log::new();
+    let from_bj = log.push("bj", START - 100 * H, ConfMsg::Swap { with: id("gd") });
+    log.push("nat", START - 99 * H, ConfMsg::Swap { with: id("bj") });
+    assert_eq!(log.last_ignored(), Some(ErrorCode::NotMember));
+    log.push(
+        "nat",
+        START - 98 * H,
+        ConfMsg::Schedule(Box::new(published(vec![swap(vec![from_bj])]))),
+    );
+    assert_eq!(log.last_ignored(), Some(ErrorCode::BadSchedule));
+    let from_gd = log.push("gd", START - 97 * H, ConfMsg::Swap { with: id("bj") });
+    log.push(
+        "nat",
+        START - 96 * H,
+        ConfMsg::Schedule(Box::new(published(vec![swap(vec![from_bj, from_gd])]))),
+    );
+    assert_eq!(log.last_ignored(), None);
+    let c = log.state().0;
+    assert_eq!(c.host(1), Some(&id("gd")));
+    assert!(c.pending_answers().is_empty());
+}
+
+#[test]
+fn history_stays_true_when_the_directory_changes_later() {
+    let mut log = Log::new();
+    log.push(
+        "nat",
+        START - 300 * H,
+        ConfMsg::Schedule(Box::new(published(vec![]))),
+    );
+    log.push(
+        "nat",
+        START - 299 * H,
+        ConfMsg::Convene(Box::new(meeting(1))),
+    );
+    // Later a second national chair is enrolled ("aaa" sorts first) and nat's
+    // certificate is dropped: what was decided stays decided.
+    let mut later = dir();
+    later.retain(|n| n.node_id != id("nat"));
+    later.push(node("aaa", Tier::National, &[Role::Chair]));
+    let today = Roster::from_directory(&later);
+    assert_eq!(today.chair, Some(id("aaa")));
+    let (c, entries) = fold(today, &log.events);
+    assert!(entries.iter().all(|e| e.ignored.is_none()));
+    assert_eq!(c.host(1), Some(&id("bj")));
+    assert!(c.meetings.contains_key(&1));
+    // A message accepted when its sender was not the chair stays ignored even
+    // if the sender becomes chair later.
+    log.push_in(
+        &dir(),
+        "hotline",
+        START - 298 * H,
+        ConfMsg::Cancel {
+            session: 1,
+            reason: "改期".into(),
+        },
+    );
+    let mut promoted = dir();
+    promoted.push(node("hotline", Tier::National, &[Role::Chair]));
+    let (c, _) = fold(Roster::from_directory(&promoted), &log.events);
+    assert!(c.meetings[&1].cancelled.is_none());
+}
+
 fn arb_event() -> impl Strategy<Value = (usize, i64, u8)> {
     (0usize..14, 0i64..400, any::<u8>())
 }
@@ -505,5 +623,120 @@ proptest! {
         let (b, lb) = fold(roster(), &shuffled);
         prop_assert_eq!(a, b);
         prop_assert_eq!(la, lb);
+    }
+}
+
+/// What only the chair and the hosts decide.
+fn authority(c: &Conference) -> impl PartialEq + std::fmt::Debug {
+    let sessions: Vec<_> = c
+        .meetings
+        .values()
+        .map(|m| {
+            (
+                m.meeting.clone(),
+                m.uid,
+                m.sequence,
+                m.cancelled.clone(),
+                m.agenda.clone(),
+                m.minutes.clone(),
+                m.reminders.clone(),
+            )
+        })
+        .collect();
+    (
+        c.schedule.clone(),
+        c.schedule_id,
+        (1..8).map(|s| c.host(s).cloned()).collect::<Vec<_>>(),
+        sessions,
+    )
+}
+
+fn legitimate() -> Log {
+    let mut log = Log::new();
+    log.push(
+        "nat",
+        START - 300 * H,
+        ConfMsg::Schedule(Box::new(published(vec![]))),
+    );
+    log.push(
+        "nat",
+        START - 299 * H,
+        ConfMsg::Convene(Box::new(meeting(1))),
+    );
+    let p = log.push(
+        "sz",
+        START - 200 * H,
+        ConfMsg::Propose {
+            session: 1,
+            item: item("议题", 30),
+        },
+    );
+    log.push(
+        "bj",
+        START - 100 * H,
+        ConfMsg::Agenda {
+            session: 1,
+            slots: vec![Slot {
+                item: p,
+                minutes: 30,
+            }],
+        },
+    );
+    log.push(
+        "bj",
+        START + 3 * H,
+        ConfMsg::Minutes {
+            session: 1,
+            text: "纪要".into(),
+            resolutions: vec![],
+            attachments: vec![],
+        },
+    );
+    log
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(256))]
+    /// Messages from nodes without authority (a national node that is not the
+    /// chair, a member, a pool member that does not host session 1, a node
+    /// outside the directory), with any kinds, times and ids, change nothing
+    /// the chair or the host decides.
+    #[test]
+    fn messages_without_authority_change_nothing(
+        rogue in proptest::collection::vec((0usize..4, 0usize..9, any::<i64>(), any::<[u8; 16]>()), 1..20),
+    ) {
+        let reference = legitimate();
+        let (want, _) = reference.state();
+        let mut log = legitimate();
+        for (who, kind, at, bytes) in rogue {
+            let sender = ["hotline", "sz", "gd", "evil"][who];
+            let at = at.clamp(START - 10_000 * H, START + 10_000 * H);
+            let msg = match kind {
+                0 => ConfMsg::Schedule(Box::new(published(vec![]))),
+                1 => ConfMsg::Convene(Box::new(meeting(1))),
+                2 => ConfMsg::Cancel { session: 1, reason: "伪造".into() },
+                3 => ConfMsg::Agenda { session: 1, slots: vec![] },
+                4 => ConfMsg::Remind { session: 1, of: RemindOf::Rsvp, note: String::new() },
+                5 => ConfMsg::Minutes { session: 1, text: "伪造".into(), resolutions: vec![], attachments: vec![] },
+                6 => ConfMsg::Convene(Box::new(meeting(2))),
+                7 => {
+                    let mut p = published(vec![]);
+                    p.input.pool.reverse();
+                    p.turns = generate(&p.input).unwrap().turns;
+                    ConfMsg::Schedule(Box::new(p))
+                }
+                _ => ConfMsg::Cancel { session: 2, reason: "伪造".into() },
+            };
+            log.n = log.n.wrapping_add(1);
+            log.events.push(ConfEvent {
+                id: MessageId::new_v7(at, bytes),
+                sender: id(sender),
+                created_at: at,
+                standings: standings(&dir(), &id(sender), &msg),
+                msg,
+            });
+        }
+        let (got, _) = log.state();
+        prop_assert_eq!(authority(&got), authority(&want));
     }
 }

@@ -47,6 +47,7 @@ fn a_declined_turn_moves_to_the_next_free_session() {
         node: id("sh"),
         session: 13,
         reason: "换届".into(),
+        by: None,
     };
     let i = input(&["bj", "sh", "gd", "zj"], 5, vec![decline]);
     let s = generate(&i).unwrap();
@@ -62,6 +63,7 @@ fn a_swap_needs_both_confirmations() {
         b: id("gd"),
         confirmed_a: true,
         confirmed_b: ok,
+        by: vec![],
     };
     let i = input(&["bj", "sh", "gd"], 3, vec![swap(false)]);
     let s = generate(&i).unwrap();
@@ -116,7 +118,8 @@ fn arb_input() -> impl Strategy<Value = RotationInput> {
         (0..8usize, 1..30u32, any::<bool>()).prop_map(|(n, s, _)| PoolChange::Decline {
             node: id(NODES[n]),
             session: s,
-            reason: "r".into()
+            reason: "r".into(),
+            by: None,
         }),
         (0..8usize, 0..8usize, any::<bool>(), any::<bool>()).prop_map(|(a, b, x, y)| {
             PoolChange::Swap {
@@ -124,6 +127,7 @@ fn arb_input() -> impl Strategy<Value = RotationInput> {
                 b: id(NODES[b]),
                 confirmed_a: x,
                 confirmed_b: y,
+                by: vec![],
             }
         }),
         (0..8usize, 1..30u32).prop_map(|(n, s)| PoolChange::Join {

@@ -1,9 +1,11 @@
 //! The certificate authority: key, certificate and the records of what it issued.
 //!
 //! Layout of a CA directory:
-//! - `ca.key`  the CA's ed25519 key, PKCS#8 PEM, mode 0600 (keep it offline);
+//! - `ca.key`  the CA's ed25519 key, PKCS#8 PEM encrypted under the operator's
+//!   passphrase (armored age, scrypt; `age -d ca.key` opens it), mode 0600;
 //! - `ca.crt`  the CA certificate (the hub and every node trust it);
-//! - `records.json` every certificate issued, with revocations and the CRL number.
+//! - `records.json` every certificate issued, with revocations and the CRL number;
+//! - `policy.toml` which tiers and roles it certifies ([`crate::policy`]).
 
 use std::path::{Path, PathBuf};
 
@@ -16,7 +18,12 @@ use rcgen::{
 use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 
+use age::secrecy::SecretString;
+use zeroize::Zeroizing;
+
 use crate::files::{read_secret, write_atomic, write_new_secret};
+use crate::passphrase;
+use crate::policy::{DecidedBy, Policy};
 use crate::request::{NodeIdentity, node_params, parse_request};
 use crate::verify::hex;
 
@@ -32,12 +39,26 @@ pub struct SignPolicy {
     pub replace: bool,
 }
 
+/// How the CA key is kept at rest.
+pub enum KeyLock {
+    /// Encrypted under the operator's passphrase (age scrypt); `work_factor`
+    /// as in [`passphrase::encrypt`] (age's default when `None`).
+    Passphrase {
+        pass: SecretString,
+        work_factor: Option<u8>,
+    },
+    /// Plain PKCS#8 (still 0600): only for throwaway local networks (the
+    /// embedded demo, the benchmarks), never a federation's CA.
+    Plain,
+}
+
 /// What signing a request would do: the identity as it would be certified,
-/// what the request asked for, and the node's live certificates.
+/// what the request asked for, who decided, and the node's live certificates.
 #[derive(Clone, Debug)]
 pub struct Preview {
     pub identity: NodeIdentity,
     pub requested: NodeIdentity,
+    pub decided_by: DecidedBy,
     pub live: Vec<IssuedRecord>,
 }
 
@@ -117,8 +138,9 @@ impl Ca {
         dir.join("ca.crt")
     }
 
-    /// Create a new CA in `dir`. Refuses to overwrite an existing CA key.
-    pub fn init(dir: &Path, name: &str, now: i64) -> Result<Ca, ProtoError> {
+    /// Create a new CA in `dir` with the default signing policy. Refuses to
+    /// overwrite an existing CA key.
+    pub fn init(dir: &Path, name: &str, now: i64, lock: KeyLock) -> Result<Ca, ProtoError> {
         let key = KeyPair::generate_for(&rcgen::PKCS_ED25519).map_err(err(ErrorCode::Internal))?;
         let mut p =
             CertificateParams::new(Vec::<String>::new()).map_err(err(ErrorCode::Internal))?;
@@ -136,8 +158,19 @@ impl Ca {
         p.not_after = ts(now + 20 * 365 * 86_400)?;
         p.serial_number = Some(SerialNumber::from_slice(&random_serial()));
         let cert = p.self_signed(&key).map_err(err(ErrorCode::Internal))?;
-        write_new_secret(&dir.join("ca.key"), key.serialize_pem().as_bytes())?;
+        let pem = Zeroizing::new(key.serialize_pem());
+        let stored = match lock {
+            KeyLock::Passphrase { pass, work_factor } => {
+                Zeroizing::new(passphrase::encrypt(pem.as_bytes(), pass, work_factor)?)
+            }
+            KeyLock::Plain => pem,
+        };
+        write_new_secret(&dir.join("ca.key"), stored.as_bytes())?;
         write_atomic(&Self::cert_path(dir), cert.pem().as_bytes(), false)?;
+        let policy = dir.join(crate::policy::FILE);
+        if !policy.exists() {
+            write_atomic(&policy, crate::policy::DEFAULT.as_bytes(), false)?;
+        }
         let ca = Ca {
             dir: dir.to_owned(),
             key,
@@ -147,10 +180,21 @@ impl Ca {
         Ok(ca)
     }
 
-    pub fn open(dir: &Path) -> Result<Ca, ProtoError> {
-        let key_pem = read_secret(&dir.join("ca.key"))?;
-        let key = KeyPair::from_pem(&String::from_utf8_lossy(&key_pem))
-            .map_err(err(ErrorCode::KeyFile))?;
+    /// Open the CA in `dir`; `unlock` gives the passphrase if the key is
+    /// encrypted (and is not called otherwise).
+    pub fn open(
+        dir: &Path,
+        unlock: impl FnOnce() -> Result<SecretString, ProtoError>,
+    ) -> Result<Ca, ProtoError> {
+        let stored = read_secret(&dir.join("ca.key"))?;
+        let key_pem = if passphrase::is_encrypted(&stored) {
+            passphrase::decrypt(&stored, unlock()?)?
+        } else {
+            Zeroizing::new(stored.to_vec())
+        };
+        let key_pem = std::str::from_utf8(&key_pem)
+            .map_err(|_| ProtoError::new(ErrorCode::KeyFile, "ca.key is not PEM"))?;
+        let key = KeyPair::from_pem(key_pem).map_err(err(ErrorCode::KeyFile))?;
         let cert_path = Self::cert_path(dir);
         let cert_pem = std::fs::read_to_string(&cert_path).map_err(io(&cert_path))?;
         Ok(Ca {
@@ -193,18 +237,30 @@ impl Ca {
         let req = parse_request(request)?;
         let requested = req.identity;
         let mut identity = requested.clone();
-        if let Some(tier) = policy.tier {
-            identity.attrs.tier = tier;
-        }
-        if let Some(roles) = &policy.roles {
-            if roles.is_empty() {
-                return Err(ProtoError::new(
-                    ErrorCode::BadRequest,
-                    "a node needs at least one role",
-                ));
+        let decided_by = if policy.tier.is_some() || policy.roles.is_some() {
+            if let Some(tier) = policy.tier {
+                identity.attrs.tier = tier;
             }
-            identity.attrs.roles = roles.clone();
-        }
+            if let Some(roles) = &policy.roles {
+                if roles.is_empty() {
+                    return Err(ProtoError::new(
+                        ErrorCode::BadRequest,
+                        "a node needs at least one role",
+                    ));
+                }
+                identity.attrs.roles = roles.clone();
+            }
+            DecidedBy::Operator
+        } else {
+            let (tier, roles, by) = Policy::load(&self.dir)?.decide(
+                &identity.node_id,
+                requested.attrs.tier,
+                &requested.attrs.roles,
+            )?;
+            identity.attrs.tier = tier;
+            identity.attrs.roles = roles;
+            by
+        };
         let live = self
             .records()?
             .issued
@@ -218,6 +274,7 @@ impl Ca {
         Ok(Preview {
             identity,
             requested,
+            decided_by,
             live,
         })
     }

@@ -11,6 +11,8 @@
 pub mod attrs;
 pub mod ca;
 pub mod files;
+pub mod passphrase;
+pub mod policy;
 pub mod request;
 pub mod verify;
 

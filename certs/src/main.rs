@@ -5,7 +5,8 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use lianxi_certs::ca::{Ca, Preview, SignPolicy, Validity};
+use lianxi_certs::ca::{Ca, KeyLock, Preview, SignPolicy, Validity};
+use lianxi_certs::passphrase;
 use lianxi_certs::unix_now;
 use lianxi_shared::text::{escape_line, escape_text};
 use lianxi_shared::{ErrorCode, NodeId, ProtoError, ids::parse_roles};
@@ -21,18 +22,46 @@ struct Cli {
     /// Machine-readable JSON output, errors included.
     #[arg(long, global = true)]
     json: bool,
+    /// Read the CA key's passphrase from this file's first line (for scripts;
+    /// also $LIANXI_CA_PASSPHRASE or $LIANXI_CA_PASSPHRASE_FILE). Otherwise it
+    /// is asked for on the terminal.
+    #[arg(long, global = true)]
+    passphrase_file: Option<PathBuf>,
     #[command(subcommand)]
     cmd: Cmd,
 }
 
+impl Cli {
+    fn passphrase(&self) -> passphrase::Source {
+        passphrase::Source {
+            var: "LIANXI_CA_PASSPHRASE",
+            file_var: "LIANXI_CA_PASSPHRASE_FILE",
+            file: self.passphrase_file.clone(),
+            prompt: true,
+            what: "the CA key",
+        }
+    }
+
+    fn open(&self, dir: &std::path::Path) -> Result<Ca, ProtoError> {
+        Ca::open(dir, || self.passphrase().get())
+    }
+}
+
 #[derive(Subcommand)]
 enum Cmd {
-    /// Create a new CA: DIR/ca.crt, DIR/ca.key (0600) and DIR/records.json.
+    /// Create a new CA: DIR/ca.crt, DIR/ca.key (0600, encrypted under a
+    /// passphrase asked twice), DIR/records.json and DIR/policy.toml.
     Init {
         #[arg(long)]
         dir: PathBuf,
         #[arg(long)]
         name: String,
+        /// Keep ca.key unencrypted (a throwaway test CA only).
+        #[arg(long)]
+        no_passphrase: bool,
+        /// scrypt work factor (log2 N) for the key's encryption; tests lower it.
+        #[arg(long, hide = true)]
+        work_factor: Option<u8>,
     },
     /// Issue the hub's server certificate: OUT/hub.crt and OUT/hub.key.
     Hub {
@@ -109,13 +138,34 @@ enum Cmd {
 fn run(cli: &Cli) -> anyhow::Result<serde_json::Value> {
     let now = unix_now();
     Ok(match &cli.cmd {
-        Cmd::Init { dir, name } => {
-            Ca::init(dir, name, now)?;
+        Cmd::Init {
+            dir,
+            name,
+            no_passphrase,
+            work_factor,
+        } => {
+            let lock = if *no_passphrase {
+                KeyLock::Plain
+            } else {
+                KeyLock::Passphrase {
+                    pass: cli.passphrase().get_new()?,
+                    work_factor: *work_factor,
+                }
+            };
+            Ca::init(dir, name, now, lock)?;
             let path = Ca::cert_path(dir);
             if !cli.json {
                 println!("CA created: {}", path.display());
+                println!(
+                    "signing policy: {} (which tiers and roles it certifies)",
+                    dir.join(lianxi_certs::policy::FILE).display()
+                );
+                if *no_passphrase {
+                    println!("warning: ca.key is not encrypted; use this CA for tests only");
+                }
             }
-            json!({"ca_cert": path, "ca_key": dir.join("ca.key")})
+            json!({"ca_cert": path, "ca_key": dir.join("ca.key"), "encrypted": !*no_passphrase,
+                   "policy": dir.join(lianxi_certs::policy::FILE)})
         }
         Cmd::Hub {
             dir,
@@ -123,7 +173,7 @@ fn run(cli: &Cli) -> anyhow::Result<serde_json::Value> {
             out,
             days,
         } => {
-            Ca::open(dir)?.issue_hub(hosts, out, Validity::days_from(now, *days), now)?;
+            cli.open(dir)?.issue_hub(hosts, out, Validity::days_from(now, *days), now)?;
             if !cli.json {
                 println!(
                     "hub certificate for {}: {}",
@@ -152,7 +202,7 @@ fn run(cli: &Cli) -> anyhow::Result<serde_json::Value> {
                 tier: tier.as_deref().map(str::parse).transpose()?,
                 replace: *replace,
             };
-            let ca = Ca::open(dir)?;
+            let ca = cli.open(dir)?;
             let preview = ca.preview(&req, &policy, now)?;
             if *dry_run {
                 if !cli.json {
@@ -205,7 +255,7 @@ fn run(cli: &Cli) -> anyhow::Result<serde_json::Value> {
                    "not_after": validity.not_after, "replaced": signed.replaced})
         }
         Cmd::Revoke { dir, node, serial } => {
-            let ca = Ca::open(dir)?;
+            let ca = cli.open(dir)?;
             let (node, serials) = match node {
                 Some(node) => {
                     let node = NodeId::new(node.as_str())?;
@@ -226,7 +276,7 @@ fn run(cli: &Cli) -> anyhow::Result<serde_json::Value> {
             json!({"node_id": node, "revoked_serials": serials})
         }
         Cmd::Crl { dir, out, days } => {
-            let pem = Ca::open(dir)?.crl(now, *days)?;
+            let pem = cli.open(dir)?.crl(now, *days)?;
             lianxi_certs::files::write_atomic(out, pem.as_bytes(), false)?;
             if !cli.json {
                 println!("CRL written: {}", out.display());
@@ -234,7 +284,7 @@ fn run(cli: &Cli) -> anyhow::Result<serde_json::Value> {
             json!({"crl": out})
         }
         Cmd::List { dir } => {
-            let list = Ca::open(dir)?.list()?;
+            let list = cli.open(dir)?.list()?;
             if !cli.json {
                 for r in &list {
                     let state = if r.revoked_at.is_some() {
@@ -275,7 +325,7 @@ fn roles_text(roles: &[lianxi_shared::Role]) -> String {
 fn preview_text(p: &Preview, days: i64) -> String {
     let (id, asked) = (&p.identity, &p.requested);
     let mut s = format!(
-        "node      {}\nname      {}\norg       {}\ntier      {}{}\nroles     {}{}\nvalid     {days} days",
+        "node      {}\nname      {}\norg       {}\ntier      {}{}\nroles     {}{}\ndecided   by the {}\nvalid     {days} days",
         id.node_id,
         escape_line(&id.name),
         escape_line(&id.org),
@@ -291,6 +341,7 @@ fn preview_text(p: &Preview, days: i64) -> String {
         } else {
             format!(" (requested {})", roles_text(&asked.attrs.roles))
         },
+        p.decided_by.as_str(),
     );
     for r in &p.live {
         s += &format!(
@@ -308,7 +359,7 @@ fn preview_json(p: &Preview, days: i64) -> serde_json::Value {
         "tier": id.attrs.tier.to_string(), "roles": roles_text(&id.attrs.roles),
         "requested_tier": p.requested.attrs.tier.to_string(),
         "requested_roles": roles_text(&p.requested.attrs.roles),
-        "days": days,
+        "days": days, "decided_by": p.decided_by.as_str(),
         "live_serials": p.live.iter().map(|r| r.serial.clone()).collect::<Vec<_>>(),
     })
 }

@@ -4,10 +4,10 @@
 #![allow(clippy::unwrap_used)]
 
 use ed25519_dalek::SigningKey;
-use lianxi_certs::ca::{Ca, SignPolicy, Validity};
+use lianxi_certs::ca::{Ca, KeyLock, SignPolicy, Validity};
 use lianxi_certs::request::{NodeIdentity, build_request, parse_request};
 use lianxi_certs::{Crl, NodeAttributes, pem_or_der, unix_now, verify_node_cert};
-use lianxi_shared::{ErrorCode, NodeId, Role, Tier};
+use lianxi_shared::{ErrorCode, NodeId, ProtoError, Role, Tier};
 
 fn identity(id: &str) -> (SigningKey, NodeIdentity) {
     let mut seed = [0u8; 32];
@@ -19,7 +19,7 @@ fn identity(id: &str) -> (SigningKey, NodeIdentity) {
         org: "广东省中小企业协会秘书处".into(),
         attrs: NodeAttributes {
             tier: Tier::Provincial,
-            roles: vec![Role::Secretary, Role::Chair],
+            roles: vec![Role::Secretary, Role::LegalAid],
             age_recipient: age::x25519::Identity::generate().to_public().to_string(),
         },
     };
@@ -30,7 +30,7 @@ fn identity(id: &str) -> (SigningKey, NodeIdentity) {
 fn issue_verify_revoke() {
     let dir = tempfile::tempdir().unwrap();
     let now = unix_now();
-    let ca = Ca::init(dir.path(), "联席测试 CA", now).unwrap();
+    let ca = Ca::init(dir.path(), "联席测试 CA", now, KeyLock::Plain).unwrap();
     let ca_der = ca.cert_der().unwrap();
     let (sk, id) = identity("gd-sme");
     let csr = build_request(&sk, &id).unwrap();
@@ -100,14 +100,28 @@ fn issue_verify_revoke() {
 fn another_ca_is_refused() {
     let (d1, d2) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
     let now = unix_now();
-    let ours = Ca::init(d1.path(), "ours", now).unwrap();
-    let theirs = Ca::init(d2.path(), "ours", now).unwrap();
-    let (sk, id) = identity("evil");
+    let ours = Ca::init(d1.path(), "ours", now, KeyLock::Plain).unwrap();
+    let theirs = Ca::init(d2.path(), "ours", now, KeyLock::Plain).unwrap();
+    let (sk, mut id) = identity("evil");
+    id.attrs.roles.push(Role::Chair);
     let csr = build_request(&sk, &id).unwrap();
-    let pem = theirs
+    // A provincial node asking for the chair role: the default policy refuses.
+    let e = theirs
         .sign(
             csr.as_bytes(),
             &SignPolicy::default(),
+            Validity::days_from(now, 30),
+            now,
+        )
+        .unwrap_err();
+    assert_eq!(e.code, ErrorCode::PolicyRefused);
+    let pem = theirs
+        .sign(
+            csr.as_bytes(),
+            &SignPolicy {
+                roles: Some(vec![Role::Secretary]),
+                ..SignPolicy::default()
+            },
             Validity::days_from(now, 30),
             now,
         )
@@ -122,7 +136,10 @@ fn another_ca_is_refused() {
     assert_eq!(e.code, ErrorCode::UntrustedCertificate);
     // Refuses to overwrite a CA key.
     assert_eq!(
-        Ca::init(d1.path(), "again", now).err().unwrap().code,
+        Ca::init(d1.path(), "again", now, KeyLock::Plain)
+            .err()
+            .unwrap()
+            .code,
         ErrorCode::AlreadyInitialized
     );
     // The key is 0600.
@@ -132,6 +149,47 @@ fn another_ca_is_refused() {
         .permissions()
         .mode();
     assert_eq!(mode & 0o777, 0o600);
+}
+
+#[test]
+fn the_ca_key_is_encrypted_and_opens_only_with_its_passphrase() {
+    use age::secrecy::SecretString;
+    let dir = tempfile::tempdir().unwrap();
+    let now = unix_now();
+    let pass = || SecretString::from("主席团 口令".to_owned());
+    Ca::init(
+        dir.path(),
+        "联席测试 CA",
+        now,
+        KeyLock::Passphrase {
+            pass: pass(),
+            work_factor: Some(8),
+        },
+    )
+    .unwrap();
+    let stored = std::fs::read(dir.path().join("ca.key")).unwrap();
+    assert!(lianxi_certs::passphrase::is_encrypted(&stored));
+    assert!(!String::from_utf8_lossy(&stored).contains("PRIVATE KEY"));
+    let wrong = Ca::open(dir.path(), || Ok(SecretString::from("错".to_owned())));
+    assert_eq!(wrong.err().unwrap().code, ErrorCode::BadPassphrase);
+    let none = Ca::open(dir.path(), || {
+        Err(ProtoError::code(ErrorCode::PassphraseRequired))
+    });
+    assert_eq!(none.err().unwrap().code, ErrorCode::PassphraseRequired);
+    let ca = Ca::open(dir.path(), || Ok(pass())).unwrap();
+    let (sk, id) = identity("gd");
+    let csr = build_request(&sk, &id).unwrap();
+    let signed = ca
+        .sign(
+            csr.as_bytes(),
+            &SignPolicy::default(),
+            Validity::days_from(now, 30),
+            now,
+        )
+        .unwrap();
+    assert_eq!(signed.identity.attrs.roles, id.attrs.roles);
+    // The default policy was written next to the key.
+    assert!(dir.path().join("policy.toml").exists());
 }
 
 #[test]
@@ -159,7 +217,7 @@ fn openssl(args: &[&str]) -> std::process::Output {
 fn openssl_accepts_request_certificate_and_crl() {
     let dir = tempfile::tempdir().unwrap();
     let now = unix_now();
-    let ca = Ca::init(dir.path(), "联席测试 CA", now).unwrap();
+    let ca = Ca::init(dir.path(), "联席测试 CA", now, KeyLock::Plain).unwrap();
     let (sk, id) = identity("gd-sme");
     let csr = build_request(&sk, &id).unwrap();
     let req = dir.path().join("req.pem");

@@ -21,6 +21,7 @@ use age::secrecy::{ExposeSecret, SecretString};
 use ed25519_dalek::SigningKey;
 use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
 use lianxi_certs::files::{read_secret, write_new_secret};
+use lianxi_certs::passphrase;
 use lianxi_shared::{ErrorCode, ProtoError};
 use zeroize::Zeroizing;
 
@@ -55,18 +56,11 @@ impl Identity {
     /// the identity is protected.
     pub fn load(home: &Home) -> Result<Identity> {
         let age_text = read_secret(&home.age_identity_path())?;
-        let age_text = Zeroizing::new(if is_encrypted(&age_text) {
-            let pass = home.unlock.passphrase()?;
-            let id = age::scrypt::Identity::new(pass);
-            age::decrypt(&id, &age_text).map_err(|e| match e {
-                age::DecryptError::DecryptionFailed | age::DecryptError::NoMatchingKeys => {
-                    ProtoError::code(ErrorCode::BadPassphrase)
-                }
-                e => key_err(format!("age.key: {e}")),
-            })?
+        let age_text = if passphrase::is_encrypted(&age_text) {
+            passphrase::decrypt(&age_text, home.unlock.passphrase()?)?
         } else {
-            age_text
-        });
+            Zeroizing::new(age_text.to_vec())
+        };
         let text = std::str::from_utf8(&age_text).map_err(|_| key_err("age.key is not text"))?;
         let line = text
             .lines()
@@ -76,7 +70,7 @@ impl Identity {
         let age =
             age::x25519::Identity::from_str(line).map_err(|e| key_err(format!("age.key: {e}")))?;
         let pem = read_secret(&home.signing_key_path())?;
-        let pem = Zeroizing::new(if is_encrypted(&pem) {
+        let pem = Zeroizing::new(if passphrase::is_encrypted(&pem) {
             age::decrypt(&age, &pem).map_err(|e| key_err(format!("node.key: {e}")))?
         } else {
             pem
@@ -89,22 +83,17 @@ impl Identity {
 
     /// Whether the identity files are passphrase-protected.
     pub fn is_protected(home: &Home) -> Result<bool> {
-        Ok(is_encrypted(&read_secret(&home.age_identity_path())?))
+        Ok(passphrase::is_encrypted(&read_secret(
+            &home.age_identity_path(),
+        )?))
     }
 
     /// Protect both key files with `pass` (or change the passphrase).
     pub fn protect(&self, home: &Home, pass: SecretString) -> Result<()> {
-        if pass.expose_secret().is_empty() {
-            return Err(key_err("an empty passphrase protects nothing"));
-        }
+        let sealed_age = passphrase::encrypt(self.age_file().as_bytes(), pass, None)?;
         let pem = self.signing_pem()?;
         let sealed_pem = age::encrypt_and_armor(&self.age.to_public(), pem.as_bytes())
             .map_err(|e| key_err(format!("cannot encrypt node.key: {e}")))?;
-        let sealed_age = age::encrypt_and_armor(
-            &age::scrypt::Recipient::new(pass),
-            self.age_file().as_bytes(),
-        )
-        .map_err(|e| key_err(format!("cannot encrypt age.key: {e}")))?;
         // node.key first: encrypted to the age identity, it loads with either age.key.
         replace_secret(&home.signing_key_path(), sealed_pem.as_bytes())?;
         replace_secret(&home.age_identity_path(), sealed_age.as_bytes())
@@ -162,29 +151,18 @@ pub enum Unlock {
 
 impl Unlock {
     pub fn passphrase(&self) -> Result<SecretString> {
-        match self {
-            Unlock::Environment => passphrase_from_env(),
-            Unlock::File(p) => passphrase_from_file(p),
-            Unlock::Prompt => match passphrase_from_env() {
-                Err(e) if e.code == ErrorCode::PassphraseRequired => {
-                    use std::io::IsTerminal;
-                    if !std::io::stdin().is_terminal() {
-                        return Err(e);
-                    }
-                    passphrase_prompt("口令 / passphrase: ")
-                }
-                r => r,
+        passphrase::Source {
+            var: PASSPHRASE_ENV,
+            file_var: PASSPHRASE_FILE_ENV,
+            file: match self {
+                Unlock::File(p) => Some(p.clone()),
+                _ => None,
             },
+            prompt: matches!(self, Unlock::Prompt),
+            what: "the identity",
         }
+        .get()
     }
-}
-
-const ARMOR_BEGIN: &[u8] = b"-----BEGIN AGE ENCRYPTED FILE-----";
-const BINARY_BEGIN: &[u8] = b"age-encryption.org/v1";
-
-fn is_encrypted(bytes: &[u8]) -> bool {
-    let trimmed = bytes.trim_ascii_start();
-    trimmed.starts_with(ARMOR_BEGIN) || trimmed.starts_with(BINARY_BEGIN)
 }
 
 fn replace_secret(path: &Path, bytes: &[u8]) -> Result<()> {
@@ -195,44 +173,3 @@ fn replace_secret(path: &Path, bytes: &[u8]) -> Result<()> {
 pub const PASSPHRASE_ENV: &str = "LIANXI_PASSPHRASE";
 /// Environment variable naming a file whose first line is the passphrase.
 pub const PASSPHRASE_FILE_ENV: &str = "LIANXI_PASSPHRASE_FILE";
-
-/// The passphrase from the file's first line (the file should be 0600).
-pub fn passphrase_from_file(path: &Path) -> Result<SecretString> {
-    let bytes =
-        Zeroizing::new(std::fs::read(path).map_err(|e| {
-            ProtoError::new(ErrorCode::KeyFile, format!("{}: {e}", path.display()))
-        })?);
-    let text = std::str::from_utf8(&bytes)
-        .map_err(|_| key_err(format!("{} is not UTF-8 text", path.display())))?;
-    let line = text.lines().next().unwrap_or_default();
-    Ok(SecretString::from(line.to_owned()))
-}
-
-/// `LIANXI_PASSPHRASE`, else the file named by `LIANXI_PASSPHRASE_FILE`, else
-/// `passphrase_required`.
-fn passphrase_from_env() -> Result<SecretString> {
-    if let Ok(p) = std::env::var(PASSPHRASE_ENV) {
-        return Ok(SecretString::from(p));
-    }
-    if let Some(f) = std::env::var_os(PASSPHRASE_FILE_ENV) {
-        return passphrase_from_file(Path::new(&f));
-    }
-    Err(ProtoError::new(
-        ErrorCode::PassphraseRequired,
-        format!(
-            "the identity is passphrase-protected: run in a terminal, or set {PASSPHRASE_ENV} or {PASSPHRASE_FILE_ENV}"
-        ),
-    ))
-}
-
-/// Ask on the terminal (no echo).
-pub fn passphrase_prompt(prompt: &str) -> Result<SecretString> {
-    rpassword::prompt_password(prompt)
-        .map(SecretString::from)
-        .map_err(|e| {
-            ProtoError::new(
-                ErrorCode::PassphraseRequired,
-                format!("cannot read the passphrase: {e}"),
-            )
-        })
-}

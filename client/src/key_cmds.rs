@@ -1,16 +1,17 @@
 //! `lianxi key …`: passphrase protection of the identity files.
 
-use age::secrecy::{ExposeSecret, SecretString};
 use lianxi::home::Home;
-use lianxi::identity::{Identity, passphrase_from_file, passphrase_prompt};
-use lianxi_shared::{ErrorCode, ProtoError};
+use lianxi::identity::Identity;
+use lianxi_certs::passphrase;
 use serde_json::json;
 
 use crate::cli::KeyCmd;
 use crate::commands::print;
 
-/// `LIANXI_NEW_PASSPHRASE`: the new passphrase for `key protect` in scripts.
+/// `LIANXI_NEW_PASSPHRASE` (or a file named by `LIANXI_NEW_PASSPHRASE_FILE`):
+/// the new passphrase for `key protect` in scripts.
 const NEW_PASSPHRASE_ENV: &str = "LIANXI_NEW_PASSPHRASE";
+const NEW_PASSPHRASE_FILE_ENV: &str = "LIANXI_NEW_PASSPHRASE_FILE";
 
 pub fn run(cmd: KeyCmd, home: &Home, json: bool) -> anyhow::Result<()> {
     match cmd {
@@ -18,11 +19,14 @@ pub fn run(cmd: KeyCmd, home: &Home, json: bool) -> anyhow::Result<()> {
             new_passphrase_file,
         } => {
             let identity = Identity::load(home)?;
-            let pass = match (new_passphrase_file, std::env::var(NEW_PASSPHRASE_ENV)) {
-                (Some(f), _) => passphrase_from_file(&f)?,
-                (None, Ok(p)) => SecretString::from(p),
-                (None, Err(_)) => ask_twice()?,
-            };
+            let pass = passphrase::Source {
+                var: NEW_PASSPHRASE_ENV,
+                file_var: NEW_PASSPHRASE_FILE_ENV,
+                file: new_passphrase_file,
+                prompt: true,
+                what: "protecting the identity",
+            }
+            .get_new()?;
             identity.protect(home, pass)?;
             print(json, json!({"protected": true}), || {
                 "身份密钥已用口令加密 / the identity is now passphrase-protected".to_owned()
@@ -57,23 +61,4 @@ pub fn run(cmd: KeyCmd, home: &Home, json: bool) -> anyhow::Result<()> {
         }
     }
     Ok(())
-}
-
-fn ask_twice() -> Result<SecretString, ProtoError> {
-    use std::io::IsTerminal;
-    if !std::io::stdin().is_terminal() {
-        return Err(ProtoError::new(
-            ErrorCode::PassphraseRequired,
-            format!("no terminal: give --new-passphrase-file or set {NEW_PASSPHRASE_ENV}"),
-        ));
-    }
-    let a = passphrase_prompt("新口令 / new passphrase: ")?;
-    let b = passphrase_prompt("再输一次 / repeat: ")?;
-    if a.expose_secret() != b.expose_secret() {
-        return Err(ProtoError::new(
-            ErrorCode::BadPassphrase,
-            "the two passphrases differ; nothing changed",
-        ));
-    }
-    Ok(a)
 }

@@ -427,11 +427,7 @@ fn the_ca_operator_decides_tier_and_roles_and_replaces_explicitly() {
     let sign = |extra: &[&str]| {
         let mut args = vec!["sign", "--dir", &ca, "--request", s(&req), "--out", s(&crt)];
         args.extend_from_slice(extra);
-        common::run(
-            std::process::Command::new(common::bin("lianxi-ca"))
-                .args(&args)
-                .arg("--json"),
-        )
+        common::run(&mut common::ca_cmd(&args))
     };
     let json = |o: &std::process::Output| -> serde_json::Value {
         serde_json::from_slice(&o.stdout).unwrap()
@@ -465,4 +461,33 @@ fn the_ca_operator_decides_tier_and_roles_and_replaces_explicitly() {
     assert_eq!(gd_certs.len(), 2);
     assert!(gd_certs[0]["revoked_at"].is_i64());
     assert!(gd_certs[1]["revoked_at"].is_null());
+    // The CA's policy file decides for the nodes it names; the preview says so.
+    std::fs::write(
+        net.ca_dir().join("policy.toml"),
+        "[nodes.gd]\ntier = \"provincial\"\nroles = [\"legal-aid\"]\n",
+    )
+    .unwrap();
+    let p = json(&sign(&["--dry-run"]))["preview"].clone();
+    assert_eq!(p["tier"], "provincial");
+    assert_eq!(p["roles"], "legal-aid");
+    assert_eq!(p["decided_by"], "policy");
+    // A node the policy does not name asks for a tier it does not list.
+    std::fs::write(
+        net.ca_dir().join("policy.toml"),
+        "[tiers]\nprovincial = [\"secretary\"]\n",
+    )
+    .unwrap();
+    let refused = sign(&["--replace"]);
+    assert_eq!(json(&refused)["error"]["code"], "policy_refused");
+    // ca.key is encrypted: without its passphrase, or with a wrong one, nothing opens.
+    let key = std::fs::read_to_string(net.ca_dir().join("ca.key")).unwrap();
+    assert!(key.starts_with("-----BEGIN AGE ENCRYPTED FILE-----"), "{key}");
+    let mut c = common::ca_cmd(&["list", "--dir", &ca]);
+    c.env_remove("LIANXI_CA_PASSPHRASE");
+    assert_eq!(
+        json(&common::run(&mut c))["error"]["code"],
+        "passphrase_required"
+    );
+    c.env("LIANXI_CA_PASSPHRASE", "错误口令");
+    assert_eq!(json(&common::run(&mut c))["error"]["code"], "bad_passphrase");
 }

@@ -62,6 +62,7 @@ codes! {
     Revoked = "revoked": "the certificate has been revoked",
     AlreadyIssued = "already_issued": "the node already has a live certificate; issue another only with --replace, which revokes it",
     BadCsr = "bad_csr": "the enrollment request cannot be parsed or its signature is invalid",
+    PolicyRefused = "policy_refused": "the CA's signing policy does not allow the requested tier or roles; the operator decides with --tier and --roles",
     // Limits and the hub's state
     RateLimited = "rate_limited": "the node sends faster than the hub allows",
     QuotaExceeded = "quota_exceeded": "the sender's queue to a recipient is at its quota until the recipient collects; retry later",

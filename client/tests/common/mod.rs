@@ -87,7 +87,16 @@ impl Net {
             hub_starts: 0,
         };
         let ca = net.ca_dir();
-        ca_ok(&["init", "--dir", s(&ca), "--name", "联席测试 CA"]);
+        // An encrypted ca.key, as in use; a low scrypt cost keeps tests quick.
+        ca_ok(&[
+            "init",
+            "--dir",
+            s(&ca),
+            "--name",
+            "联席测试 CA",
+            "--work-factor",
+            "10",
+        ]);
         issue_hub_cert(&ca, &net.dir.path().join("hub"));
         net
     }
@@ -267,8 +276,20 @@ pub fn s(p: &Path) -> &str {
     p.to_str().expect("utf-8 path")
 }
 
+/// The passphrase of the tests' CA key.
+pub const CA_PASSPHRASE: &str = "联席测试 CA 口令";
+
+/// `lianxi-ca ARGS --json` with the CA's passphrase in the environment.
+pub fn ca_cmd(args: &[&str]) -> Command {
+    let mut c = Command::new(bin("lianxi-ca"));
+    c.args(args)
+        .arg("--json")
+        .env("LIANXI_CA_PASSPHRASE", CA_PASSPHRASE);
+    c
+}
+
 pub fn ca_ok(args: &[&str]) -> Value {
-    let out = run(Command::new(bin("lianxi-ca")).args(args).arg("--json"));
+    let out = run(&mut ca_cmd(args));
     assert!(
         out.status.success(),
         "lianxi-ca {args:?}: {}",

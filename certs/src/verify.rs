@@ -116,6 +116,17 @@ impl Crl {
         self.revoked.contains(&trim_serial(serial))
     }
 
+    /// How many certificates it revokes.
+    pub fn revoked_count(&self) -> usize {
+        self.revoked.len()
+    }
+
+    /// Whether `now` (seconds) is past its next update: revocations since may
+    /// be missing, so a new CRL is due.
+    pub fn is_stale(&self, now: i64) -> bool {
+        self.next_update.is_some_and(|t| t < now)
+    }
+
     pub fn len(&self) -> usize {
         self.revoked.len()
     }

@@ -351,6 +351,19 @@ fn a_revoked_hub_certificate_is_refused_and_a_hub_needs_a_crl() {
     let who = a.ok(&["whoami"]);
     assert_eq!(who["crl_stale"], false);
     assert!(who["crl_next_update"].is_string(), "{who}");
+    let hub_status = || -> serde_json::Value {
+        let out = common::run(std::process::Command::new(common::bin("lianxi-hub")).args([
+            "status",
+            "--data",
+            s(&net.hub_data()),
+            "--json",
+        ]));
+        assert!(out.status.success());
+        serde_json::from_slice(&out.stdout).unwrap()
+    };
+    let st = hub_status();
+    assert_eq!(st["crl_stale"], false, "{st}");
+    assert!(st["crl"]["next_update"].is_i64(), "{st}");
     // The CA revokes the hub's certificate and publishes a new CRL, which the
     // hub (reloading its file) serves in the directory like any other.
     let issued = ca_ok(&["list", "--dir", s(&net.ca_dir())]);
@@ -378,6 +391,16 @@ fn a_revoked_hub_certificate_is_refused_and_a_hub_needs_a_crl() {
         },
     );
     assert_eq!(a.fails(&["sync"]), "revoked");
+    // A CRL past its next update: `lianxi-hub status` says so.
+    ca_ok(&["crl", "--dir", s(&net.ca_dir()), "--out", s(&crl), "--days", "0"]);
+    common::eventually(
+        "hub status reports the stale CRL",
+        std::time::Duration::from_secs(15),
+        || hub_status()["crl_stale"] == true,
+    );
+    let st = hub_status();
+    assert_eq!(st["crl"]["revoked"], 1, "{st}");
+    assert!(st["warnings"][0].as_str().unwrap().contains("lianxi-ca crl"));
     // A hub without a CRL, not told --no-crl, refuses to start.
     let hubdir = net.dir.path().join("hub");
     let out = common::run(std::process::Command::new(common::bin("lianxi-hub")).args([

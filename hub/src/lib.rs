@@ -5,6 +5,7 @@
 
 pub mod config;
 mod conn;
+pub mod crl_state;
 pub mod directory;
 pub mod server;
 pub mod store;

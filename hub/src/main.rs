@@ -125,9 +125,30 @@ fn main() -> ExitCode {
         }
         Cmd::Status { data, json } => match lianxi_hub::store::status(&data) {
             Ok(nodes) => {
+                let now = lianxi_hub::now_ms() / 1000;
+                let crl = lianxi_hub::crl_state::read(&data);
+                let warning = crl.as_ref().and_then(|c| c.warning(now));
                 if json {
-                    println!("{}", serde_json::json!({ "nodes": nodes }));
+                    println!(
+                        "{}",
+                        serde_json::json!({
+                            "nodes": nodes,
+                            "crl": crl,
+                            "crl_stale": crl.as_ref().is_some_and(|c| c.stale(now)),
+                            "warnings": warning.iter().collect::<Vec<_>>(),
+                        })
+                    );
                 } else {
+                    if let Some(w) = &warning {
+                        println!("warning: {w}");
+                    }
+                    if let Some(c) = &crl {
+                        println!(
+                            "CRL: {} revoked, next update {}",
+                            c.revoked,
+                            c.next_update.map_or("—".into(), |t| t.to_string())
+                        );
+                    }
                     println!(
                         "{:<24} {:>8} {:>8}  last seen (unix)",
                         "node", "queued", "held"

@@ -166,6 +166,11 @@ impl Shared {
 
     /// Apply a new CRL: rebuild the directory and drop revoked live connections.
     fn apply_crl(&self, der: Vec<u8>, crl: Crl) {
+        warn_if_stale(&crl);
+        crate::crl_state::record(
+            &self.config.data,
+            &crate::crl_state::CrlState::of(Some(&crl), crate::now_ms() / 1000),
+        );
         let crl = Arc::new(crl);
         if let Ok(mut c) = self.crl.write() {
             *c = Some((Arc::new(der), crl.clone()));
@@ -229,12 +234,9 @@ impl HubHandle {
 
 /// Say so when the CRL's `next_update` has passed: revocations since may be missing.
 fn warn_if_stale(crl: &lianxi_certs::Crl) {
-    let now = std::time::SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |d| d.as_secs() as i64);
-    if let Some(next) = crl.next_update.filter(|t| *t < now) {
+    if crl.is_stale(crate::now_ms() / 1000) {
         tracing::warn!(
-            next_update = next,
+            next_update = crl.next_update,
             "the CRL is past its next update: publish a new one with `lianxi-ca crl`"
         );
     }
@@ -267,6 +269,10 @@ pub async fn start(config: HubConfig) -> anyhow::Result<HubHandle> {
         },
     )
     .with_context(|| format!("hub data {}", config.data.display()))?;
+    crate::crl_state::record(
+        &config.data,
+        &crate::crl_state::CrlState::of(crl.as_ref().map(|c| &c.1), crate::now_ms() / 1000),
+    );
     let all: HashMap<NodeId, Vec<u8>> = store.node_certs().await?.into_iter().collect();
     let snap = Snapshot::build(
         &all,

@@ -437,6 +437,9 @@ async fn send_frame(out: &mpsc::Sender<Frame>, msg: HubMsg) -> Result<(), ProtoE
         .map_err(|_| ProtoError::code(ErrorCode::Unavailable))
 }
 
+/// Bodies at least this large are hashed on a blocking thread.
+const HASH_OFF_REACTOR: usize = 64 * 1024;
+
 async fn accept_send(
     shared: &Arc<Shared>,
     node: &NodeId,
@@ -446,17 +449,33 @@ async fn accept_send(
     let dir = shared.directory();
     let now = crate::now_ms();
     let limits = shared.config.time_limits();
-    // Checked on this task's worker thread: one signature verification (tens
-    // of microseconds) costs less than handing it to a blocking thread and
-    // back, which showed as a fifth of the hub's time in context switches.
-    let checked = check_send(&envelope, wraps, node, &dir.nodes, now, limits)?;
+    // Small envelopes are checked on this task's worker thread: one signature
+    // verification (tens of microseconds) costs less than handing it to a
+    // blocking thread and back, which showed as a fifth of the hub's time in
+    // context switches. A large body's two SHA-256 passes (tens of
+    // milliseconds at 16 MiB) would stall every connection on this worker, so
+    // those run on a blocking thread.
+    let check = move |envelope: Envelope, node: NodeId| {
+        let checked = check_send(&envelope, wraps, &node, &dir.nodes, now, limits);
+        let digest = envelope.digest();
+        (checked, digest, envelope)
+    };
+    let (checked, digest, envelope) = if envelope.body.len() >= HASH_OFF_REACTOR {
+        let node = node.clone();
+        tokio::task::spawn_blocking(move || check(envelope, node))
+            .await
+            .map_err(|_| ProtoError::code(ErrorCode::Internal))?
+    } else {
+        check(envelope, node.clone())
+    };
+    let checked = checked?;
     let id = checked.header.id;
     let recipients = checked.deliveries.len() as u32;
     let size = envelope.body.len();
     let new = NewEnvelope {
         id,
         sender: node.clone(),
-        digest: envelope.digest(),
+        digest,
         header: envelope.header,
         sig: envelope.sig,
         body: envelope.body,

@@ -258,48 +258,61 @@ fn insert(
     }
 }
 
+/// Acknowledge delivered sequence numbers: a fixed set of set-based
+/// statements whatever their count (the numbers travel as one JSON array), so
+/// a large acknowledgement costs the single writer no more round trips than
+/// a small one.
 fn ack(c: &Connection, node: &NodeId, seqs: &[u64]) -> Result<usize, StoreError> {
-    let mut del = c.prepare_cached(
-        "DELETE FROM deliveries WHERE seq = ?1 AND node_id = ?2 RETURNING envelope_id, length(wrap)",
-    )?;
-    let mut uncount = c.prepare_cached(
-        "UPDATE queued SET count = count - 1,
-                bytes = bytes - (SELECT length(header) + length(body) + 64 FROM envelopes WHERE id = ?2) - ?3
-         WHERE sender = (SELECT sender FROM envelopes WHERE id = ?2) AND recipient = ?1
-         RETURNING count",
-    )?;
-    let mut forget = c.prepare_cached(
-        "DELETE FROM queued WHERE recipient = ?1 AND count <= 0 AND sender = (SELECT sender FROM envelopes WHERE id = ?2)",
-    )?;
-    let mut dec = c.prepare_cached(
-        "UPDATE envelopes SET pending = pending - 1 WHERE id = ?1 RETURNING pending",
-    )?;
-    let mut drop_body = c.prepare_cached(
-        "UPDATE envelopes SET header = NULL, sig = NULL, body = NULL WHERE id = ?1",
-    )?;
-    let mut n = 0;
-    for seq in seqs {
-        let Ok(seq) = i64::try_from(*seq) else {
-            continue;
-        };
-        let row: Option<(Vec<u8>, i64)> = del
-            .query_row(params![seq, node.as_str()], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()?;
-        if let Some((env, wrap_len)) = row {
-            n += 1;
-            let left: Option<i64> = uncount
-                .query_row(params![node.as_str(), &env, wrap_len], |r| r.get(0))
-                .optional()?;
-            if left.is_some_and(|count| count <= 0) {
-                forget.execute(params![node.as_str(), &env])?;
-            }
-            let pending: i64 = dec.query_row([&env], |r| r.get(0))?;
-            if pending <= 0 {
-                // Keep the id and digest to recognise replays; drop the content.
-                drop_body.execute([&env])?;
-            }
-        }
+    let seqs: Vec<i64> = seqs.iter().filter_map(|s| i64::try_from(*s).ok()).collect();
+    if seqs.is_empty() {
+        return Ok(0);
     }
+    let list = format!(
+        "[{}]",
+        seqs.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+    );
+    c.execute_batch(
+        "CREATE TEMP TABLE IF NOT EXISTS acked(envelope_id BLOB, sender TEXT, bytes INTEGER);
+         DELETE FROM temp.acked;",
+    )?;
+    let n = c
+        .prepare_cached(
+            "INSERT INTO temp.acked(envelope_id, sender, bytes)
+             SELECT d.envelope_id, e.sender,
+                    coalesce(length(e.header), 0) + coalesce(length(e.body), 0) + 64 + length(d.wrap)
+             FROM deliveries d JOIN envelopes e ON e.id = d.envelope_id
+             WHERE d.node_id = ?1 AND d.seq IN (SELECT value FROM json_each(?2))",
+        )?
+        .execute(params![node.as_str(), list])?;
+    if n == 0 {
+        return Ok(0);
+    }
+    c.prepare_cached(
+        "DELETE FROM deliveries WHERE node_id = ?1 AND seq IN (SELECT value FROM json_each(?2))",
+    )?
+    .execute(params![node.as_str(), list])?;
+    c.prepare_cached(
+        "UPDATE queued SET
+            count = count - (SELECT count(*) FROM temp.acked a WHERE a.sender = queued.sender),
+            bytes = bytes - (SELECT sum(a.bytes) FROM temp.acked a WHERE a.sender = queued.sender)
+         WHERE recipient = ?1 AND sender IN (SELECT sender FROM temp.acked)",
+    )?
+    .execute([node.as_str()])?;
+    c.prepare_cached(
+        "DELETE FROM queued WHERE recipient = ?1 AND count <= 0 AND sender IN (SELECT sender FROM temp.acked)",
+    )?
+    .execute([node.as_str()])?;
+    c.prepare_cached(
+        "UPDATE envelopes SET pending = pending - (SELECT count(*) FROM temp.acked a WHERE a.envelope_id = envelopes.id)
+         WHERE id IN (SELECT envelope_id FROM temp.acked)",
+    )?
+    .execute([])?;
+    // Keep the id and digest to recognise replays; drop the content.
+    c.prepare_cached(
+        "UPDATE envelopes SET header = NULL, sig = NULL, body = NULL
+         WHERE id IN (SELECT envelope_id FROM temp.acked) AND pending <= 0",
+    )?
+    .execute([])?;
     Ok(n)
 }
 

@@ -2,10 +2,10 @@
 //! and building a query. Queries over a 200,000-message archive are
 //! `lianxi-bench`'s search scenario.
 //!
-//! `cargo bench -p lianxi --bench search`
+//! `cargo bench -p lianxi-node --bench search`
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
-use lianxi::search::{fts_query, index_text};
+use lianxi_node::search::{fts_query, index_text};
 
 fn tokenize(c: &mut Criterion) {
     let mut text = String::new();

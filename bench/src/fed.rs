@@ -70,7 +70,12 @@ impl Fed {
         let now = lianxi_certs::unix_now();
         let ca_dir = dir.path().join("ca");
         // A throwaway network: no passphrase on its CA key.
-        let ca = Ca::init(&ca_dir, "联席基准 CA", now, lianxi_certs::ca::KeyLock::Plain)?;
+        let ca = Ca::init(
+            &ca_dir,
+            "联席基准 CA",
+            now,
+            lianxi_certs::ca::KeyLock::Plain,
+        )?;
         ca.issue_hub(
             &["localhost".into(), "127.0.0.1".into()],
             &dir.path().join("hub"),

@@ -173,7 +173,8 @@ fn run(cli: &Cli) -> anyhow::Result<serde_json::Value> {
             out,
             days,
         } => {
-            cli.open(dir)?.issue_hub(hosts, out, Validity::days_from(now, *days), now)?;
+            cli.open(dir)?
+                .issue_hub(hosts, out, Validity::days_from(now, *days), now)?;
             if !cli.json {
                 println!(
                     "hub certificate for {}: {}",

@@ -152,7 +152,12 @@ mod tests {
 
     #[test]
     fn a_sealed_key_opens_only_with_its_passphrase() {
-        let sealed = encrypt(b"secret key", SecretString::from("对的".to_owned()), Some(8)).unwrap();
+        let sealed = encrypt(
+            b"secret key",
+            SecretString::from("对的".to_owned()),
+            Some(8),
+        )
+        .unwrap();
         assert!(is_encrypted(sealed.as_bytes()));
         assert!(!is_encrypted(b"-----BEGIN PRIVATE KEY-----"));
         let plain = decrypt(sealed.as_bytes(), SecretString::from("对的".to_owned())).unwrap();

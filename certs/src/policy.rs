@@ -104,7 +104,9 @@ impl Policy {
         let refused = |what: String| {
             ProtoError::new(
                 ErrorCode::PolicyRefused,
-                format!("{node} asks for {what}, which the CA's {FILE} does not allow; sign with --tier and --roles to decide"),
+                format!(
+                    "{node} asks for {what}, which the CA's {FILE} does not allow; sign with --tier and --roles to decide"
+                ),
             )
         };
         let allowed = self
@@ -133,7 +135,10 @@ mod tests {
         let (t, r, by) = p
             .decide(&id("gd"), Tier::Provincial, &[Role::Secretary])
             .unwrap();
-        assert_eq!((t, r, by), (Tier::Provincial, vec![Role::Secretary], DecidedBy::Request));
+        assert_eq!(
+            (t, r, by),
+            (Tier::Provincial, vec![Role::Secretary], DecidedBy::Request)
+        );
         let e = p
             .decide(&id("gd"), Tier::Provincial, &[Role::Chair])
             .unwrap_err();
@@ -146,7 +151,10 @@ mod tests {
             },
         );
         let (t, r, by) = p.decide(&id("gd"), Tier::National, &[Role::Chair]).unwrap();
-        assert_eq!((t, r, by), (Tier::Provincial, vec![Role::LegalAid], DecidedBy::Policy));
+        assert_eq!(
+            (t, r, by),
+            (Tier::Provincial, vec![Role::LegalAid], DecidedBy::Policy)
+        );
         assert!(toml::from_str::<Policy>("[tiers]\nnational = [\"boss\"]").is_err());
         assert_eq!(
             Policy::default()

@@ -1,21 +1,15 @@
 //! `lianxi`: the node's command-line front end over the core library.
 
-mod bulletin_cmds;
-mod case_cmds;
 mod cli;
-mod commands;
-mod conf_cmds;
-mod conf_view;
-mod key_cmds;
-mod output;
 
 use std::process::ExitCode;
 
 use clap::Parser;
+use cli::output;
 use lianxi::ProtoError;
 
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
+    let cli = cli::args::Cli::parse();
     let json = cli.json;
     let rt = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -27,7 +21,7 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match rt.block_on(commands::run(cli)) {
+    match rt.block_on(cli::commands::run(cli)) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             let (code, message) = match e.downcast_ref::<ProtoError>() {

@@ -495,7 +495,11 @@ fn forged_declines_and_later_directory_changes_leave_the_conference_as_it_was() 
     rogue.send(&["bj", "sh", "gd", "sz"], &forged).unwrap();
     for n in [&c.bj, &c.sh, &c.sz] {
         n.ok(&["sync"]);
-        assert_eq!(show(n)["next_turn"], first, "the forged schedule is ignored");
+        assert_eq!(
+            show(n)["next_turn"],
+            first,
+            "the forged schedule is ignored"
+        );
     }
 
     // A second national chair enrolled later ("aaa" sorts before "nat"): today's

@@ -392,7 +392,15 @@ fn a_revoked_hub_certificate_is_refused_and_a_hub_needs_a_crl() {
     );
     assert_eq!(a.fails(&["sync"]), "revoked");
     // A CRL past its next update: `lianxi-hub status` says so.
-    ca_ok(&["crl", "--dir", s(&net.ca_dir()), "--out", s(&crl), "--days", "0"]);
+    ca_ok(&[
+        "crl",
+        "--dir",
+        s(&net.ca_dir()),
+        "--out",
+        s(&crl),
+        "--days",
+        "0",
+    ]);
     common::eventually(
         "hub status reports the stale CRL",
         std::time::Duration::from_secs(15),
@@ -400,7 +408,12 @@ fn a_revoked_hub_certificate_is_refused_and_a_hub_needs_a_crl() {
     );
     let st = hub_status();
     assert_eq!(st["crl"]["revoked"], 1, "{st}");
-    assert!(st["warnings"][0].as_str().unwrap().contains("lianxi-ca crl"));
+    assert!(
+        st["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("lianxi-ca crl")
+    );
     // A hub without a CRL, not told --no-crl, refuses to start.
     let hubdir = net.dir.path().join("hub");
     let out = common::run(std::process::Command::new(common::bin("lianxi-hub")).args([
@@ -504,7 +517,10 @@ fn the_ca_operator_decides_tier_and_roles_and_replaces_explicitly() {
     assert_eq!(json(&refused)["error"]["code"], "policy_refused");
     // ca.key is encrypted: without its passphrase, or with a wrong one, nothing opens.
     let key = std::fs::read_to_string(net.ca_dir().join("ca.key")).unwrap();
-    assert!(key.starts_with("-----BEGIN AGE ENCRYPTED FILE-----"), "{key}");
+    assert!(
+        key.starts_with("-----BEGIN AGE ENCRYPTED FILE-----"),
+        "{key}"
+    );
     let mut c = common::ca_cmd(&["list", "--dir", &ca]);
     c.env_remove("LIANXI_CA_PASSPHRASE");
     assert_eq!(
@@ -512,5 +528,8 @@ fn the_ca_operator_decides_tier_and_roles_and_replaces_explicitly() {
         "passphrase_required"
     );
     c.env("LIANXI_CA_PASSPHRASE", "错误口令");
-    assert_eq!(json(&common::run(&mut c))["error"]["code"], "bad_passphrase");
+    assert_eq!(
+        json(&common::run(&mut c))["error"]["code"],
+        "bad_passphrase"
+    );
 }

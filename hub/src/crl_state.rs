@@ -36,9 +36,7 @@ impl CrlState {
     /// What an operator should hear about it, if anything.
     pub fn warning(&self, now: i64) -> Option<String> {
         if self.this_update.is_none() {
-            return Some(
-                "the hub runs without a CRL (--no-crl): revoked nodes can connect".into(),
-            );
+            return Some("the hub runs without a CRL (--no-crl): revoked nodes can connect".into());
         }
         self.stale(now).then(|| {
             "the CRL is past its next update: publish a new one with `lianxi-ca crl`; revocations since may be missing".into()
@@ -86,6 +84,11 @@ mod tests {
         assert_eq!(read(dir.path()), Some(fresh.clone()));
         assert_eq!(fresh.warning(500), None);
         assert!(fresh.warning(1_001).unwrap().contains("lianxi-ca crl"));
-        assert!(CrlState::of(None, 5).warning(5).unwrap().contains("--no-crl"));
+        assert!(
+            CrlState::of(None, 5)
+                .warning(5)
+                .unwrap()
+                .contains("--no-crl")
+        );
     }
 }

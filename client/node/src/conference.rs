@@ -94,8 +94,10 @@ impl Node {
     /// Decline this node's turn at `session`, in its own words (pool members);
     /// the chair's next schedule names this message.
     pub async fn decline_turn(&self, session: u32, reason: String) -> Result<ConfQueued> {
-        self.queue_conf(ConfMsg::Decline { session, reason }, |c| c.roster.everyone())
-            .await
+        self.queue_conf(ConfMsg::Decline { session, reason }, |c| {
+            c.roster.everyone()
+        })
+        .await
     }
 
     /// Agree to exchange this node's next turn with `with` (pool members); the

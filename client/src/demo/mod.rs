@@ -46,7 +46,12 @@ pub fn prepare(dir: &Path) -> Result<()> {
     let now = lianxi_certs::unix_now();
     // A throwaway local network: its CA key stays plain (0600) so the demo
     // needs no passphrase; a federation's CA is always encrypted.
-    let ca = Ca::init(&ca_dir, "联席演示 CA", now, lianxi_certs::ca::KeyLock::Plain)?;
+    let ca = Ca::init(
+        &ca_dir,
+        "联席演示 CA",
+        now,
+        lianxi_certs::ca::KeyLock::Plain,
+    )?;
     ca.issue_hub(
         &["localhost".into(), "127.0.0.1".into()],
         &dir.join("hub"),

@@ -269,7 +269,10 @@ fn ack(c: &Connection, node: &NodeId, seqs: &[u64]) -> Result<usize, StoreError>
     }
     let list = format!(
         "[{}]",
-        seqs.iter().map(i64::to_string).collect::<Vec<_>>().join(",")
+        seqs.iter()
+            .map(i64::to_string)
+            .collect::<Vec<_>>()
+            .join(",")
     );
     c.execute_batch(
         "CREATE TEMP TABLE IF NOT EXISTS acked(envelope_id BLOB, sender TEXT, bytes INTEGER);

@@ -295,7 +295,8 @@ impl Conference {
                 for (x, y, confirmed) in [(a, b, confirmed_a), (b, a, confirmed_b)] {
                     let signed = by.iter().any(|id| {
                         self.answers.get(id).is_some_and(|ans| {
-                            &ans.from == x && matches!(&ans.msg, ConfMsg::Swap { with } if with == y)
+                            &ans.from == x
+                                && matches!(&ans.msg, ConfMsg::Swap { with } if with == y)
                         })
                     });
                     if *confirmed && !signed {
@@ -520,7 +521,11 @@ impl Conference {
                         format!("{sender} is not in the rotation pool"),
                     ));
                 }
-                if self.meetings.get(session).is_some_and(|m| m.minutes.is_some()) {
+                if self
+                    .meetings
+                    .get(session)
+                    .is_some_and(|m| m.minutes.is_some())
+                {
                     return Err(err(
                         ErrorCode::AgendaClosed,
                         format!("session {session} was already held"),
@@ -532,7 +537,9 @@ impl Conference {
                 if !in_pool(sender) || !in_pool(with) || with == sender {
                     return Err(err(
                         ErrorCode::NotMember,
-                        format!("a swap is between two members of the rotation pool, not {sender} and {with}"),
+                        format!(
+                            "a swap is between two members of the rotation pool, not {sender} and {with}"
+                        ),
                     ));
                 }
                 Ok(())

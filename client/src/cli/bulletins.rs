@@ -1,8 +1,6 @@
 //! CLI subcommands for bulletins: send with metadata and attachments, ack,
 //! receipts, remind, revise, withdraw, forward, attachments and export.
 
-use std::time::Duration;
-
 use anyhow::Context;
 use lianxi::archive::bulletins::Filter;
 use lianxi::bulletins::{Patch, read_attachments, to_markdown};
@@ -13,8 +11,9 @@ use lianxi_shared::payload::DEFAULT_MAX_ATTACHMENT;
 use lianxi_shared::{Audience, Bulletin, MessageId, Payload};
 use serde_json::{Value, json};
 
-use crate::cli::{BulletinMeta, Cmd, ExportCmd, ListFilter, SendCmd};
-use crate::commands::{message_json, parse_time, print, rfc3339};
+use crate::cli::args::{BulletinMeta, Cmd, ExportCmd, ListFilter, SendCmd};
+use crate::cli::commands::{message_json, parse_time, print, rfc3339};
+use crate::cli::delivery::deliver_now;
 
 /// A date (`YYYY-MM-DD`, China time) or an RFC 3339 time, in ms.
 fn parse_day(s: &str) -> Result<i64, ProtoError> {
@@ -73,33 +72,6 @@ fn bulletin(
         ack_required: m.ack || m.ack_by.is_some(),
         ack_by: m.ack_by.as_deref().map(parse_day).transpose()?,
     })
-}
-
-/// Try to send what is queued now. Returns ("sent" | "queued", recipients, why queued).
-pub async fn deliver_now(
-    node: &Node,
-    id: MessageId,
-) -> anyhow::Result<(&'static str, Option<u32>, Option<ProtoError>)> {
-    match node.connect(Duration::from_secs(5)).await {
-        Ok((s, _ev)) => {
-            let _ = node.refresh_directory(&s).await;
-            let report = node.flush_outbox(&s).await?;
-            s.close().await;
-            let mine = report.sent.iter().find(|(m, _)| *m == id).map(|(_, n)| *n);
-            let err = report
-                .failed
-                .iter()
-                .find(|(m, _)| *m == id)
-                .map(|(_, e)| e.clone());
-            Ok(match (mine, err) {
-                (Some(n), _) => ("sent", Some(n), None),
-                (None, Some(e)) if lianxi::node::is_transient(e.code) => ("queued", None, Some(e)),
-                (None, Some(e)) => return Err(e.into()),
-                (None, None) => ("queued", None, None),
-            })
-        }
-        Err(e) => Ok(("queued", None, Some(e))),
-    }
 }
 
 async fn send_and_report(
@@ -327,16 +299,18 @@ pub async fn run(cmd: Cmd, home: &Home, json: bool) -> anyhow::Result<()> {
                 Some(p) => {
                     lianxi_certs::files::write_atomic(&p, text.as_bytes(), false)?;
                     if json {
-                        crate::output::line(&json!({"path": p, "count": arr.len()}).to_string());
+                        crate::cli::output::line(
+                            &json!({"path": p, "count": arr.len()}).to_string(),
+                        );
                     } else {
-                        crate::output::line(&format!(
+                        crate::cli::output::line(&format!(
                             "exported {} bulletin(s) to {}",
                             arr.len(),
                             p.display()
                         ));
                     }
                 }
-                None => crate::output::raw(&text),
+                None => crate::cli::output::raw(&text),
             }
         }
         _ => unreachable!("not a bulletin command"),

@@ -17,9 +17,9 @@ use lianxi_shared::payload::DEFAULT_MAX_ATTACHMENT;
 use lianxi_shared::{Audience, NodeId};
 use serde_json::{Value, json};
 
-use crate::bulletin_cmds::deliver_now;
-use crate::cli::CaseCmd;
-use crate::commands::print;
+use crate::cli::args::CaseCmd;
+use crate::cli::commands::print;
+use crate::cli::delivery::deliver_now;
 
 fn node_ids(v: &[String]) -> Result<Vec<NodeId>, ProtoError> {
     v.iter().map(|s| NodeId::new(s.trim())).collect()
@@ -186,7 +186,7 @@ pub async fn run(cmd: CaseCmd, home: &Home, json: bool) -> anyhow::Result<()> {
         CaseCmd::Share { case, to } => {
             let r = node.case_share(&case, &to.parse::<Audience>()?).await?;
             if !r.excluded.is_empty() && !json {
-                crate::output::warn(&format!(
+                crate::cli::output::warn(&format!(
                     "left out (recused, 回避): {}",
                     r.excluded
                         .iter()

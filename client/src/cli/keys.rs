@@ -5,8 +5,8 @@ use lianxi::identity::Identity;
 use lianxi_certs::passphrase;
 use serde_json::json;
 
-use crate::cli::KeyCmd;
-use crate::commands::print;
+use crate::cli::args::KeyCmd;
+use crate::cli::commands::print;
 
 /// `LIANXI_NEW_PASSPHRASE` (or a file named by `LIANXI_NEW_PASSPHRASE_FILE`):
 /// the new passphrase for `key protect` in scripts.

@@ -16,7 +16,7 @@ use lianxi_shared::ids::parse_roles;
 use lianxi_shared::text::escape_line;
 use serde_json::{Value, json};
 
-use crate::cli::{Cli, Cmd, ExportCmd};
+use crate::cli::args::{Cli, Cmd, ExportCmd};
 
 /// RFC 3339 (UTC) for milliseconds since the epoch (empty when out of range).
 pub fn rfc3339(ms: i64) -> String {
@@ -44,11 +44,11 @@ pub fn message_json(m: &MessageRow) -> Value {
 
 pub fn print(json: bool, value: Value, text: impl FnOnce() -> String) {
     if json {
-        crate::output::line(&value.to_string());
+        crate::cli::output::line(&value.to_string());
     } else {
         let t = text();
         if !t.is_empty() {
-            crate::output::line(&t);
+            crate::cli::output::line(&t);
         }
     }
 }
@@ -183,7 +183,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 },
             );
         }
-        Cmd::Key(cmd) => crate::key_cmds::run(cmd, &home, json)?,
+        Cmd::Key(cmd) => crate::cli::keys::run(cmd, &home, json)?,
         Cmd::Whoami => {
             let cfg = home.load_config()?;
             let node = Node::open(home.clone()).ok();
@@ -284,10 +284,12 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         | Cmd::Forward { .. }
         | Cmd::Attachment { .. }
         | Cmd::Export(ExportCmd::Bulletin { .. })) => {
-            crate::bulletin_cmds::run(cmd, &home, json).await?
+            crate::cli::bulletins::run(cmd, &home, json).await?
         }
-        Cmd::Case(cmd) => crate::case_cmds::run(cmd, &home, json).await?,
-        Cmd::Conference(cmd) => crate::conf_cmds::run(cmd, Node::open(home.clone())?, json).await?,
+        Cmd::Case(cmd) => crate::cli::cases::run(cmd, &home, json).await?,
+        Cmd::Conference(cmd) => {
+            crate::cli::conference::run(cmd, Node::open(home.clone())?, json).await?
+        }
         Cmd::Sync { timeout } => {
             let node = Node::open(home.clone())?;
             let r = lianxi::sync::sync(&node, Duration::from_secs(timeout)).await?;
@@ -306,16 +308,18 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
                 while let Some(ev) = ev_rx.recv().await {
                     match ev {
                         NetEvent::Arrived(m) if json => {
-                            crate::output::line(&message_json(&m).to_string())
+                            crate::cli::output::line(&message_json(&m).to_string())
                         }
-                        NetEvent::Arrived(m) => crate::output::line(&format!(
+                        NetEvent::Arrived(m) => crate::cli::output::line(&format!(
                             "{}  {}  {}  {}",
                             rfc3339(m.created_at),
                             m.sender,
                             escape_line(&m.title),
                             m.id
                         )),
-                        NetEvent::State(s) if !json => crate::output::warn(&format!("[{s:?}]")),
+                        NetEvent::State(s) if !json => {
+                            crate::cli::output::warn(&format!("[{s:?}]"))
+                        }
                         _ => {}
                     }
                 }
@@ -332,7 +336,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             kind,
             filter,
         } => {
-            let f = crate::bulletin_cmds::filter(kind, filter)?;
+            let f = crate::cli::bulletins::filter(kind, filter)?;
             let node = Node::open(home.clone())?;
             let rows = node
                 .archive

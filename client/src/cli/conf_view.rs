@@ -111,7 +111,11 @@ pub fn overview_text(c: &Conference, names: &Names) -> String {
                 format!("{} declines session {session}: {reason}", names.of(&a.from))
             }
             ConfMsg::Swap { with } => {
-                format!("{} agrees to swap turns with {}", names.of(&a.from), names.of(with))
+                format!(
+                    "{} agrees to swap turns with {}",
+                    names.of(&a.from),
+                    names.of(with)
+                )
             }
             _ => continue,
         };

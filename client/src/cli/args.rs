@@ -167,7 +167,7 @@ pub enum Cmd {
     Case(CaseCmd),
     /// The joint conference (联席会议): rotation, meetings, agenda, RSVP, minutes, calendars.
     #[command(subcommand, alias = "conf")]
-    Conference(crate::conf_cmds::ConfCmd),
+    Conference(crate::cli::conference::ConfCmd),
 }
 
 #[derive(Args)]

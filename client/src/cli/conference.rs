@@ -11,15 +11,15 @@ use lianxi::node::Node;
 use lianxi::{ErrorCode, ProtoError};
 use lianxi_shared::NodeId;
 use lianxi_shared::conference::{
-    AgendaItem, ConfMsg, Conference, DEFAULT_TZ, Meeting, MeetingState, Outcome, RemindOf, Resolution, Rsvp,
-    Slot, Vote,
+    AgendaItem, ConfMsg, Conference, DEFAULT_TZ, Meeting, MeetingState, Outcome, RemindOf,
+    Resolution, Rsvp, Slot, Vote,
 };
 use lianxi_shared::payload::DEFAULT_MAX_ATTACHMENT;
 use lianxi_shared::rotation::{PoolChange, RotationInput};
 use serde_json::json;
 
-use crate::bulletin_cmds::deliver_now;
-use crate::commands::print;
+use crate::cli::commands::print;
+use crate::cli::delivery::deliver_now;
 
 /// `lianxi conference …` (联席会议).
 #[derive(Subcommand)]
@@ -383,8 +383,10 @@ pub async fn run(cmd: ConfCmd, node: Node, json: bool) -> anyhow::Result<()> {
             let (conf, _) = node.conference().await?;
             match session {
                 None => {
-                    let v = crate::conf_view::overview_json(&conf);
-                    print(json, v, || crate::conf_view::overview_text(&conf, &names));
+                    let v = crate::cli::conf_view::overview_json(&conf);
+                    print(json, v, || {
+                        crate::cli::conf_view::overview_text(&conf, &names)
+                    });
                 }
                 Some(s) => {
                     let m = conf.meetings.get(&s).ok_or_else(|| {
@@ -393,8 +395,10 @@ pub async fn run(cmd: ConfCmd, node: Node, json: bool) -> anyhow::Result<()> {
                             format!("session {s} has not been convened"),
                         )
                     })?;
-                    let v = crate::conf_view::meeting_json(&conf, m);
-                    print(json, v, || crate::conf_view::meeting_text(&conf, m, &names));
+                    let v = crate::cli::conf_view::meeting_json(&conf, m);
+                    print(json, v, || {
+                        crate::cli::conf_view::meeting_text(&conf, m, &names)
+                    });
                 }
             }
         }
@@ -408,7 +412,7 @@ pub async fn run(cmd: ConfCmd, node: Node, json: bool) -> anyhow::Result<()> {
                 let s = Node::rotation_preview(&input)?;
                 let v = json!({"input": input, "turns": s.turns, "notes": s.notes});
                 print(json, v, || {
-                    crate::conf_view::turns_text(&s.turns, &s.notes, &names)
+                    crate::cli::conf_view::turns_text(&s.turns, &s.notes, &names)
                 });
             }
         }
@@ -441,14 +445,20 @@ pub async fn run(cmd: ConfCmd, node: Node, json: bool) -> anyhow::Result<()> {
             report(&node, q, json, &what).await?;
             let (conf, _) = node.conference().await?;
             for (year, n) in conf.thin_years() {
-                crate::output::warn(&format!(
+                crate::cli::output::warn(&format!(
                     "warning: only {n} meeting(s) convened in {year}; the conference meets at least twice a year"
                 ));
             }
         }
         ConfCmd::Decline { session, reason } => {
             let q = node.decline_turn(session, reason).await?;
-            report(&node, q, json, &format!("turn at session {session} declined")).await?;
+            report(
+                &node,
+                q,
+                json,
+                &format!("turn at session {session} declined"),
+            )
+            .await?;
         }
         ConfCmd::Swap { with } => {
             let with = node_id(&with)?;
@@ -569,7 +579,7 @@ pub async fn run(cmd: ConfCmd, node: Node, json: bool) -> anyhow::Result<()> {
                         format!("{n} meeting(s) written to {}", path.display())
                     });
                 }
-                None => crate::output::raw(&ics),
+                None => crate::cli::output::raw(&ics),
             }
         }
     }

@@ -116,31 +116,53 @@ async fn resolve(addr: &str) -> Result<SocketAddr> {
         .ok_or_else(|| unreachable(format!("{addr} resolves to no address")))
 }
 
+/// The TLS alert behind a failed connection, ours or the hub's: QUIC carries
+/// it as a "crypto" transport error code (0x100 + the alert).
+fn tls_alert(e: &quinn::ConnectionError) -> Option<rustls::AlertDescription> {
+    let code = match e {
+        quinn::ConnectionError::TransportError(t) => t.code,
+        quinn::ConnectionError::ConnectionClosed(c) => c.error_code,
+        _ => return None,
+    };
+    let raw = u64::from(code);
+    (0x100..0x200)
+        .contains(&raw)
+        .then(|| rustls::AlertDescription::from((raw - 0x100) as u8))
+}
+
 fn map_connect_error(addr: &str, e: quinn::ConnectionError) -> ProtoError {
+    use rustls::AlertDescription as A;
     let text = e.to_string();
-    if text.contains("Revoked") {
-        ProtoError::new(
+    match (tls_alert(&e), &e) {
+        (Some(A::CertificateRevoked), _) => ProtoError::new(
             ErrorCode::Revoked,
             format!(
-                "the hub at {addr} presents a revoked certificate (per the newest CRL this node has seen): {text}"
+                "the hub at {addr} presents a revoked certificate (per the newest CRL this node has seen), or refuses this node's: {text}"
             ),
-        )
-    } else if text.contains("certificate")
-        || text.contains("UnknownIssuer")
-        || text.contains("BadSignature")
-    {
-        ProtoError::new(
+        ),
+        (
+            Some(
+                A::BadCertificate
+                | A::UnsupportedCertificate
+                | A::CertificateExpired
+                | A::CertificateUnknown
+                | A::CertificateRequired
+                | A::UnknownCA
+                | A::DecryptError,
+            ),
+            _,
+        ) => ProtoError::new(
             ErrorCode::UntrustedCertificate,
             format!("TLS with {addr} failed: {text}"),
-        )
-    } else if let quinn::ConnectionError::ApplicationClosed(c) = &e {
-        let reason = String::from_utf8_lossy(&c.reason).to_string();
-        ProtoError::new(
-            ErrorCode::HubUnreachable,
-            format!("the hub closed the connection: {reason}"),
-        )
-    } else {
-        unreachable(format!("cannot connect to {addr}: {text}"))
+        ),
+        (_, quinn::ConnectionError::ApplicationClosed(c)) => {
+            let reason = String::from_utf8_lossy(&c.reason).to_string();
+            ProtoError::new(
+                ErrorCode::HubUnreachable,
+                format!("the hub closed the connection: {reason}"),
+            )
+        }
+        _ => unreachable(format!("cannot connect to {addr}: {text}")),
     }
 }
 

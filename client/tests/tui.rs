@@ -21,7 +21,7 @@ use tui_support::{T0, directory, screen};
 fn msg(i: usize, title: &str, body: &str, read: bool) -> MessageRow {
     MessageRow {
         id: MessageId::new_v7(T0 - i as i64 * 60_000, [i as u8; 16]).to_string(),
-        direction: "in".into(),
+        direction: lianxi::archive::Direction::In,
         kind: "bulletin".into(),
         sender: if i.is_multiple_of(2) {
             "nat".into()
@@ -475,7 +475,7 @@ fn snapshots_of_bulletin_receipts_and_compose_with_attachments() {
             "各省级协会：\n# 报送要求\n- 内容包括**信息通报**和会员服务\n- 篇幅三千字以内",
             true,
         );
-        sent.direction = "out".into();
+        sent.direction = lianxi::archive::Direction::Out;
         sent.ack_required = true;
         sent.category = Some("notice".into());
         show_one(&mut a, &sent, 0);

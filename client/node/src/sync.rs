@@ -10,7 +10,7 @@ use lianxi_shared::backoff::Backoff;
 use lianxi_shared::{Envelope, ErrorCode, NodeId, NodeInfo, ProtoError};
 use tokio::sync::mpsc;
 
-use crate::archive::{Applied, Forwarded, Incoming, MessageRow};
+use crate::archive::{Applied, EventKind, Forwarded, Incoming, MessageRow};
 use crate::net::{Event, Session};
 use crate::node::{Node, open_with};
 use crate::{Result, now_ms};
@@ -158,11 +158,10 @@ pub async fn store(node: &Node, session: &Session, batch: OpenedBatch) -> Result
             Applied::Duplicate => out.duplicates += 1,
             Applied::Event { kind, .. } => {
                 out.events += 1;
-                if kind == "case" {
-                    out.case_messages += 1;
-                }
-                if kind == "conference" {
-                    out.conference_messages += 1;
+                match kind {
+                    EventKind::Case => out.case_messages += 1,
+                    EventKind::Conference => out.conference_messages += 1,
+                    EventKind::Withdrawal | EventKind::Reminder | EventKind::Receipt => {}
                 }
             }
             Applied::Parked(e) => {

@@ -13,7 +13,7 @@ use serde_json::{Value, json};
 
 use crate::cli::args::{BulletinMeta, Cmd, ExportCmd, ListFilter, SendCmd};
 use crate::cli::commands::{message_json, parse_time, print, rfc3339};
-use crate::cli::delivery::deliver_now;
+use crate::cli::delivery::{Delivery, deliver_now};
 
 /// A date (`YYYY-MM-DD`, China time) or an RFC 3339 time, in ms.
 fn parse_day(s: &str) -> Result<i64, ProtoError> {
@@ -81,20 +81,17 @@ async fn send_and_report(
     what: &str,
     extra: Value,
 ) -> anyhow::Result<()> {
-    let (status, recipients, error) = deliver_now(node, id).await?;
-    let mut v = json!({"id": id.to_string(), "status": status, "recipients": recipients,
-                       "reason": error.as_ref().map(|e| e.to_string())});
+    let d = deliver_now(node, id).await?;
+    let mut v = json!({"id": id.to_string(), "status": d.status(), "recipients": d.recipients(),
+                       "reason": d.reason()});
     if let (Value::Object(m), Value::Object(x)) = (&mut v, extra) {
         m.extend(x);
     }
-    print(json, v, || match status {
-        "sent" => format!(
-            "{what} {id} sent to {} recipient(s)",
-            recipients.unwrap_or(0)
-        ),
+    print(json, v, || match d {
+        Delivery::Sent(n) => format!("{what} {id} sent to {n} recipient(s)"),
         _ => format!(
             "{what} {id} queued: the hub is not reachable ({}); it goes out on the next sync",
-            error.map(|e| e.message).unwrap_or_default()
+            d.why()
         ),
     });
     Ok(())

@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 
 use crate::cli::args::CaseCmd;
 use crate::cli::commands::print;
-use crate::cli::delivery::deliver_now;
+use crate::cli::delivery::{Delivery, deliver_now, deliver_unless_local};
 
 fn node_ids(v: &[String]) -> Result<Vec<NodeId>, ProtoError> {
     v.iter().map(|s| NodeId::new(s.trim())).collect()
@@ -33,30 +33,26 @@ async fn report(
     what: &str,
     extra: Value,
 ) -> anyhow::Result<()> {
-    let (status, _, error) = if q.recipients.is_empty() {
-        ("local", None, None)
-    } else {
-        deliver_now(node, q.id).await?
-    };
+    let d = deliver_unless_local(node, q.id, !q.recipients.is_empty()).await?;
     let mut v = json!({
         "id": q.id.to_string(), "case": q.case.to_string(), "number": q.number,
-        "status": status,
+        "status": d.status(),
         "recipients": q.recipients.iter().map(NodeId::as_str).collect::<Vec<_>>(),
-        "reason": error.as_ref().map(|e| e.to_string()),
+        "reason": d.reason(),
     });
     if let (Value::Object(m), Value::Object(x)) = (&mut v, extra) {
         m.extend(x);
     }
-    print(json, v, || match status {
-        "sent" => format!("{} {what}: sent to {}", q.number, q.recipients.len()),
-        "local" => format!(
+    print(json, v, || match d {
+        Delivery::Sent(_) => format!("{} {what}: sent to {}", q.number, q.recipients.len()),
+        Delivery::Local => format!(
             "{} {what}: recorded (nobody else receives this case yet)",
             q.number
         ),
-        _ => format!(
+        Delivery::Queued(_) => format!(
             "{} {what}: queued, the hub is not reachable ({}); it goes out on the next sync",
             q.number,
-            error.map(|e| e.message).unwrap_or_default()
+            d.why()
         ),
     });
     Ok(())
@@ -245,12 +241,12 @@ pub async fn run(cmd: CaseCmd, home: &Home, json: bool) -> anyhow::Result<()> {
                 let id = node
                     .publish_typical(&case, draft.clone(), to.parse()?)
                     .await?;
-                let (status, recipients, error) = deliver_now(&node, id).await?;
+                let d = deliver_now(&node, id).await?;
                 print(
                     json,
-                    json!({"id": id.to_string(), "status": status, "recipients": recipients,
-                           "title": draft.title, "reason": error.map(|e| e.to_string())}),
-                    || format!("typical case published as bulletin {id} ({status})"),
+                    json!({"id": id.to_string(), "status": d.status(), "recipients": d.recipients(),
+                           "title": draft.title, "reason": d.reason()}),
+                    || format!("typical case published as bulletin {id} ({})", d.status()),
                 );
             } else {
                 print(

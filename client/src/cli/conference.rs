@@ -19,7 +19,7 @@ use lianxi_shared::rotation::{PoolChange, RotationInput};
 use serde_json::json;
 
 use crate::cli::commands::print;
-use crate::cli::delivery::deliver_now;
+use crate::cli::delivery::{Delivery, deliver_unless_local};
 
 /// `lianxi conference …` (联席会议).
 #[derive(Subcommand)]
@@ -227,22 +227,18 @@ fn parse_resolution(s: &str) -> Result<Resolution, ProtoError> {
 }
 
 async fn report(node: &Node, q: ConfQueued, json: bool, what: &str) -> anyhow::Result<()> {
-    let (status, _, error) = if q.recipients.is_empty() {
-        ("local", None, None)
-    } else {
-        deliver_now(node, q.id).await?
-    };
+    let d = deliver_unless_local(node, q.id, !q.recipients.is_empty()).await?;
     let v = json!({
-        "id": q.id.to_string(), "kind": q.kind, "session": q.session, "status": status,
+        "id": q.id.to_string(), "kind": q.kind, "session": q.session, "status": d.status(),
         "recipients": q.recipients.iter().map(NodeId::as_str).collect::<Vec<_>>(),
-        "reason": error.as_ref().map(|e| e.to_string()),
+        "reason": d.reason(),
     });
-    print(json, v, || match status {
-        "sent" => format!("{what}: sent to {}", q.recipients.len()),
-        "local" => format!("{what}: recorded"),
-        _ => format!(
+    print(json, v, || match d {
+        Delivery::Sent(_) => format!("{what}: sent to {}", q.recipients.len()),
+        Delivery::Local => format!("{what}: recorded"),
+        Delivery::Queued(_) => format!(
             "{what}: queued, the hub is not reachable ({}); it goes out on the next sync",
-            error.map(|e| e.message).unwrap_or_default()
+            d.why()
         ),
     });
     Ok(())

@@ -7,11 +7,55 @@ use lianxi::ProtoError;
 use lianxi::node::Node;
 use lianxi_shared::MessageId;
 
-/// Try to send what is queued now. Returns ("sent" | "queued", recipients, why queued).
-pub async fn deliver_now(
-    node: &Node,
-    id: MessageId,
-) -> anyhow::Result<(&'static str, Option<u32>, Option<ProtoError>)> {
+/// What became of a message a command just queued.
+#[derive(Debug)]
+pub enum Delivery {
+    /// Nobody else receives it: it is only recorded here.
+    Local,
+    /// The hub stored it durably for this many recipients.
+    Sent(u32),
+    /// Still in the outbox (the hub is not reachable, or asked to retry
+    /// later): it goes out on the next sync. Why, when known.
+    Queued(Option<ProtoError>),
+}
+
+impl Delivery {
+    /// `local`, `sent` or `queued`: the `status` of the JSON output.
+    pub fn status(&self) -> &'static str {
+        match self {
+            Delivery::Local => "local",
+            Delivery::Sent(_) => "sent",
+            Delivery::Queued(_) => "queued",
+        }
+    }
+
+    /// How many recipients the hub stored it for, once sent.
+    pub fn recipients(&self) -> Option<u32> {
+        match self {
+            Delivery::Sent(n) => Some(*n),
+            _ => None,
+        }
+    }
+
+    /// Why it is still queued, with its code (the JSON `reason`).
+    pub fn reason(&self) -> Option<String> {
+        match self {
+            Delivery::Queued(Some(e)) => Some(e.to_string()),
+            _ => None,
+        }
+    }
+
+    /// Why it is still queued, in words.
+    pub fn why(&self) -> String {
+        match self {
+            Delivery::Queued(Some(e)) => e.message.clone(),
+            _ => String::new(),
+        }
+    }
+}
+
+/// Try to send what is queued now, if the hub answers.
+pub async fn deliver_now(node: &Node, id: MessageId) -> anyhow::Result<Delivery> {
     match node.connect(Duration::from_secs(5)).await {
         Ok((s, _ev)) => {
             let _ = node.refresh_directory(&s).await;
@@ -24,12 +68,25 @@ pub async fn deliver_now(
                 .find(|(m, _)| *m == id)
                 .map(|(_, e)| e.clone());
             Ok(match (mine, err) {
-                (Some(n), _) => ("sent", Some(n), None),
-                (None, Some(e)) if lianxi::node::is_transient(e.code) => ("queued", None, Some(e)),
+                (Some(n), _) => Delivery::Sent(n),
+                (None, Some(e)) if lianxi::node::is_transient(e.code) => Delivery::Queued(Some(e)),
                 (None, Some(e)) => return Err(e.into()),
-                (None, None) => ("queued", None, None),
+                (None, None) => Delivery::Queued(None),
             })
         }
-        Err(e) => Ok(("queued", None, Some(e))),
+        Err(e) => Ok(Delivery::Queued(Some(e))),
+    }
+}
+
+/// Deliver now unless nobody else receives it.
+pub async fn deliver_unless_local(
+    node: &Node,
+    id: MessageId,
+    has_recipients: bool,
+) -> anyhow::Result<Delivery> {
+    if has_recipients {
+        deliver_now(node, id).await
+    } else {
+        Ok(Delivery::Local)
     }
 }

@@ -440,7 +440,7 @@ fn detail_lines(app: &App, m: &MessageRow, w: usize, lines: &mut Vec<Line<'stati
             Style::new().fg(Color::Cyan),
         ));
     }
-    if m.direction == "in" && m.ack_required {
+    if m.direction == crate::archive::Direction::In && m.ack_required {
         let (text, style) = if m.acked {
             (t.acked.to_owned(), Style::new().fg(Color::Green))
         } else {

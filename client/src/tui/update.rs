@@ -399,7 +399,7 @@ fn normal(app: &mut App, action: Action, out: &mut Vec<Effect>) -> Mode {
             if let Some(d) = app
                 .detail
                 .as_ref()
-                .filter(|d| d.direction == "out" && d.ack_required)
+                .filter(|d| d.direction == crate::archive::Direction::Out && d.ack_required)
             {
                 out.push(Effect::Remind(d.id.clone()));
             }
@@ -424,7 +424,7 @@ fn normal(app: &mut App, action: Action, out: &mut Vec<Effect>) -> Mode {
         }
         Action::Acknowledge => {
             if let Some(d) = &app.detail
-                && d.direction == "in"
+                && d.direction == crate::archive::Direction::In
                 && d.ack_required
                 && !d.acked
             {
@@ -511,7 +511,7 @@ pub(super) fn common(app: &mut App, action: Action, out: &mut Vec<Effect>) {
                 }
             }
             if selected.as_deref() == Some(m.id.as_str()) {
-                if m.direction == "out" && m.kind == "bulletin" {
+                if m.direction == crate::archive::Direction::Out && m.kind == "bulletin" {
                     out.push(Effect::LoadReceipts(m.id.clone()));
                 } else {
                     app.receipts = None;

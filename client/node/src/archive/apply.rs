@@ -14,7 +14,7 @@ use lianxi_shared::{
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use sha2::Digest;
 
-use super::messages::{Forwarded, Incoming, MessageRow};
+use super::messages::{Direction, Forwarded, Incoming, MessageRow};
 use super::{Archive, db_err};
 use crate::search;
 
@@ -26,9 +26,9 @@ pub enum Applied {
     New(MessageRow),
     /// Seen before: nothing changed.
     Duplicate,
-    /// A control message took effect (receipt, reminder, withdrawal).
+    /// A message that is not a new bulletin took effect.
     Event {
-        kind: &'static str,
+        kind: EventKind,
         reference: String,
     },
     Rejected(ProtoError),
@@ -37,8 +37,23 @@ pub enum Applied {
     Parked(ProtoError),
 }
 
+/// What kind of message an [`Applied::Event`] was.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EventKind {
+    /// A case message; `reference` is the case id.
+    Case,
+    /// A conference message; `reference` is its session (empty for none).
+    Conference,
+    /// A withdrawal; `reference` is the bulletin's thread.
+    Withdrawal,
+    /// A reminder; `reference` is the bulletin.
+    Reminder,
+    /// A receipt; `reference` is the bulletin.
+    Receipt,
+}
+
 pub(crate) struct Item<'a> {
-    pub direction: &'a str,
+    pub direction: Direction,
     pub opened: &'a Opened,
     pub envelope: &'a Envelope,
     pub wrap: Option<&'a [u8]>,
@@ -53,7 +68,7 @@ impl<'a> Item<'a> {
     /// An arrival from the hub, as received (or as parked).
     pub(crate) fn incoming(m: &'a Incoming) -> Item<'a> {
         Item {
-            direction: "in",
+            direction: Direction::In,
             opened: &m.opened,
             envelope: &m.envelope,
             wrap: Some(&m.wrap),
@@ -82,7 +97,10 @@ fn exists(tx: &Connection, id: &str) -> Result<bool, ProtoError> {
 }
 
 /// (sender, direction, thread) of a message in the archive.
-fn lookup(tx: &Connection, id: &MessageId) -> Result<Option<(String, String, String)>, ProtoError> {
+fn lookup(
+    tx: &Connection,
+    id: &MessageId,
+) -> Result<Option<(String, Direction, String)>, ProtoError> {
     tx.prepare_cached("SELECT sender, direction, COALESCE(thread, id) FROM messages WHERE id = ?1")
         .map_err(db_err)?
         .query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
@@ -124,7 +142,7 @@ fn insert_bulletin(
         h.created_at,
         h.not_before,
         item.at,
-        (item.direction == "out").then_some(item.at),
+        (item.direction == Direction::Out).then_some(item.at),
         envelope.header,
         envelope.sig.as_slice(),
         envelope.body,
@@ -218,10 +236,10 @@ fn insert_bulletin(
             .map_err(db_err)?;
         }
     }
-    let read = item.direction == "out";
+    let read = item.direction == Direction::Out;
     Ok(MessageRow {
         id,
-        direction: item.direction.into(),
+        direction: item.direction,
         kind: "bulletin".into(),
         sender: h.sender.to_string(),
         audience: h.audience.to_string(),
@@ -338,7 +356,7 @@ fn apply_inner(tx: &Connection, item: &Item<'_>) -> Result<Applied, ProtoError> 
             item.at,
         )?;
         return Ok(Applied::Event {
-            kind: "case",
+            kind: EventKind::Case,
             reference: c.case.to_string(),
         });
     }
@@ -356,14 +374,14 @@ fn apply_inner(tx: &Connection, item: &Item<'_>) -> Result<Applied, ProtoError> 
             return Ok(Applied::Duplicate);
         }
         return Ok(Applied::Event {
-            kind: "conference",
+            kind: EventKind::Conference,
             reference: c.session().map(|s| s.to_string()).unwrap_or_default(),
         });
     }
     if exists(tx, &h.id.to_string())? {
         return Ok(Applied::Duplicate);
     }
-    let incoming = item.direction == "in";
+    let incoming = item.direction == Direction::In;
     match &item.opened.payload {
         Payload::Bulletin(b) => {
             let row = insert_bulletin(
@@ -480,7 +498,7 @@ fn apply_inner(tx: &Connection, item: &Item<'_>) -> Result<Applied, ProtoError> 
             .map_err(db_err)?;
             record_event(tx, item, &thread)?;
             Ok(Applied::Event {
-                kind: "withdrawal",
+                kind: EventKind::Withdrawal,
                 reference: thread,
             })
         }
@@ -493,7 +511,7 @@ fn apply_inner(tx: &Connection, item: &Item<'_>) -> Result<Applied, ProtoError> 
                 ));
             };
             if incoming {
-                if orig_sender != sender || direction != "in" {
+                if orig_sender != sender || direction != Direction::In {
                     return Err(reject(
                         ErrorCode::NotEntitled,
                         format!("{sender} did not send bulletin {bid}"),
@@ -515,7 +533,7 @@ fn apply_inner(tx: &Connection, item: &Item<'_>) -> Result<Applied, ProtoError> 
             }
             record_event(tx, item, &bid)?;
             Ok(Applied::Event {
-                kind: "reminder",
+                kind: EventKind::Reminder,
                 reference: bid,
             })
         }
@@ -529,7 +547,7 @@ fn apply_inner(tx: &Connection, item: &Item<'_>) -> Result<Applied, ProtoError> 
                         format!("receipt for unknown bulletin {bid}"),
                     ));
                 };
-                if direction != "out" {
+                if direction != Direction::Out {
                     return Err(reject(
                         ErrorCode::UnknownReference,
                         format!("receipt for bulletin {bid} sent by {orig_sender}"),
@@ -566,7 +584,7 @@ fn apply_inner(tx: &Connection, item: &Item<'_>) -> Result<Applied, ProtoError> 
             }
             record_event(tx, item, &bid)?;
             Ok(Applied::Event {
-                kind: "receipt",
+                kind: EventKind::Receipt,
                 reference: bid,
             })
         }

@@ -253,12 +253,12 @@ impl Archive {
     ) -> Result<bool, ProtoError> {
         let id = self.resolve_id(id)?;
         let tx = self.conn.transaction().map_err(db_err)?;
-        let (sender, direction, required, acked, state): (String, String, bool, Option<i64>, String) = tx
+        let (sender, direction, required, acked, state): (String, super::Direction, bool, Option<i64>, String) = tx
             .query_row("SELECT sender, direction, ack_required, acked_at, state FROM messages WHERE id = ?1", [&id], |r| {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
             })
             .map_err(db_err)?;
-        if direction != "in" {
+        if direction != super::Direction::In {
             return Err(ProtoError::new(
                 ErrorCode::BadRequest,
                 "only received bulletins can be acknowledged",
@@ -292,7 +292,12 @@ impl Archive {
     /// The receipts matrix of a bulletin this node sent.
     pub fn receipts(&self, id: &str, now: i64) -> Result<Receipts, ProtoError> {
         let id = self.resolve_id(id)?;
-        let (title, direction, ack_required, ack_by): (String, String, bool, Option<i64>) = self
+        let (title, direction, ack_required, ack_by): (
+            String,
+            super::Direction,
+            bool,
+            Option<i64>,
+        ) = self
             .conn
             .query_row(
                 "SELECT title, direction, ack_required, ack_by FROM messages WHERE id = ?1",
@@ -300,7 +305,7 @@ impl Archive {
                 |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
             )
             .map_err(db_err)?;
-        if direction != "out" {
+        if direction != super::Direction::Out {
             return Err(ProtoError::new(
                 ErrorCode::UnknownReference,
                 "receipts exist only for bulletins this node sent",

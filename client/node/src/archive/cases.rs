@@ -106,7 +106,7 @@ fn refold(tx: &Connection, case: &MessageId) -> Result<(), ProtoError> {
 #[allow(clippy::too_many_arguments)]
 pub(crate) fn apply_case(
     tx: &Connection,
-    direction: &str,
+    direction: super::Direction,
     header: &lianxi_shared::Header,
     msg: &CaseMsg,
     payload: &[u8],
@@ -130,7 +130,7 @@ pub(crate) fn apply_case(
         }
         store_event(
             tx,
-            "in",
+            super::Direction::In,
             &h.opened.header,
             m,
             &h.opened.payload_bytes,
@@ -149,7 +149,7 @@ pub(crate) fn apply_case(
 #[allow(clippy::too_many_arguments)]
 fn store_event(
     tx: &Connection,
-    direction: &str,
+    direction: super::Direction,
     header: &lianxi_shared::Header,
     msg: &CaseMsg,
     payload: &[u8],
@@ -197,7 +197,7 @@ fn store_event(
 #[allow(clippy::too_many_arguments)]
 fn insert(
     tx: &Connection,
-    direction: &str,
+    direction: super::Direction,
     id: &MessageId,
     sender: &NodeId,
     created_at: i64,
@@ -275,7 +275,17 @@ impl Archive {
         msg.validate()?;
         let payload = Payload::Case(msg.clone());
         let bytes = payload.encode();
-        insert(&tx, "out", &id, me, now, &msg, &bytes, None, now)?;
+        insert(
+            &tx,
+            super::Direction::Out,
+            &id,
+            me,
+            now,
+            &msg,
+            &bytes,
+            None,
+            now,
+        )?;
         refold(&tx, &msg.case)?;
         let state = file(&tx, &msg.case)?
             .ok_or_else(|| ProtoError::new(ErrorCode::Internal, "the case did not fold"))?

@@ -70,7 +70,7 @@ fn standings_now(tx: &Connection, sender: &NodeId, msg: &ConfMsg) -> Result<Stri
 #[allow(clippy::too_many_arguments)]
 fn insert(
     tx: &Connection,
-    direction: &str,
+    direction: super::Direction,
     id: &MessageId,
     sender: &NodeId,
     created_at: i64,
@@ -107,7 +107,7 @@ fn insert(
 /// queued) attach its envelope now that it is sent. Returns whether it was new.
 pub(crate) fn apply_conf(
     tx: &Connection,
-    direction: &str,
+    direction: super::Direction,
     header: &lianxi_shared::Header,
     msg: &ConfMsg,
     payload: &[u8],
@@ -178,7 +178,17 @@ impl Archive {
         state.check(me, now, &msg, &standings(&dir, me, &msg))?;
         let payload = Payload::Conference(msg.clone());
         let bytes = payload.encode();
-        insert(&tx, "out", &id, me, now, &msg, &bytes, None, now)?;
+        insert(
+            &tx,
+            super::Direction::Out,
+            &id,
+            me,
+            now,
+            &msg,
+            &bytes,
+            None,
+            now,
+        )?;
         let mut recipients: Vec<NodeId> = Vec::with_capacity(to.len());
         for n in to {
             if &n != me && !recipients.contains(&n) {

@@ -28,11 +28,44 @@ pub struct Forwarded {
     pub key: String,
 }
 
+/// Whether this node received a message or sent it. Stored as `in` / `out`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    In,
+    Out,
+}
+
+impl Direction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Direction::In => "in",
+            Direction::Out => "out",
+        }
+    }
+}
+
+impl rusqlite::ToSql for Direction {
+    fn to_sql(&self) -> rusqlite::Result<rusqlite::types::ToSqlOutput<'_>> {
+        Ok(self.as_str().into())
+    }
+}
+
+impl rusqlite::types::FromSql for Direction {
+    fn column_result(v: rusqlite::types::ValueRef<'_>) -> rusqlite::types::FromSqlResult<Self> {
+        match v.as_str()? {
+            "in" => Ok(Direction::In),
+            "out" => Ok(Direction::Out),
+            _ => Err(rusqlite::types::FromSqlError::InvalidType),
+        }
+    }
+}
+
 /// A message as the archive shows it.
 #[derive(Clone, Debug, Serialize, PartialEq)]
 pub struct MessageRow {
     pub id: String,
-    pub direction: String,
+    pub direction: Direction,
     pub kind: String,
     pub sender: String,
     pub audience: String,
@@ -313,7 +346,7 @@ impl MessageRow {
         let h = &i.opened.header;
         MessageRow {
             id: h.id.to_string(),
-            direction: "in".into(),
+            direction: Direction::In,
             kind: i.opened.payload.kind().into(),
             sender: h.sender.to_string(),
             audience: h.audience.to_string(),

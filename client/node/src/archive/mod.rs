@@ -20,9 +20,9 @@ use std::path::Path;
 use lianxi_shared::{ErrorCode, NodeId, NodeInfo, ProtoError};
 use rusqlite::{Connection, OptionalExtension, params};
 
-pub use apply::Applied;
+pub use apply::{Applied, EventKind};
 pub use handle::ArchiveHandle;
-pub use messages::{Forwarded, Incoming, MessageRow, SearchHit};
+pub use messages::{Direction, Forwarded, Incoming, MessageRow, SearchHit};
 pub use outbox::{OutboxItem, OutboxState, SealedForm};
 
 pub(crate) fn db_err(e: rusqlite::Error) -> ProtoError {

@@ -200,7 +200,7 @@ impl Archive {
         )
         .map_err(db_err)?;
         let item = Item {
-            direction: "out",
+            direction: super::Direction::Out,
             opened,
             envelope,
             wrap: None,

@@ -7,8 +7,8 @@
 use lianxi::archive::cases::CaseFile;
 use lianxi::cases::TypicalDraft;
 use lianxi::tui::app::{App, Mode, Tab};
-use lianxi::tui::cases::{CaseDetail, IntakeField, TypicalView};
 use lianxi::tui::i18n::Lang;
+use lianxi::tui::tabs::cases::{CaseDetail, IntakeField, TypicalView};
 use lianxi::tui::update::{Action, Effect, update};
 use lianxi_shared::case::{
     CaseCategory, CaseChange, CaseEvent, CaseFacts, CaseMsg, CaseNotice, CaseStatus, Confidential,

@@ -148,7 +148,7 @@ fuzz_target!(|data: &[u8]| {
             }
         }
         if tab == Tab::Cases {
-            let f = lianxi::tui::case_effects::filter(0, at);
+            let f = lianxi::tui::tabs::cases::effects::filter(0, at);
             if let Ok(rows) = w.archive.cases(&me.node_id, &f) {
                 let first = rows.first().map(|r| r.facts.number.clone());
                 update(&mut app, Action::CasesLoaded { view: 0, rows });
@@ -158,7 +158,7 @@ fuzz_target!(|data: &[u8]| {
                 {
                     update(
                         &mut app,
-                        Action::CaseLoaded(Box::new(lianxi::tui::cases::CaseDetail {
+                        Action::CaseLoaded(Box::new(lianxi::tui::tabs::cases::CaseDetail {
                             file,
                             confidential: None,
                         })),

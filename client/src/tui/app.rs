@@ -4,8 +4,8 @@ use std::collections::BTreeSet;
 
 use lianxi_shared::{Audience, NodeId, NodeInfo, Role, Tier};
 
-use super::editor::Editor;
 use super::i18n::Lang;
+use super::widgets::editor::Editor;
 use crate::archive::{MessageRow, OutboxItem, SearchHit};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -198,11 +198,11 @@ pub enum Mode {
     Search(Search),
     Compose(Box<Compose>),
     /// The case intake form.
-    Intake(Box<super::cases::IntakeForm>),
+    Intake(Box<super::tabs::cases::IntakeForm>),
     /// A typical case being reviewed before publication.
-    Typical(Box<super::cases::TypicalView>),
+    Typical(Box<super::tabs::cases::TypicalView>),
     /// The host orders and times the agenda.
-    Agenda(Box<super::meetings::AgendaBuilder>),
+    Agenda(Box<super::tabs::meetings::AgendaBuilder>),
 }
 
 pub struct App {
@@ -216,8 +216,8 @@ pub struct App {
     pub dir_selected: usize,
     pub outbox: Vec<OutboxItem>,
     pub outbox_selected: usize,
-    pub cases: super::cases::CasesView,
-    pub meetings: super::meetings::MeetingsView,
+    pub cases: super::tabs::cases::CasesView,
+    pub meetings: super::tabs::meetings::MeetingsView,
     pub detail: Option<MessageRow>,
     /// Receipts of the detail, when it is a bulletin this node sent.
     pub receipts: Option<crate::archive::bulletins::Receipts>,

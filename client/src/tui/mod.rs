@@ -1,16 +1,18 @@
 //! The terminal UI: one [`app::App`] state, [`update::Action`]s, a pure
 //! [`update::update`], and [`render::render`] for any ratatui backend. The
 //! runtime ([`runtime::run`]) does all I/O off the render loop.
+//!
+//! Where things go: a tab's state, update and view live in `tabs/<tab>/`
+//! (the bulletins, directory and outbox tabs are still drawn by `render.rs`
+//! and updated by `update.rs`); reusable pieces (the text editor, width-aware
+//! text, keeping a selection in view) in `widgets/`; every colour and text
+//! style in `theme.rs`; every user-facing string in `i18n.rs`.
 
 pub mod app;
-pub mod case_effects;
-pub mod case_render;
-pub mod cases;
-pub mod editor;
 pub mod i18n;
-pub mod meeting_render;
-pub mod meetings;
 pub mod render;
 pub mod runtime;
-pub mod text;
+pub mod tabs;
+pub mod theme;
 pub mod update;
+pub mod widgets;

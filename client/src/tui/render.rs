@@ -1,6 +1,7 @@
 //! Drawing the [`App`]. Pure: reads the state, writes into a ratatui frame, so it
 //! works on any backend (the terminal, or `TestBackend` in snapshot tests).
 
+use crate::tui::theme::{bold, dim, selected};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Modifier, Style};
@@ -9,7 +10,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
 use super::app::{App, ConnView, Field, Mode, Tab, audience_options};
 use super::i18n::Strings;
-use super::text::{fit, truncate, width, wrap};
+use super::widgets::text::{fit, truncate, width, wrap};
 use crate::archive::{MessageRow, OutboxState};
 use lianxi_shared::Audience;
 
@@ -21,16 +22,6 @@ pub fn short_time(ms: i64) -> String {
 /// `YYYY-MM-DD HH:MM (UTC+8)`; "—" when out of range.
 pub fn long_time(ms: i64) -> String {
     crate::time_fmt::long(ms)
-}
-
-fn bold() -> Style {
-    Style::new().add_modifier(Modifier::BOLD)
-}
-fn dim() -> Style {
-    Style::new().fg(Color::DarkGray)
-}
-fn selected() -> Style {
-    Style::new().add_modifier(Modifier::REVERSED)
 }
 
 pub fn audience_label(t: &Strings, a: &Audience) -> String {
@@ -78,11 +69,11 @@ pub fn render(f: &mut Frame, app: &App) {
     match &app.mode {
         Mode::Compose(_) => render_compose(f, app, main),
         Mode::Search(_) => render_search(f, app, main),
-        Mode::Intake(_) => super::case_render::render_intake(f, app, main),
-        Mode::Typical(_) => super::case_render::render_typical(f, app, main),
-        Mode::Agenda(_) => super::meeting_render::render_agenda(f, app, main),
-        _ if app.tab == Tab::Meetings => super::meeting_render::render_meetings(f, app, main),
-        _ if app.tab == Tab::Cases => super::case_render::render_cases(f, app, main),
+        Mode::Intake(_) => super::tabs::cases::view::render_intake(f, app, main),
+        Mode::Typical(_) => super::tabs::cases::view::render_typical(f, app, main),
+        Mode::Agenda(_) => super::tabs::meetings::view::render_agenda(f, app, main),
+        _ if app.tab == Tab::Meetings => super::tabs::meetings::view::render_meetings(f, app, main),
+        _ if app.tab == Tab::Cases => super::tabs::cases::view::render_cases(f, app, main),
         _ => render_main(f, app, main),
     }
     if matches!(app.mode, Mode::Help) {

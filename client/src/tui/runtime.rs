@@ -130,7 +130,7 @@ fn run_effect(
                 }
                 Effect::LoadCases { view } => {
                     let me = node.me.node_id.clone();
-                    let f = super::case_effects::filter(view, now_ms());
+                    let f = super::tabs::cases::effects::filter(view, now_ms());
                     let rows = node.archive.call(move |a| a.cases(&me, &f)).await?;
                     send(Action::CasesLoaded { view, rows });
                 }
@@ -141,10 +141,9 @@ fn run_effect(
                     } else {
                         None
                     };
-                    send(Action::CaseLoaded(Box::new(super::cases::CaseDetail {
-                        file,
-                        confidential,
-                    })));
+                    send(Action::CaseLoaded(Box::new(
+                        super::tabs::cases::CaseDetail { file, confidential },
+                    )));
                 }
                 Effect::Intake(form) => match node.case_intake(*form).await {
                     Ok(r) => {
@@ -155,7 +154,7 @@ fn run_effect(
                 },
                 Effect::TypicalDraft(key) => {
                     send(Action::TypicalReady(
-                        super::case_effects::typical(&node, &key)
+                        super::tabs::cases::effects::typical(&node, &key)
                             .await
                             .map(Box::new)
                             .map_err(|e| e.to_string()),
@@ -180,23 +179,23 @@ fn run_effect(
                 Effect::PublishAgenda { session, slots } => {
                     let r = node.publish_agenda(session, slots).await;
                     let _ = net.send(NetCmd::Flush).await;
-                    send(Action::AgendaDone(super::meetings::outcome(r)));
+                    send(Action::AgendaDone(super::tabs::meetings::outcome(r)));
                 }
                 Effect::ConfAttend(session) => {
                     let answer = lianxi_shared::conference::Rsvp::Attend;
                     let r = node.rsvp(session, answer).await;
                     let _ = net.send(NetCmd::Flush).await;
-                    send(Action::ConfDone(super::meetings::outcome(r)));
+                    send(Action::ConfDone(super::tabs::meetings::outcome(r)));
                 }
                 Effect::ConfAck(session) => {
                     let r = node.ack_minutes(session).await;
                     let _ = net.send(NetCmd::Flush).await;
-                    send(Action::ConfDone(super::meetings::outcome(r)));
+                    send(Action::ConfDone(super::tabs::meetings::outcome(r)));
                 }
                 Effect::ConfRemind(session, of) => {
                     let r = node.remind_meeting(session, of, String::new()).await;
                     let _ = net.send(NetCmd::Flush).await;
-                    send(Action::ConfDone(super::meetings::outcome(r)));
+                    send(Action::ConfDone(super::tabs::meetings::outcome(r)));
                 }
                 Effect::LoadOutbox => {
                     let (items, pending) = node

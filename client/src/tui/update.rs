@@ -4,12 +4,13 @@
 //! to the [`App`] and returns [`Effect`]s: work for the runtime to do off the
 //! render loop (archive queries, sending). Results come back as actions.
 
+use crate::tui::widgets::scroll::keep_visible;
 use lianxi_shared::{Audience, NodeInfo};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
 use super::app::{App, Compose, ConnView, Field, Mode, PAGE, Search, Tab, audience_options};
-use super::cases::{CaseDetail, IntakeField, TypicalView};
-use super::editor::Editor;
+use super::tabs::cases::{CaseDetail, IntakeField, TypicalView};
+use super::widgets::editor::Editor;
 use crate::archive::{MessageRow, OutboxItem, SearchHit};
 use crate::sync::ConnState;
 
@@ -279,11 +280,7 @@ fn follow_selection(app: &mut App, out: &mut Vec<Effect>) {
     let tab = app.tab;
     if let Some(i) = (tab.index() < 3).then_some(tab.index()) {
         let l = &mut app.lists[i];
-        if l.selected < l.scroll {
-            l.scroll = l.selected;
-        } else if l.selected >= l.scroll + height {
-            l.scroll = l.selected + 1 - height;
-        }
+        keep_visible(l.selected, &mut l.scroll, height);
         if l.needs_page() && !l.loading {
             l.loading = true;
             out.push(Effect::LoadPage {
@@ -330,8 +327,8 @@ fn switch_tab(app: &mut App, tab: Tab, out: &mut Vec<Effect>) {
     match tab {
         Tab::Directory => out.push(Effect::LoadDirectory),
         Tab::Outbox => out.push(Effect::LoadOutbox),
-        Tab::Cases => super::cases::entered(app, out),
-        Tab::Meetings => super::meetings::entered(out),
+        Tab::Cases => super::tabs::cases::entered(app, out),
+        Tab::Meetings => super::tabs::meetings::entered(out),
         _ => follow_selection(app, out),
     }
 }
@@ -342,9 +339,9 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
     let mode = std::mem::replace(&mut app.mode, Mode::Normal);
     app.mode = match mode {
         Mode::Compose(c) => compose(app, *c, action, &mut out),
-        Mode::Intake(f) => super::cases::intake(app, *f, action, &mut out),
-        Mode::Typical(v) => super::cases::typical(app, *v, action, &mut out),
-        Mode::Agenda(b) => super::meetings::agenda(app, *b, action, &mut out),
+        Mode::Intake(f) => super::tabs::cases::intake(app, *f, action, &mut out),
+        Mode::Typical(v) => super::tabs::cases::typical(app, *v, action, &mut out),
+        Mode::Agenda(b) => super::tabs::meetings::agenda(app, *b, action, &mut out),
         Mode::Search(s) => search(app, s, action, &mut out),
         Mode::Help => match action {
             Action::Back | Action::Quit | Action::Help | Action::Enter | Action::Open => {
@@ -363,12 +360,12 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
 fn normal(app: &mut App, action: Action, out: &mut Vec<Effect>) -> Mode {
     let page = app.list_height() as isize;
     if app.tab == Tab::Cases
-        && let Some(mode) = super::cases::normal(app, &action, out)
+        && let Some(mode) = super::tabs::cases::normal(app, &action, out)
     {
         return mode;
     }
     if app.tab == Tab::Meetings
-        && let Some(mode) = super::meetings::normal(app, &action, out)
+        && let Some(mode) = super::tabs::meetings::normal(app, &action, out)
     {
         return mode;
     }
@@ -452,10 +449,10 @@ fn normal(app: &mut App, action: Action, out: &mut Vec<Effect>) -> Mode {
 
 /// Actions from the runtime, handled the same in every mode.
 pub(super) fn common(app: &mut App, action: Action, out: &mut Vec<Effect>) {
-    let Some(action) = super::cases::common(app, action, out) else {
+    let Some(action) = super::tabs::cases::common(app, action, out) else {
         return;
     };
-    let Some(action) = super::meetings::common(app, action, out) else {
+    let Some(action) = super::tabs::meetings::common(app, action, out) else {
         return;
     };
     match action {

@@ -2,6 +2,7 @@
 //! attendance list) and the agenda builder. Every cut and wrap goes through
 //! `text`, so Chinese never breaks the layout.
 
+use crate::tui::theme::{bold, dim};
 use lianxi_shared::NodeId;
 use lianxi_shared::conference::{Conference, MeetingState, Outcome, Rsvp};
 use ratatui::Frame;
@@ -10,17 +11,9 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
-use super::app::{App, Mode};
-use super::i18n::MeetingStrings;
-use super::text::{fit, width, wrap};
-
-fn dim() -> Style {
-    Style::new().fg(Color::DarkGray)
-}
-
-fn bold() -> Style {
-    Style::new().add_modifier(Modifier::BOLD)
-}
+use crate::tui::app::{App, Mode};
+use crate::tui::i18n::MeetingStrings;
+use crate::tui::widgets::text::{fit, width, wrap};
 
 fn heading(text: &str) -> Line<'static> {
     Line::styled(

@@ -1,6 +1,7 @@
 //! Drawing the Cases tab, the intake form and the typical-case preview.
 //! Every cut and wrap goes through `text`, so Chinese never breaks the layout.
 
+use crate::tui::theme::{bold, dim};
 use lianxi_shared::case::{CaseCategory, CaseState, Support, Urgency};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Position, Rect};
@@ -8,27 +9,11 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
-use super::app::{App, Mode};
-use super::cases::{IntakeField, OVERDUE_DAYS, TypicalView};
-use super::editor::Editor;
-use super::text::{fit, truncate, width, wrap};
 use crate::case_file::{Names, describe, local_time};
-
-fn dim() -> Style {
-    Style::new().fg(Color::DarkGray)
-}
-
-fn bold() -> Style {
-    Style::new().add_modifier(Modifier::BOLD)
-}
-
-fn focus_style(on: bool) -> Style {
-    if on {
-        Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD)
-    } else {
-        Style::new()
-    }
-}
+use crate::tui::app::{App, Mode};
+use crate::tui::tabs::cases::{IntakeField, OVERDUE_DAYS, TypicalView};
+use crate::tui::widgets::editor::Editor;
+use crate::tui::widgets::text::{fit, truncate, width, wrap};
 
 fn overdue(app: &App, s: &CaseState) -> bool {
     !s.status.is_finished() && app.now_ms - s.updated_at > OVERDUE_DAYS * 86_400_000
@@ -199,7 +184,7 @@ fn render_case_detail(f: &mut Frame, app: &App, area: Rect) {
 fn line_field(f: &mut Frame, area: Rect, label: &str, value: Line<'static>, on: bool) -> Rect {
     let [l, v] = Layout::horizontal([Constraint::Length(18), Constraint::Min(4)]).areas(area);
     f.render_widget(
-        Paragraph::new(Line::styled(fit(label, 17), focus_style(on))),
+        Paragraph::new(Line::styled(fit(label, 17), crate::tui::theme::focus(on))),
         l,
     );
     f.render_widget(Paragraph::new(value), v);
@@ -332,10 +317,10 @@ pub fn render_intake(f: &mut Frame, app: &App, area: Rect) {
     );
     let sb = Block::new()
         .borders(Borders::ALL)
-        .border_style(focus_style(on(IntakeField::Summary)))
+        .border_style(crate::tui::theme::focus(on(IntakeField::Summary)))
         .title(Span::styled(
             format!(" {} ", ct.fields[5]),
-            focus_style(on(IntakeField::Summary)),
+            crate::tui::theme::focus(on(IntakeField::Summary)),
         ));
     let si = sb.inner(rows[7]);
     f.render_widget(sb, rows[7]);
@@ -396,7 +381,9 @@ fn render_typical_view(f: &mut Frame, app: &App, v: &TypicalView, area: Rect) {
     let w = usize::from(inner.width).max(2);
     let (title, tx) = editor_value(&v.title, w);
     f.render_widget(
-        Paragraph::new(title.style(focus_style(v.on_title).add_modifier(Modifier::BOLD))),
+        Paragraph::new(
+            title.style(crate::tui::theme::focus(v.on_title).add_modifier(Modifier::BOLD)),
+        ),
         title_a,
     );
     let (msg, style) = match (&v.error, v.leaks) {

@@ -4,7 +4,7 @@ use crate::archive::cases::CaseFilter;
 use crate::node::Node;
 use crate::{ErrorCode, ProtoError, Result};
 
-use super::cases::{OVERDUE_DAYS, TypicalView};
+use crate::tui::tabs::cases::{OVERDUE_DAYS, TypicalView};
 
 /// The archive filter of a list view: all, mine, shared with me, overdue.
 pub fn filter(view: usize, now: i64) -> CaseFilter {

@@ -3,11 +3,14 @@
 //! agenda builder. Pure: archive and network work goes out as [`Effect`]s and
 //! comes back as [`Action`]s.
 
+pub mod view;
+
+use crate::tui::widgets::scroll::keep_visible;
 use lianxi_shared::MessageId;
 use lianxi_shared::conference::{Conference, MeetingState, RemindOf, Slot};
 
-use super::app::{App, Mode};
-use super::update::{Action, Effect, notice};
+use crate::tui::app::{App, Mode};
+use crate::tui::update::{Action, Effect, notice};
 
 /// Minutes added or removed per key press in the agenda builder.
 pub const STEP_MINUTES: u32 = 5;
@@ -139,11 +142,7 @@ fn load(out: &mut Vec<Effect>) {
 fn follow(app: &mut App) {
     let h = app.list_height().saturating_sub(2).max(1);
     let v = &mut app.meetings;
-    if v.selected < v.scroll {
-        v.scroll = v.selected;
-    } else if v.selected >= v.scroll + h {
-        v.scroll = v.selected + 1 - h;
-    }
+    keep_visible(v.selected, &mut v.scroll, h);
 }
 
 /// Entering the tab.
@@ -284,7 +283,7 @@ pub fn agenda(app: &mut App, mut b: AgendaBuilder, action: Action, out: &mut Vec
             b.sending = false;
             b.error = Some(e);
         }
-        other => super::update::common(app, other, out),
+        other => crate::tui::update::common(app, other, out),
     }
     Mode::Agenda(Box::new(b))
 }

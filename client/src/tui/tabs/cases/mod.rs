@@ -3,13 +3,17 @@
 //! Pure like the rest of `update`: archive and network work goes out as
 //! [`Effect`]s and comes back as [`Action`]s.
 
+pub mod effects;
+pub mod view;
+
+use crate::tui::widgets::scroll::keep_visible;
 use lianxi_shared::case::{CaseCategory, CaseState, Confidential, Support, Urgency};
 
-use super::app::{App, Mode};
-use super::editor::Editor;
-use super::update::{Action, Effect};
 use crate::archive::cases::CaseFile;
 use crate::cases::{Intake, TypicalDraft};
+use crate::tui::app::{App, Mode};
+use crate::tui::update::{Action, Effect};
+use crate::tui::widgets::editor::Editor;
 
 /// List views, cycled with `f`: all, mine, shared with me, overdue.
 pub const CASE_VIEWS: usize = 4;
@@ -123,7 +127,7 @@ impl IntakeForm {
     }
 
     /// The form as an intake, or what is missing.
-    pub fn to_intake(&self, lang: super::i18n::Lang) -> Result<Intake, &'static str> {
+    pub fn to_intake(&self, lang: crate::tui::i18n::Lang) -> Result<Intake, &'static str> {
         let t = lang.cases();
         let need = |e: &Editor, m| {
             if e.text().trim().is_empty() {
@@ -219,11 +223,7 @@ fn load(app: &mut App, out: &mut Vec<Effect>) {
 fn follow(app: &mut App, out: &mut Vec<Effect>) {
     let h = app.list_height();
     let c = &mut app.cases;
-    if c.selected < c.scroll {
-        c.scroll = c.selected;
-    } else if c.selected >= c.scroll + h {
-        c.scroll = c.selected + 1 - h;
-    }
+    keep_visible(c.selected, &mut c.scroll, h);
     match c.selected_case() {
         Some(s) if c.detail.as_ref().map(|d| d.file.state.case) != Some(s.case) => {
             out.push(Effect::LoadCase(s.case.to_string()))
@@ -346,7 +346,7 @@ pub fn intake(app: &mut App, mut form: IntakeForm, action: Action, out: &mut Vec
             Err(m) => form.error = Some(m.to_owned()),
         },
         Action::IntakeDone(Ok(number)) => {
-            super::update::notice(app, format!("{} {number}", app.lang.cases().registered));
+            crate::tui::update::notice(app, format!("{} {number}", app.lang.cases().registered));
             out.push(Effect::LoadOutbox);
             load(app, out);
             return Mode::Normal;
@@ -359,11 +359,11 @@ pub fn intake(app: &mut App, mut form: IntakeForm, action: Action, out: &mut Vec
         Action::Enter => form.focus = IntakeField::ALL[(pos + 1) % n],
         other => match form.editor() {
             Some(e) => {
-                if let Some(rest) = super::update::edit(e, other) {
-                    super::update::common(app, rest, out);
+                if let Some(rest) = crate::tui::update::edit(e, other) {
+                    crate::tui::update::common(app, rest, out);
                 }
             }
-            None => super::update::common(app, other, out),
+            None => crate::tui::update::common(app, other, out),
         },
     }
     Mode::Intake(Box::new(form))
@@ -386,7 +386,7 @@ pub fn typical(app: &mut App, mut v: TypicalView, action: Action, out: &mut Vec<
             }
         }
         Action::Published(Ok(_)) => {
-            super::update::notice(app, app.lang.cases().published);
+            crate::tui::update::notice(app, app.lang.cases().published);
             out.push(Effect::LoadOutbox);
             return Mode::Normal;
         }
@@ -404,9 +404,9 @@ pub fn typical(app: &mut App, mut v: TypicalView, action: Action, out: &mut Vec<
             } else {
                 &mut v.body
             };
-            match super::update::edit(e, other) {
+            match crate::tui::update::edit(e, other) {
                 None => v.recheck(),
-                Some(rest) => super::update::common(app, rest, out),
+                Some(rest) => crate::tui::update::common(app, rest, out),
             }
         }
     }

@@ -5,7 +5,7 @@
 //! at the insertion point. (ratatui-textarea does not soft-wrap, which a body
 //! editor for Chinese text needs.)
 
-use super::text::{char_width, wrap_line};
+use crate::tui::widgets::text::{char_width, wrap_line};
 
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Editor {

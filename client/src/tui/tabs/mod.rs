@@ -1,0 +1,4 @@
+//! The tabs that have their own state, update and view.
+
+pub mod cases;
+pub mod meetings;

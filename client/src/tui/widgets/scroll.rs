@@ -1,0 +1,30 @@
+//! Keeping a list's selection inside its window.
+
+/// Move `scroll` (the first visible row) so that `selected` is visible in a
+/// window `height` rows tall.
+pub fn keep_visible(selected: usize, scroll: &mut usize, height: usize) {
+    let height = height.max(1);
+    if selected < *scroll {
+        *scroll = selected;
+    } else if selected >= *scroll + height {
+        *scroll = selected + 1 - height;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::keep_visible;
+
+    #[test]
+    fn the_selection_stays_in_the_window() {
+        let mut scroll = 0;
+        keep_visible(12, &mut scroll, 10);
+        assert_eq!(scroll, 3);
+        keep_visible(2, &mut scroll, 10);
+        assert_eq!(scroll, 2);
+        keep_visible(5, &mut scroll, 10);
+        assert_eq!(scroll, 2);
+        keep_visible(7, &mut scroll, 0);
+        assert_eq!(scroll, 7);
+    }
+}

@@ -1,19 +1,15 @@
 //! Each CLI subcommand, printing text or `--json`.
 
 use std::path::Path;
-use std::time::Duration;
 
 use anyhow::Context;
 use lianxi::archive::MessageRow;
 use lianxi::home::Home;
 use lianxi::identity::Unlock;
-use lianxi::node::{self, InitArgs, Node};
-use lianxi::sync::NetEvent;
+use lianxi::node::Node;
 use lianxi::tui::i18n::Lang;
-use lianxi::{ErrorCode, ProtoError, now_ms};
+use lianxi::{ErrorCode, ProtoError};
 use lianxi_shared::NodeId;
-use lianxi_shared::ids::parse_roles;
-use lianxi_shared::text::escape_line;
 use serde_json::{Value, json};
 
 use crate::cli::args::{Cli, Cmd, ExportCmd};
@@ -118,163 +114,16 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         return Ok(());
     };
     match cmd {
-        Cmd::Init(a) => {
-            let args = InitArgs {
-                node_id: NodeId::new(a.node_id.as_str())?,
-                name: a.name,
-                org: a.org,
-                tier: a.tier.parse()?,
-                roles: parse_roles(&a.roles)?,
-            };
-            let (request, cfg) = node::init(&home, args)?;
-            if let Some(out) = &a.request_out {
-                lianxi_certs::files::write_atomic(out, request.as_bytes(), false)?;
-            }
-            let req_path = a.request_out.clone().unwrap_or(home.request_path());
-            print(
-                json,
-                json!({"node_id": cfg.node_id, "request": req_path, "home": home.dir,
-                               "age_identity_file": home.age_identity_path()}),
-                || {
-                    format!(
-                        "节点 {} 已创建 / node created.\nenrollment request: {}\nsend it to the CA operator (lianxi-ca sign), then run `lianxi enroll`.",
-                        cfg.node_id,
-                        req_path.display()
-                    )
-                },
-            );
-        }
+        Cmd::Init(a) => crate::cli::identity::init(a, &home, json)?,
         Cmd::Enroll {
             cert,
             ca,
             hub,
             server_name,
-        } => {
-            let cert =
-                std::fs::read(&cert).with_context(|| format!("reading {}", cert.display()))?;
-            let ca = std::fs::read(&ca).with_context(|| format!("reading {}", ca.display()))?;
-            let info = node::enroll(&home, &cert, &ca, &hub, server_name)?;
-            // Register with the hub now if it is reachable; enrolling works offline too.
-            let node = Node::open(home.clone())?;
-            let connected = match node.connect(Duration::from_secs(5)).await {
-                Ok((s, _events)) => {
-                    let r = node.refresh_directory(&s).await;
-                    s.close().await;
-                    r.is_ok()
-                }
-                Err(e) => {
-                    tracing::warn!(code = %e.code, "hub not reachable during enroll");
-                    false
-                }
-            };
-            print(
-                json,
-                json!({"node_id": info.node_id, "hub": hub, "connected": connected, "not_after": rfc3339(info.not_after * 1000)}),
-                || {
-                    format!(
-                        "enrolled {} with hub {hub}{}",
-                        info.node_id,
-                        if connected {
-                            ""
-                        } else {
-                            " (hub not reachable now; it will be used on the next sync)"
-                        }
-                    )
-                },
-            );
-        }
+        } => crate::cli::identity::enroll(cert, ca, hub, server_name, &home, json).await?,
         Cmd::Key(cmd) => crate::cli::keys::run(cmd, &home, json)?,
-        Cmd::Whoami => {
-            let cfg = home.load_config()?;
-            let node = Node::open(home.clone()).ok();
-            let crl_next = match &node {
-                Some(n) => n.crl_next_update().await.ok().flatten(),
-                None => None,
-            };
-            let crl_stale = crl_next.is_some_and(|t| t.saturating_mul(1000) < now_ms());
-            let v = json!({
-                "node_id": cfg.node_id, "name": cfg.name, "org": cfg.org, "tier": cfg.tier, "roles": cfg.roles,
-                "hub": cfg.hub, "home": home.dir,
-                "enrolled": node.is_some(),
-                "signing_key": node.as_ref().map(|n| n.me.signing_key.iter().map(|b| format!("{b:02x}")).collect::<String>()),
-                "age_recipient": node.as_ref().map(|n| n.age_recipient()),
-                "cert_not_after": node.as_ref().map(|n| rfc3339(n.me.not_after * 1000)),
-                "age_identity_file": home.age_identity_path(),
-                "signing_key_file": home.signing_key_path(),
-                "crl_next_update": crl_next.map(|t| rfc3339(t.saturating_mul(1000))),
-                "crl_stale": crl_stale,
-            });
-            print(json, v.clone(), || {
-                let mut s = format!(
-                    "{} — {} ({})\ntier {}  roles {}\nhome {}\nage identity file {}",
-                    cfg.node_id,
-                    cfg.name,
-                    cfg.org,
-                    cfg.tier,
-                    cfg.roles
-                        .iter()
-                        .map(|r| r.as_str())
-                        .collect::<Vec<_>>()
-                        .join(","),
-                    home.dir.display(),
-                    home.age_identity_path().display()
-                );
-                if let Some(n) = &node {
-                    s += &format!(
-                        "\nage recipient {}\ncertificate valid until {}\nhub {}",
-                        n.age_recipient(),
-                        rfc3339(n.me.not_after * 1000),
-                        cfg.hub.clone().unwrap_or_default()
-                    );
-                } else {
-                    s += "\nnot enrolled yet";
-                }
-                match crl_next {
-                    Some(t) if crl_stale => {
-                        s += &format!(
-                            "\nwarning: the newest CRL this node has seen was due for renewal at {}; \
-                         revocations since then may be missing (ask the CA operator to publish a new one)",
-                            rfc3339(t.saturating_mul(1000))
-                        )
-                    }
-                    Some(t) => {
-                        s += &format!("\nCRL valid until {}", rfc3339(t.saturating_mul(1000)))
-                    }
-                    None => s += "\nno CRL seen yet",
-                }
-                s
-            });
-        }
-        Cmd::Directory { offline } => {
-            let node = Node::open(home.clone())?;
-            let mut stale = true;
-            if !offline && let Ok((s, _ev)) = node.connect(Duration::from_secs(5)).await {
-                stale = node.refresh_directory(&s).await.is_err();
-                s.close().await;
-            }
-            let dir = node.directory().await?;
-            let nodes: Vec<Value> = dir.iter().map(|n| json!({
-                "node_id": n.node_id, "name": n.name, "org": n.org, "tier": n.tier, "roles": n.roles,
-                "age_recipient": n.age_recipient, "not_after": rfc3339(n.not_after * 1000),
-            })).collect();
-            print(json, json!({"nodes": nodes, "stale": stale}), || {
-                let mut s = String::new();
-                for n in &dir {
-                    let roles: Vec<&str> = n.roles.iter().map(|r| r.as_str()).collect();
-                    s += &format!(
-                        "{:<20} {:<11} {:<24} {}\n",
-                        n.node_id,
-                        n.tier,
-                        roles.join(","),
-                        n.name
-                    );
-                }
-                if stale {
-                    s += "(hub not reachable: cached directory)";
-                }
-                s.trim_end().to_owned()
-            });
-        }
+        Cmd::Whoami => crate::cli::identity::whoami(&home, json).await?,
+        Cmd::Directory { offline } => crate::cli::identity::directory(offline, &home, json).await?,
         cmd @ (Cmd::Send(_)
         | Cmd::Ack { .. }
         | Cmd::Receipts { .. }
@@ -290,154 +139,22 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Cmd::Conference(cmd) => {
             crate::cli::conference::run(cmd, Node::open(home.clone())?, json).await?
         }
-        Cmd::Sync { timeout } => {
-            let node = Node::open(home.clone())?;
-            let r = lianxi::sync::sync(&node, Duration::from_secs(timeout)).await?;
-            print(json, serde_json::to_value(&r)?, || {
-                format!(
-                    "sent {}, received {} new ({} duplicate, {} rejected), {} case message(s), {} still in the outbox",
-                    r.sent, r.received, r.duplicates, r.rejected, r.case_messages, r.pending_outbox
-                )
-            });
-        }
-        Cmd::Listen => {
-            let node = Node::open(home.clone())?;
-            let (_cmd_tx, cmd_rx) = tokio::sync::mpsc::channel(8);
-            let (ev_tx, mut ev_rx) = tokio::sync::mpsc::channel(1024);
-            let printer = async {
-                while let Some(ev) = ev_rx.recv().await {
-                    match ev {
-                        NetEvent::Arrived(m) if json => {
-                            crate::cli::output::line(&message_json(&m).to_string())
-                        }
-                        NetEvent::Arrived(m) => crate::cli::output::line(&format!(
-                            "{}  {}  {}  {}",
-                            rfc3339(m.created_at),
-                            m.sender,
-                            escape_line(&m.title),
-                            m.id
-                        )),
-                        NetEvent::State(s) if !json => {
-                            crate::cli::output::warn(&format!("[{s:?}]"))
-                        }
-                        _ => {}
-                    }
-                }
-            };
-            tokio::select! {
-                r = lianxi::sync::run_connected(&node, cmd_rx, ev_tx) => r?,
-                _ = printer => {}
-                _ = tokio::signal::ctrl_c() => {}
-            }
-        }
+        Cmd::Sync { timeout } => crate::cli::session::sync(timeout, &home, json).await?,
+        Cmd::Listen => crate::cli::session::listen(&home, json).await?,
         Cmd::List {
             limit,
             offset,
             kind,
             filter,
-        } => {
-            let f = crate::cli::bulletins::filter(kind, filter)?;
-            let node = Node::open(home.clone())?;
-            let rows = node
-                .archive
-                .call(move |a| a.list_filtered(&f, limit, offset))
-                .await?;
-            print(
-                json,
-                json!({"messages": rows.iter().map(message_json).collect::<Vec<_>>()}),
-                || {
-                    rows.iter()
-                        .map(|m| {
-                            format!(
-                                "{} {} {} {:<8} {:<16} {}",
-                                if m.read { " " } else { "•" },
-                                short_id(&m.id),
-                                &rfc3339(m.created_at)[..16.min(rfc3339(m.created_at).len())],
-                                m.kind,
-                                m.sender,
-                                escape_line(&m.title)
-                            )
-                        })
-                        .collect::<Vec<_>>()
-                        .join("\n")
-                },
-            );
-        }
-        Cmd::Show { id } => {
-            let node = Node::open(home.clone())?;
-            let m = node
-                .archive
-                .call(move |a| a.show(&id, true, now_ms()))
-                .await?;
-            print(json, message_json(&m), || {
-                format!(
-                    "{}\n发件 from: {}   时间 at: {}\n对象 to: {}   id: {}\n\n{}",
-                    escape_line(&m.title),
-                    m.sender,
-                    rfc3339(m.created_at),
-                    m.audience,
-                    m.id,
-                    m.body.clone().unwrap_or_default()
-                )
-            });
-        }
+        } => crate::cli::archive::list(limit, offset, kind, filter, &home, json).await?,
+        Cmd::Show { id } => crate::cli::archive::show(id, &home, json).await?,
         Cmd::Search { query, limit } => {
-            let node = Node::open(home.clone())?;
-            let q = query.clone();
-            let hits = node.archive.call(move |a| a.search(&q, limit)).await?;
-            let arr: Vec<Value> = hits
-                .iter()
-                .map(|h| {
-                    let mut v = message_json(&h.message);
-                    v["snippet"] = json!(h.snippet);
-                    v
-                })
-                .collect();
-            print(json, json!({"query": query, "hits": arr}), || {
-                if hits.is_empty() {
-                    return "no results / 无结果".into();
-                }
-                hits.iter()
-                    .map(|h| {
-                        format!(
-                            "{}  {}  {}\n    {}",
-                            short_id(&h.message.id),
-                            h.message.sender,
-                            escape_line(&h.message.title),
-                            escape_line(&h.snippet)
-                        )
-                    })
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            });
+            crate::cli::archive::search(query, limit, &home, json).await?
         }
-        Cmd::Outbox => {
-            let node = Node::open(home.clone())?;
-            let items = node.archive.call(|a| a.outbox()).await?;
-            print(json, json!({"outbox": items}), || {
-                items
-                    .iter()
-                    .map(|i| {
-                        format!(
-                            "{:<7} {} {} → {} {}",
-                            format!("{:?}", i.state).to_lowercase(),
-                            i.id,
-                            i.title,
-                            i.audience,
-                            i.last_error.clone().unwrap_or_default()
-                        )
-                    })
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            });
-        }
+        Cmd::Outbox => crate::cli::archive::outbox(&home, json).await?,
         Cmd::Demo { .. } => unreachable!("handled above"),
         Cmd::Export(ExportCmd::Envelope { id, out }) => {
-            let node = Node::open(home.clone())?;
-            let files = export_envelope(&node, &id, &out).await?;
-            print(json, json!({"dir": out, "files": files}), || {
-                format!("exported to {}", out.display())
-            });
+            crate::cli::archive::export(id, out, &home, json).await?
         }
     }
     Ok(())
@@ -472,7 +189,7 @@ pub fn parse_time(s: &str) -> Result<i64, ProtoError> {
     Ok((t.unix_timestamp_nanos() / 1_000_000) as i64)
 }
 
-async fn export_envelope(node: &Node, id: &str, out: &Path) -> anyhow::Result<Vec<String>> {
+pub async fn export_envelope(node: &Node, id: &str, out: &Path) -> anyhow::Result<Vec<String>> {
     let id = id.to_owned();
     let (env, wrap, sender) = node.archive.call(move |a| a.envelope(&id)).await?;
     let header = env.decode_header()?;

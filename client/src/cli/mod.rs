@@ -1,10 +1,12 @@
 //! The `lianxi` command line: `args` (the clap definitions), `commands`
-//! (the dispatcher and the top-level commands), one module per command family
+//! (the dispatcher and shared helpers), `identity`, `session` and `archive`
+//! (the node's own commands), one module per command family
 //! (`bulletins`, `cases`, `conference`, `keys`), `delivery` (send what was
 //! just queued), `conf_view` (the conference's
 //! text and JSON views) and `output` (the one sink every printed line goes
 //! through, escaping remote text).
 
+pub mod archive;
 pub mod args;
 pub mod bulletins;
 pub mod cases;
@@ -12,5 +14,7 @@ pub mod commands;
 pub mod conf_view;
 pub mod conference;
 pub mod delivery;
+pub mod identity;
 pub mod keys;
 pub mod output;
+pub mod session;

@@ -1,0 +1,178 @@
+//! Who this node is: `init`, `enroll`, `whoami` and the verified `directory`.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use anyhow::Context;
+use lianxi::home::Home;
+use lianxi::node::{self, InitArgs, Node};
+use lianxi::now_ms;
+use lianxi_shared::NodeId;
+use lianxi_shared::ids::parse_roles;
+use serde_json::{Value, json};
+
+use crate::cli::args::InitArgs as InitArgsCli;
+use crate::cli::commands::{print, rfc3339};
+
+pub fn init(a: InitArgsCli, home: &Home, json: bool) -> anyhow::Result<()> {
+    let args = InitArgs {
+        node_id: NodeId::new(a.node_id.as_str())?,
+        name: a.name,
+        org: a.org,
+        tier: a.tier.parse()?,
+        roles: parse_roles(&a.roles)?,
+    };
+    let (request, cfg) = node::init(home, args)?;
+    if let Some(out) = &a.request_out {
+        lianxi_certs::files::write_atomic(out, request.as_bytes(), false)?;
+    }
+    let req_path = a.request_out.clone().unwrap_or(home.request_path());
+    print(
+        json,
+        json!({"node_id": cfg.node_id, "request": req_path, "home": home.dir,
+                       "age_identity_file": home.age_identity_path()}),
+        || {
+            format!(
+                "节点 {} 已创建 / node created.\nenrollment request: {}\nsend it to the CA operator (lianxi-ca sign), then run `lianxi enroll`.",
+                cfg.node_id,
+                req_path.display()
+            )
+        },
+    );
+    Ok(())
+}
+
+pub async fn enroll(
+    cert: PathBuf,
+    ca: PathBuf,
+    hub: String,
+    server_name: Option<String>,
+    home: &Home,
+    json: bool,
+) -> anyhow::Result<()> {
+    let cert = std::fs::read(&cert).with_context(|| format!("reading {}", cert.display()))?;
+    let ca = std::fs::read(&ca).with_context(|| format!("reading {}", ca.display()))?;
+    let info = node::enroll(home, &cert, &ca, &hub, server_name)?;
+    // Register with the hub now if it is reachable; enrolling works offline too.
+    let node = Node::open(home.clone())?;
+    let connected = match node.connect(Duration::from_secs(5)).await {
+        Ok((s, _events)) => {
+            let r = node.refresh_directory(&s).await;
+            s.close().await;
+            r.is_ok()
+        }
+        Err(e) => {
+            tracing::warn!(code = %e.code, "hub not reachable during enroll");
+            false
+        }
+    };
+    print(
+        json,
+        json!({"node_id": info.node_id, "hub": hub, "connected": connected, "not_after": rfc3339(info.not_after * 1000)}),
+        || {
+            format!(
+                "enrolled {} with hub {hub}{}",
+                info.node_id,
+                if connected {
+                    ""
+                } else {
+                    " (hub not reachable now; it will be used on the next sync)"
+                }
+            )
+        },
+    );
+    Ok(())
+}
+
+pub async fn whoami(home: &Home, json: bool) -> anyhow::Result<()> {
+    let cfg = home.load_config()?;
+    let node = Node::open(home.clone()).ok();
+    let crl_next = match &node {
+        Some(n) => n.crl_next_update().await.ok().flatten(),
+        None => None,
+    };
+    let crl_stale = crl_next.is_some_and(|t| t.saturating_mul(1000) < now_ms());
+    let v = json!({
+        "node_id": cfg.node_id, "name": cfg.name, "org": cfg.org, "tier": cfg.tier, "roles": cfg.roles,
+        "hub": cfg.hub, "home": home.dir,
+        "enrolled": node.is_some(),
+        "signing_key": node.as_ref().map(|n| n.me.signing_key.iter().map(|b| format!("{b:02x}")).collect::<String>()),
+        "age_recipient": node.as_ref().map(|n| n.age_recipient()),
+        "cert_not_after": node.as_ref().map(|n| rfc3339(n.me.not_after * 1000)),
+        "age_identity_file": home.age_identity_path(),
+        "signing_key_file": home.signing_key_path(),
+        "crl_next_update": crl_next.map(|t| rfc3339(t.saturating_mul(1000))),
+        "crl_stale": crl_stale,
+    });
+    print(json, v.clone(), || {
+        let mut s = format!(
+            "{} — {} ({})\ntier {}  roles {}\nhome {}\nage identity file {}",
+            cfg.node_id,
+            cfg.name,
+            cfg.org,
+            cfg.tier,
+            cfg.roles
+                .iter()
+                .map(|r| r.as_str())
+                .collect::<Vec<_>>()
+                .join(","),
+            home.dir.display(),
+            home.age_identity_path().display()
+        );
+        if let Some(n) = &node {
+            s += &format!(
+                "\nage recipient {}\ncertificate valid until {}\nhub {}",
+                n.age_recipient(),
+                rfc3339(n.me.not_after * 1000),
+                cfg.hub.clone().unwrap_or_default()
+            );
+        } else {
+            s += "\nnot enrolled yet";
+        }
+        match crl_next {
+            Some(t) if crl_stale => {
+                s += &format!(
+                    "\nwarning: the newest CRL this node has seen was due for renewal at {}; \
+                 revocations since then may be missing (ask the CA operator to publish a new one)",
+                    rfc3339(t.saturating_mul(1000))
+                )
+            }
+            Some(t) => s += &format!("\nCRL valid until {}", rfc3339(t.saturating_mul(1000))),
+            None => s += "\nno CRL seen yet",
+        }
+        s
+    });
+    Ok(())
+}
+
+pub async fn directory(offline: bool, home: &Home, json: bool) -> anyhow::Result<()> {
+    let node = Node::open(home.clone())?;
+    let mut stale = true;
+    if !offline && let Ok((s, _ev)) = node.connect(Duration::from_secs(5)).await {
+        stale = node.refresh_directory(&s).await.is_err();
+        s.close().await;
+    }
+    let dir = node.directory().await?;
+    let nodes: Vec<Value> = dir.iter().map(|n| json!({
+        "node_id": n.node_id, "name": n.name, "org": n.org, "tier": n.tier, "roles": n.roles,
+        "age_recipient": n.age_recipient, "not_after": rfc3339(n.not_after * 1000),
+    })).collect();
+    print(json, json!({"nodes": nodes, "stale": stale}), || {
+        let mut s = String::new();
+        for n in &dir {
+            let roles: Vec<&str> = n.roles.iter().map(|r| r.as_str()).collect();
+            s += &format!(
+                "{:<20} {:<11} {:<24} {}\n",
+                n.node_id,
+                n.tier,
+                roles.join(","),
+                n.name
+            );
+        }
+        if stale {
+            s += "(hub not reachable: cached directory)";
+        }
+        s.trim_end().to_owned()
+    });
+    Ok(())
+}

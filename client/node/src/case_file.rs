@@ -10,11 +10,7 @@ use serde_json::{Value, json};
 use sha2::Digest;
 
 use crate::archive::cases::CaseFile;
-
-/// Time in China, `YYYY-MM-DD HH:MM` ("—" when out of range).
-pub fn local_time(ms: i64) -> String {
-    crate::time_fmt::minutes(ms)
-}
+use crate::time_fmt;
 
 /// Display names of nodes: "广东省中小企业协会 (gd)".
 pub struct Names(HashMap<NodeId, String>);
@@ -102,8 +98,8 @@ fn state_json(s: &CaseState, me: &NodeId, conf: Option<&Confidential>, now: i64)
         "referral": s.referral.as_ref().map(|r| json!({"from": r.from.as_str(), "to": r.to.as_str()})),
         "mine": s.is_handler(me),
         "idle_days": (now - s.updated_at).max(0) / 86_400_000,
-        "created_at": crate::case_file::local_time(s.created_at),
-        "updated_at": crate::case_file::local_time(s.updated_at),
+        "created_at": time_fmt::minutes(s.created_at),
+        "updated_at": time_fmt::minutes(s.updated_at),
         "confidential": conf.map(|c| json!({"enterprise": c.enterprise, "contact": c.contact})),
     })
 }
@@ -139,7 +135,7 @@ pub fn file_json(
             };
             json!({
                 "id": e.id.to_string(),
-                "at": local_time(e.created_at),
+                "at": time_fmt::minutes(e.created_at),
                 "sender": e.sender.as_str(),
                 "kind": e.msg.change.kind(),
                 "text": describe(st, names),
@@ -178,8 +174,8 @@ pub fn file_markdown(f: &CaseFile, conf: Option<&Confidential>, names: &Names) -
         ("承办方", names.list(&s.handlers)),
         ("共享给", names.list(&s.shared)),
         ("回避", names.list(&s.recused)),
-        ("登记时间", local_time(s.created_at)),
-        ("最近更新", local_time(s.updated_at)),
+        ("登记时间", time_fmt::minutes(s.created_at)),
+        ("最近更新", time_fmt::minutes(s.updated_at)),
     ];
     md.push_str("| 项目 | 内容 |\n| --- | --- |\n");
     for (k, v) in rows {
@@ -203,7 +199,7 @@ pub fn file_markdown(f: &CaseFile, conf: Option<&Confidential>, names: &Names) -
         };
         md.push_str(&format!(
             "- {} {}：{}{mark}\n",
-            local_time(st.event.created_at),
+            time_fmt::minutes(st.event.created_at),
             names.of(&st.event.sender),
             describe(st, names)
         ));

@@ -10,7 +10,8 @@ use lianxi_shared::text::escape_line;
 use serde_json::{Value, json};
 
 use crate::cli::args::ListFilter;
-use crate::cli::commands::{export_envelope, message_json, print, rfc3339, short_id};
+use crate::cli::commands::{export_envelope, message_json, print, short_id};
+use lianxi::time_fmt::rfc3339;
 
 pub async fn list(
     limit: usize,

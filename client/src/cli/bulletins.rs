@@ -12,8 +12,9 @@ use lianxi_shared::{Audience, Bulletin, MessageId, Payload};
 use serde_json::{Value, json};
 
 use crate::cli::args::{BulletinMeta, Cmd, ExportCmd, ListFilter, SendCmd};
-use crate::cli::commands::{message_json, parse_time, print, rfc3339};
+use crate::cli::commands::{message_json, parse_time, print};
 use crate::cli::delivery::{Delivery, deliver_now};
+use lianxi::time_fmt::rfc3339;
 
 /// A date (`YYYY-MM-DD`, China time) or an RFC 3339 time, in ms.
 fn parse_day(s: &str) -> Result<i64, ProtoError> {

@@ -7,17 +7,13 @@ use lianxi::archive::MessageRow;
 use lianxi::home::Home;
 use lianxi::identity::Unlock;
 use lianxi::node::Node;
+use lianxi::time_fmt::rfc3339;
 use lianxi::tui::i18n::Lang;
 use lianxi::{ErrorCode, ProtoError};
 use lianxi_shared::NodeId;
 use serde_json::{Value, json};
 
 use crate::cli::args::{Cli, Cmd, ExportCmd};
-
-/// RFC 3339 (UTC) for milliseconds since the epoch (empty when out of range).
-pub fn rfc3339(ms: i64) -> String {
-    lianxi::time_fmt::rfc3339(ms)
-}
 
 pub fn message_json(m: &MessageRow) -> Value {
     let mut v = serde_json::to_value(m).unwrap_or(Value::Null);

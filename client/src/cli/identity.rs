@@ -12,7 +12,8 @@ use lianxi_shared::ids::parse_roles;
 use serde_json::{Value, json};
 
 use crate::cli::args::InitArgs as InitArgsCli;
-use crate::cli::commands::{print, rfc3339};
+use crate::cli::commands::print;
+use lianxi::time_fmt::rfc3339;
 
 pub fn init(a: InitArgsCli, home: &Home, json: bool) -> anyhow::Result<()> {
     let args = InitArgs {

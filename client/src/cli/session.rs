@@ -7,7 +7,8 @@ use lianxi::node::Node;
 use lianxi::sync::NetEvent;
 use lianxi_shared::text::escape_line;
 
-use crate::cli::commands::{message_json, print, rfc3339};
+use crate::cli::commands::{message_json, print};
+use lianxi::time_fmt::rfc3339;
 
 pub async fn sync(timeout: u64, home: &Home, json: bool) -> anyhow::Result<()> {
     let node = Node::open(home.clone())?;

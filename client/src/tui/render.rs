@@ -12,17 +12,8 @@ use super::app::{App, ConnView, Field, Mode, Tab, audience_options};
 use super::i18n::Strings;
 use super::widgets::text::{fit, truncate, width, wrap};
 use crate::archive::{MessageRow, OutboxState};
+use crate::time_fmt;
 use lianxi_shared::Audience;
-
-/// `MM-DD HH:MM` in China Standard Time (UTC+8); "—" when out of range.
-pub fn short_time(ms: i64) -> String {
-    crate::time_fmt::short(ms)
-}
-
-/// `YYYY-MM-DD HH:MM (UTC+8)`; "—" when out of range.
-pub fn long_time(ms: i64) -> String {
-    crate::time_fmt::long(ms)
-}
 
 pub fn audience_label(t: &Strings, a: &Audience) -> String {
     match a {
@@ -244,7 +235,7 @@ fn render_main(f: &mut Frame, app: &App, area: Rect) {
 fn message_line(app: &App, r: &MessageRow, w: usize, style: Style) -> Line<'static> {
     let marker = if r.read { "  " } else { "● " };
     let who = app.node_name(&r.sender).unwrap_or(&r.sender);
-    let time = short_time(r.created_at);
+    let time = time_fmt::short(r.created_at);
     let wide = w >= 44;
     let meta_w = if wide { 21 } else { 7 };
     let meta = if wide {
@@ -306,7 +297,7 @@ fn render_detail(f: &mut Frame, app: &App, area: Rect) {
                 lines.push(Line::raw(format!(
                     "{}: {}",
                     t.cert_until,
-                    long_time(n.not_after * 1000)
+                    time_fmt::long(n.not_after * 1000)
                 )));
             }
         }
@@ -320,7 +311,7 @@ fn render_detail(f: &mut Frame, app: &App, area: Rect) {
                 lines.push(Line::raw(format!(
                     "{}: {}",
                     t.time,
-                    long_time(o.created_at)
+                    time_fmt::long(o.created_at)
                 )));
                 if let Some(n) = o.recipients {
                     lines.push(Line::raw(format!("{}: {n}", t.recipients)));
@@ -392,7 +383,7 @@ fn detail_lines(app: &App, m: &MessageRow, w: usize, lines: &mut Vec<Line<'stati
         ));
     }
     lines.push(Line::styled(
-        truncate(&format!("{}: {}", t.time, long_time(m.created_at)), w),
+        truncate(&format!("{}: {}", t.time, time_fmt::long(m.created_at)), w),
         dim(),
     ));
     lines.push(Line::styled(
@@ -506,7 +497,7 @@ fn detail_lines(app: &App, m: &MessageRow, w: usize, lines: &mut Vec<Line<'stati
                     Style::new().fg(color),
                 ),
                 Span::styled(
-                    at.map(|a| format!(" {}", short_time(a)))
+                    at.map(|a| format!(" {}", time_fmt::short(a)))
                         .unwrap_or_default(),
                     dim(),
                 ),

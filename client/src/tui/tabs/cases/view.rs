@@ -9,7 +9,8 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
-use crate::case_file::{Names, describe, local_time};
+use crate::case_file::{Names, describe};
+use crate::time_fmt;
 use crate::tui::app::{App, Mode};
 use crate::tui::tabs::cases::{IntakeField, OVERDUE_DAYS, TypicalView};
 use crate::tui::widgets::editor::Editor;
@@ -163,7 +164,7 @@ fn render_case_detail(f: &mut Frame, app: &App, area: Rect) {
         let who = names.of(&st.event.sender);
         let mut text = format!(
             "{} {who}：{}",
-            local_time(st.event.created_at),
+            time_fmt::minutes(st.event.created_at),
             describe(st, &names)
         );
         let style = if st.ignored.is_some() {

@@ -8,10 +8,10 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
-use super::app::{App, ConnView, Field, Mode, Tab, audience_options};
+use super::app::{App, ConnView, Mode, Tab};
 use super::i18n::Strings;
 use super::widgets::text::{fit, truncate, width, wrap};
-use crate::archive::{MessageRow, OutboxState};
+use crate::archive::OutboxState;
 use crate::time_fmt;
 use lianxi_shared::Audience;
 
@@ -34,7 +34,7 @@ pub fn audience_label(t: &Strings, a: &Audience) -> String {
 }
 
 /// An audience as stored (`all`, `provincial`, `role:chair`, `gd,zj`), in words.
-fn audience_text(app: &App, stored: &str) -> String {
+pub fn audience_text(app: &App, stored: &str) -> String {
     let t = app.lang.t();
     match stored.parse::<Audience>() {
         Ok(Audience::Nodes(ids)) => ids
@@ -58,7 +58,7 @@ pub fn render(f: &mut Frame, app: &App) {
     render_tabs(f, app, tabs);
     render_status(f, app, status);
     match &app.mode {
-        Mode::Compose(_) => render_compose(f, app, main),
+        Mode::Compose(_) => super::tabs::bulletins::compose::render_compose(f, app, main),
         Mode::Search(_) => render_search(f, app, main),
         Mode::Intake(_) => super::tabs::cases::view::render_intake(f, app, main),
         Mode::Typical(_) => super::tabs::cases::view::render_typical(f, app, main),
@@ -219,7 +219,9 @@ fn render_main(f: &mut Frame, app: &App, area: Rect) {
                     Style::new()
                 };
                 match l.row(i) {
-                    Some(r) => lines.push(message_line(app, r, w, style)),
+                    Some(r) => {
+                        lines.push(super::tabs::bulletins::view::message_line(app, r, w, style))
+                    }
                     None => lines.push(Line::styled(fit(t.loading, w), style.patch(dim()))),
                 }
             }
@@ -230,33 +232,6 @@ fn render_main(f: &mut Frame, app: &App, area: Rect) {
     }
     f.render_widget(Paragraph::new(lines), inner);
     render_detail(f, app, right);
-}
-
-fn message_line(app: &App, r: &MessageRow, w: usize, style: Style) -> Line<'static> {
-    let marker = if r.read { "  " } else { "● " };
-    let who = app.node_name(&r.sender).unwrap_or(&r.sender);
-    let time = time_fmt::short(r.created_at);
-    let wide = w >= 44;
-    let meta_w = if wide { 21 } else { 7 };
-    let meta = if wide {
-        format!(" {} {}", fit(who, 8), time)
-    } else {
-        format!(" {}", &time[6..])
-    };
-    let title_w = w.saturating_sub(2 + meta_w);
-    let mut s = if r.read {
-        style
-    } else {
-        style.add_modifier(Modifier::BOLD)
-    };
-    if !r.read {
-        s = s.fg(Color::Yellow);
-    }
-    Line::from(vec![
-        Span::styled(marker.to_owned(), s),
-        Span::styled(fit(&r.title, title_w), s),
-        Span::styled(fit(&meta, meta_w), style.patch(dim())),
-    ])
 }
 
 fn render_detail(f: &mut Frame, app: &App, area: Rect) {
@@ -324,211 +299,11 @@ fn render_detail(f: &mut Frame, app: &App, area: Rect) {
             }
         }
         _ => match &app.detail {
-            Some(m) => detail_lines(app, m, w, &mut lines),
+            Some(m) => super::tabs::bulletins::view::detail_lines(app, m, w, &mut lines),
             None => lines.push(Line::styled(t.no_selection, dim())),
         },
     }
     f.render_widget(Paragraph::new(lines), inner);
-}
-
-/// Light Markdown, shown readably: headings bold, list items with bullets,
-/// `**strong**` markers dropped.
-fn markdown_line(line: &str) -> (String, Style) {
-    let trimmed = line.trim_start();
-    if let Some(h) = trimmed.strip_prefix('#') {
-        return (h.trim_start_matches('#').trim().replace("**", ""), bold());
-    }
-    let text = match trimmed
-        .strip_prefix("- ")
-        .or_else(|| trimmed.strip_prefix("* "))
-    {
-        Some(item) => format!("• {item}"),
-        None => line.to_owned(),
-    };
-    (text.replace("**", ""), Style::new())
-}
-
-fn detail_lines(app: &App, m: &MessageRow, w: usize, lines: &mut Vec<Line<'static>>) {
-    let t = app.lang.t();
-    let d = m.detail.as_deref();
-    for l in wrap(&m.title, w) {
-        lines.push(Line::styled(l, bold()));
-    }
-    if m.state == "withdrawn" {
-        let reason = d.and_then(|d| d.note.clone()).unwrap_or_default();
-        lines.push(Line::styled(
-            truncate(&format!("【{}】{reason}", t.withdrawn), w),
-            Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
-        ));
-    } else if m.revision > 0 {
-        let note = d.and_then(|d| d.note.clone()).unwrap_or_default();
-        lines.push(Line::styled(
-            truncate(&format!("【{} {}】{note}", t.revision, m.revision), w),
-            Style::new().fg(Color::Yellow),
-        ));
-    }
-    let who = app
-        .node_name(&m.sender)
-        .map(|n| format!("{n} ({})", m.sender))
-        .unwrap_or(m.sender.clone());
-    lines.push(Line::styled(
-        truncate(&format!("{}: {who}", t.from), w),
-        dim(),
-    ));
-    if let Some(via) = d.and_then(|d| d.via.as_deref()) {
-        let name = app.node_name(via).unwrap_or(via);
-        lines.push(Line::styled(
-            truncate(&format!("{}: {name}", t.via), w),
-            dim(),
-        ));
-    }
-    lines.push(Line::styled(
-        truncate(&format!("{}: {}", t.time, time_fmt::long(m.created_at)), w),
-        dim(),
-    ));
-    lines.push(Line::styled(
-        truncate(&format!("{}: {}", t.to, audience_text(app, &m.audience)), w),
-        dim(),
-    ));
-    let mut meta = Vec::new();
-    if let Some(c) = m
-        .category
-        .as_deref()
-        .and_then(|c| c.parse::<lianxi_shared::payload::Category>().ok())
-    {
-        meta.push(if app.lang == super::i18n::Lang::Zh {
-            c.zh().to_owned()
-        } else {
-            c.as_str().to_owned()
-        });
-    }
-    if let Some(d) = d {
-        meta.extend(d.doc_number.clone());
-        meta.extend(d.issuer.clone());
-        meta.extend(d.effective.clone());
-        if !d.tags.is_empty() {
-            meta.push(
-                d.tags
-                    .iter()
-                    .map(|x| format!("#{x}"))
-                    .collect::<Vec<_>>()
-                    .join(" "),
-            );
-        }
-    }
-    if !meta.is_empty() {
-        lines.push(Line::styled(
-            truncate(&meta.join(" · "), w),
-            Style::new().fg(Color::Cyan),
-        ));
-    }
-    if m.direction == crate::archive::Direction::In && m.ack_required {
-        let (text, style) = if m.acked {
-            (t.acked.to_owned(), Style::new().fg(Color::Green))
-        } else {
-            let reminded = if d.and_then(|d| d.reminded_at).is_some() {
-                format!(" ({})", t.reminded)
-            } else {
-                String::new()
-            };
-            (
-                format!("{}{reminded}", t.ack_needed),
-                Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD),
-            )
-        };
-        lines.push(Line::styled(truncate(&text, w), style));
-    }
-    if let Some(d) = d.filter(|d| d.history.len() > 1) {
-        let versions: Vec<String> = d
-            .history
-            .iter()
-            .map(|h| {
-                let label = if h.revision == 0 {
-                    "0".to_owned()
-                } else {
-                    h.revision.to_string()
-                };
-                if h.id == m.id {
-                    format!("[{} {label}]", t.revision)
-                } else {
-                    format!("{} {label}", t.revision)
-                }
-            })
-            .collect();
-        lines.push(Line::styled(truncate(&versions.join(" → "), w), dim()));
-    }
-    if let Some(d) = d.filter(|d| !d.attachments.is_empty()) {
-        let list: Vec<String> = d
-            .attachments
-            .iter()
-            .map(|a| format!("{} ({})", a.name, human_size(a.size)))
-            .collect();
-        lines.push(Line::styled(
-            truncate(&format!("{}: {}", t.attachments_label, list.join("、")), w),
-            dim(),
-        ));
-    }
-    if let Some(r) = app.receipts.as_ref().filter(|r| r.id == m.id) {
-        lines.push(Line::raw(""));
-        let summary = format!(
-            "{} {}/{} · {} {} · {} {}",
-            t.receipts_title,
-            r.acknowledged,
-            r.recipients.len(),
-            t.receipt_states[2],
-            r.read,
-            t.overdue,
-            r.overdue
-        );
-        lines.push(Line::styled(truncate(&summary, w), bold()));
-        for x in &r.recipients {
-            let (i, at) = match (x.acked_at, x.read_at, x.delivered_at) {
-                (Some(a), _, _) => (3, Some(a)),
-                (None, Some(a), _) => (2, Some(a)),
-                (None, None, Some(a)) => (1, Some(a)),
-                _ => (0, None),
-            };
-            let name = app.node_name(&x.node_id).unwrap_or(&x.node_id);
-            let color = [Color::DarkGray, Color::Blue, Color::Cyan, Color::Green][i];
-            let mut spans = vec![
-                Span::raw(fit(name, w.saturating_sub(22).clamp(6, 24))),
-                Span::styled(
-                    fit(&format!(" {}", t.receipt_states[i]), 8),
-                    Style::new().fg(color),
-                ),
-                Span::styled(
-                    at.map(|a| format!(" {}", time_fmt::short(a)))
-                        .unwrap_or_default(),
-                    dim(),
-                ),
-            ];
-            if x.overdue {
-                spans.push(Span::styled(
-                    format!(" {}", t.overdue),
-                    Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
-                ));
-            }
-            lines.push(Line::from(spans));
-            if let Some(reply) = &x.reply {
-                lines.push(Line::styled(truncate(&format!("    “{reply}”"), w), dim()));
-            }
-        }
-    }
-    lines.push(Line::raw(""));
-    for raw in m.body.as_deref().unwrap_or("").split('\n') {
-        let (text, style) = markdown_line(raw);
-        for l in wrap(&text, w) {
-            lines.push(Line::styled(l, style));
-        }
-    }
-}
-
-fn human_size(n: i64) -> String {
-    match n {
-        n if n >= 1 << 20 => format!("{:.1} MiB", n as f64 / (1u64 << 20) as f64),
-        n if n >= 1 << 10 => format!("{:.0} KiB", n as f64 / 1024.0),
-        n => format!("{n} B"),
-    }
 }
 
 fn render_search(f: &mut Frame, app: &App, area: Rect) {
@@ -581,204 +356,8 @@ fn render_search(f: &mut Frame, app: &App, area: Rect) {
     render_detail(f, app, right);
 }
 
-fn render_compose(f: &mut Frame, app: &App, area: Rect) {
-    let Mode::Compose(c) = &app.mode else { return };
-    let t = app.lang.t();
-    let block = Block::new()
-        .borders(Borders::ALL)
-        .title(format!(" {} ", t.compose_title));
-    let inner = block.inner(area);
-    f.render_widget(block, area);
-    let att_rows = u16::try_from(c.attachments.len().min(3)).unwrap_or(3);
-    let [title_a, aud_a, body_a, att_a, hint_a] = Layout::vertical([
-        Constraint::Length(3),
-        Constraint::Length(3),
-        Constraint::Min(3),
-        Constraint::Length(3 + att_rows),
-        Constraint::Length(1),
-    ])
-    .areas(inner);
-    let field = |name: &str, focus: bool| {
-        let style = if focus {
-            Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD)
-        } else {
-            Style::new()
-        };
-        Block::new()
-            .borders(Borders::ALL)
-            .title(Span::styled(format!(" {name} "), style))
-            .border_style(style)
-    };
-    // Title
-    let b = field(t.field_title, c.focus == Field::Title);
-    let ti = b.inner(title_a);
-    f.render_widget(b, title_a);
-    let tl = c.title.layout(usize::from(ti.width).max(2) * 8);
-    f.render_widget(
-        Paragraph::new(truncate(
-            tl.rows.first().map(String::as_str).unwrap_or(""),
-            usize::from(ti.width),
-        )),
-        ti,
-    );
-    // Audience
-    let b = field(t.field_audience, c.focus == Field::Audience);
-    let ai = b.inner(aud_a);
-    f.render_widget(b, aud_a);
-    let opts = audience_options();
-    let current = c.audience();
-    let label = audience_label(t, &current);
-    let mut spans = vec![
-        Span::raw("◀ "),
-        Span::styled(label, bold()),
-        Span::raw(" ▶"),
-    ];
-    if let Audience::Nodes(v) = &current {
-        let names: Vec<&str> = v
-            .iter()
-            .map(|id| app.node_name(id.as_str()).unwrap_or(id.as_str()))
-            .collect();
-        spans.push(Span::styled(format!("  {}", names.join("、")), dim()));
-    }
-    spans.push(Span::styled(
-        format!("  {}/{}", c.audience + 1, opts.len()),
-        dim(),
-    ));
-    f.render_widget(Paragraph::new(Line::from(spans)), ai);
-    // Body
-    let b = field(t.field_body, c.focus == Field::Body);
-    let bi = b.inner(body_a);
-    f.render_widget(b, body_a);
-    let bl = c.body.layout(usize::from(bi.width).max(2));
-    let h = usize::from(bi.height).max(1);
-    let top = bl.cursor.0.saturating_sub(h - 1);
-    f.render_widget(
-        Paragraph::new(
-            bl.rows
-                .iter()
-                .skip(top)
-                .take(h)
-                .map(|r| Line::raw(r.clone()))
-                .collect::<Vec<_>>(),
-        ),
-        bi,
-    );
-    // Attachments and the receipt option
-    let b = field(t.field_attachments, c.focus == Field::Attachments);
-    let xi = b.inner(att_a);
-    f.render_widget(b, att_a);
-    let check = if c.ack_required { "[x]" } else { "[ ]" };
-    let mut att_lines: Vec<Line> = c
-        .attachments
-        .iter()
-        .rev()
-        .take(3)
-        .rev()
-        .map(|(p, size)| {
-            let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("?");
-            Line::raw(fit(
-                &format!(
-                    "📎 {name} ({})",
-                    human_size(i64::try_from(*size).unwrap_or(i64::MAX))
-                ),
-                usize::from(xi.width),
-            ))
-        })
-        .collect();
-    let input_w = usize::from(xi.width).saturating_sub(width(t.ack_option) + 6);
-    let il = c.attach_input.layout(input_w.max(2) * 8);
-    att_lines.push(Line::from(vec![
-        Span::raw(fit(
-            &format!("+ {}", il.rows.first().map(String::as_str).unwrap_or("")),
-            input_w,
-        )),
-        Span::styled(
-            format!("  {check} {}", t.ack_option),
-            if c.ack_required {
-                bold().fg(Color::Green)
-            } else {
-                dim()
-            },
-        ),
-    ]));
-    f.render_widget(Paragraph::new(att_lines), xi);
-    // Hint or error
-    let hint = match &c.error {
-        Some(e) => Line::styled(
-            truncate(e, usize::from(hint_a.width)),
-            Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
-        ),
-        None if c.focus == Field::Attachments => {
-            Line::styled(truncate(t.attach_hint, usize::from(hint_a.width)), dim())
-        }
-        None => Line::styled(truncate(t.compose_hint, usize::from(hint_a.width)), dim()),
-    };
-    f.render_widget(Paragraph::new(hint), hint_a);
-    // The real terminal cursor at the insertion point (input methods draw there).
-    match c.focus {
-        Field::Attachments if c.picker.is_none() => {
-            let x = u16::try_from(il.cursor.1 + 2)
-                .unwrap_or(0)
-                .min(xi.width.saturating_sub(1));
-            let y = xi.y + att_rows;
-            f.set_cursor_position((xi.x + x, y));
-        }
-        Field::Title if c.picker.is_none() => {
-            let x = u16::try_from(tl.cursor.1)
-                .unwrap_or(0)
-                .min(ti.width.saturating_sub(1));
-            f.set_cursor_position((ti.x + x, ti.y));
-        }
-        Field::Body if c.picker.is_none() => {
-            let x = u16::try_from(bl.cursor.1)
-                .unwrap_or(0)
-                .min(bi.width.saturating_sub(1));
-            let y = u16::try_from(bl.cursor.0 - top).unwrap_or(0);
-            f.set_cursor_position((bi.x + x, bi.y + y));
-        }
-        _ => {}
-    }
-    if let Some(sel) = c.picker {
-        let h = u16::try_from(app.directory.len())
-            .unwrap_or(20)
-            .saturating_add(3)
-            .max(5);
-        let pi = popup(
-            f,
-            area,
-            (60, h),
-            format!(" {} · {} ", t.picker_title, t.picker_hint),
-        );
-        let rows = usize::from(pi.height);
-        let top = sel.saturating_sub(rows.saturating_sub(1));
-        let lines: Vec<Line> = app
-            .directory
-            .iter()
-            .enumerate()
-            .skip(top)
-            .take(rows)
-            .map(|(i, n)| {
-                let mark = if c.chosen.contains(&n.node_id) {
-                    "[x]"
-                } else {
-                    "[ ]"
-                };
-                let style = if i == sel { selected() } else { Style::new() };
-                Line::styled(
-                    fit(
-                        &format!("{mark} {} {}", fit(n.node_id.as_str(), 10), n.name),
-                        usize::from(pi.width),
-                    ),
-                    style,
-                )
-            })
-            .collect();
-        f.render_widget(Paragraph::new(lines), pi);
-    }
-}
-
 /// A bordered box of at most `size` centred in `area`, cleared; returns its inside.
-fn popup(f: &mut Frame, area: Rect, size: (u16, u16), title: String) -> Rect {
+pub fn popup(f: &mut Frame, area: Rect, size: (u16, u16), title: String) -> Rect {
     let (w, h) = (area.width.min(size.0), area.height.min(size.1));
     let rect = Rect {
         x: area.x + (area.width - w) / 2,

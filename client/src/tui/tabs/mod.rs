@@ -1,4 +1,5 @@
 //! The tabs that have their own state, update and view.
 
+pub mod bulletins;
 pub mod cases;
 pub mod meetings;

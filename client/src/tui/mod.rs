@@ -12,6 +12,7 @@ pub mod app;
 pub mod i18n;
 pub mod render;
 pub mod runtime;
+pub mod search;
 pub mod tabs;
 pub mod theme;
 pub mod update;

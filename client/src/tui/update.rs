@@ -8,7 +8,7 @@ use crate::tui::widgets::scroll::keep_visible;
 use lianxi_shared::{Audience, NodeInfo};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
-use super::app::{App, Compose, ConnView, Field, Mode, PAGE, Search, Tab, audience_options};
+use super::app::{App, ConnView, Field, Mode, PAGE, Search, Tab};
 use super::tabs::cases::{CaseDetail, IntakeField, TypicalView};
 use super::widgets::editor::Editor;
 use crate::archive::{MessageRow, OutboxItem, SearchHit};
@@ -338,11 +338,11 @@ pub fn update(app: &mut App, action: Action) -> Vec<Effect> {
     let mut out = Vec::new();
     let mode = std::mem::replace(&mut app.mode, Mode::Normal);
     app.mode = match mode {
-        Mode::Compose(c) => compose(app, *c, action, &mut out),
+        Mode::Compose(c) => super::tabs::bulletins::compose_update(app, *c, action, &mut out),
         Mode::Intake(f) => super::tabs::cases::intake(app, *f, action, &mut out),
         Mode::Typical(v) => super::tabs::cases::typical(app, *v, action, &mut out),
         Mode::Agenda(b) => super::tabs::meetings::agenda(app, *b, action, &mut out),
-        Mode::Search(s) => search(app, s, action, &mut out),
+        Mode::Search(s) => super::search::update(app, s, action, &mut out),
         Mode::Help => match action {
             Action::Back | Action::Quit | Action::Help | Action::Enter | Action::Open => {
                 Mode::Normal
@@ -448,7 +448,7 @@ fn normal(app: &mut App, action: Action, out: &mut Vec<Effect>) -> Mode {
 }
 
 /// Actions from the runtime, handled the same in every mode.
-pub(super) fn common(app: &mut App, action: Action, out: &mut Vec<Effect>) {
+pub(crate) fn common(app: &mut App, action: Action, out: &mut Vec<Effect>) {
     let Some(action) = super::tabs::cases::common(app, action, out) else {
         return;
     };
@@ -590,212 +590,8 @@ pub(super) fn common(app: &mut App, action: Action, out: &mut Vec<Effect>) {
     }
 }
 
-fn search(app: &mut App, mut s: Search, action: Action, out: &mut Vec<Effect>) -> Mode {
-    let edited = match action {
-        Action::Back | Action::Quit => return Mode::Normal,
-        Action::Char(c) => {
-            s.input.insert(c);
-            true
-        }
-        Action::Paste(p) => {
-            s.input.insert_str(&p);
-            true
-        }
-        Action::Backspace => {
-            s.input.backspace();
-            true
-        }
-        Action::Delete => {
-            s.input.delete();
-            true
-        }
-        Action::Left => {
-            s.input.left();
-            false
-        }
-        Action::Right => {
-            s.input.right();
-            false
-        }
-        Action::Home => {
-            s.input.home();
-            false
-        }
-        Action::End => {
-            s.input.end();
-            false
-        }
-        Action::Up => {
-            s.selected = s.selected.saturating_sub(1);
-            false
-        }
-        Action::Down => {
-            s.selected = (s.selected + 1).min(s.hits.len().saturating_sub(1));
-            false
-        }
-        Action::Enter => {
-            if let Some(h) = s.hits.get(s.selected) {
-                out.push(Effect::LoadDetail {
-                    id: h.message.id.clone(),
-                    mark_read: true,
-                });
-                app.detail = Some(h.message.clone());
-            }
-            false
-        }
-        Action::Tick(now) => {
-            common(app, Action::Tick(now), out);
-            if let Some(t) = s.dirty_since
-                && now - t >= SEARCH_DEBOUNCE_MS
-            {
-                s.dirty_since = None;
-                let q = s.input.text();
-                if q.trim().is_empty() {
-                    s.hits.clear();
-                    s.shown = q;
-                } else {
-                    out.push(Effect::Search(q));
-                }
-            }
-            false
-        }
-        Action::SearchDone { query, hits } => {
-            if query == s.input.text() {
-                s.hits = hits;
-                s.shown = query;
-                s.selected = 0;
-            }
-            false
-        }
-        other => {
-            common(app, other, out);
-            false
-        }
-    };
-    if edited {
-        s.dirty_since = Some(app.now_ms);
-    }
-    Mode::Search(s)
-}
-
-fn compose(app: &mut App, mut c: Compose, action: Action, out: &mut Vec<Effect>) -> Mode {
-    let t = app.lang.t();
-    if let Some(sel) = c.picker {
-        let n = app.directory.len();
-        match action {
-            Action::Up => c.picker = Some(sel.saturating_sub(1)),
-            Action::Down => c.picker = Some((sel + 1).min(n.saturating_sub(1))),
-            Action::Char(' ') => {
-                if let Some(node) = app.directory.get(sel) {
-                    let id = node.node_id.clone();
-                    if !c.chosen.remove(&id) {
-                        c.chosen.insert(id);
-                    }
-                }
-            }
-            Action::Enter | Action::Back => c.picker = None,
-            other => common(app, other, out),
-        }
-        return Mode::Compose(Box::new(c));
-    }
-    let options = audience_options().len();
-    match action {
-        Action::Back => return Mode::Normal,
-        Action::Quit => app.quit = true,
-        Action::NextField | Action::PrevField => {
-            let order = [
-                Field::Title,
-                Field::Audience,
-                Field::Body,
-                Field::Attachments,
-            ];
-            let i = order.iter().position(|f| *f == c.focus).unwrap_or(0);
-            let step = if matches!(action, Action::NextField) {
-                1
-            } else {
-                3
-            };
-            c.focus = order[(i + step) % 4];
-        }
-        Action::Submit => {
-            let title = c.title.text().trim().to_owned();
-            let audience = c.audience();
-            if title.is_empty() {
-                c.error = Some(t.need_title.into());
-                c.focus = Field::Title;
-            } else if matches!(&audience, Audience::Nodes(v) if v.is_empty()) {
-                c.error = Some(t.need_nodes.into());
-                c.focus = Field::Audience;
-            } else {
-                out.push(Effect::Queue {
-                    audience,
-                    title,
-                    body: c.body.text(),
-                    attachments: c.attachments.iter().map(|(p, _)| p.clone()).collect(),
-                    ack_required: c.ack_required,
-                });
-                return Mode::Normal;
-            }
-        }
-        Action::ToggleAck => c.ack_required = !c.ack_required,
-        Action::Attached(Ok((p, size))) => {
-            if !c.attachments.iter().any(|(q, _)| *q == p) {
-                c.attachments.push((p, size));
-            }
-            c.attach_input = Editor::new(true);
-            c.error = None;
-        }
-        Action::Attached(Err(e)) => c.error = Some(e),
-        a if c.focus == Field::Attachments => match a {
-            Action::Enter => {
-                let path = c.attach_input.text().trim().to_owned();
-                if !path.is_empty() {
-                    out.push(Effect::CheckAttachment(path.into()));
-                }
-            }
-            Action::Backspace if c.attach_input.is_empty() => {
-                c.attachments.pop();
-            }
-            Action::Char(ch) => c.attach_input.insert(ch),
-            Action::Paste(p) => c.attach_input.insert_str(p.trim()),
-            Action::Backspace => c.attach_input.backspace(),
-            Action::Delete => c.attach_input.delete(),
-            Action::Left => c.attach_input.left(),
-            Action::Right => c.attach_input.right(),
-            Action::Home => c.attach_input.home(),
-            Action::End => c.attach_input.end(),
-            other => common(app, other, out),
-        },
-        a if c.focus == Field::Audience => match a {
-            Action::Left => c.audience = (c.audience + options - 1) % options,
-            Action::Right => c.audience = (c.audience + 1) % options,
-            Action::Enter if c.picks_nodes() => c.picker = Some(0),
-            Action::Enter => c.focus = Field::Body,
-            other => common(app, other, out),
-        },
-        a => {
-            let ed = if c.focus == Field::Title {
-                &mut c.title
-            } else {
-                &mut c.body
-            };
-            match a {
-                Action::Enter if c.focus == Field::Title => c.focus = Field::Audience,
-                Action::Enter => ed.newline(),
-                a => {
-                    if let Some(other) = edit(ed, a) {
-                        common(app, other, out);
-                    }
-                }
-            }
-            c.error = None;
-        }
-    }
-    Mode::Compose(Box::new(c))
-}
-
 /// Apply an editing action to `ed`; any other action is handed back.
-pub(super) fn edit(ed: &mut Editor, a: Action) -> Option<Action> {
+pub(crate) fn edit(ed: &mut Editor, a: Action) -> Option<Action> {
     match a {
         Action::Char(ch) => ed.insert(ch),
         Action::Paste(p) => ed.insert_str(&p),

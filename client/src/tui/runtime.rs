@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use lianxi_shared::{Bulletin, ErrorCode, Payload, ProtoError};
+use lianxi_shared::{ErrorCode, ProtoError};
 use ratatui::crossterm::event::{self, DisableBracketedPaste, EnableBracketedPaste, Event};
 use ratatui::crossterm::execute;
 use tokio::sync::mpsc;
@@ -50,153 +50,7 @@ fn run_effect(
         };
         let r: Result<()> = async {
             match effect {
-                Effect::LoadPage {
-                    tab,
-                    start,
-                    len,
-                    preset,
-                } => {
-                    let Some(kind) = tab.kind() else {
-                        return Ok(());
-                    };
-                    let f = super::app::preset_filter(kind, preset);
-                    let (rows, (total, unread)) = node
-                        .archive
-                        .call(move |a| {
-                            Ok((a.list_filtered(&f, len, start)?, a.count_filtered(&f)?))
-                        })
-                        .await?;
-                    send(Action::PageLoaded {
-                        tab,
-                        start,
-                        total,
-                        unread,
-                        rows,
-                        preset,
-                    });
-                }
-                Effect::LoadDetail { id, mark_read } => {
-                    let m = node
-                        .archive
-                        .call(move |a| a.show(&id, mark_read, now_ms()))
-                        .await?;
-                    send(Action::DetailLoaded(m));
-                }
-                Effect::Search(query) => {
-                    let q = query.clone();
-                    let hits = node.archive.call(move |a| a.search(&q, 50)).await?;
-                    send(Action::SearchDone { query, hits });
-                }
                 Effect::LoadDirectory => send(Action::DirectoryLoaded(node.directory().await?)),
-                Effect::Remind(id) => match node.remind(&id, String::new()).await {
-                    Ok((_, n)) => {
-                        let _ = net.send(NetCmd::Flush).await;
-                        send(Action::Reminded(Ok(n)));
-                    }
-                    Err(e) => send(Action::Reminded(Err(e.message))),
-                },
-                Effect::LoadReceipts(id) => {
-                    let r = node
-                        .archive
-                        .call(move |a| a.receipts(&id, now_ms()))
-                        .await?;
-                    send(Action::ReceiptsLoaded(r));
-                }
-                Effect::Acknowledge(id) => {
-                    node.acknowledge(&id, None).await?;
-                    let _ = net.send(NetCmd::Flush).await;
-                    let m = node
-                        .archive
-                        .call(move |a| a.show(&id, false, now_ms()))
-                        .await?;
-                    send(Action::DetailLoaded(m));
-                }
-                Effect::CheckAttachment(path) => {
-                    let max = node
-                        .config
-                        .max_attachment
-                        .unwrap_or(lianxi_shared::payload::DEFAULT_MAX_ATTACHMENT);
-                    let r = match std::fs::metadata(&path) {
-                        Err(e) => Err(format!("{}: {e}", path.display())),
-                        Ok(m) if !m.is_file() => Err(format!("{} is not a file", path.display())),
-                        Ok(m) if m.len() > max => Err(format!(
-                            "{} is {} bytes; the limit is {max}",
-                            path.display(),
-                            m.len()
-                        )),
-                        Ok(m) => Ok((path, m.len())),
-                    };
-                    send(Action::Attached(r));
-                }
-                Effect::LoadCases { view } => {
-                    let me = node.me.node_id.clone();
-                    let f = super::tabs::cases::effects::filter(view, now_ms());
-                    let rows = node.archive.call(move |a| a.cases(&me, &f)).await?;
-                    send(Action::CasesLoaded { view, rows });
-                }
-                Effect::LoadCase(key) => {
-                    let file = node.case_file(&key).await?;
-                    let confidential = if file.state.is_handler(&node.me.node_id) {
-                        node.case_confidential(&file.state)
-                    } else {
-                        None
-                    };
-                    send(Action::CaseLoaded(Box::new(
-                        super::tabs::cases::CaseDetail { file, confidential },
-                    )));
-                }
-                Effect::Intake(form) => match node.case_intake(*form).await {
-                    Ok(r) => {
-                        send(Action::IntakeDone(Ok(r.queued.number)));
-                        let _ = net.send(NetCmd::Flush).await;
-                    }
-                    Err(e) => send(Action::IntakeDone(Err(e.to_string()))),
-                },
-                Effect::TypicalDraft(key) => {
-                    send(Action::TypicalReady(
-                        super::tabs::cases::effects::typical(&node, &key)
-                            .await
-                            .map(Box::new)
-                            .map_err(|e| e.to_string()),
-                    ));
-                }
-                Effect::PublishTypical { case, draft } => {
-                    match node
-                        .publish_typical(&case, draft, lianxi_shared::Audience::All)
-                        .await
-                    {
-                        Ok(id) => {
-                            send(Action::Published(Ok(id.to_string())));
-                            let _ = net.send(NetCmd::Flush).await;
-                        }
-                        Err(e) => send(Action::Published(Err(e.to_string()))),
-                    }
-                }
-                Effect::LoadConference => {
-                    let (conf, _) = node.conference().await?;
-                    send(Action::ConferenceLoaded(Box::new(conf)));
-                }
-                Effect::PublishAgenda { session, slots } => {
-                    let r = node.publish_agenda(session, slots).await;
-                    let _ = net.send(NetCmd::Flush).await;
-                    send(Action::AgendaDone(super::tabs::meetings::outcome(r)));
-                }
-                Effect::ConfAttend(session) => {
-                    let answer = lianxi_shared::conference::Rsvp::Attend;
-                    let r = node.rsvp(session, answer).await;
-                    let _ = net.send(NetCmd::Flush).await;
-                    send(Action::ConfDone(super::tabs::meetings::outcome(r)));
-                }
-                Effect::ConfAck(session) => {
-                    let r = node.ack_minutes(session).await;
-                    let _ = net.send(NetCmd::Flush).await;
-                    send(Action::ConfDone(super::tabs::meetings::outcome(r)));
-                }
-                Effect::ConfRemind(session, of) => {
-                    let r = node.remind_meeting(session, of, String::new()).await;
-                    let _ = net.send(NetCmd::Flush).await;
-                    send(Action::ConfDone(super::tabs::meetings::outcome(r)));
-                }
                 Effect::LoadOutbox => {
                     let (items, pending) = node
                         .archive
@@ -204,38 +58,29 @@ fn run_effect(
                         .await?;
                     send(Action::OutboxLoaded { items, pending });
                 }
-                Effect::Queue {
-                    audience,
-                    title,
-                    body,
-                    attachments,
-                    ack_required,
-                } => {
-                    let max = node
-                        .config
-                        .max_attachment
-                        .unwrap_or(lianxi_shared::payload::DEFAULT_MAX_ATTACHMENT);
-                    let files = match crate::bulletins::read_attachments(&attachments, max) {
-                        Ok(f) => f,
-                        Err(e) => {
-                            send(Action::Queued(Err(e.message)));
-                            return Ok(());
-                        }
-                    };
-                    let b = Bulletin {
-                        title,
-                        body,
-                        attachments: files,
-                        ack_required,
-                        ..Default::default()
-                    };
-                    match node.queue(audience, Payload::Bulletin(b), None).await {
-                        Ok(id) => {
-                            send(Action::Queued(Ok(id.to_string())));
-                            let _ = net.send(NetCmd::Flush).await;
-                        }
-                        Err(e) => send(Action::Queued(Err(e.message))),
-                    }
+                e @ (Effect::LoadPage { .. }
+                | Effect::LoadDetail { .. }
+                | Effect::Search(..)
+                | Effect::Remind(..)
+                | Effect::LoadReceipts(..)
+                | Effect::Acknowledge(..)
+                | Effect::CheckAttachment(..)
+                | Effect::Queue { .. }) => {
+                    super::tabs::bulletins::effects::run(&node, &net, &send, e).await?
+                }
+                e @ (Effect::LoadCases { .. }
+                | Effect::LoadCase(..)
+                | Effect::Intake(..)
+                | Effect::TypicalDraft(..)
+                | Effect::PublishTypical { .. }) => {
+                    super::tabs::cases::effects::run(&node, &net, &send, e).await?
+                }
+                e @ (Effect::LoadConference
+                | Effect::PublishAgenda { .. }
+                | Effect::ConfAttend(..)
+                | Effect::ConfAck(..)
+                | Effect::ConfRemind(..)) => {
+                    super::tabs::meetings::effects::run(&node, &net, &send, e).await?
                 }
             }
             Ok(())

@@ -3,6 +3,7 @@
 //! update are still in `app.rs` / `update.rs`.
 
 pub mod compose;
+pub mod effects;
 pub mod view;
 
 use lianxi_shared::Audience;

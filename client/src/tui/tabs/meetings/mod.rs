@@ -3,6 +3,7 @@
 //! agenda builder. Pure: archive and network work goes out as [`Effect`]s and
 //! comes back as [`Action`]s.
 
+pub mod effects;
 pub mod view;
 
 use crate::tui::widgets::scroll::keep_visible;

@@ -17,6 +17,7 @@
 //! Declines and swaps in the rotation are the members' own signed messages
 //! ([`ConfMsg::Decline`], [`ConfMsg::Swap`]), which the chair's schedule names.
 
+mod check;
 mod fold;
 mod meeting;
 

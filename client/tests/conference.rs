@@ -82,7 +82,7 @@ fn a_session_from_rotation_to_acknowledged_minutes() {
 
     // ---- A decline is the member's own signed answer: the chair can take it
     // in only once sh sent it, and cannot make one up.
-    let premature = [
+    let rotation = [
         "conference",
         "rotation",
         "--sessions",
@@ -91,8 +91,10 @@ fn a_session_from_rotation_to_acknowledged_minutes() {
         "bj,sh,gd",
         "--decline",
         "sh:2",
+        "--publish",
     ];
-    assert_eq!(c.nat.fails(&premature), "not_found");
+    let preview_args = &rotation[..rotation.len() - 1];
+    assert_eq!(c.nat.fails(preview_args), "not_found");
     c.sh.ok(&[
         "conference",
         "decline",
@@ -109,19 +111,8 @@ fn a_session_from_rotation_to_acknowledged_minutes() {
     );
 
     // ---- Rotation: only the chair publishes; every node checks and agrees.
-    let rotation = [
-        "conference",
-        "rotation",
-        "--sessions",
-        "4",
-        "--pool",
-        "bj,sh,gd",
-        "--decline",
-        "sh:2",
-        "--publish",
-    ];
     assert_eq!(c.sh.fails(&rotation), "not_chair");
-    let preview = c.nat.ok(&rotation[..rotation.len() - 1]);
+    let preview = c.nat.ok(preview_args);
     let holders: Vec<&str> = preview["turns"]
         .as_array()
         .unwrap()

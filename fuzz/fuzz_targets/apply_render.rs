@@ -16,35 +16,14 @@ use lianxi::tui::i18n::Lang;
 use lianxi::tui::render::render;
 use lianxi::tui::update::{Action, update};
 use lianxi_shared::envelope::{Envelope, Header, Opened};
-use lianxi_shared::{Audience, MessageId, NodeId, NodeInfo, Payload, Role, Tier};
+use lianxi_shared::{Audience, MessageId, NodeInfo, Payload};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
-/// 2026-12-02, the clock of this run.
-const NOW: i64 = 1_796_000_000_000;
+#[path = "../../client/tests/tui_support/mod.rs"]
+mod tui_support;
 
-fn node(id: &str, name: &str, tier: Tier, roles: &[Role]) -> NodeInfo {
-    NodeInfo {
-        node_id: NodeId::new(id).expect("valid id"),
-        name: name.into(),
-        org: "秘书处".into(),
-        tier,
-        roles: roles.to_vec(),
-        age_recipient: "age1example".into(),
-        signing_key: [0; 32],
-        not_before: 0,
-        not_after: NOW / 1000 + 365 * 86_400,
-    }
-}
-
-fn directory() -> Vec<NodeInfo> {
-    vec![
-        node("nat", "全国协会", Tier::National, &[Role::Chair, Role::Secretary]),
-        node("bj", "北京市协会", Tier::Provincial, &[Role::LegalAid]),
-        node("gd", "广东省协会", Tier::Provincial, &[Role::Secretary]),
-        node("sz", "深圳市协会", Tier::Prefecture, &[Role::Member]),
-    ]
-}
+use tui_support::{T0 as NOW, directory};
 
 struct World {
     _dir: tempfile::TempDir,

@@ -539,8 +539,8 @@ fn a_swap_takes_both_members_own_agreements() {
     assert!(c.pending_answers().is_empty());
 }
 
-#[test]
-fn history_stays_true_when_the_directory_changes_later() {
+/// The chair's schedule and the convening of session 1.
+fn convened() -> Log {
     let mut log = Log::new();
     log.push(
         "nat",
@@ -552,6 +552,12 @@ fn history_stays_true_when_the_directory_changes_later() {
         START - 299 * H,
         ConfMsg::Convene(Box::new(meeting(1))),
     );
+    log
+}
+
+#[test]
+fn history_stays_true_when_the_directory_changes_later() {
+    let mut log = convened();
     // Later a second national chair is enrolled ("aaa" sorts first) and nat's
     // certificate is dropped: what was decided stays decided.
     let mut later = dir();
@@ -652,17 +658,7 @@ fn authority(c: &Conference) -> impl PartialEq + std::fmt::Debug {
 }
 
 fn legitimate() -> Log {
-    let mut log = Log::new();
-    log.push(
-        "nat",
-        START - 300 * H,
-        ConfMsg::Schedule(Box::new(published(vec![]))),
-    );
-    log.push(
-        "nat",
-        START - 299 * H,
-        ConfMsg::Convene(Box::new(meeting(1))),
-    );
+    let mut log = convened();
     let p = log.push(
         "sz",
         START - 200 * H,

@@ -40,6 +40,7 @@ fn case_file(number: &str, title: &str, status: CaseStatus, at: i64) -> CaseFile
         sender: id(by),
         created_at: t,
         msg: CaseMsg { case, change },
+        context: (),
     };
     let notice = CaseNotice {
         facts: CaseFacts {
@@ -67,6 +68,7 @@ fn case_file(number: &str, title: &str, status: CaseStatus, at: i64) -> CaseFile
             case,
             change: CaseChange::Notice(Box::new(notice)),
         },
+        context: (),
     }];
     let steps = [
         (

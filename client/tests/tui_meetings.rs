@@ -84,7 +84,7 @@ fn conference() -> Conference {
             id: mid,
             sender: id(by),
             created_at: at,
-            standings: standings(&dir(), &id(by), &msg),
+            context: standings(&dir(), &id(by), &msg),
             msg,
         });
         mid

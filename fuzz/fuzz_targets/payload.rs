@@ -45,7 +45,7 @@ fuzz_target!(|data: &[u8]| {
                         sender: n(s),
                         created_at: 1_700_000_000_000 + i as i64,
                         msg: msg.clone(),
-                        standings: standings.clone(),
+                        context: standings.clone(),
                     })
                     .collect();
                 let _ = fold(roster, &events);
@@ -56,6 +56,7 @@ fuzz_target!(|data: &[u8]| {
                     sender: NodeId::new("bj").expect("valid id"),
                     created_at: 1,
                     msg,
+                    context: (),
                 };
                 let _ = lianxi_shared::case::fold(ev.msg.case, &[ev]);
             }

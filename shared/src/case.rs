@@ -382,14 +382,8 @@ pub const MAX_CASE_TEXT: usize = 256 * 1024;
 /// Most nodes one case notice may name (handlers, shared and recused together).
 pub const MAX_CASE_NODES: usize = 100_000;
 
-/// A case message as the timeline holds it.
-#[derive(Clone, PartialEq, Eq, Debug)]
-pub struct CaseEvent {
-    pub id: MessageId,
-    pub sender: NodeId,
-    pub created_at: i64,
-    pub msg: CaseMsg,
-}
+/// A case message as the log holds it.
+pub type CaseEvent = crate::event::Event<CaseMsg>;
 
 /// A referral waiting for its answer.
 #[derive(Clone, PartialEq, Eq, Debug, Serialize, Deserialize)]

@@ -452,16 +452,9 @@ impl ConfMsg {
     }
 }
 
-/// A conference message as the log holds it.
-#[derive(Clone, PartialEq, Eq, Debug)]
-pub struct ConfEvent {
-    pub id: MessageId,
-    pub sender: NodeId,
-    pub created_at: i64,
-    pub msg: ConfMsg,
-    /// The sender's and named nodes' standing when this node accepted it.
-    pub standings: Standings,
-}
+/// A conference message as the log holds it; its context is the sender's
+/// and named nodes' standings when this node accepted it.
+pub type ConfEvent = crate::event::Event<ConfMsg, Standings>;
 
 #[cfg(test)]
 mod tests;

@@ -12,6 +12,7 @@ pub mod conference;
 pub mod directory;
 pub mod envelope;
 pub mod error;
+pub mod event;
 pub mod frame;
 pub mod ids;
 pub mod payload;

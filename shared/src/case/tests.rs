@@ -44,6 +44,7 @@ impl Timeline {
                 case,
                 change: CaseChange::Notice(Box::new(notice)),
             },
+            context: (),
         };
         Timeline {
             case,
@@ -62,6 +63,7 @@ impl Timeline {
                 case: self.case,
                 change,
             },
+            context: (),
         });
         self
     }
@@ -329,6 +331,7 @@ fn a_backdated_notice_from_a_shared_node_takes_nothing_over() {
             case: t.case,
             change: rogue_notice(0),
         },
+        context: (),
     });
     let (after, steps) = t.state();
     assert_eq!(after, before);
@@ -376,6 +379,7 @@ proptest! {
                 sender: id(ROGUE),
                 created_at: at,
                 msg: CaseMsg { case: t.case, change },
+                context: (),
             });
         }
         let (with_rogue, _) = fold(t.case, &events);

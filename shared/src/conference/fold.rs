@@ -328,7 +328,7 @@ pub fn fold(roster: Roster, events: &[ConfEvent]) -> (Conference, Vec<Entry>) {
     let mut log = Vec::with_capacity(sorted.len());
     for e in sorted {
         let ignored = state
-            .check(&e.sender, e.created_at, &e.msg, &e.standings)
+            .check(&e.sender, e.created_at, &e.msg, &e.context)
             .err();
         if ignored.is_none() {
             state.apply(e);

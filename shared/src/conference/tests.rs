@@ -78,7 +78,7 @@ impl Log {
             id: mid,
             sender: id(sender),
             created_at: at,
-            standings: standings(dir, &id(sender), &msg),
+            context: standings(dir, &id(sender), &msg),
             msg,
         });
         mid
@@ -728,7 +728,7 @@ proptest! {
                 id: MessageId::new_v7(at, bytes),
                 sender: id(sender),
                 created_at: at,
-                standings: standings(&dir(), &id(sender), &msg),
+                context: standings(&dir(), &id(sender), &msg),
                 msg,
             });
         }

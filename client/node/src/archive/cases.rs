@@ -62,6 +62,7 @@ fn events(tx: &Connection, case: &str) -> Result<Vec<CaseEvent>, ProtoError> {
             sender: NodeId::new(&sender)?,
             created_at,
             msg,
+            context: (),
         });
     }
     Ok(out)

@@ -54,7 +54,7 @@ fn events(tx: &Connection) -> Result<Vec<ConfEvent>, ProtoError> {
             sender,
             created_at,
             msg,
-            standings,
+            context: standings,
         });
     }
     Ok(out)

@@ -62,7 +62,7 @@ fn conf(msgs: Vec<ConfMsg>) -> Conference {
         sender: id("nat"),
         created_at: 1,
         msg: ConfMsg::Schedule(Box::new(Published { input, turns })),
-        standings: standings(),
+        context: standings(),
     }];
     for (i, m) in msgs.into_iter().enumerate() {
         let at = 1_000_000 * (i as i64 + 2);
@@ -71,7 +71,7 @@ fn conf(msgs: Vec<ConfMsg>) -> Conference {
             sender: id("nat"),
             created_at: at,
             msg: m,
-            standings: standings(),
+            context: standings(),
         });
     }
     let (c, log) = fold(roster(), &events);

@@ -1,0 +1,17 @@
+//! One event type for every message kind that is folded into a state (cases,
+//! the conference): the signed header's id, sender and creation time, the
+//! decoded message, and `context`, what the receiving node recorded when it
+//! accepted the message (for the conference, the standings of the nodes it
+//! concerns; nothing for cases).
+
+use crate::ids::{MessageId, NodeId};
+
+/// A folded message as the log holds it.
+#[derive(Clone, PartialEq, Eq, Debug)]
+pub struct Event<M, C = ()> {
+    pub id: MessageId,
+    pub sender: NodeId,
+    pub created_at: i64,
+    pub msg: M,
+    pub context: C,
+}

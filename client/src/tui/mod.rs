@@ -3,8 +3,8 @@
 //! runtime ([`runtime::run`]) does all I/O off the render loop.
 //!
 //! Where things go: a tab's state, update and view live in `tabs/<tab>/`
-//! (the bulletins tab's state and update, and the directory and outbox tabs,
-//! are still in `app.rs`, `update.rs` and `render.rs`); reusable pieces (the text editor, width-aware
+//! (the bulletins list's state and update, and the directory's and outbox's
+//! selection, are still in `app.rs` and `update.rs`); reusable pieces (the text editor, width-aware
 //! text, keeping a selection in view) in `widgets/`; every colour and text
 //! style in `theme.rs`; every user-facing string in `i18n.rs`.
 

@@ -10,9 +10,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
 use super::app::{App, ConnView, Mode, Tab};
 use super::i18n::Strings;
-use super::widgets::text::{fit, truncate, width, wrap};
-use crate::archive::OutboxState;
-use crate::time_fmt;
+use super::widgets::text::{fit, truncate, width};
 use lianxi_shared::Audience;
 
 pub fn audience_label(t: &Strings, a: &Audience) -> String {
@@ -174,42 +172,8 @@ fn render_main(f: &mut Frame, app: &App, area: Rect) {
     let h = usize::from(inner.height);
     let mut lines = Vec::new();
     match app.tab {
-        Tab::Directory => {
-            for (i, n) in app.directory.iter().enumerate().take(h) {
-                let tier = t.tiers[lianxi_shared::Tier::ALL
-                    .iter()
-                    .position(|x| *x == n.tier)
-                    .unwrap_or(0)];
-                let text = format!(
-                    "{} {} {}",
-                    fit(n.node_id.as_str(), 10),
-                    fit(tier, 6),
-                    n.name
-                );
-                let style = if i == app.dir_selected {
-                    selected()
-                } else {
-                    Style::new()
-                };
-                lines.push(Line::styled(fit(&text, w), style));
-            }
-        }
-        Tab::Outbox => {
-            for (i, o) in app.outbox.iter().enumerate().rev().take(h) {
-                let state = match o.state {
-                    OutboxState::Queued => t.state_queued,
-                    OutboxState::Sent => t.state_sent,
-                    OutboxState::Failed => t.state_failed,
-                };
-                let text = format!("{} {}", fit(state, 5), o.title);
-                let style = if i == app.outbox_selected {
-                    selected()
-                } else {
-                    Style::new()
-                };
-                lines.push(Line::styled(fit(&text, w), style));
-            }
-        }
+        Tab::Directory => super::tabs::directory::list_lines(app, w, h, &mut lines),
+        Tab::Outbox => super::tabs::outbox::list_lines(app, w, h, &mut lines),
         tab => {
             let l = &app.lists[tab.index()];
             for i in l.scroll..(l.scroll + h).min(l.total) {
@@ -242,62 +206,8 @@ fn render_detail(f: &mut Frame, app: &App, area: Rect) {
     let w = usize::from(inner.width).max(2);
     let mut lines: Vec<Line> = Vec::new();
     match app.tab {
-        Tab::Directory => {
-            if let Some(n) = app.directory.get(app.dir_selected) {
-                lines.push(Line::styled(truncate(&n.name, w), bold()));
-                lines.push(Line::raw(truncate(
-                    &format!("{}: {}", t.org_label, n.org),
-                    w,
-                )));
-                lines.push(Line::raw(format!("id: {}", n.node_id)));
-                let tier = t.tiers[lianxi_shared::Tier::ALL
-                    .iter()
-                    .position(|x| *x == n.tier)
-                    .unwrap_or(0)];
-                lines.push(Line::raw(format!("{}: {tier}", t.tier_label)));
-                let roles: Vec<&str> = n
-                    .roles
-                    .iter()
-                    .map(|r| {
-                        t.roles[lianxi_shared::Role::ALL
-                            .iter()
-                            .position(|x| x == r)
-                            .unwrap_or(0)]
-                    })
-                    .collect();
-                lines.push(Line::raw(truncate(
-                    &format!("{}: {}", t.roles_label, roles.join("、")),
-                    w,
-                )));
-                lines.push(Line::raw(format!(
-                    "{}: {}",
-                    t.cert_until,
-                    time_fmt::long(n.not_after * 1000)
-                )));
-            }
-        }
-        Tab::Outbox => {
-            if let Some(o) = app.outbox.get(app.outbox_selected) {
-                lines.push(Line::styled(truncate(&o.title, w), bold()));
-                lines.push(Line::raw(truncate(
-                    &format!("{}: {}", t.to, audience_text(app, &o.audience)),
-                    w,
-                )));
-                lines.push(Line::raw(format!(
-                    "{}: {}",
-                    t.time,
-                    time_fmt::long(o.created_at)
-                )));
-                if let Some(n) = o.recipients {
-                    lines.push(Line::raw(format!("{}: {n}", t.recipients)));
-                }
-                if let Some(e) = &o.last_error {
-                    for l in wrap(e, w) {
-                        lines.push(Line::styled(l, Style::new().fg(Color::Red)));
-                    }
-                }
-            }
-        }
+        Tab::Directory => super::tabs::directory::detail_lines(app, w, &mut lines),
+        Tab::Outbox => super::tabs::outbox::detail_lines(app, w, &mut lines),
         _ => match &app.detail {
             Some(m) => super::tabs::bulletins::view::detail_lines(app, m, w, &mut lines),
             None => lines.push(Line::styled(t.no_selection, dim())),

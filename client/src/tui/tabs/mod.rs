@@ -2,4 +2,6 @@
 
 pub mod bulletins;
 pub mod cases;
+pub mod directory;
 pub mod meetings;
+pub mod outbox;

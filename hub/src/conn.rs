@@ -70,10 +70,20 @@ pub(crate) async fn handle(shared: Arc<Shared>, incoming: quinn::Incoming) {
         );
         return;
     }
-    if let Err(e) = shared.register(&info, &der).await {
-        tracing::error!(node = %info.node_id, error = %e, "cannot record node");
-        conn.close(quinn::VarInt::from_u32(CLOSE_PROTOCOL), b"internal");
-        return;
+    match shared.register(&info, &der).await {
+        Ok(()) => {}
+        // A full disk must not keep a node from collecting: collecting is
+        // what frees space. Its certificate is in the in-memory directory
+        // already; only `last_seen` (and, for a new certificate, its record
+        // across a restart) is not written now.
+        Err(crate::store::StoreError::Full) => {
+            tracing::warn!(node = %info.node_id, "disk full: node not recorded; serving it anyway");
+        }
+        Err(e) => {
+            tracing::error!(node = %info.node_id, error = %e, "cannot record node");
+            conn.close(quinn::VarInt::from_u32(CLOSE_PROTOCOL), b"internal");
+            return;
+        }
     }
     let notify = Arc::new(Notify::new());
     let live = Live {

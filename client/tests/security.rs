@@ -280,7 +280,8 @@ fn a_passphrase_protects_the_identity_with_standard_age_encryption() {
         assert_eq!(mode, 0o600, "{}", f.display());
         let text = std::fs::read_to_string(f).unwrap();
         assert!(
-            text.starts_with("-----BEGIN AGE ENCRYPTED FILE-----"),
+            text.as_bytes()
+                .starts_with(lianxi_certs::passphrase::ARMOR_BEGIN),
             "{text}"
         );
         assert!(!text.contains(lianxi_shared::AGE_SECRET_PREFIX));
@@ -518,7 +519,8 @@ fn the_ca_operator_decides_tier_and_roles_and_replaces_explicitly() {
     // ca.key is encrypted: without its passphrase, or with a wrong one, nothing opens.
     let key = std::fs::read_to_string(net.ca_dir().join("ca.key")).unwrap();
     assert!(
-        key.starts_with("-----BEGIN AGE ENCRYPTED FILE-----"),
+        key.as_bytes()
+            .starts_with(lianxi_certs::passphrase::ARMOR_BEGIN),
         "{key}"
     );
     let mut c = common::ca_cmd(&["list", "--dir", &ca]);

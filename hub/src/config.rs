@@ -128,6 +128,22 @@ impl HubConfig {
         Ok(toml::from_str(&text)?)
     }
 
+    /// What one session may do: the rules are `lianxi_shared::session`'s.
+    pub fn session_limits(&self) -> lianxi_shared::session::HubLimits {
+        let l = &self.limits;
+        lianxi_shared::session::HubLimits {
+            max_frame: l.max_frame,
+            hello_timeout: std::time::Duration::from_secs(l.hello_timeout_secs),
+            frame_grace: std::time::Duration::from_secs(l.frame_timeout_secs.max(1)),
+            frame_min_bytes_per_sec: l.frame_min_bytes_per_sec,
+            delivery_window: l.delivery_window,
+            out_buffer_bytes: l.out_buffer_bytes,
+            max_inflight_sends: l.max_inflight_sends,
+            max_inflight_send_bytes: l.max_inflight_send_bytes,
+            directory_per_minute: l.directory_per_minute,
+        }
+    }
+
     pub fn time_limits(&self) -> lianxi_shared::rules::TimeLimits {
         lianxi_shared::rules::TimeLimits {
             max_future_skew_ms: self.limits.max_clock_skew_secs * 1000,

@@ -1,20 +1,21 @@
-//! One client connection: authenticate by certificate, then serve its stream.
+//! One client connection: authenticate by certificate, then drive its
+//! session (`lianxi_shared::session::HubSession`) over the stream.
 
 use std::sync::Arc;
 use std::time::Duration;
 
-use lianxi_shared::frame::FrameDecoder;
+use std::collections::VecDeque;
+use std::time::Instant;
+
 use lianxi_shared::rules::check_send;
-use lianxi_shared::wire::{ClientMsg, HubMsg};
-use lianxi_shared::{
-    ALPN, Envelope, ErrorCode, NodeId, NodeInfo, PROTOCOL_VERSION, ProtoError, Wrap,
-};
+use lianxi_shared::session::{HubEvent, HubSession, Now};
+use lianxi_shared::wire::HubMsg;
+use lianxi_shared::{ALPN, Envelope, ErrorCode, NodeId, NodeInfo, ProtoError, Wrap};
 use rustls_pki_types::CertificateDer;
-use tokio::sync::{Notify, Semaphore, mpsc};
+use tokio::sync::{Notify, mpsc};
 
 use crate::server::{Live, Shared};
-use crate::store::{Inserted, NewEnvelope};
-use crate::window::Window;
+use crate::store::{DeliveryRow, Inserted, NewEnvelope};
 
 /// Application close codes.
 const CLOSE_OK: u32 = 0;
@@ -110,341 +111,228 @@ pub(crate) async fn handle(shared: Arc<Shared>, incoming: quinn::Incoming) {
     }
 }
 
-/// Why reading a frame stopped.
-enum ReadEnd {
-    Closed,
-    Error(ProtoError),
+fn now() -> Now {
+    Now::new(Instant::now(), crate::now_ms())
 }
 
-/// How long a frame may take: a grace period once it starts, plus time
-/// earned by every byte received at the slowest rate the hub accepts. A slow
-/// but honest link finishes a large attachment; a peer that trickles bytes to
-/// hold a connection open runs out of time.
-#[derive(Clone, Copy)]
-pub(crate) struct FramePace {
-    pub grace: Duration,
-    pub min_bytes_per_sec: u64,
-}
-
-impl FramePace {
-    fn earned(&self, bytes: usize) -> Duration {
-        Duration::from_secs_f64(bytes as f64 / self.min_bytes_per_sec.max(1) as f64)
+/// Sleep until the session's next timer, or forever if it has none.
+async fn timer(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at.into()).await,
+        None => std::future::pending().await,
     }
 }
 
-/// Read the next frame, within the time `pace` allows once it has started.
-async fn read_frame(
-    recv: &mut quinn::RecvStream,
-    dec: &mut FrameDecoder,
-    pace: FramePace,
-) -> Result<Vec<u8>, ReadEnd> {
-    let mut deadline: Option<tokio::time::Instant> = None;
-    loop {
-        if let Some(f) = dec.next_frame().map_err(ReadEnd::Error)? {
-            return Ok(f);
-        }
-        if dec.buffered() > 0 && deadline.is_none() {
-            deadline = Some(tokio::time::Instant::now() + pace.grace + pace.earned(dec.buffered()));
-        }
-        let read = recv.read_chunk(64 * 1024, true);
-        let chunk = match deadline {
-            Some(d) => match tokio::time::timeout_at(d, read).await {
-                Ok(r) => r,
-                Err(_) => {
-                    return Err(ReadEnd::Error(ProtoError::new(
-                        ErrorCode::TruncatedFrame,
-                        "frame not completed in time",
-                    )));
-                }
-            },
-            None => read.await,
-        };
-        match chunk {
-            Ok(Some(chunk)) => {
-                if let Some(d) = deadline.as_mut() {
-                    *d += pace.earned(chunk.bytes.len());
-                }
-                dec.push(&chunk.bytes);
-            }
-            Ok(None) => {
-                return match dec.finish() {
-                    Ok(()) => Err(ReadEnd::Closed),
-                    Err(e) => Err(ReadEnd::Error(e)),
-                };
-            }
-            Err(_) => return Err(ReadEnd::Closed),
-        }
+/// What the driver took from the session to write, and how much of it is written.
+type Writing = Option<(Vec<u8>, usize)>;
+
+/// Write some of what is being written (cancel-safe: quinn's `write` writes
+/// nothing unless it completes).
+async fn write_some(send: &mut quinn::SendStream, w: &Writing) -> Result<usize, quinn::WriteError> {
+    match w {
+        Some((buf, off)) => send.write(&buf[*off..]).await,
+        None => std::future::pending().await,
     }
 }
 
-/// An encoded frame, and the share of the connection's byte budget it holds
-/// until it is written.
-type Frame = (Vec<u8>, Option<tokio::sync::OwnedSemaphorePermit>);
-
-async fn write_loop(mut send: quinn::SendStream, mut rx: mpsc::Receiver<Frame>) {
-    while let Some((frame, _budget)) = rx.recv().await {
-        if send.write_all(&frame).await.is_err() {
-            return;
-        }
-    }
-    let _ = send.finish();
-    let _ = tokio::time::timeout(Duration::from_secs(2), send.stopped()).await;
-}
-
+/// The session's driver: the rules are [`HubSession`]'s; this moves bytes
+/// between it and the stream, runs its timers, checks and stores sends,
+/// feeds it deliveries from the store and answers directory requests.
 async fn session(
     shared: &Arc<Shared>,
     conn: &quinn::Connection,
     info: &NodeInfo,
     notify: Arc<Notify>,
 ) -> Result<(), ProtoError> {
-    let limits = &shared.config.limits;
-    let hello_wait = Duration::from_secs(limits.hello_timeout_secs);
-    let (send, mut recv) = match tokio::time::timeout(hello_wait, conn.accept_bi()).await {
-        Ok(Ok(s)) => s,
-        Ok(Err(_)) => return Ok(()),
-        Err(_) => {
-            return Err(ProtoError::new(
-                ErrorCode::BadRequest,
-                "no stream opened in time",
-            ));
+    let mut s = HubSession::new(
+        now(),
+        info.node_id.clone(),
+        shared.config.name.clone(),
+        shared.config.session_limits(),
+    );
+    let (mut send, mut recv) = tokio::select! {
+        r = conn.accept_bi() => match r {
+            Ok(streams) => streams,
+            Err(_) => return Ok(()),
+        },
+        () = timer(s.poll_timeout()) => {
+            s.handle_timeout(now());
+            return match s.poll_event() {
+                Some(HubEvent::Closed(r)) => r,
+                _ => Err(ProtoError::new(ErrorCode::BadRequest, "no stream opened in time")),
+            };
         }
     };
-    let (out, out_rx) = mpsc::channel::<Frame>(256);
-    let writer = tokio::spawn(write_loop(send, out_rx));
-    let mut dec = FrameDecoder::new(limits.max_frame);
-    let result = serve(shared, info, notify, &mut recv, &mut dec, &out, hello_wait).await;
-    if let Err(e) = &result {
-        let _ = out
-            .send((HubMsg::Error { error: e.clone() }.to_frame(), None))
-            .await;
-    }
-    drop(out);
-    let _ = tokio::time::timeout(Duration::from_secs(3), writer).await;
+    let mut writing: Writing = None;
+    let result = drive(
+        shared,
+        info,
+        notify,
+        &mut s,
+        &mut send,
+        &mut recv,
+        &mut writing,
+    )
+    .await;
+    // Write what is queued (an Error frame, when the session failed), briefly.
+    let flush = async {
+        loop {
+            if writing.is_none() {
+                writing = s.poll_transmit().map(|b| (b, 0));
+            }
+            let Some((buf, off)) = writing.take() else {
+                break;
+            };
+            if send.write_all(&buf[off..]).await.is_err() {
+                return;
+            }
+        }
+        let _ = send.finish();
+        let _ = send.stopped().await;
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(3), flush).await;
     result
 }
 
-async fn serve(
+async fn drive(
     shared: &Arc<Shared>,
     info: &NodeInfo,
     notify: Arc<Notify>,
+    s: &mut HubSession,
+    send: &mut quinn::SendStream,
     recv: &mut quinn::RecvStream,
-    dec: &mut FrameDecoder,
-    out: &mpsc::Sender<Frame>,
-    hello_wait: Duration,
+    writing: &mut Writing,
 ) -> Result<(), ProtoError> {
     let node = &info.node_id;
-    let pace = FramePace {
-        grace: Duration::from_secs(shared.config.limits.frame_timeout_secs.max(1)),
-        min_bytes_per_sec: shared.config.limits.frame_min_bytes_per_sec,
-    };
-    let first = match tokio::time::timeout(hello_wait, read_frame(recv, dec, pace)).await {
-        Ok(Ok(f)) => f,
-        Ok(Err(ReadEnd::Closed)) => return Ok(()),
-        Ok(Err(ReadEnd::Error(e))) => return Err(e),
-        Err(_) => return Err(ProtoError::new(ErrorCode::BadRequest, "no Hello in time")),
-    };
-    match ClientMsg::decode(&first)? {
-        ClientMsg::Hello { protocol, .. } if protocol == PROTOCOL_VERSION => {}
-        ClientMsg::Hello { protocol, .. } => {
-            return Err(ProtoError::new(
-                ErrorCode::UnsupportedVersion,
-                format!("protocol {protocol} is not supported; this hub speaks {PROTOCOL_VERSION}"),
-            ));
-        }
-        _ => {
-            return Err(ProtoError::new(
-                ErrorCode::BadRequest,
-                "the first frame must be Hello",
-            ));
-        }
-    }
-    let welcome = HubMsg::Welcome {
-        protocol: PROTOCOL_VERSION,
-        node: node.clone(),
-        hub: shared.config.name.clone(),
-        time_ms: crate::now_ms(),
-    };
-    send_frame(out, welcome).await?;
-    let inflight = Arc::new(Semaphore::new(
-        shared.config.limits.max_inflight_sends.max(1),
-    ));
-    // Bytes held by sends being checked and stored on this connection.
-    let inflight_bytes_total = shared
-        .config
-        .limits
-        .max_inflight_send_bytes
-        .max(shared.config.limits.max_frame)
-        .min(u32::MAX as usize);
-    let inflight_bytes = Arc::new(Semaphore::new(inflight_bytes_total));
-    // Outgoing bytes queued for the writer (deliveries and directory answers).
-    let budget_total = shared.config.limits.out_buffer_bytes.max(1 << 16);
-    let budget = Arc::new(Semaphore::new(budget_total));
-    let mut directory_rate = DirectoryRate::new(shared.config.limits.directory_per_minute);
-    let window = Arc::new(Window::new(shared.config.limits.delivery_window));
-    let mut deliverer: Option<tokio::task::JoinHandle<()>> = None;
-    let result = loop {
-        let body = match read_frame(recv, dec, pace).await {
-            Ok(b) => b,
-            Err(ReadEnd::Closed) => break Ok(()),
-            Err(ReadEnd::Error(e)) => break Err(e),
-        };
-        let frame_len = body.len();
-        let msg = match ClientMsg::decode(&body) {
-            Ok(m) => m,
-            Err(e) => break Err(e),
-        };
-        match msg {
-            ClientMsg::Hello { .. } => {
-                break Err(ProtoError::new(ErrorCode::BadRequest, "Hello sent twice"));
-            }
-            ClientMsg::Send {
-                rid,
-                envelope,
-                wraps,
-            } => {
-                if !shared.allow_send(node) {
-                    let error = ProtoError::new(
-                        ErrorCode::RateLimited,
-                        "sending too fast; slow down and retry",
-                    );
-                    send_frame(out, HubMsg::Refused { rid, error }).await?;
-                    continue;
+    let (replies_tx, mut replies) = mpsc::unbounded_channel::<HubMsg>();
+    let (feed_tx, mut feed_rx) = mpsc::channel::<Vec<Feed>>(1);
+    let mut feed: VecDeque<Feed> = VecDeque::new();
+    let mut feeder = Feeder(None);
+    loop {
+        while let Some(ev) = s.poll_event() {
+            match ev {
+                HubEvent::Ready => {}
+                HubEvent::Send {
+                    rid,
+                    envelope,
+                    wraps,
+                } => {
+                    if shared.allow_send(node) {
+                        spawn_send(shared, node, rid, envelope, wraps, replies_tx.clone());
+                    } else {
+                        let error = ProtoError::new(
+                            ErrorCode::RateLimited,
+                            "sending too fast; slow down and retry",
+                        );
+                        s.answer(now(), HubMsg::Refused { rid, error });
+                    }
                 }
-                let Ok(permit) = inflight.clone().acquire_owned().await else {
-                    break Ok(());
-                };
-                // Wait (and stop reading) while this connection's sends hold
-                // too many bytes.
-                let share = u32::try_from(frame_len.min(inflight_bytes_total)).unwrap_or(u32::MAX);
-                let Ok(bytes_permit) = inflight_bytes.clone().acquire_many_owned(share).await
-                else {
-                    break Ok(());
-                };
-                let (shared, node, out) = (shared.clone(), node.clone(), out.clone());
-                tokio::spawn(async move {
-                    let reply = match accept_send(&shared, &node, envelope, wraps).await {
-                        Ok((id, recipients, duplicate, missing)) => HubMsg::Accepted {
-                            rid,
-                            id,
-                            recipients,
-                            duplicate,
-                            missing,
-                        },
-                        Err(error) => {
-                            tracing::info!(node = %node, code = %error.code, "send refused");
-                            HubMsg::Refused { rid, error }
-                        }
-                    };
-                    let _ = out.send((reply.to_frame(), None)).await;
-                    drop(permit);
-                    drop(bytes_permit);
-                });
-            }
-            ClientMsg::Subscribe => {
-                if deliverer.is_none() {
-                    deliverer = Some(tokio::spawn(deliver_loop(
+                HubEvent::Subscribe => {
+                    feeder.0 = Some(tokio::spawn(feed_loop(
                         shared.clone(),
                         node.clone(),
                         notify.clone(),
-                        window.clone(),
-                        out.clone(),
-                        budget.clone(),
+                        feed_tx.clone(),
                     )));
                 }
-            }
-            ClientMsg::Received { seqs } => {
-                if let Err(e) = window.release(&seqs) {
-                    break Err(e);
+                HubEvent::Received { seqs } => {
+                    let (shared, node) = (shared.clone(), node.clone());
+                    tokio::spawn(async move {
+                        if let Err(e) = shared.store.ack(node.clone(), seqs).await {
+                            tracing::error!(node = %node, error = %e, "ack not stored; deliveries will repeat");
+                        }
+                    });
                 }
-                let (shared, node) = (shared.clone(), node.clone());
-                tokio::spawn(async move {
-                    if let Err(e) = shared.store.ack(node.clone(), seqs).await {
-                        tracing::error!(node = %node, error = %e, "ack not stored; deliveries will repeat");
+                HubEvent::Directory { rid } => s.answer(now(), directory_answer(shared, rid)),
+                HubEvent::Closed(result) => return result,
+            }
+        }
+        while s.can_deliver() {
+            match feed.pop_front() {
+                Some(Feed::Row(row)) => deliver(s, node, row),
+                Some(Feed::Drained) => s.drained(),
+                None => break,
+            }
+        }
+        if writing.is_none() {
+            *writing = s.poll_transmit().map(|b| (b, 0));
+        }
+        let reading = s.wants_read();
+        tokio::select! {
+            r = recv.read_chunk(64 * 1024, true), if reading => match r {
+                Ok(Some(chunk)) => s.handle_bytes(now(), &chunk.bytes),
+                Ok(None) => s.handle_end(),
+                Err(_) => return Ok(()),
+            },
+            r = write_some(send, writing) => match r {
+                Ok(n) => {
+                    s.transmitted(now(), n);
+                    if let Some((buf, off)) = writing.as_mut() {
+                        *off += n;
+                        if *off >= buf.len() {
+                            *writing = None;
+                        }
                     }
-                });
-            }
-            ClientMsg::Directory { rid } => {
-                if !directory_rate.allow(std::time::Instant::now()) {
-                    let error = ProtoError::new(
-                        ErrorCode::RateLimited,
-                        "too many directory requests; the directory changes rarely",
-                    );
-                    send_frame(out, HubMsg::Refused { rid, error }).await?;
-                    continue;
                 }
-                let dir = shared.directory();
-                let mut certs: Vec<(&NodeId, &Arc<Vec<u8>>)> = dir.certs.iter().collect();
-                certs.sort_by(|a, b| a.0.cmp(b.0));
-                let certs = certs.into_iter().map(|(_, c)| c.as_ref().clone()).collect();
-                let frame = HubMsg::DirectoryIs {
-                    rid,
-                    certs,
-                    crl: shared.crl_der(),
-                }
-                .to_frame();
-                // Like a delivery: the answer waits for room in this
-                // connection's outgoing budget, so asking again and again
-                // while not reading cannot grow the hub.
-                let share = u32::try_from(frame.len().min(budget_total)).unwrap_or(u32::MAX);
-                let Ok(permit) = budget.clone().acquire_many_owned(share).await else {
-                    break Ok(());
-                };
-                if out.send((frame, Some(permit))).await.is_err() {
-                    break Ok(());
-                }
-            }
-            ClientMsg::Ping { rid } => {
-                send_frame(
-                    out,
-                    HubMsg::Pong {
-                        rid,
-                        time_ms: crate::now_ms(),
-                    },
-                )
-                .await?
-            }
+                Err(_) => return Ok(()),
+            },
+            Some(reply) = replies.recv() => s.answer(now(), reply),
+            Some(batch) = feed_rx.recv(), if feed.is_empty() => feed.extend(batch),
+            () = timer(s.poll_timeout()) => s.handle_timeout(now()),
         }
+    }
+}
+
+/// Check and store a send off the driver; its answer comes back on `replies`.
+fn spawn_send(
+    shared: &Arc<Shared>,
+    node: &NodeId,
+    rid: u64,
+    envelope: Envelope,
+    wraps: Vec<Wrap>,
+    replies: mpsc::UnboundedSender<HubMsg>,
+) {
+    let (shared, node) = (shared.clone(), node.clone());
+    tokio::spawn(async move {
+        let reply = match accept_send(&shared, &node, envelope, wraps).await {
+            Ok((id, recipients, duplicate, missing)) => HubMsg::Accepted {
+                rid,
+                id,
+                recipients,
+                duplicate,
+                missing,
+            },
+            Err(error) => {
+                tracing::info!(node = %node, code = %error.code, "send refused");
+                HubMsg::Refused { rid, error }
+            }
+        };
+        let _ = replies.send(reply);
+    });
+}
+
+fn directory_answer(shared: &Shared, rid: u64) -> HubMsg {
+    let dir = shared.directory();
+    let mut certs: Vec<(&NodeId, &Arc<Vec<u8>>)> = dir.certs.iter().collect();
+    certs.sort_by(|a, b| a.0.cmp(b.0));
+    HubMsg::DirectoryIs {
+        rid,
+        certs: certs.into_iter().map(|(_, c)| c.as_ref().clone()).collect(),
+        crl: shared.crl_der(),
+    }
+}
+
+fn deliver(s: &mut HubSession, node: &NodeId, row: DeliveryRow) {
+    let Ok(sig) = <[u8; 64]>::try_from(row.sig.as_slice()) else {
+        tracing::error!(node = %node, seq = row.seq, "stored signature has the wrong size; skipped");
+        return;
     };
-    if let Some(d) = deliverer {
-        d.abort();
-    }
-    result
-}
-
-/// At most `per_minute` directory answers per connection in any minute.
-struct DirectoryRate {
-    per_minute: u32,
-    recent: std::collections::VecDeque<std::time::Instant>,
-}
-
-impl DirectoryRate {
-    fn new(per_minute: u32) -> DirectoryRate {
-        DirectoryRate {
-            per_minute: per_minute.max(1),
-            recent: std::collections::VecDeque::new(),
-        }
-    }
-
-    fn allow(&mut self, now: std::time::Instant) -> bool {
-        while self
-            .recent
-            .front()
-            .is_some_and(|t| now.duration_since(*t) >= Duration::from_secs(60))
-        {
-            self.recent.pop_front();
-        }
-        if self.recent.len() >= self.per_minute as usize {
-            return false;
-        }
-        self.recent.push_back(now);
-        true
-    }
-}
-
-async fn send_frame(out: &mpsc::Sender<Frame>, msg: HubMsg) -> Result<(), ProtoError> {
-    out.send((msg.to_frame(), None))
-        .await
-        .map_err(|_| ProtoError::code(ErrorCode::Unavailable))
+    let envelope = Envelope {
+        header: row.header,
+        sig,
+        body: row.body,
+    };
+    s.deliver(row.seq, envelope, row.wrap);
 }
 
 /// Bodies at least this large are hashed on a blocking thread.
@@ -511,25 +399,38 @@ async fn accept_send(
     }
 }
 
-async fn deliver_loop(
+/// What the store has for the node, in order.
+enum Feed {
+    Row(DeliveryRow),
+    /// Nothing more waits (said once, after the backlog).
+    Drained,
+}
+
+/// The feed's task, stopped with the session.
+struct Feeder(Option<tokio::task::JoinHandle<()>>);
+
+impl Drop for Feeder {
+    fn drop(&mut self) {
+        if let Some(h) = &self.0 {
+            h.abort();
+        }
+    }
+}
+
+/// Read what waits for the node from the store, a budget's worth at a time
+/// (the channel holds one batch: the driver asks for the next when it has
+/// handed the last to the session), then wait to be woken by a new arrival.
+async fn feed_loop(
     shared: Arc<Shared>,
     node: NodeId,
     notify: Arc<Notify>,
-    window: Arc<Window>,
-    out: mpsc::Sender<Frame>,
-    budget: Arc<Semaphore>,
+    tx: mpsc::Sender<Vec<Feed>>,
 ) {
-    // Outgoing frames may hold at most this many bytes queued for the writer.
-    let budget_total = shared.config.limits.out_buffer_bytes.max(1 << 16);
+    let budget = shared.config.limits.out_buffer_bytes.max(1 << 16);
     let mut cursor = 0u64;
     let mut drained = false;
-    let mut delivered = 0u64;
     loop {
-        let rows = match shared
-            .store
-            .fetch(node.clone(), cursor, 256, budget_total)
-            .await
-        {
+        let rows = match shared.store.fetch(node.clone(), cursor, 256, budget).await {
             Ok(r) => r,
             Err(e) => {
                 tracing::error!(node = %node, error = %e, "cannot read deliveries");
@@ -540,58 +441,20 @@ async fn deliver_loop(
         if rows.is_empty() {
             if !drained {
                 drained = true;
-                if out
-                    .send((HubMsg::Drained { delivered }.to_frame(), None))
-                    .await
-                    .is_err()
-                {
+                if tx.send(vec![Feed::Drained]).await.is_err() {
                     return;
                 }
             }
             notify.notified().await;
             continue;
         }
-        for row in rows {
-            cursor = row.seq;
-            let Ok(sig) = <[u8; 64]>::try_from(row.sig.as_slice()) else {
-                tracing::error!(node = %node, seq = row.seq, "stored signature has the wrong size; skipped");
-                continue;
-            };
-            let msg = HubMsg::Deliver {
-                seq: row.seq,
-                envelope: Envelope {
-                    header: row.header,
-                    sig,
-                    body: row.body,
-                },
-                wrap: row.wrap,
-            };
-            let frame = msg.to_frame();
-            if !window.take(row.seq).await {
-                return;
-            }
-            let share = u32::try_from(frame.len().min(budget_total)).unwrap_or(u32::MAX);
-            let Ok(permit) = budget.clone().acquire_many_owned(share).await else {
-                return;
-            };
-            if out.send((frame, Some(permit))).await.is_err() {
-                return;
-            }
-            delivered += 1;
+        cursor = rows.last().map_or(cursor, |r| r.seq);
+        if tx
+            .send(rows.into_iter().map(Feed::Row).collect())
+            .await
+            .is_err()
+        {
+            return;
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn directory_rate_allows_per_minute_then_recovers() {
-        let t0 = std::time::Instant::now();
-        let mut r = DirectoryRate::new(3);
-        assert!((0..3).all(|_| r.allow(t0)));
-        assert!(!r.allow(t0 + Duration::from_secs(59)));
-        assert!(r.allow(t0 + Duration::from_secs(60)));
     }
 }

@@ -10,7 +10,6 @@ pub mod directory;
 pub mod server;
 pub mod store;
 pub mod tls;
-mod window;
 
 pub use config::HubConfig;
 pub use server::{HubHandle, start};

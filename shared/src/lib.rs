@@ -18,6 +18,7 @@ pub mod ids;
 pub mod payload;
 pub mod rotation;
 pub mod rules;
+pub mod session;
 pub mod text;
 pub mod wire;
 

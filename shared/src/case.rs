@@ -600,12 +600,7 @@ fn recused(node: &NodeId, number: &str) -> ProtoError {
 }
 
 /// What the fold did with one message.
-#[derive(Clone, PartialEq, Eq, Debug)]
-pub struct Step {
-    pub event: CaseEvent,
-    /// `None`: applied. `Some`: ignored, and why.
-    pub ignored: Option<ProtoError>,
-}
+pub type Step = crate::event::Step<CaseMsg>;
 
 /// Fold a case's messages into its state and timeline. The order of `events`
 /// does not matter; duplicates (same id) count once.

@@ -93,11 +93,7 @@ impl MeetingState {
 }
 
 /// A message in the conference log, with why it was ignored if it was.
-#[derive(Clone, PartialEq, Eq, Debug)]
-pub struct Entry {
-    pub event: ConfEvent,
-    pub ignored: Option<ProtoError>,
-}
+pub type Entry = crate::event::Step<ConfMsg, super::Standings>;
 
 /// The joint conference as this node holds it.
 #[derive(Clone, PartialEq, Eq, Debug, Default, Serialize, Deserialize)]

@@ -427,3 +427,49 @@ fn directory_requests_are_rate_limited_and_others_are_served() {
     gd.ok(&["sync", "--timeout", "10"]);
     assert_eq!(gd.titles(), vec!["照常送达".to_owned()]);
 }
+
+#[test]
+fn a_thread_stands_the_same_whatever_order_its_messages_arrive_in_and_only_its_author_changes_it() {
+    use lianxi_shared::payload::{Revision, Withdrawal};
+    let mut net = Net::new();
+    net.start_hub();
+    let nat = net.node("nat", "全国中小企业协会", "national", "secretary");
+    let gd = net.node("gd", "广东省中小企业协会", "provincial", "secretary");
+    let zj = net.node("zj", "浙江省中小企业协会", "provincial", "secretary");
+    let author = Rogue::new(&nat.home);
+    let other = Rogue::new(&zj.home);
+    let original = author.send(&["gd"], &bulletin("原通知")).unwrap();
+    assert_eq!(synced_rejections(&gd), 0);
+    let revision = |n: u32, title: &str| {
+        let Payload::Bulletin(b) = bulletin(title) else {
+            unreachable!()
+        };
+        Payload::Revision(Revision {
+            original,
+            revision: n,
+            bulletin: b,
+            note: String::new(),
+        })
+    };
+    let withdrawal = Payload::Withdrawal(Withdrawal {
+        original,
+        reason: "政策已废止".into(),
+    });
+    // The author withdraws, then a correction it sent earlier arrives late
+    // (a node offline for a while); another member tries both.
+    author.send(&["gd"], &withdrawal).unwrap();
+    author.send(&["gd"], &revision(2, "更正后的通知")).unwrap();
+    other.send(&["gd"], &revision(9, "冒充的更正")).unwrap();
+    other.send(&["gd"], &withdrawal).unwrap();
+    assert_eq!(
+        synced_rejections(&gd),
+        2,
+        "only the author revises or withdraws"
+    );
+    // One version is shown: the latest, withdrawn, with the author's reason.
+    let list = gd.ok(&["list"]);
+    let shown: Vec<_> = list["messages"].as_array().unwrap().iter().collect();
+    assert_eq!(shown.len(), 1, "{list}");
+    assert_eq!(shown[0]["title"], "更正后的通知");
+    assert_eq!(shown[0]["state"], "withdrawn");
+}

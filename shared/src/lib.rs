@@ -20,6 +20,7 @@ pub mod rotation;
 pub mod rules;
 pub mod session;
 pub mod text;
+pub mod thread;
 pub mod wire;
 
 pub use directory::{Audience, NodeInfo};

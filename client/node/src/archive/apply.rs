@@ -8,6 +8,7 @@
 
 use lianxi_shared::envelope::Opened;
 use lianxi_shared::payload::{Receipt, ReceiptState};
+use lianxi_shared::thread::{self, Known, ThreadEvent, ThreadMsg};
 use lianxi_shared::{
     Audience, Bulletin, Envelope, ErrorCode, MessageId, NodeId, Payload, ProtoError,
 };
@@ -15,7 +16,7 @@ use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use sha2::Digest;
 
 use super::messages::{Direction, Forwarded, Incoming, MessageRow};
-use super::{Archive, db_err};
+use super::{Archive, db_err, threads};
 use crate::search;
 
 /// What applying one message did.
@@ -106,6 +107,27 @@ fn lookup(
         .query_row([id.to_string()], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
         .optional()
         .map_err(db_err)
+}
+
+/// This message as a thread's event.
+fn thread_event(item: &Item<'_>, msg: ThreadMsg) -> ThreadEvent {
+    let h = &item.opened.header;
+    ThreadEvent {
+        id: h.id,
+        sender: h.sender.clone(),
+        created_at: h.created_at,
+        msg,
+        context: (),
+    }
+}
+
+/// What the archive knows of a bulletin a receipt or reminder names.
+fn known(id: MessageId, sender: &str, direction: Direction) -> Result<Known, ProtoError> {
+    Ok(Known {
+        id,
+        sender: NodeId::new(sender)?,
+        ours: direction == Direction::Out,
+    })
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -200,42 +222,7 @@ fn insert_bulletin(
             .execute(params![id, idx as i64, a.name, a.data.len() as i64, digest.as_slice()])
             .map_err(db_err)?;
     }
-    // A later revision may have arrived first (offline nodes): this one is then superseded.
-    let newer: i64 = tx
-        .query_row(
-            "SELECT count(*) FROM messages WHERE thread = ?1 AND revision > ?2",
-            params![thread, revision],
-            |r| r.get(0),
-        )
-        .map_err(db_err)?;
-    if newer > 0 {
-        tx.execute(
-            "UPDATE messages SET state = 'superseded' WHERE id = ?1",
-            [&id],
-        )
-        .map_err(db_err)?;
-    } else {
-        tx.execute(
-            "UPDATE messages SET state = 'superseded' WHERE thread = ?1 AND revision < ?2 AND state = 'current'",
-            params![thread, revision],
-        )
-        .map_err(db_err)?;
-        let withdrawn: Option<String> = tx
-            .query_row(
-                "SELECT note FROM messages WHERE thread = ?1 AND state = 'withdrawn' LIMIT 1",
-                [thread],
-                |r| r.get(0),
-            )
-            .optional()
-            .map_err(db_err)?;
-        if let Some(reason) = withdrawn {
-            tx.execute(
-                "UPDATE messages SET state = 'withdrawn', note = ?2 WHERE id = ?1",
-                params![id, reason],
-            )
-            .map_err(db_err)?;
-        }
-    }
+    super::threads::settle(tx, thread)?;
     let read = item.direction == Direction::Out;
     Ok(MessageRow {
         id,
@@ -450,18 +437,16 @@ fn apply_inner(tx: &Connection, item: &Item<'_>) -> Result<Applied, ProtoError> 
             Ok(Applied::New(row))
         }
         Payload::Revision(v) => {
-            let Some((orig_sender, _, thread)) = lookup(tx, &v.original)? else {
+            let Some((author, _, thread)) = lookup(tx, &v.original)? else {
                 return Err(reject(
                     ErrorCode::UnknownReference,
                     format!("revision of unknown bulletin {}", v.original),
                 ));
             };
-            if orig_sender != sender {
-                return Err(reject(
-                    ErrorCode::NotEntitled,
-                    format!("{sender} may not revise a bulletin sent by {orig_sender}"),
-                ));
-            }
+            let msg = ThreadMsg::Revision {
+                revision: v.revision,
+            };
+            threads::check(&author, &thread_event(item, msg))?;
             let row = insert_bulletin(
                 tx,
                 item,
@@ -479,24 +464,18 @@ fn apply_inner(tx: &Connection, item: &Item<'_>) -> Result<Applied, ProtoError> 
             Ok(Applied::New(row))
         }
         Payload::Withdrawal(w) => {
-            let Some((orig_sender, _, thread)) = lookup(tx, &w.original)? else {
+            let Some((author, _, thread)) = lookup(tx, &w.original)? else {
                 return Err(reject(
                     ErrorCode::UnknownReference,
                     format!("withdrawal of unknown bulletin {}", w.original),
                 ));
             };
-            if orig_sender != sender {
-                return Err(reject(
-                    ErrorCode::NotEntitled,
-                    format!("{sender} may not withdraw a bulletin sent by {orig_sender}"),
-                ));
-            }
-            tx.execute(
-                "UPDATE messages SET state = 'withdrawn', note = ?2 WHERE thread = ?1 AND state = 'current'",
-                params![thread, w.reason],
-            )
-            .map_err(db_err)?;
+            let msg = ThreadMsg::Withdrawal {
+                reason: w.reason.clone(),
+            };
+            threads::check(&author, &thread_event(item, msg))?;
             record_event(tx, item, &thread)?;
+            threads::settle(tx, &thread)?;
             Ok(Applied::Event {
                 kind: EventKind::Withdrawal,
                 reference: thread,
@@ -511,12 +490,7 @@ fn apply_inner(tx: &Connection, item: &Item<'_>) -> Result<Applied, ProtoError> 
                 ));
             };
             if incoming {
-                if orig_sender != sender || direction != Direction::In {
-                    return Err(reject(
-                        ErrorCode::NotEntitled,
-                        format!("{sender} did not send bulletin {bid}"),
-                    ));
-                }
+                thread::check_reminder(&known(m.bulletin, &orig_sender, direction)?, &h.sender)?;
                 tx.execute(
                     "UPDATE messages SET reminded_at = ?2 WHERE id = ?1",
                     params![bid, item.at],
@@ -547,12 +521,6 @@ fn apply_inner(tx: &Connection, item: &Item<'_>) -> Result<Applied, ProtoError> 
                         format!("receipt for unknown bulletin {bid}"),
                     ));
                 };
-                if direction != Direction::Out {
-                    return Err(reject(
-                        ErrorCode::UnknownReference,
-                        format!("receipt for bulletin {bid} sent by {orig_sender}"),
-                    ));
-                }
                 let addressed: i64 = tx
                     .query_row(
                         "SELECT count(*) FROM recipients WHERE message_id = ?1 AND node_id = ?2",
@@ -560,15 +528,9 @@ fn apply_inner(tx: &Connection, item: &Item<'_>) -> Result<Applied, ProtoError> 
                         |x| x.get(0),
                     )
                     .map_err(db_err)?;
-                if addressed == 0 {
-                    return Err(reject(
-                        ErrorCode::NotEntitled,
-                        format!("{sender} was not a recipient of {bid}"),
-                    ));
-                }
-                // The recipient's clock is its own claim: never later than
-                // the receipt's envelope, whose time the hub bounded.
-                let at = r.at.min(item.opened.header.created_at);
+                let b = known(r.bulletin, &orig_sender, direction)?;
+                thread::check_receipt(&b, &h.sender, addressed > 0)?;
+                let at = thread::receipt_time(r.at, h.created_at);
                 let (d, rd, a) = match r.state {
                     ReceiptState::Delivered => (Some(at), None, None),
                     ReceiptState::Read => (Some(at), Some(at), None),

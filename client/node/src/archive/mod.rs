@@ -14,6 +14,7 @@ mod messages;
 mod outbox;
 mod parked;
 pub mod schema;
+mod threads;
 
 use std::path::Path;
 

@@ -1,0 +1,105 @@
+//! Bulletin threads in the archive: read a thread's messages as
+//! [`ThreadEvent`]s, let `lianxi_shared::thread::fold` decide how each
+//! version stands, and write that back. The archive decides nothing here.
+
+use lianxi_shared::thread::{self, Standing, ThreadEvent, ThreadMsg};
+use lianxi_shared::{Envelope, MessageId, NodeId, Payload, ProtoError};
+use rusqlite::{Connection, params};
+
+use super::db_err;
+
+/// Every message of `thread` the archive holds: its bulletins (original and
+/// revisions) and its withdrawals.
+fn events(tx: &Connection, thread: &str) -> Result<Vec<ThreadEvent>, ProtoError> {
+    let mut out = Vec::new();
+    let mut versions = tx
+        .prepare_cached(
+            "SELECT id, sender, created_at, revision FROM messages WHERE thread = ?1 AND kind = 'bulletin'",
+        )
+        .map_err(db_err)?;
+    let rows = versions
+        .query_map([thread], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, u32>(3)?,
+            ))
+        })
+        .map_err(db_err)?;
+    for row in rows {
+        let (id, sender, created_at, revision) = row.map_err(db_err)?;
+        let msg = if id == thread && revision == 0 {
+            ThreadMsg::Original
+        } else {
+            ThreadMsg::Revision { revision }
+        };
+        out.push(ThreadEvent {
+            id: id.parse()?,
+            sender: NodeId::new(sender)?,
+            created_at,
+            msg,
+            context: (),
+        });
+    }
+    let mut withdrawals = tx
+        .prepare_cached(
+            "SELECT payload, env_header FROM events WHERE ref = ?1 AND kind = 'withdrawal'",
+        )
+        .map_err(db_err)?;
+    let rows = withdrawals
+        .query_map([thread], |r| {
+            Ok((r.get::<_, Vec<u8>>(0)?, r.get::<_, Vec<u8>>(1)?))
+        })
+        .map_err(db_err)?;
+    for row in rows {
+        let (payload, header) = row.map_err(db_err)?;
+        let Payload::Withdrawal(w) = Payload::decode_stored(&payload)? else {
+            continue;
+        };
+        let h = Envelope {
+            header,
+            sig: [0; 64],
+            body: Vec::new(),
+        }
+        .decode_header()?;
+        out.push(ThreadEvent {
+            id: h.id,
+            sender: h.sender,
+            created_at: h.created_at,
+            msg: ThreadMsg::Withdrawal { reason: w.reason },
+            context: (),
+        });
+    }
+    Ok(out)
+}
+
+/// Whether `event`, for the thread `thread` whose bulletin `author` sent,
+/// may take effect (judged on itself: see `lianxi_shared::thread::check`).
+pub(crate) fn check(author: &str, event: &ThreadEvent) -> Result<(), ProtoError> {
+    thread::check(&NodeId::new(author)?, event)
+}
+
+/// Fold `thread` and store how each version stands. A withdrawn version
+/// shows the withdrawal's reason as its note.
+pub(crate) fn settle(tx: &Connection, thread: &str) -> Result<(), ProtoError> {
+    let original: MessageId = thread.parse()?;
+    let (Some(folded), _) = thread::fold(original, &events(tx, thread)?) else {
+        return Ok(());
+    };
+    let mut set = tx
+        .prepare_cached("UPDATE messages SET state = ?2 WHERE id = ?1 AND state != ?2")
+        .map_err(db_err)?;
+    let mut withdraw = tx
+        .prepare_cached("UPDATE messages SET state = 'withdrawn', note = ?2 WHERE id = ?1")
+        .map_err(db_err)?;
+    for v in &folded.versions {
+        let id = v.id.to_string();
+        match &v.standing {
+            Standing::Withdrawn { reason } => withdraw.execute(params![id, reason]),
+            s => set.execute(params![id, s.as_str()]),
+        }
+        .map_err(db_err)?;
+    }
+    Ok(())
+}

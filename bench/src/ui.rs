@@ -6,9 +6,10 @@
 use std::time::Instant;
 
 use lianxi::archive::Archive;
-use lianxi::tui::app::{App, PAGE, Tab};
+use lianxi::tui::app::App;
 use lianxi::tui::i18n::Lang;
 use lianxi::tui::render::render;
+use lianxi::tui::tabs::bulletins::list::{PAGE, Page};
 use lianxi::tui::update::{Action, update};
 use lianxi_shared::{NodeId, NodeInfo, Role, Tier};
 use ratatui::Terminal;
@@ -51,14 +52,13 @@ pub fn ui(path: &std::path::Path, frames: usize) -> anyhow::Result<Ui> {
     app.size = (120, 40);
     update(
         &mut app,
-        Action::PageLoaded {
+        Action::PageLoaded(Page {
             preset: 0,
-            tab: Tab::Bulletins,
             start: 0,
             total,
             unread,
             rows,
-        },
+        }),
     );
     detail.body = Some(PHRASES.join("，").repeat(8));
     update(&mut app, Action::DetailLoaded(detail));

@@ -6,9 +6,10 @@
 
 use lianxi::archive::{MessageRow, OutboxItem, OutboxState, SearchHit};
 use lianxi::sync::ConnState;
-use lianxi::tui::app::{App, ConnView, Field, Mode, PAGE, Tab};
+use lianxi::tui::app::{App, ConnView, Field, Mode, Tab};
 use lianxi::tui::i18n::Lang;
 use lianxi::tui::render::render;
+use lianxi::tui::tabs::bulletins::list::{PAGE, Page};
 use lianxi::tui::update::{Action, Effect, SEARCH_DEBOUNCE_MS, update};
 use lianxi_shared::{Audience, MessageId, NodeId};
 use ratatui::Terminal;
@@ -82,14 +83,13 @@ fn app(lang: Lang, size: (u16, u16)) -> App {
     );
     update(
         &mut a,
-        Action::PageLoaded {
+        Action::PageLoaded(Page {
             preset: 0,
-            tab: Tab::Bulletins,
             start: 0,
             total: 4,
             unread: 2,
             rows: rows(),
-        },
+        }),
     );
     update(&mut a, Action::DetailLoaded(rows()[0].clone()));
     let outbox = vec![OutboxItem {
@@ -119,14 +119,13 @@ fn app(lang: Lang, size: (u16, u16)) -> App {
 fn show_one(a: &mut App, row: &MessageRow, unread: usize) {
     update(
         a,
-        Action::PageLoaded {
+        Action::PageLoaded(Page {
             preset: 0,
-            tab: Tab::Bulletins,
             start: 0,
             total: 1,
             unread,
             rows: vec![row.clone()],
-        },
+        }),
     );
     update(a, Action::DetailLoaded(row.clone()));
 }
@@ -137,7 +136,7 @@ fn show_one(a: &mut App, row: &MessageRow, unread: usize) {
 fn navigation_moves_the_selection_and_loads_details() {
     let mut a = app(Lang::Zh, (80, 24));
     let fx = update(&mut a, Action::Down);
-    assert_eq!(a.lists[0].selected, 1);
+    assert_eq!(a.bulletins.selected, 1);
     assert_eq!(
         fx,
         [Effect::LoadDetail {
@@ -146,11 +145,11 @@ fn navigation_moves_the_selection_and_loads_details() {
         }]
     );
     update(&mut a, Action::Bottom);
-    assert_eq!(a.lists[0].selected, 3);
+    assert_eq!(a.bulletins.selected, 3);
     update(&mut a, Action::Down);
-    assert_eq!(a.lists[0].selected, 3, "stays on the last row");
+    assert_eq!(a.bulletins.selected, 3, "stays on the last row");
     update(&mut a, Action::Top);
-    assert_eq!(a.lists[0].selected, 0);
+    assert_eq!(a.bulletins.selected, 0);
     let fx = update(&mut a, Action::Open);
     assert_eq!(
         fx,
@@ -162,7 +161,7 @@ fn navigation_moves_the_selection_and_loads_details() {
     let mut read = rows()[0].clone();
     read.read = true;
     update(&mut a, Action::DetailLoaded(read));
-    assert_eq!(a.lists[0].unread, 1, "opening marks it read");
+    assert_eq!(a.bulletins.unread, 1, "opening marks it read");
     assert_eq!(
         update(&mut a, Action::NextTab),
         [Effect::LoadCases { view: 0 }]
@@ -189,34 +188,32 @@ fn large_lists_are_paged_not_loaded_whole() {
         .collect();
     update(
         &mut a,
-        Action::PageLoaded {
+        Action::PageLoaded(Page {
             preset: 0,
-            tab: Tab::Bulletins,
             start: 0,
             total: 100_000,
             unread: 0,
             rows: page,
-        },
+        }),
     );
     let fx = update(&mut a, Action::Bottom);
     assert!(
         fx.contains(&Effect::LoadPage {
             preset: 0,
-            tab: Tab::Bulletins,
             start: 99_999 - PAGE / 2,
             len: PAGE
         }),
         "{fx:?}"
     );
-    assert_eq!(a.lists[0].selected, 99_999);
-    assert!(a.lists[0].rows.len() <= PAGE);
+    assert_eq!(a.bulletins.selected, 99_999);
+    assert!(a.bulletins.rows.len() <= PAGE);
     // While the page loads the row shows as loading; a second move does not ask again.
     let fx = update(&mut a, Action::Up);
     assert!(
         !fx.iter()
             .any(|e| matches!(e, Effect::LoadPage { preset: 0, .. }))
     );
-    assert!(a.lists[0].scroll + a.list_height() > a.lists[0].selected);
+    assert!(a.bulletins.scroll + a.list_height() > a.bulletins.selected);
 }
 
 #[test]
@@ -352,14 +349,13 @@ fn connection_states_and_arrivals() {
     update(&mut a, Action::Down);
     let fx = update(&mut a, Action::Arrived(msg(9, "新通报", "x", false)));
     assert_eq!(
-        a.lists[0].selected, 2,
+        a.bulletins.selected, 2,
         "the selection stays on the same message"
     );
     assert_eq!(
         fx,
         [Effect::LoadPage {
             preset: 0,
-            tab: Tab::Bulletins,
             start: 0,
             len: PAGE
         }]
@@ -634,40 +630,37 @@ fn filters_cycle_and_stale_pages_are_ignored() {
         fx,
         [Effect::LoadPage {
             preset: 1,
-            tab: Tab::Bulletins,
             start: 0,
             len: PAGE
         }]
     );
-    assert!(a.lists[0].rows.is_empty() && a.detail.is_none());
+    assert!(a.bulletins.rows.is_empty() && a.detail.is_none());
     // A page for the previous filter arriving late is dropped.
     update(
         &mut a,
-        Action::PageLoaded {
+        Action::PageLoaded(Page {
             preset: 0,
-            tab: Tab::Bulletins,
             start: 0,
             total: 4,
             unread: 2,
             rows: rows(),
-        },
+        }),
     );
-    assert!(a.lists[0].rows.is_empty());
+    assert!(a.bulletins.rows.is_empty());
     update(
         &mut a,
-        Action::PageLoaded {
+        Action::PageLoaded(Page {
             preset: 1,
-            tab: Tab::Bulletins,
             start: 0,
             total: 2,
             unread: 2,
             rows: rows()[..2].to_vec(),
-        },
+        }),
     );
-    assert_eq!(a.lists[0].total, 2);
+    assert_eq!(a.bulletins.total, 2);
     snap!("filter_unread_80x24", a);
     for _ in 0..6 {
         update(&mut a, Action::NextFilter);
     }
-    assert_eq!(a.lists[0].preset, 0, "wraps around");
+    assert_eq!(a.bulletins.preset, 0, "wraps around");
 }

@@ -11,7 +11,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use libfuzzer_sys::fuzz_target;
 use lianxi::archive::Archive;
 use lianxi::archive::Incoming;
-use lianxi::tui::app::{App, Tab, preset_filter};
+use lianxi::tui::app::{App, Tab};
+use lianxi::tui::tabs::bulletins::list::{Page, preset_filter};
 use lianxi::tui::i18n::Lang;
 use lianxi::tui::render::render;
 use lianxi::tui::update::{Action, update};
@@ -99,22 +100,21 @@ fuzz_target!(|data: &[u8]| {
     update(&mut app, Action::DirectoryLoaded(dir.clone()));
     for tab in Tab::ALL {
         update(&mut app, Action::GoTab(tab));
-        if let Some(kind) = tab.kind() {
-            let f = preset_filter(kind, 0);
+        if tab == Tab::Bulletins {
+            let f = preset_filter(0);
             if let (Ok(rows), Ok((total, unread))) =
                 (w.archive.list_filtered(&f, 20, 0), w.archive.count_filtered(&f))
             {
                 let first = rows.first().map(|r| r.id.clone());
                 update(
                     &mut app,
-                    Action::PageLoaded {
-                        tab,
+                    Action::PageLoaded(Page {
                         start: 0,
                         total,
                         unread,
                         rows,
                         preset: 0,
-                    },
+                    }),
                 );
                 draw(&app);
                 if let Some(id) = first

@@ -30,6 +30,25 @@ pub struct Cli {
 
 #[derive(Subcommand)]
 pub enum Cmd {
+    /// A complete local network (CA, hub, simulated associations) with the UI.
+    Demo {
+        /// Keep the network in DIR (reused if it exists) instead of a temporary directory.
+        #[arg(long)]
+        dir: Option<PathBuf>,
+        /// Open the UI as this node (nat, hotline, gd, zj, js, sc, sz, hz, su, cd).
+        #[arg(long = "as", default_value = "gd")]
+        as_node: String,
+        /// Mean seconds between the simulated nodes' sends.
+        #[arg(long, default_value_t = 6.0, hide = true)]
+        interval: f64,
+    },
+    #[command(flatten)]
+    Node(Box<NodeCmd>),
+}
+
+/// What runs on this node's home.
+#[derive(Subcommand)]
+pub enum NodeCmd {
     /// Create this node's keys and an enrollment request (PKCS#10 CSR).
     Init(InitArgs),
     /// Install the certificate signed by the CA and set the hub address.
@@ -56,9 +75,8 @@ pub enum Cmd {
         #[arg(long)]
         offline: bool,
     },
-    /// Send a message.
-    #[command(subcommand)]
-    Send(SendCmd),
+    #[command(flatten)]
+    Bulletin(BulletinCmd),
     /// Connect, flush the outbox, receive everything pending, exit.
     Sync {
         #[arg(long, default_value_t = 60)]
@@ -77,6 +95,34 @@ pub enum Cmd {
         #[command(flatten)]
         filter: ListFilter,
     },
+    /// One message in full (marks it read).
+    Show { id: String },
+    /// Full-text search of the archive (Chinese substrings of any length).
+    Search {
+        query: String,
+        #[arg(long, default_value_t = 20)]
+        limit: usize,
+    },
+    /// Messages waiting to be sent, and their state.
+    Outbox,
+    /// Export archived data.
+    #[command(subcommand)]
+    Export(ExportCmd),
+    /// Rights-defence cases (维权案例): intake, lifecycle, sharing, referral.
+    #[command(subcommand)]
+    Case(CaseCmd),
+    /// The joint conference (联席会议): rotation, meetings, agenda, RSVP, minutes, calendars.
+    #[command(subcommand, alias = "conf")]
+    Conference(crate::cli::conference::ConfCmd),
+}
+
+/// Bulletins: send, acknowledge, follow up, correct, withdraw, forward, save
+/// attachments. Flattened into the top level (`lianxi ack …`).
+#[derive(Subcommand)]
+pub enum BulletinCmd {
+    /// Send a message.
+    #[command(subcommand)]
+    Send(SendCmd),
     /// Acknowledge a received bulletin (收文回执), optionally with a one-line reply.
     Ack {
         id: String,
@@ -137,37 +183,6 @@ pub enum Cmd {
         #[arg(long)]
         force: bool,
     },
-    /// One message in full (marks it read).
-    Show { id: String },
-    /// Full-text search of the archive (Chinese substrings of any length).
-    Search {
-        query: String,
-        #[arg(long, default_value_t = 20)]
-        limit: usize,
-    },
-    /// Messages waiting to be sent, and their state.
-    Outbox,
-    /// A complete local network (CA, hub, simulated associations) with the UI.
-    Demo {
-        /// Keep the network in DIR (reused if it exists) instead of a temporary directory.
-        #[arg(long)]
-        dir: Option<PathBuf>,
-        /// Open the UI as this node (nat, hotline, gd, zj, js, sc, sz, hz, su, cd).
-        #[arg(long = "as", default_value = "gd")]
-        as_node: String,
-        /// Mean seconds between the simulated nodes' sends.
-        #[arg(long, default_value_t = 6.0, hide = true)]
-        interval: f64,
-    },
-    /// Export archived data.
-    #[command(subcommand)]
-    Export(ExportCmd),
-    /// Rights-defence cases (维权案例): intake, lifecycle, sharing, referral.
-    #[command(subcommand)]
-    Case(CaseCmd),
-    /// The joint conference (联席会议): rotation, meetings, agenda, RSVP, minutes, calendars.
-    #[command(subcommand, alias = "conf")]
-    Conference(crate::cli::conference::ConfCmd),
 }
 
 #[derive(Args)]

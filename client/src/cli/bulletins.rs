@@ -11,7 +11,7 @@ use lianxi_shared::payload::DEFAULT_MAX_ATTACHMENT;
 use lianxi_shared::{Audience, Bulletin, MessageId, Payload};
 use serde_json::{Value, json};
 
-use crate::cli::args::{BulletinMeta, Cmd, ExportCmd, ListFilter, SendCmd};
+use crate::cli::args::{BulletinCmd, BulletinMeta, ListFilter, SendCmd};
 use crate::cli::commands::{message_json, parse_time, print};
 use crate::cli::delivery::{Delivery, deliver_now};
 use lianxi::time_fmt::rfc3339;
@@ -98,11 +98,11 @@ async fn send_and_report(
     Ok(())
 }
 
-pub async fn run(cmd: Cmd, home: &Home, json: bool) -> anyhow::Result<()> {
+pub async fn run(cmd: BulletinCmd, home: &Home, json: bool) -> anyhow::Result<()> {
     let node = Node::open(home.clone())?;
     let max = node.config.max_attachment.unwrap_or(DEFAULT_MAX_ATTACHMENT);
     match cmd {
-        Cmd::Send(SendCmd::Bulletin {
+        BulletinCmd::Send(SendCmd::Bulletin {
             to,
             title,
             body,
@@ -124,7 +124,7 @@ pub async fn run(cmd: Cmd, home: &Home, json: bool) -> anyhow::Result<()> {
                 .await?;
             send_and_report(&node, id, json, "bulletin", json!({})).await?;
         }
-        Cmd::Ack { id, reply } => {
+        BulletinCmd::Ack { id, reply } => {
             let fresh = node.acknowledge(&id, reply).await?;
             if !fresh {
                 print(
@@ -146,7 +146,7 @@ pub async fn run(cmd: Cmd, home: &Home, json: bool) -> anyhow::Result<()> {
                 ),
             }
         }
-        Cmd::Receipts { id } => {
+        BulletinCmd::Receipts { id } => {
             let r = node
                 .archive
                 .call(move |a| a.receipts(&id, now_ms()))
@@ -189,7 +189,7 @@ pub async fn run(cmd: Cmd, home: &Home, json: bool) -> anyhow::Result<()> {
                 s.trim_end().to_owned()
             });
         }
-        Cmd::Remind { id, note } => {
+        BulletinCmd::Remind { id, note } => {
             let (rid, n) = node.remind(&id, note).await?;
             send_and_report(
                 &node,
@@ -200,7 +200,7 @@ pub async fn run(cmd: Cmd, home: &Home, json: bool) -> anyhow::Result<()> {
             )
             .await?;
         }
-        Cmd::Revise {
+        BulletinCmd::Revise {
             id,
             title,
             body,
@@ -231,15 +231,15 @@ pub async fn run(cmd: Cmd, home: &Home, json: bool) -> anyhow::Result<()> {
                 .await?;
             send_and_report(&node, rid, json, "revision", json!({"revises": id})).await?;
         }
-        Cmd::Withdraw { id, reason } => {
+        BulletinCmd::Withdraw { id, reason } => {
             let rid = node.withdraw(&id, reason).await?;
             send_and_report(&node, rid, json, "withdrawal", json!({"withdraws": id})).await?;
         }
-        Cmd::Forward { id, to, note } => {
+        BulletinCmd::Forward { id, to, note } => {
             let rid = node.forward(&id, to.parse()?, note).await?;
             send_and_report(&node, rid, json, "forward", json!({"forwards": id})).await?;
         }
-        Cmd::Attachment {
+        BulletinCmd::Attachment {
             id,
             name,
             out,
@@ -253,65 +253,72 @@ pub async fn run(cmd: Cmd, home: &Home, json: bool) -> anyhow::Result<()> {
                 || format!("saved {} ({} bytes)", path.display(), data.len()),
             );
         }
-        Cmd::Export(ExportCmd::Bulletin { ids, format, out }) => {
-            let mut md = String::new();
-            let mut arr = Vec::new();
-            for id in ids {
-                let (row, b) = node
-                    .archive
-                    .call({
-                        let id = id.clone();
-                        move |a| a.bulletin_of(&id)
-                    })
-                    .await?;
-                let shown = node
-                    .archive
-                    .call({
-                        let id = row.id.clone();
-                        move |a| a.show(&id, false, now_ms())
-                    })
-                    .await?;
-                md += &to_markdown(&row, &b);
-                md += "\n---\n\n";
-                let mut v = message_json(&shown);
-                v["attachments"] = json!(
-                    b.attachments
-                        .iter()
-                        .map(|a| json!({"name": a.name, "size": a.data.len()}))
-                        .collect::<Vec<_>>()
-                );
-                arr.push(v);
-            }
-            let text = match format.as_str() {
-                "md" | "markdown" => md,
-                "json" => serde_json::to_string_pretty(&json!({"bulletins": arr}))?,
-                other => {
-                    return Err(ProtoError::new(
-                        ErrorCode::BadRequest,
-                        format!("unknown format {other:?}: md or json"),
-                    )
-                    .into());
-                }
-            };
-            match out {
-                Some(p) => {
-                    lianxi_certs::files::write_atomic(&p, text.as_bytes(), false)?;
-                    if json {
-                        crate::cli::output::line(
-                            &json!({"path": p, "count": arr.len()}).to_string(),
-                        );
-                    } else {
-                        crate::cli::output::line(&format!(
-                            "exported {} bulletin(s) to {}",
-                            arr.len(),
-                            p.display()
-                        ));
-                    }
-                }
-                None => crate::cli::output::raw(&text),
+    }
+    Ok(())
+}
+
+/// `lianxi export bulletin`: bulletins as Markdown or JSON, to a file or stdout.
+pub async fn export(
+    ids: Vec<String>,
+    format: String,
+    out: Option<std::path::PathBuf>,
+    home: &Home,
+    json: bool,
+) -> anyhow::Result<()> {
+    let node = Node::open(home.clone())?;
+    let mut md = String::new();
+    let mut arr = Vec::new();
+    for id in ids {
+        let (row, b) = node
+            .archive
+            .call({
+                let id = id.clone();
+                move |a| a.bulletin_of(&id)
+            })
+            .await?;
+        let shown = node
+            .archive
+            .call({
+                let id = row.id.clone();
+                move |a| a.show(&id, false, now_ms())
+            })
+            .await?;
+        md += &to_markdown(&row, &b);
+        md += "\n---\n\n";
+        let mut v = message_json(&shown);
+        v["attachments"] = json!(
+            b.attachments
+                .iter()
+                .map(|a| json!({"name": a.name, "size": a.data.len()}))
+                .collect::<Vec<_>>()
+        );
+        arr.push(v);
+    }
+    let text = match format.as_str() {
+        "md" | "markdown" => md,
+        "json" => serde_json::to_string_pretty(&json!({"bulletins": arr}))?,
+        other => {
+            return Err(ProtoError::new(
+                ErrorCode::BadRequest,
+                format!("unknown format {other:?}: md or json"),
+            )
+            .into());
+        }
+    };
+    match out {
+        Some(p) => {
+            lianxi_certs::files::write_atomic(&p, text.as_bytes(), false)?;
+            if json {
+                crate::cli::output::line(&json!({"path": p, "count": arr.len()}).to_string());
+            } else {
+                crate::cli::output::line(&format!(
+                    "exported {} bulletin(s) to {}",
+                    arr.len(),
+                    p.display()
+                ));
             }
         }
-        _ => unreachable!("not a bulletin command"),
+        None => crate::cli::output::raw(&text),
     }
     Ok(())
 }

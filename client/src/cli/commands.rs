@@ -13,7 +13,7 @@ use lianxi::{ErrorCode, ProtoError};
 use lianxi_shared::NodeId;
 use serde_json::{Value, json};
 
-use crate::cli::args::{Cli, Cmd, ExportCmd};
+use crate::cli::args::{Cli, Cmd, ExportCmd, NodeCmd};
 
 pub fn message_json(m: &MessageRow) -> Value {
     let mut v = serde_json::to_value(m).unwrap_or(Value::Null);
@@ -66,33 +66,42 @@ fn init_logging(home: &Home) -> Option<tracing_appender::non_blocking::WorkerGua
     Some(guard)
 }
 
-pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    if let Some(Cmd::Demo {
+/// `lianxi demo`: everything, logs included, in its own directory.
+async fn demo(
+    dir: Option<std::path::PathBuf>,
+    as_node: String,
+    interval: f64,
+    lang: Option<&str>,
+) -> anyhow::Result<()> {
+    let (dir, _tmp) = match dir {
+        Some(d) => (d, None),
+        None => {
+            let t = tempfile::Builder::new().prefix("lianxi-demo-").tempdir()?;
+            (t.path().to_owned(), Some(t))
+        }
+    };
+    std::fs::create_dir_all(&dir)?;
+    let _guard = init_logging(&Home::new(&dir));
+    let opts = lianxi::demo::DemoOptions {
         dir,
         as_node,
+        lang: ui_lang(lang, None)?,
         interval,
-    }) = &cli.cmd
-    {
-        // The demo keeps everything, logs included, in its own directory.
-        let (dir, _tmp) = match dir {
-            Some(d) => (d.clone(), None),
-            None => {
-                let t = tempfile::Builder::new().prefix("lianxi-demo-").tempdir()?;
-                (t.path().to_owned(), Some(t))
-            }
-        };
-        std::fs::create_dir_all(&dir)?;
-        let _guard = init_logging(&Home::new(&dir));
-        let lang = ui_lang(cli.lang.as_deref(), None)?;
-        let opts = lianxi::demo::DemoOptions {
+    };
+    lianxi::demo::run(opts).await?;
+    Ok(())
+}
+
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let cmd = match cli.cmd {
+        Some(Cmd::Demo {
             dir,
-            as_node: as_node.clone(),
-            lang,
-            interval: *interval,
-        };
-        lianxi::demo::run(opts).await?;
-        return Ok(());
-    }
+            as_node,
+            interval,
+        }) => return demo(dir, as_node, interval, cli.lang.as_deref()).await,
+        Some(Cmd::Node(cmd)) => Some(*cmd),
+        None => None,
+    };
     let mut home = Home::resolve(cli.home.clone())?;
     home.unlock = match &cli.passphrase_file {
         Some(p) => Unlock::File(p.clone()),
@@ -104,52 +113,46 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         cli.lang.as_deref(),
         home.load_config().ok().and_then(|c| c.lang),
     )?;
-    let Some(cmd) = cli.cmd else {
+    let Some(cmd) = cmd else {
         let node = std::sync::Arc::new(Node::open(home.clone())?);
         lianxi::tui::runtime::run(node, lang).await?;
         return Ok(());
     };
     match cmd {
-        Cmd::Init(a) => crate::cli::identity::init(a, &home, json)?,
-        Cmd::Enroll {
+        NodeCmd::Init(a) => crate::cli::identity::init(a, &home, json)?,
+        NodeCmd::Enroll {
             cert,
             ca,
             hub,
             server_name,
         } => crate::cli::identity::enroll(cert, ca, hub, server_name, &home, json).await?,
-        Cmd::Key(cmd) => crate::cli::keys::run(cmd, &home, json)?,
-        Cmd::Whoami => crate::cli::identity::whoami(&home, json).await?,
-        Cmd::Directory { offline } => crate::cli::identity::directory(offline, &home, json).await?,
-        cmd @ (Cmd::Send(_)
-        | Cmd::Ack { .. }
-        | Cmd::Receipts { .. }
-        | Cmd::Remind { .. }
-        | Cmd::Revise { .. }
-        | Cmd::Withdraw { .. }
-        | Cmd::Forward { .. }
-        | Cmd::Attachment { .. }
-        | Cmd::Export(ExportCmd::Bulletin { .. })) => {
-            crate::cli::bulletins::run(cmd, &home, json).await?
+        NodeCmd::Key(cmd) => crate::cli::keys::run(cmd, &home, json)?,
+        NodeCmd::Whoami => crate::cli::identity::whoami(&home, json).await?,
+        NodeCmd::Directory { offline } => {
+            crate::cli::identity::directory(offline, &home, json).await?
         }
-        Cmd::Case(cmd) => crate::cli::cases::run(cmd, &home, json).await?,
-        Cmd::Conference(cmd) => {
+        NodeCmd::Bulletin(cmd) => crate::cli::bulletins::run(cmd, &home, json).await?,
+        NodeCmd::Export(ExportCmd::Bulletin { ids, format, out }) => {
+            crate::cli::bulletins::export(ids, format, out, &home, json).await?
+        }
+        NodeCmd::Case(cmd) => crate::cli::cases::run(cmd, &home, json).await?,
+        NodeCmd::Conference(cmd) => {
             crate::cli::conference::run(cmd, Node::open(home.clone())?, json).await?
         }
-        Cmd::Sync { timeout } => crate::cli::session::sync(timeout, &home, json).await?,
-        Cmd::Listen => crate::cli::session::listen(&home, json).await?,
-        Cmd::List {
+        NodeCmd::Sync { timeout } => crate::cli::session::sync(timeout, &home, json).await?,
+        NodeCmd::Listen => crate::cli::session::listen(&home, json).await?,
+        NodeCmd::List {
             limit,
             offset,
             kind,
             filter,
         } => crate::cli::archive::list(limit, offset, kind, filter, &home, json).await?,
-        Cmd::Show { id } => crate::cli::archive::show(id, &home, json).await?,
-        Cmd::Search { query, limit } => {
+        NodeCmd::Show { id } => crate::cli::archive::show(id, &home, json).await?,
+        NodeCmd::Search { query, limit } => {
             crate::cli::archive::search(query, limit, &home, json).await?
         }
-        Cmd::Outbox => crate::cli::archive::outbox(&home, json).await?,
-        Cmd::Demo { .. } => unreachable!("handled above"),
-        Cmd::Export(ExportCmd::Envelope { id, out }) => {
+        NodeCmd::Outbox => crate::cli::archive::outbox(&home, json).await?,
+        NodeCmd::Export(ExportCmd::Envelope { id, out }) => {
             crate::cli::archive::export(id, out, &home, json).await?
         }
     }

@@ -6,7 +6,7 @@ use lianxi_shared::{Audience, NodeId, NodeInfo, Role, Tier};
 
 use super::i18n::Lang;
 use super::widgets::editor::Editor;
-use crate::archive::{MessageRow, OutboxItem, SearchHit};
+use crate::archive::{MessageRow, SearchHit};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Tab {
@@ -28,80 +28,6 @@ impl Tab {
 
     pub fn index(self) -> usize {
         Tab::ALL.iter().position(|t| *t == self).unwrap_or(0)
-    }
-
-    /// The message kind a message tab lists.
-    pub fn kind(self) -> Option<&'static str> {
-        match self {
-            Tab::Bulletins => Some("bulletin"),
-            Tab::Meetings => Some("meeting"),
-            _ => None,
-        }
-    }
-}
-
-/// Rows loaded around the selection. Only a window of a list is ever in memory.
-pub const PAGE: usize = 200;
-
-#[derive(Clone, Debug, Default)]
-pub struct ListView {
-    pub total: usize,
-    pub unread: usize,
-    /// Index of `rows[0]` in the whole list.
-    pub start: usize,
-    pub rows: Vec<MessageRow>,
-    pub selected: usize,
-    /// First visible row.
-    pub scroll: usize,
-    pub loading: bool,
-    /// Index into [`PRESETS`].
-    pub preset: usize,
-}
-
-/// List filter presets, cycled with `f`: all, unread, awaiting my
-/// acknowledgement, then each bulletin category.
-pub const PRESETS: usize = 7;
-
-/// The archive filter for a tab's kind and preset.
-pub fn preset_filter(kind: &str, preset: usize) -> crate::archive::bulletins::Filter {
-    let mut f = crate::archive::bulletins::Filter {
-        kind: Some(kind.to_owned()),
-        ..Default::default()
-    };
-    match preset {
-        1 => f.unread = true,
-        2 => f.unacked = true,
-        3..=6 => {
-            f.category = Some(
-                lianxi_shared::payload::Category::ALL[preset - 3]
-                    .as_str()
-                    .to_owned(),
-            )
-        }
-        _ => {}
-    }
-    f
-}
-
-impl ListView {
-    pub fn row(&self, i: usize) -> Option<&MessageRow> {
-        i.checked_sub(self.start).and_then(|j| self.rows.get(j))
-    }
-    pub fn selected_row(&self) -> Option<&MessageRow> {
-        self.row(self.selected)
-    }
-    /// Whether the selection is outside the loaded window (or near its edge).
-    pub fn needs_page(&self) -> bool {
-        if self.total == 0 {
-            return false;
-        }
-        let end = self.start + self.rows.len();
-        let near_end = end < self.total && self.selected + 20 >= end;
-        let near_start = self.start > 0 && self.selected < self.start + 20;
-        self.selected < self.start || self.selected >= end || near_end || near_start
-    }
-    pub fn page_start(&self) -> usize {
-        self.selected.saturating_sub(PAGE / 2)
     }
 }
 
@@ -210,12 +136,9 @@ pub struct App {
     pub me: NodeInfo,
     pub hub_addr: String,
     pub tab: Tab,
-    /// Bulletins, cases, meetings.
-    pub lists: [ListView; 3],
-    pub directory: Vec<NodeInfo>,
-    pub dir_selected: usize,
-    pub outbox: Vec<OutboxItem>,
-    pub outbox_selected: usize,
+    pub bulletins: super::tabs::bulletins::list::ListView,
+    pub directory: super::tabs::directory::DirectoryView,
+    pub outbox: super::tabs::outbox::OutboxView,
     pub cases: super::tabs::cases::CasesView,
     pub meetings: super::tabs::meetings::MeetingsView,
     pub detail: Option<MessageRow>,
@@ -241,11 +164,9 @@ impl App {
             me,
             hub_addr,
             tab: Tab::Bulletins,
-            lists: Default::default(),
-            directory: vec![],
-            dir_selected: 0,
-            outbox: vec![],
-            outbox_selected: 0,
+            bulletins: Default::default(),
+            directory: Default::default(),
+            outbox: Default::default(),
             cases: Default::default(),
             meetings: Default::default(),
             detail: None,
@@ -261,8 +182,9 @@ impl App {
         }
     }
 
-    pub fn list(&self, tab: Tab) -> Option<&ListView> {
-        (tab.index() < 3).then(|| &self.lists[tab.index()])
+    /// The message list a tab shows, if it shows one.
+    pub fn list(&self, tab: Tab) -> Option<&super::tabs::bulletins::list::ListView> {
+        (tab == Tab::Bulletins).then_some(&self.bulletins)
     }
 
     /// Rows of the list area (screen height minus tabs, borders and status bar).
@@ -272,6 +194,7 @@ impl App {
 
     pub fn node_name(&self, id: &str) -> Option<&str> {
         self.directory
+            .nodes
             .iter()
             .find(|n| n.node_id.as_str() == id)
             .map(|n| n.name.as_str())

@@ -75,15 +75,15 @@ fn render_tabs(f: &mut Frame, app: &App, area: Rect) {
     let mut spans = vec![Span::styled(format!(" {} ", t.app), bold().fg(Color::Red))];
     for (i, tab) in Tab::ALL.iter().enumerate() {
         let count = match tab {
-            Tab::Directory => format!(" {}", app.directory.len()),
+            Tab::Directory => format!(" {}", app.directory.nodes.len()),
             Tab::Outbox => format!(" {}", app.pending),
             Tab::Cases => format!(" {}", app.cases.rows.len()),
             Tab::Meetings => format!(
                 " {}",
                 app.meetings.conf.as_ref().map_or(0, |c| c.meetings.len())
             ),
-            _ => {
-                let l = &app.lists[i];
+            Tab::Bulletins => {
+                let l = &app.bulletins;
                 if l.unread > 0 {
                     format!(" {} ({})", l.total, l.unread)
                 } else {
@@ -174,8 +174,8 @@ fn render_main(f: &mut Frame, app: &App, area: Rect) {
     match app.tab {
         Tab::Directory => super::tabs::directory::list_lines(app, w, h, &mut lines),
         Tab::Outbox => super::tabs::outbox::list_lines(app, w, h, &mut lines),
-        tab => {
-            let l = &app.lists[tab.index()];
+        _ => {
+            let l = &app.bulletins;
             for i in l.scroll..(l.scroll + h).min(l.total) {
                 let style = if i == l.selected {
                     selected()

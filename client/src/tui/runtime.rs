@@ -188,9 +188,8 @@ pub async fn run(node: Arc<Node>, lang: Lang) -> Result<()> {
     }
     for e in [
         Effect::LoadPage {
-            tab: super::app::Tab::Bulletins,
             start: 0,
-            len: super::app::PAGE,
+            len: super::tabs::bulletins::list::PAGE,
             preset: 0,
         },
         Effect::LoadCases { view: 0 },

@@ -4,11 +4,11 @@
 //! to the [`App`] and returns [`Effect`]s: work for the runtime to do off the
 //! render loop (archive queries, sending). Results come back as actions.
 
-use crate::tui::widgets::scroll::keep_visible;
 use lianxi_shared::{Audience, NodeInfo};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 
-use super::app::{App, ConnView, Field, Mode, PAGE, Search, Tab};
+use super::app::{App, ConnView, Field, Mode, Search, Tab};
+use super::tabs::bulletins::list::{self, Page};
 use super::tabs::cases::{CaseDetail, IntakeField, TypicalView};
 use super::widgets::editor::Editor;
 use crate::archive::{MessageRow, OutboxItem, SearchHit};
@@ -52,14 +52,8 @@ pub enum Action {
     // From the runtime
     Tick(i64),
     Resize(u16, u16),
-    PageLoaded {
-        tab: Tab,
-        start: usize,
-        total: usize,
-        unread: usize,
-        rows: Vec<MessageRow>,
-        preset: usize,
-    },
+    /// A page of the bulletins list.
+    PageLoaded(Page),
     DetailLoaded(MessageRow),
     SearchDone {
         query: String,
@@ -119,8 +113,8 @@ pub enum Action {
 
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
+    /// A page of the bulletins list.
     LoadPage {
-        tab: Tab,
         start: usize,
         len: usize,
         /// Index into the filter presets.
@@ -276,42 +270,17 @@ pub(super) fn notice(app: &mut App, text: impl Into<String>) {
 
 /// Effects that keep the current tab's window and detail in step with its selection.
 fn follow_selection(app: &mut App, out: &mut Vec<Effect>) {
-    let height = app.list_height();
-    let tab = app.tab;
-    if let Some(i) = (tab.index() < 3).then_some(tab.index()) {
-        let l = &mut app.lists[i];
-        keep_visible(l.selected, &mut l.scroll, height);
-        if l.needs_page() && !l.loading {
-            l.loading = true;
-            out.push(Effect::LoadPage {
-                tab,
-                start: l.page_start(),
-                len: PAGE,
-                preset: l.preset,
-            });
-        }
-        let id = l.selected_row().map(|r| r.id.clone());
-        match id {
-            Some(id) if app.detail.as_ref().map(|d| &d.id) != Some(&id) => {
-                out.push(Effect::LoadDetail {
-                    id,
-                    mark_read: false,
-                })
-            }
-            None => app.detail = None,
-            _ => {}
-        }
+    if app.tab == Tab::Bulletins {
+        list::follow(app, out);
     }
 }
 
 fn move_selection(app: &mut App, delta: isize, out: &mut Vec<Effect>) {
     let (sel, len) = match app.tab {
-        Tab::Directory => (&mut app.dir_selected, app.directory.len()),
-        Tab::Outbox => (&mut app.outbox_selected, app.outbox.len()),
-        t => {
-            let l = &mut app.lists[t.index()];
-            (&mut l.selected, l.total)
-        }
+        Tab::Directory => (&mut app.directory.selected, app.directory.nodes.len()),
+        Tab::Outbox => (&mut app.outbox.selected, app.outbox.items.len()),
+        Tab::Bulletins => (&mut app.bulletins.selected, app.bulletins.total),
+        Tab::Cases | Tab::Meetings => return,
     };
     if len == 0 {
         return;
@@ -402,21 +371,8 @@ fn normal(app: &mut App, action: Action, out: &mut Vec<Effect>) -> Mode {
             }
         }
         Action::NextFilter => {
-            if let Some(i) = (app.tab.index() < 3).then_some(app.tab.index()) {
-                let l = &mut app.lists[i];
-                l.preset = (l.preset + 1) % super::app::PRESETS;
-                l.selected = 0;
-                l.scroll = 0;
-                l.start = 0;
-                l.rows.clear();
-                l.loading = true;
-                app.detail = None;
-                out.push(Effect::LoadPage {
-                    tab: app.tab,
-                    start: 0,
-                    len: PAGE,
-                    preset: l.preset,
-                });
+            if app.tab == Tab::Bulletins {
+                list::next_filter(app, out);
             }
         }
         Action::Acknowledge => {
@@ -470,42 +426,14 @@ pub(crate) fn common(app: &mut App, action: Action, out: &mut Vec<Effect>) {
             app.size = (w, h);
             follow_selection(app, out);
         }
-        Action::PageLoaded {
-            tab,
-            start,
-            total,
-            unread,
-            rows,
-            preset,
-        } => {
-            let l = &mut app.lists[tab.index()];
-            if preset != l.preset {
-                return; // a page for a filter no longer shown
-            }
-            l.loading = false;
-            l.total = total;
-            l.unread = unread;
-            l.start = start;
-            l.rows = rows;
-            l.selected = l.selected.min(total.saturating_sub(1));
-            if tab == app.tab {
-                follow_selection(app, out);
-            }
-        }
+        Action::PageLoaded(page) => list::loaded(app, page, out),
         Action::DetailLoaded(m) => {
             let selected = app
                 .list(app.tab)
                 .and_then(|l| l.selected_row())
                 .map(|r| r.id.clone());
             if m.read {
-                for l in &mut app.lists {
-                    if let Some(r) = l.rows.iter_mut().find(|r| r.id == m.id)
-                        && !r.read
-                    {
-                        r.read = true;
-                        l.unread = l.unread.saturating_sub(1);
-                    }
-                }
+                list::mark_read(app, &m.id);
             }
             if selected.as_deref() == Some(m.id.as_str()) {
                 if m.direction == crate::archive::Direction::Out && m.kind == "bulletin" {
@@ -516,13 +444,9 @@ pub(crate) fn common(app: &mut App, action: Action, out: &mut Vec<Effect>) {
                 app.detail = Some(m);
             }
         }
-        Action::DirectoryLoaded(d) => {
-            app.dir_selected = app.dir_selected.min(d.len().saturating_sub(1));
-            app.directory = d;
-        }
+        Action::DirectoryLoaded(d) => app.directory.loaded(d),
         Action::OutboxLoaded { items, pending } => {
-            app.outbox_selected = app.outbox_selected.min(items.len().saturating_sub(1));
-            app.outbox = items;
+            app.outbox.loaded(items);
             app.pending = pending;
         }
         Action::Conn(s) => {
@@ -537,28 +461,7 @@ pub(crate) fn common(app: &mut App, action: Action, out: &mut Vec<Effect>) {
                 out.push(Effect::LoadDirectory);
             }
         }
-        Action::Arrived(m) => {
-            let Some(i) = Tab::ALL
-                .iter()
-                .position(|t| t.kind() == Some(m.kind.as_str()))
-            else {
-                return;
-            };
-            let tab = Tab::ALL[i];
-            let l = &mut app.lists[i];
-            // The list is newest first: keep the selection on the same message.
-            if l.total > 0 && (l.selected > 0 || tab != app.tab) {
-                l.selected += 1;
-                l.scroll += usize::from(l.scroll > 0);
-            }
-            l.loading = true;
-            out.push(Effect::LoadPage {
-                tab,
-                start: l.start,
-                len: PAGE,
-                preset: l.preset,
-            });
-        }
+        Action::Arrived(m) if m.kind == "bulletin" => list::arrived(app, out),
         Action::Queued(Ok(_)) => {
             notice(app, app.lang.t().queued);
             out.push(Effect::LoadOutbox);
@@ -572,14 +475,7 @@ pub(crate) fn common(app: &mut App, action: Action, out: &mut Vec<Effect>) {
         Action::Flushed { sent, failed } => {
             if sent > 0 {
                 notice(app, format!("{} {sent}", app.lang.t().sent_n));
-                for (i, t) in Tab::ALL.iter().enumerate().take(3) {
-                    out.push(Effect::LoadPage {
-                        tab: *t,
-                        start: app.lists[i].start,
-                        len: PAGE,
-                        preset: app.lists[i].preset,
-                    });
-                }
+                list::reload(app, out);
             }
             if let Some(e) = failed.first() {
                 notice(app, format!("{}: {e}", app.lang.t().send_failed));

@@ -3,15 +3,31 @@
 use ratatui::style::Style;
 use ratatui::text::Line;
 
+use lianxi_shared::NodeInfo;
+
 use crate::time_fmt;
 use crate::tui::app::App;
 use crate::tui::theme::{bold, selected};
 use crate::tui::widgets::text::{fit, truncate};
 
+/// The verified nodes, and which one is selected.
+#[derive(Clone, Debug, Default)]
+pub struct DirectoryView {
+    pub nodes: Vec<NodeInfo>,
+    pub selected: usize,
+}
+
+impl DirectoryView {
+    pub(crate) fn loaded(&mut self, nodes: Vec<NodeInfo>) {
+        self.selected = self.selected.min(nodes.len().saturating_sub(1));
+        self.nodes = nodes;
+    }
+}
+
 /// The tab's list, `h` rows at most, each `w` columns wide.
 pub fn list_lines(app: &App, w: usize, h: usize, lines: &mut Vec<Line<'static>>) {
     let t = app.lang.t();
-    for (i, n) in app.directory.iter().enumerate().take(h) {
+    for (i, n) in app.directory.nodes.iter().enumerate().take(h) {
         let tier = t.tiers[lianxi_shared::Tier::ALL
             .iter()
             .position(|x| *x == n.tier)
@@ -22,7 +38,7 @@ pub fn list_lines(app: &App, w: usize, h: usize, lines: &mut Vec<Line<'static>>)
             fit(tier, 6),
             n.name
         );
-        let style = if i == app.dir_selected {
+        let style = if i == app.directory.selected {
             selected()
         } else {
             Style::new()
@@ -34,7 +50,7 @@ pub fn list_lines(app: &App, w: usize, h: usize, lines: &mut Vec<Line<'static>>)
 /// The selected entry in full.
 pub fn detail_lines(app: &App, w: usize, lines: &mut Vec<Line<'static>>) {
     let t = app.lang.t();
-    if let Some(n) = app.directory.get(app.dir_selected) {
+    if let Some(n) = app.directory.nodes.get(app.directory.selected) {
         lines.push(Line::styled(truncate(&n.name, w), bold()));
         lines.push(Line::raw(truncate(
             &format!("{}: {}", t.org_label, n.org),

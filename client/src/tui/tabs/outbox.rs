@@ -3,24 +3,38 @@
 use ratatui::style::{Color, Style};
 use ratatui::text::Line;
 
-use crate::archive::OutboxState;
+use crate::archive::{OutboxItem, OutboxState};
 use crate::time_fmt;
 use crate::tui::app::App;
 use crate::tui::render::audience_text;
 use crate::tui::theme::{bold, selected};
 use crate::tui::widgets::text::{fit, truncate, wrap};
 
+/// What waits to be sent (and was), and which entry is selected.
+#[derive(Clone, Debug, Default)]
+pub struct OutboxView {
+    pub items: Vec<OutboxItem>,
+    pub selected: usize,
+}
+
+impl OutboxView {
+    pub(crate) fn loaded(&mut self, items: Vec<OutboxItem>) {
+        self.selected = self.selected.min(items.len().saturating_sub(1));
+        self.items = items;
+    }
+}
+
 /// The tab's list, `h` rows at most, each `w` columns wide.
 pub fn list_lines(app: &App, w: usize, h: usize, lines: &mut Vec<Line<'static>>) {
     let t = app.lang.t();
-    for (i, o) in app.outbox.iter().enumerate().rev().take(h) {
+    for (i, o) in app.outbox.items.iter().enumerate().rev().take(h) {
         let state = match o.state {
             OutboxState::Queued => t.state_queued,
             OutboxState::Sent => t.state_sent,
             OutboxState::Failed => t.state_failed,
         };
         let text = format!("{} {}", fit(state, 5), o.title);
-        let style = if i == app.outbox_selected {
+        let style = if i == app.outbox.selected {
             selected()
         } else {
             Style::new()
@@ -32,7 +46,7 @@ pub fn list_lines(app: &App, w: usize, h: usize, lines: &mut Vec<Line<'static>>)
 /// The selected entry in full.
 pub fn detail_lines(app: &App, w: usize, lines: &mut Vec<Line<'static>>) {
     let t = app.lang.t();
-    if let Some(o) = app.outbox.get(app.outbox_selected) {
+    if let Some(o) = app.outbox.items.get(app.outbox.selected) {
         lines.push(Line::styled(truncate(&o.title, w), bold()));
         lines.push(Line::raw(truncate(
             &format!("{}: {}", t.to, audience_text(app, &o.audience)),

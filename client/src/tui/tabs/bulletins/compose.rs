@@ -171,7 +171,7 @@ pub fn render_compose(f: &mut Frame, app: &App, area: Rect) {
         _ => {}
     }
     if let Some(sel) = c.picker {
-        let h = u16::try_from(app.directory.len())
+        let h = u16::try_from(app.directory.nodes.len())
             .unwrap_or(20)
             .saturating_add(3)
             .max(5);
@@ -185,6 +185,7 @@ pub fn render_compose(f: &mut Frame, app: &App, area: Rect) {
         let top = sel.saturating_sub(rows.saturating_sub(1));
         let lines: Vec<Line> = app
             .directory
+            .nodes
             .iter()
             .enumerate()
             .skip(top)

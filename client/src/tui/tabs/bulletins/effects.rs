@@ -19,28 +19,19 @@ pub(crate) async fn run(
     effect: Effect,
 ) -> Result<()> {
     match effect {
-        Effect::LoadPage {
-            tab,
-            start,
-            len,
-            preset,
-        } => {
-            let Some(kind) = tab.kind() else {
-                return Ok(());
-            };
-            let f = crate::tui::app::preset_filter(kind, preset);
+        Effect::LoadPage { start, len, preset } => {
+            let f = super::list::preset_filter(preset);
             let (rows, (total, unread)) = node
                 .archive
                 .call(move |a| Ok((a.list_filtered(&f, len, start)?, a.count_filtered(&f)?)))
                 .await?;
-            send(Action::PageLoaded {
-                tab,
+            send(Action::PageLoaded(super::list::Page {
                 start,
                 total,
                 unread,
                 rows,
                 preset,
-            });
+            }));
         }
         Effect::LoadDetail { id, mark_read } => {
             let m = node

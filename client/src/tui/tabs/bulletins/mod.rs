@@ -1,9 +1,9 @@
-//! The bulletins tab (and the meetings-notice list, which shares its rows):
-//! its view, and the compose form with its update. The list's state and
-//! update are still in `app.rs` / `update.rs`.
+//! The bulletins tab: its list (`list.rs`: state and update), its view, its
+//! effects, and the compose form with its update.
 
 pub mod compose;
 pub mod effects;
+pub mod list;
 pub mod view;
 
 use lianxi_shared::Audience;
@@ -20,12 +20,12 @@ pub(crate) fn compose_update(
 ) -> Mode {
     let t = app.lang.t();
     if let Some(sel) = c.picker {
-        let n = app.directory.len();
+        let n = app.directory.nodes.len();
         match action {
             Action::Up => c.picker = Some(sel.saturating_sub(1)),
             Action::Down => c.picker = Some((sel + 1).min(n.saturating_sub(1))),
             Action::Char(' ') => {
-                if let Some(node) = app.directory.get(sel) {
+                if let Some(node) = app.directory.nodes.get(sel) {
                     let id = node.node_id.clone();
                     if !c.chosen.remove(&id) {
                         c.chosen.insert(id);

@@ -1,7 +1,7 @@
 //! Archives for the search and UI scenarios, filled through the archive's own
 //! write path (storage and full-text index), deterministically.
 
-use lianxi::archive::{Archive, Incoming};
+use lianxi_node::archive::{Archive, Incoming};
 use lianxi_shared::envelope::{Header, Opened};
 use lianxi_shared::{Audience, Bulletin, Envelope, MessageId, NodeId, Payload};
 

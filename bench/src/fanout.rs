@@ -4,7 +4,7 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use lianxi::net::{Event, Session};
+use lianxi_node::net::{Event, Session};
 use lianxi_shared::envelope::{SealInput, seal};
 use lianxi_shared::{Audience, MessageId, Tier};
 use tokio::sync::Semaphore;
@@ -41,7 +41,7 @@ async fn connect_all(
     for (i, id) in ids.iter().enumerate() {
         let permit = sem.clone().acquire_owned().await?;
         let addr = addr.to_owned();
-        let tls = lianxi::net::TlsSetup {
+        let tls = lianxi_node::net::TlsSetup {
             ca: id.tls.ca.clone(),
             cert: id.tls.cert.clone(),
             key: id.tls.key.clone_key(),
@@ -93,7 +93,7 @@ pub async fn fan_out(n: usize) -> anyhow::Result<FanOut> {
         .iter()
         .map(|i| (i.info.node_id.clone(), i.identity.age.to_public()))
         .collect();
-    let now = lianxi::now_ms();
+    let now = lianxi_node::now_ms();
     let payload = lianxi_shared::Payload::Bulletin(lianxi_shared::Bulletin {
         title: "关于召开第1次联席会议的通知".into(),
         body: "请各成员单位按时参会。".repeat(34), // about 1 KiB

@@ -7,10 +7,10 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 
 use anyhow::{Context, bail};
-use lianxi::home::Home;
-use lianxi::identity::Identity;
-use lianxi::node::{self, InitArgs, Node};
 use lianxi_certs::ca::{Ca, Validity};
+use lianxi_node::home::Home;
+use lianxi_node::identity::Identity;
+use lianxi_node::node::{self, InitArgs, Node};
 use lianxi_shared::{NodeId, NodeInfo, Role, Tier};
 
 /// Limits for benchmarking throughput: the per-node rate and queue quotas are
@@ -191,7 +191,7 @@ impl Fed {
 pub struct Ident {
     pub info: NodeInfo,
     pub identity: Identity,
-    pub tls: lianxi::net::TlsSetup,
+    pub tls: lianxi_node::net::TlsSetup,
 }
 
 impl Fed {
@@ -236,7 +236,7 @@ impl Fed {
         let ca_der = lianxi_certs::pem_or_der(&self.ca_pem, "CERTIFICATE")?;
         let info = lianxi_certs::parse_node_cert(&cert_der)?;
         let identity = Identity::load(&home)?;
-        let tls = lianxi::net::TlsSetup {
+        let tls = lianxi_node::net::TlsSetup {
             ca: rustls_pki_types::CertificateDer::from(ca_der),
             cert: rustls_pki_types::CertificateDer::from(cert_der),
             key: identity.tls_key()?,

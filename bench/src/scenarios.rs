@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::Context;
-use lianxi::net::Event;
+use lianxi_node::net::Event;
 use lianxi_shared::envelope::{SealInput, Sealed, open, seal};
 use lianxi_shared::{Audience, Bulletin, MessageId, Payload, Tier};
 use tokio::sync::Semaphore;
@@ -26,7 +26,7 @@ fn payload_1k(stamp: u64) -> Payload {
 }
 
 fn seal_to(from: &BenchNode, to: &BenchNode, stamp: u64) -> anyhow::Result<Sealed> {
-    let now = lianxi::now_ms();
+    let now = lianxi_node::now_ms();
     let recipients = [(to.info.node_id.clone(), to.identity.age.to_public())];
     Ok(seal(
         SealInput {
@@ -45,7 +45,7 @@ fn seal_to(from: &BenchNode, to: &BenchNode, stamp: u64) -> anyhow::Result<Seale
 /// Send every sealed envelope, `window` at a time, each awaiting the hub's
 /// durable acknowledgement.
 async fn send_all(
-    s: &lianxi::net::Session,
+    s: &lianxi_node::net::Session,
     sealed: Vec<Sealed>,
     window: usize,
 ) -> anyhow::Result<()> {
@@ -72,7 +72,7 @@ async fn send_all(
 /// Receive until `want` deliveries arrived (acknowledging them), or `limit`.
 async fn receive(
     mut events: tokio::sync::mpsc::Receiver<Event>,
-    s: lianxi::net::Session,
+    s: lianxi_node::net::Session,
     want: u64,
     counter: Arc<AtomicU64>,
     limit: Duration,
@@ -223,7 +223,7 @@ pub async fn latency(rate: u32, secs: f64) -> anyhow::Result<Latency> {
     for _ in 0..n {
         tick.tick().await;
         let stamp = origin.elapsed().as_micros() as u64;
-        let now = lianxi::now_ms();
+        let now = lianxi_node::now_ms();
         let sealed = seal(
             SealInput {
                 sender: &a.info.node_id,
@@ -266,7 +266,7 @@ pub struct CatchUp {
 }
 
 /// `n` 1 KiB envelopes queue for an offline node; it reconnects and drains:
-/// verified, decrypted, stored and indexed (`lianxi::sync::sync`).
+/// verified, decrypted, stored and indexed (`lianxi_node::sync::sync`).
 pub async fn catch_up(n: usize) -> anyhow::Result<CatchUp> {
     let fed = Fed::new()?;
     let a = Arc::new(fed.node("a", Tier::Provincial)?);
@@ -291,7 +291,7 @@ pub async fn catch_up(n: usize) -> anyhow::Result<CatchUp> {
     }
     ss.close().await;
     let start = Instant::now();
-    let report = lianxi::sync::sync(&b.node, Duration::from_secs(3600)).await?;
+    let report = lianxi_node::sync::sync(&b.node, Duration::from_secs(3600)).await?;
     let secs = start.elapsed().as_secs_f64();
     let got = report.received as u64;
     anyhow::ensure!(got == n as u64, "drained {got} of {n}");

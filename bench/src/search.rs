@@ -3,7 +3,7 @@
 
 use std::time::Instant;
 
-use lianxi::archive::Archive;
+use lianxi_node::archive::Archive;
 
 pub struct Search {
     /// (query, p50 ms, p99 ms, hits)

@@ -5,12 +5,12 @@
 
 use std::time::Instant;
 
-use lianxi::archive::Archive;
 use lianxi::tui::app::App;
 use lianxi::tui::i18n::Lang;
 use lianxi::tui::render::render;
 use lianxi::tui::tabs::bulletins::list::{PAGE, Page};
 use lianxi::tui::update::{Action, update};
+use lianxi_node::archive::Archive;
 use lianxi_shared::{NodeId, NodeInfo, Role, Tier};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;

@@ -9,8 +9,8 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{Net, flush, hello, hub_error, queue_many, raw_client, raw_session};
-use lianxi::home::Home;
-use lianxi::node::Node;
+use lianxi_node::home::Home;
+use lianxi_node::node::Node;
 use lianxi_shared::{Audience, Bulletin, Payload};
 
 fn frame(version: u8, body: &[u8]) -> Vec<u8> {
@@ -213,7 +213,7 @@ fn a_flooding_node_is_rate_limited_and_nothing_is_lost() {
     assert!(
         r.failed
             .iter()
-            .all(|(_, e)| e.code == lianxi::ErrorCode::RateLimited)
+            .all(|(_, e)| e.code == lianxi_node::ErrorCode::RateLimited)
     );
     // Refused sends stay queued and go out later: nothing lost, nothing doubled.
     let mut rounds = 0;
@@ -256,7 +256,7 @@ fn a_queue_quota_holds_the_excess_in_the_senders_outbox_until_collected() {
     assert!(
         r.failed
             .iter()
-            .all(|(_, e)| e.code == lianxi::ErrorCode::QuotaExceeded),
+            .all(|(_, e)| e.code == lianxi_node::ErrorCode::QuotaExceeded),
         "{:?}",
         r.failed
     );
@@ -289,11 +289,11 @@ fn a_full_hub_refuses_sends_keeps_what_it_stored_and_resumes() {
     assert!(
         r.failed
             .iter()
-            .all(|(_, e)| e.code == lianxi::ErrorCode::StorageFull),
+            .all(|(_, e)| e.code == lianxi_node::ErrorCode::StorageFull),
         "{:?}",
         r.failed
             .iter()
-            .filter(|(_, e)| e.code != lianxi::ErrorCode::StorageFull)
+            .filter(|(_, e)| e.code != lianxi_node::ErrorCode::StorageFull)
             .collect::<Vec<_>>()
     );
     let stored = r.sent.len();

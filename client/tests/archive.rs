@@ -2,8 +2,8 @@
 
 #![allow(clippy::unwrap_used)]
 
-use lianxi::ErrorCode;
-use lianxi::archive::Archive;
+use lianxi_node::ErrorCode;
+use lianxi_node::archive::Archive;
 
 #[test]
 fn a_foreign_or_newer_database_is_refused_and_left_untouched() {
@@ -60,10 +60,10 @@ fn a_foreign_or_newer_database_is_refused_and_left_untouched() {
 }
 
 /// A bulletin as the receive path hands it to the archive.
-fn incoming(title: &str, body: &str, not_before: Option<i64>) -> lianxi::archive::Incoming {
+fn incoming(title: &str, body: &str, not_before: Option<i64>) -> lianxi_node::archive::Incoming {
     use lianxi_shared::envelope::{Header, Opened};
     use lianxi_shared::{Audience, Bulletin, Envelope, MessageId, NodeId, Payload};
-    let now = lianxi::now_ms();
+    let now = lianxi_node::now_ms();
     let payload = Payload::Bulletin(Bulletin {
         title: title.into(),
         body: body.into(),
@@ -80,7 +80,7 @@ fn incoming(title: &str, body: &str, not_before: Option<i64>) -> lianxi::archive
         body_len: 0,
         key: String::new(),
     };
-    lianxi::archive::Incoming {
+    lianxi_node::archive::Incoming {
         opened: Opened {
             header,
             payload_bytes: payload.encode(),
@@ -102,7 +102,7 @@ fn incoming(title: &str, body: &str, not_before: Option<i64>) -> lianxi::archive
 fn an_embargoed_message_is_hidden_until_its_release_time() {
     let dir = tempfile::tempdir().unwrap();
     let mut a = Archive::open(&dir.path().join("a.db")).unwrap();
-    let now = lianxi::now_ms();
+    let now = lianxi_node::now_ms();
     let early = incoming("尚未发布", "机密", Some(now + 3_600_000));
     let id = early.opened.header.id.to_string();
     a.apply_incoming(&[early, incoming("已发布", "机密", Some(now - 1))])

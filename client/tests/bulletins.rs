@@ -10,8 +10,8 @@ mod common;
 use std::time::Duration;
 
 use common::{Net, s};
-use lianxi::home::Home;
-use lianxi::node::Node;
+use lianxi_node::home::Home;
+use lianxi_node::node::Node;
 use lianxi_shared::payload::Revision;
 use lianxi_shared::{Audience, Bulletin, Payload};
 

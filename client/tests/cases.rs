@@ -8,7 +8,7 @@ mod common;
 use std::time::Duration;
 
 use common::{Net, Node, s};
-use lianxi::home::Home;
+use lianxi_node::home::Home;
 use lianxi_shared::case::{CaseChange, CaseMsg, CaseStatus};
 use lianxi_shared::{Audience, NodeId, Payload};
 use serde_json::Value;
@@ -332,7 +332,7 @@ fn changes_by_a_non_handler_are_refused_and_forged_ones_ignored() {
 
     // A modified client that sends the change anyway: every node ignores it.
     let rt = tokio::runtime::Runtime::new().unwrap();
-    let node = lianxi::node::Node::open(Home::new(&d.gd.home)).unwrap();
+    let node = lianxi_node::node::Node::open(Home::new(&d.gd.home)).unwrap();
     let case: lianxi_shared::MessageId = v["case"].as_str().unwrap().parse().unwrap();
     rt.block_on(async {
         let msg = CaseMsg {

@@ -266,7 +266,7 @@ fn a_revision_that_arrives_before_its_bulletin_waits_for_it() {
     let nat = net.node("nat", "全国中小企业协会", "national", "secretary");
     let gd = net.node("gd", "广东省中小企业协会", "provincial", "secretary");
     let node = common::rogue::Rogue::new(&nat.home);
-    let now = lianxi::now_ms();
+    let now = lianxi_node::now_ms();
     let (oid, rid) = (MessageId::generate(now), MessageId::generate(now + 1));
     let bulletin = |title: &str| Bulletin {
         title: title.into(),

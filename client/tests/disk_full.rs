@@ -14,8 +14,8 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use common::{Net, flush, queue_many};
-use lianxi::home::Home;
-use lianxi::node::Node;
+use lianxi_node::home::Home;
+use lianxi_node::node::Node;
 
 /// A tmpfs mounted for the test, unmounted when dropped.
 struct Tmpfs(PathBuf);
@@ -86,7 +86,7 @@ fn a_full_disk_refuses_sends_damages_nothing_and_service_resumes() {
     assert!(!r.sent.is_empty(), "some fit in what is left");
     assert!(!r.failed.is_empty(), "the rest do not");
     for (_, e) in &r.failed {
-        assert_eq!(e.code, lianxi::ErrorCode::StorageFull, "{e}");
+        assert_eq!(e.code, lianxi_node::ErrorCode::StorageFull, "{e}");
     }
     let stored = r.sent.len();
     let outbox = a.ok(&["outbox"]);

@@ -344,7 +344,7 @@ fn the_hub_refuses_times_outside_its_window_and_ids_that_disagree_with_them() {
     let nat = net.node("nat", "全国中小企业协会", "national", "secretary");
     let gd = net.node("gd", "广东省中小企业协会", "provincial", "secretary");
     let rogue = Rogue::new(&nat.home);
-    let now = lianxi::now_ms();
+    let now = lianxi_node::now_ms();
     let p = bulletin("时间");
     let cases = [
         (

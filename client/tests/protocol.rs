@@ -9,9 +9,9 @@ mod common;
 use std::time::Duration;
 
 use common::Net;
-use lianxi::home::Home;
-use lianxi::identity::Identity;
-use lianxi::node::Node;
+use lianxi_node::home::Home;
+use lianxi_node::identity::Identity;
+use lianxi_node::node::Node;
 use lianxi_shared::envelope::{SealInput, seal};
 use lianxi_shared::{Audience, Bulletin, ErrorCode, MessageId, NodeId, Payload};
 
@@ -78,7 +78,7 @@ fn retries_are_idempotent_and_forgeries_are_refused() {
                     audience: Audience::All,
                     recipients: &recipients,
                     id,
-                    created_at: lianxi::now_ms(),
+                    created_at: lianxi_node::now_ms(),
                     not_before: None,
                 },
                 &bulletin(title),
@@ -93,14 +93,14 @@ fn retries_are_idempotent_and_forgeries_are_refused() {
             .unwrap_err();
         assert_eq!(e.code, ErrorCode::ReplayedId);
         // Claiming to be another node.
-        let spoof = mk("gd", MessageId::generate(lianxi::now_ms()), "冒名");
+        let spoof = mk("gd", MessageId::generate(lianxi_node::now_ms()), "冒名");
         let e = s
             .send_envelope(spoof.envelope, spoof.wraps)
             .await
             .unwrap_err();
         assert_eq!(e.code, ErrorCode::SenderMismatch);
         // A flipped signature bit.
-        let mut bad = mk("nat", MessageId::generate(lianxi::now_ms()), "坏签名");
+        let mut bad = mk("nat", MessageId::generate(lianxi_node::now_ms()), "坏签名");
         bad.envelope.sig[3] ^= 1;
         let e = s.send_envelope(bad.envelope, bad.wraps).await.unwrap_err();
         assert_eq!(e.code, ErrorCode::BadSignature);
@@ -112,9 +112,9 @@ fn retries_are_idempotent_and_forgeries_are_refused() {
                 signing_key: &identity.signing,
                 audience: Audience::All,
                 recipients: &recipients,
-                id: MessageId::generate(lianxi::now_ms()),
-                created_at: lianxi::now_ms(),
-                not_before: Some(lianxi::now_ms() + 10 * 365 * 86_400_000),
+                id: MessageId::generate(lianxi_node::now_ms()),
+                created_at: lianxi_node::now_ms(),
+                not_before: Some(lianxi_node::now_ms() + 10 * 365 * 86_400_000),
             },
             &bulletin("十年后"),
         )

@@ -19,8 +19,8 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use common::{Net, bin, s};
-use lianxi::home::Home;
-use lianxi::node::Node;
+use lianxi_node::home::Home;
+use lianxi_node::node::Node;
 use lianxi_shared::{Audience, Bulletin, NodeId, Payload};
 use rand::{Rng, SeedableRng};
 
@@ -85,9 +85,9 @@ fn recipients(home: &std::path::Path) -> BTreeMap<String, BTreeSet<String>> {
 
 /// One sync: connect, flush the outbox, receive (until drained when `until_drained`,
 /// else for a few seconds), through the same code the `lianxi sync` command runs.
-async fn round(node: &Node, until_drained: bool) -> Result<(), lianxi::ProtoError> {
+async fn round(node: &Node, until_drained: bool) -> Result<(), lianxi_node::ProtoError> {
     let timeout = Duration::from_secs(if until_drained { 60 } else { 3 });
-    lianxi::sync::sync(node, timeout).await.map(|_| ())
+    lianxi_node::sync::sync(node, timeout).await.map(|_| ())
 }
 
 #[test]

@@ -4,13 +4,13 @@
 
 #![allow(clippy::unwrap_used)]
 
-use lianxi::archive::{MessageRow, OutboxItem, OutboxState, SearchHit};
-use lianxi::sync::ConnState;
 use lianxi::tui::app::{App, ConnView, Field, Mode, Tab};
 use lianxi::tui::i18n::Lang;
 use lianxi::tui::render::render;
 use lianxi::tui::tabs::bulletins::list::{PAGE, Page};
 use lianxi::tui::update::{Action, Effect, SEARCH_DEBOUNCE_MS, update};
+use lianxi_node::archive::{MessageRow, OutboxItem, OutboxState, SearchHit};
+use lianxi_node::sync::ConnState;
 use lianxi_shared::{Audience, MessageId, NodeId};
 use ratatui::Terminal;
 use ratatui::backend::{Backend, TestBackend};
@@ -22,7 +22,7 @@ use tui_support::{T0, directory, screen};
 fn msg(i: usize, title: &str, body: &str, read: bool) -> MessageRow {
     MessageRow {
         id: MessageId::new_v7(T0 - i as i64 * 60_000, [i as u8; 16]).to_string(),
-        direction: lianxi::archive::Direction::In,
+        direction: lianxi_node::archive::Direction::In,
         kind: "bulletin".into(),
         sender: if i.is_multiple_of(2) {
             "nat".into()
@@ -459,7 +459,7 @@ fn the_cursor_sits_at_the_insertion_point() {
 
 #[test]
 fn snapshots_of_bulletin_receipts_and_compose_with_attachments() {
-    use lianxi::archive::bulletins::{
+    use lianxi_node::archive::bulletins::{
         AttachmentInfo, Detail, HistoryEntry, Receipts, RecipientState,
     };
     for (w, h) in [(80u16, 24u16), (120, 40)] {
@@ -471,7 +471,7 @@ fn snapshots_of_bulletin_receipts_and_compose_with_attachments() {
             "各省级协会：\n# 报送要求\n- 内容包括**信息通报**和会员服务\n- 篇幅三千字以内",
             true,
         );
-        sent.direction = lianxi::archive::Direction::Out;
+        sent.direction = lianxi_node::archive::Direction::Out;
         sent.ack_required = true;
         sent.category = Some("notice".into());
         show_one(&mut a, &sent, 0);

@@ -4,12 +4,12 @@
 
 #![allow(clippy::unwrap_used)]
 
-use lianxi::archive::cases::CaseFile;
-use lianxi::cases::TypicalDraft;
 use lianxi::tui::app::{App, Mode, Tab};
 use lianxi::tui::i18n::Lang;
 use lianxi::tui::tabs::cases::{CaseDetail, IntakeField, TypicalView};
 use lianxi::tui::update::{Action, Effect, update};
+use lianxi_node::archive::cases::CaseFile;
+use lianxi_node::cases::TypicalDraft;
 use lianxi_shared::case::{
     CaseCategory, CaseChange, CaseEvent, CaseFacts, CaseMsg, CaseNotice, CaseStatus, Confidential,
     Support, Urgency, fold,

@@ -9,8 +9,8 @@ use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use libfuzzer_sys::fuzz_target;
-use lianxi::archive::Archive;
-use lianxi::archive::Incoming;
+use lianxi_node::archive::Archive;
+use lianxi_node::archive::Incoming;
 use lianxi::tui::app::{App, Tab};
 use lianxi::tui::tabs::bulletins::list::{Page, preset_filter};
 use lianxi::tui::i18n::Lang;

@@ -365,8 +365,8 @@ pub fn eventually(what: &str, timeout: Duration, mut f: impl FnMut() -> bool) {
 
 use std::sync::Arc;
 
-use lianxi::home::Home;
-use lianxi::identity::Identity;
+use lianxi_node::home::Home;
+use lianxi_node::identity::Identity;
 
 pub fn raw_client(
     net: &Net,
@@ -494,7 +494,7 @@ pub async fn hub_error(recv: &mut quinn::RecvStream) -> String {
 
 /// Queue `n` bulletins of about `size` bytes from `node` to `to`.
 pub fn queue_many(
-    node: &lianxi::node::Node,
+    node: &lianxi_node::node::Node,
     rt: &tokio::runtime::Runtime,
     n: usize,
     to: &str,
@@ -519,7 +519,10 @@ pub fn queue_many(
 }
 
 /// Connect once and send what is in `node`'s outbox.
-pub fn flush(node: &lianxi::node::Node, rt: &tokio::runtime::Runtime) -> lianxi::node::FlushReport {
+pub fn flush(
+    node: &lianxi_node::node::Node,
+    rt: &tokio::runtime::Runtime,
+) -> lianxi_node::node::FlushReport {
     rt.block_on(async {
         let (s, _ev) = node.connect(Duration::from_secs(5)).await.unwrap();
         node.refresh_directory(&s).await.unwrap();

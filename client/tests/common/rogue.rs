@@ -5,9 +5,9 @@
 
 use std::time::Duration;
 
-use lianxi::home::Home;
-use lianxi::identity::Identity;
-use lianxi::node::Node;
+use lianxi_node::home::Home;
+use lianxi_node::identity::Identity;
+use lianxi_node::node::Node;
 use lianxi_shared::envelope::{Envelope, SealInput, Sealed, seal};
 use lianxi_shared::{Audience, MessageId, NodeId, Payload, ProtoError};
 
@@ -78,7 +78,7 @@ impl Rogue {
 
     /// Seal and send `payload` now, with a fresh id.
     pub fn send(&self, to: &[&str], payload: &Payload) -> Result<MessageId, ProtoError> {
-        let now = lianxi::now_ms();
+        let now = lianxi_node::now_ms();
         let id = MessageId::generate(now);
         self.send_sealed(self.seal(to, payload, id, now))?;
         Ok(id)

@@ -74,6 +74,7 @@ pub fn init(home: &Home, args: InitArgs) -> Result<(String, NodeConfig)> {
         hub: None,
         server_name: None,
         lang: None,
+        time_zone: None,
         max_attachment: None,
         case_prefix: None,
     };
@@ -167,6 +168,12 @@ pub struct FlushReport {
 impl Node {
     pub fn open(home: Home) -> Result<Node> {
         let config = home.load_config()?;
+        crate::time_fmt::set_zone(
+            config
+                .time_zone
+                .as_deref()
+                .unwrap_or(crate::time_fmt::DEFAULT_ZONE),
+        )?;
         let read = |p: std::path::PathBuf| {
             std::fs::read(&p).map_err(|_| {
                 ProtoError::new(

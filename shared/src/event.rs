@@ -24,3 +24,12 @@ pub struct Step<M, C = ()> {
     /// `None`: applied. `Some`: ignored, and why.
     pub ignored: Option<ProtoError>,
 }
+
+/// Why each step was ignored (`None`: applied), for tests of a fold.
+#[cfg(test)]
+pub(crate) fn ignored_codes<M, C>(steps: &[Step<M, C>]) -> Vec<Option<crate::ErrorCode>> {
+    steps
+        .iter()
+        .map(|s| s.ignored.as_ref().map(|e| e.code))
+        .collect()
+}

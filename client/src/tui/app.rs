@@ -194,7 +194,7 @@ impl App {
 
     pub fn node_name(&self, id: &str) -> Option<&str> {
         self.directory
-            .nodes
+            .items
             .iter()
             .find(|n| n.node_id.as_str() == id)
             .map(|n| n.name.as_str())

@@ -75,7 +75,7 @@ fn render_tabs(f: &mut Frame, app: &App, area: Rect) {
     let mut spans = vec![Span::styled(format!(" {} ", t.app), bold().fg(Color::Red))];
     for (i, tab) in Tab::ALL.iter().enumerate() {
         let count = match tab {
-            Tab::Directory => format!(" {}", app.directory.nodes.len()),
+            Tab::Directory => format!(" {}", app.directory.items.len()),
             Tab::Outbox => format!(" {}", app.pending),
             Tab::Cases => format!(" {}", app.cases.rows.len()),
             Tab::Meetings => format!(

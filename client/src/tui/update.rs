@@ -277,7 +277,7 @@ fn follow_selection(app: &mut App, out: &mut Vec<Effect>) {
 
 fn move_selection(app: &mut App, delta: isize, out: &mut Vec<Effect>) {
     let (sel, len) = match app.tab {
-        Tab::Directory => (&mut app.directory.selected, app.directory.nodes.len()),
+        Tab::Directory => (&mut app.directory.selected, app.directory.items.len()),
         Tab::Outbox => (&mut app.outbox.selected, app.outbox.items.len()),
         Tab::Bulletins => (&mut app.bulletins.selected, app.bulletins.total),
         Tab::Cases | Tab::Meetings => return,

@@ -90,10 +90,7 @@ fn only_handlers_change_a_case_and_the_lifecycle_is_enforced() {
         .add("bj", status(CaseStatus::InProgress));
     let (s, steps) = t.state();
     assert_eq!(s.status, CaseStatus::InProgress);
-    let codes: Vec<_> = steps
-        .iter()
-        .map(|s| s.ignored.as_ref().map(|e| e.code))
-        .collect();
+    let codes = crate::event::ignored_codes(&steps);
     assert_eq!(
         codes,
         [

@@ -25,6 +25,19 @@ fn closed_code(p: &Pair) -> Option<ErrorCode> {
     }
 }
 
+/// Ten deliveries waiting, a window of four, a node that does not acknowledge yet.
+fn window_of_4_unacknowledged() -> Pair {
+    let limits = HubLimits {
+        delivery_window: 4,
+        ..HubLimits::default()
+    };
+    let mut p = Pair::connected(limits, Store::with_deliveries(10, 10));
+    p.auto_ack = false;
+    p.client.subscribe();
+    p.drive();
+    p
+}
+
 #[test]
 fn handshake_welcomes_the_node_its_certificate_names() {
     let p = Pair::connected(HubLimits::default(), Store::default());
@@ -131,14 +144,7 @@ fn directory_requests_are_limited_per_minute() {
 
 #[test]
 fn the_window_holds_deliveries_until_the_node_acknowledges() {
-    let limits = HubLimits {
-        delivery_window: 4,
-        ..HubLimits::default()
-    };
-    let mut p = Pair::connected(limits, Store::with_deliveries(10, 10));
-    p.auto_ack = false;
-    p.client.subscribe();
-    p.drive();
+    let mut p = window_of_4_unacknowledged();
     assert_eq!(
         p.delivered_seqs(),
         vec![1, 2, 3, 4],
@@ -170,15 +176,8 @@ fn the_window_holds_deliveries_until_the_node_acknowledges() {
 
 #[test]
 fn an_acknowledgement_of_what_was_not_sent_ends_the_session_and_frees_nothing() {
-    let limits = HubLimits {
-        delivery_window: 4,
-        ..HubLimits::default()
-    };
     for bogus in [vec![99], vec![1, 1], vec![1, 2, 3, 4, 5]] {
-        let mut p = Pair::connected(limits.clone(), Store::with_deliveries(10, 10));
-        p.auto_ack = false;
-        p.client.subscribe();
-        p.drive();
+        let mut p = window_of_4_unacknowledged();
         p.client.ack(bogus.clone());
         p.drive();
         assert_eq!(closed_code(&p), Some(ErrorCode::BadRequest), "{bogus:?}");
@@ -188,14 +187,7 @@ fn an_acknowledgement_of_what_was_not_sent_ends_the_session_and_frees_nothing() 
 
 #[test]
 fn after_a_cut_what_was_not_acknowledged_comes_again_and_nothing_else() {
-    let limits = HubLimits {
-        delivery_window: 4,
-        ..HubLimits::default()
-    };
-    let mut p = Pair::connected(limits, Store::with_deliveries(10, 10));
-    p.auto_ack = false;
-    p.client.subscribe();
-    p.drive();
+    let mut p = window_of_4_unacknowledged();
     p.client.ack(vec![1, 2, 3]);
     p.drive();
     // Cut with 4..=7 in flight, 3 of them unacknowledged by the time of the cut.

@@ -87,10 +87,7 @@ fn only_the_author_revises_or_withdraws_and_revision_0_is_refused() {
     ];
     let (t, steps) = fold(o, &events);
     assert_eq!(standings(&t.unwrap()), vec![(0, "current")]);
-    let codes: Vec<_> = steps
-        .iter()
-        .map(|s| s.ignored.as_ref().map(|e| e.code))
-        .collect();
+    let codes = crate::event::ignored_codes(&steps);
     assert_eq!(
         codes,
         vec![

@@ -8,26 +8,16 @@ use lianxi_shared::NodeInfo;
 use crate::time_fmt;
 use crate::tui::app::App;
 use crate::tui::theme::{bold, selected};
+use crate::tui::widgets::scroll::Selection;
 use crate::tui::widgets::text::{fit, truncate};
 
 /// The verified nodes, and which one is selected.
-#[derive(Clone, Debug, Default)]
-pub struct DirectoryView {
-    pub nodes: Vec<NodeInfo>,
-    pub selected: usize,
-}
-
-impl DirectoryView {
-    pub(crate) fn loaded(&mut self, nodes: Vec<NodeInfo>) {
-        self.selected = self.selected.min(nodes.len().saturating_sub(1));
-        self.nodes = nodes;
-    }
-}
+pub type DirectoryView = Selection<NodeInfo>;
 
 /// The tab's list, `h` rows at most, each `w` columns wide.
 pub fn list_lines(app: &App, w: usize, h: usize, lines: &mut Vec<Line<'static>>) {
     let t = app.lang.t();
-    for (i, n) in app.directory.nodes.iter().enumerate().take(h) {
+    for (i, n) in app.directory.items.iter().enumerate().take(h) {
         let tier = t.tiers[lianxi_shared::Tier::ALL
             .iter()
             .position(|x| *x == n.tier)
@@ -50,7 +40,7 @@ pub fn list_lines(app: &App, w: usize, h: usize, lines: &mut Vec<Line<'static>>)
 /// The selected entry in full.
 pub fn detail_lines(app: &App, w: usize, lines: &mut Vec<Line<'static>>) {
     let t = app.lang.t();
-    if let Some(n) = app.directory.nodes.get(app.directory.selected) {
+    if let Some(n) = app.directory.current() {
         lines.push(Line::styled(truncate(&n.name, w), bold()));
         lines.push(Line::raw(truncate(
             &format!("{}: {}", t.org_label, n.org),

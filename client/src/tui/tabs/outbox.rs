@@ -8,21 +8,11 @@ use crate::time_fmt;
 use crate::tui::app::App;
 use crate::tui::render::audience_text;
 use crate::tui::theme::{bold, selected};
+use crate::tui::widgets::scroll::Selection;
 use crate::tui::widgets::text::{fit, truncate, wrap};
 
 /// What waits to be sent (and was), and which entry is selected.
-#[derive(Clone, Debug, Default)]
-pub struct OutboxView {
-    pub items: Vec<OutboxItem>,
-    pub selected: usize,
-}
-
-impl OutboxView {
-    pub(crate) fn loaded(&mut self, items: Vec<OutboxItem>) {
-        self.selected = self.selected.min(items.len().saturating_sub(1));
-        self.items = items;
-    }
-}
+pub type OutboxView = Selection<OutboxItem>;
 
 /// The tab's list, `h` rows at most, each `w` columns wide.
 pub fn list_lines(app: &App, w: usize, h: usize, lines: &mut Vec<Line<'static>>) {
@@ -46,7 +36,7 @@ pub fn list_lines(app: &App, w: usize, h: usize, lines: &mut Vec<Line<'static>>)
 /// The selected entry in full.
 pub fn detail_lines(app: &App, w: usize, lines: &mut Vec<Line<'static>>) {
     let t = app.lang.t();
-    if let Some(o) = app.outbox.items.get(app.outbox.selected) {
+    if let Some(o) = app.outbox.current() {
         lines.push(Line::styled(truncate(&o.title, w), bold()));
         lines.push(Line::raw(truncate(
             &format!("{}: {}", t.to, audience_text(app, &o.audience)),

@@ -1,4 +1,33 @@
-//! Keeping a list's selection inside its window.
+//! Keeping a list's selection inside its window, and a short list held
+//! whole with its selection.
+
+/// A list held whole (the directory, the outbox) and which entry is selected.
+#[derive(Clone, Debug)]
+pub struct Selection<T> {
+    pub items: Vec<T>,
+    pub selected: usize,
+}
+
+impl<T> Default for Selection<T> {
+    fn default() -> Self {
+        Selection {
+            items: Vec::new(),
+            selected: 0,
+        }
+    }
+}
+
+impl<T> Selection<T> {
+    /// New contents; the selection stays where it was, within the list.
+    pub fn loaded(&mut self, items: Vec<T>) {
+        self.selected = self.selected.min(items.len().saturating_sub(1));
+        self.items = items;
+    }
+
+    pub fn current(&self) -> Option<&T> {
+        self.items.get(self.selected)
+    }
+}
 
 /// Move `scroll` (the first visible row) so that `selected` is visible in a
 /// window `height` rows tall.

@@ -171,7 +171,7 @@ pub fn render_compose(f: &mut Frame, app: &App, area: Rect) {
         _ => {}
     }
     if let Some(sel) = c.picker {
-        let h = u16::try_from(app.directory.nodes.len())
+        let h = u16::try_from(app.directory.items.len())
             .unwrap_or(20)
             .saturating_add(3)
             .max(5);
@@ -185,7 +185,7 @@ pub fn render_compose(f: &mut Frame, app: &App, area: Rect) {
         let top = sel.saturating_sub(rows.saturating_sub(1));
         let lines: Vec<Line> = app
             .directory
-            .nodes
+            .items
             .iter()
             .enumerate()
             .skip(top)

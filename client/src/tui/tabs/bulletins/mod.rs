@@ -20,12 +20,12 @@ pub(crate) fn compose_update(
 ) -> Mode {
     let t = app.lang.t();
     if let Some(sel) = c.picker {
-        let n = app.directory.nodes.len();
+        let n = app.directory.items.len();
         match action {
             Action::Up => c.picker = Some(sel.saturating_sub(1)),
             Action::Down => c.picker = Some((sel + 1).min(n.saturating_sub(1))),
             Action::Char(' ') => {
-                if let Some(node) = app.directory.nodes.get(sel) {
+                if let Some(node) = app.directory.items.get(sel) {
                     let id = node.node_id.clone();
                     if !c.chosen.remove(&id) {
                         c.chosen.insert(id);

@@ -88,7 +88,7 @@ fn render_case_detail(f: &mut Frame, app: &App, area: Rect) {
         return;
     };
     let s = &d.file.state;
-    let names = Names::new(&app.directory.nodes);
+    let names = Names::new(&app.directory.items);
     let lang = app.lang;
     let mut lines: Vec<Line> = Vec::new();
     for row in wrap(&s.facts.title, w) {

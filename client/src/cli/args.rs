@@ -324,58 +324,9 @@ pub enum ExportCmd {
 #[derive(Subcommand)]
 pub enum CaseCmd {
     /// Register a case taken on the hotline (登记).
-    Intake {
-        #[arg(long)]
-        title: String,
-        /// ip, trade_remedy, contract, labour, unfair_competition, other (or 知识产权…).
-        #[arg(long)]
-        category: String,
-        /// A province, or a country for overseas cases.
-        #[arg(long)]
-        jurisdiction: String,
-        /// The enterprise (confidential: handlers only).
-        #[arg(long)]
-        enterprise: String,
-        /// The claimant's contact (confidential: handlers only).
-        #[arg(long)]
-        contact: String,
-        #[arg(long, default_value = "")]
-        summary: String,
-        /// Support requested: legal, association, publicity (comma-separated).
-        #[arg(long, value_delimiter = ',')]
-        support: Vec<String>,
-        /// normal, urgent, critical (一般, 紧急, 特急).
-        #[arg(long, default_value = "normal")]
-        urgency: String,
-        /// Another handler (repeatable).
-        #[arg(long = "co-handler")]
-        co_handlers: Vec<String>,
-        /// A node recused from the case from the start (repeatable).
-        #[arg(long = "recuse")]
-        recused: Vec<String>,
-        /// Share the notice right away (an audience: node ids, a tier, a role).
-        #[arg(long)]
-        share: Option<String>,
-    },
+    Intake(IntakeArgs),
     /// Cases, most recently updated first.
-    List {
-        /// Only cases this node handles.
-        #[arg(long, conflicts_with = "shared")]
-        mine: bool,
-        /// Only cases shared with this node by others.
-        #[arg(long)]
-        shared: bool,
-        #[arg(long)]
-        status: Option<String>,
-        #[arg(long)]
-        category: Option<String>,
-        /// Only open cases with no update for this many days.
-        #[arg(long)]
-        overdue: Option<u32>,
-        /// Substring of the number, title, summary or jurisdiction.
-        #[arg(long)]
-        query: Option<String>,
-    },
+    List(CaseListArgs),
     /// A case with its timeline (and its confidential fields, for handlers).
     Show { case: String },
     /// Move a case on: accepted, in_progress, resolved, closed (受理, 办理中, 已办结, 结案).
@@ -429,28 +380,93 @@ pub enum CaseCmd {
     },
     /// Prepare a redacted typical case (典型案例) from a finished case; shows
     /// the redacted text, or publishes it with --publish.
-    Typical {
-        case: String,
-        /// Write the draft here for editing (title on the first line).
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// Use this edited draft instead of the generated one.
-        #[arg(long)]
-        from: Option<PathBuf>,
-        /// Publish it as a bulletin (after the confidential fields are checked).
-        #[arg(long)]
-        publish: bool,
-        #[arg(long, default_value = "all")]
-        to: String,
-    },
+    Typical(TypicalArgs),
     /// The full case file for a court or a bureau: Markdown or JSON, with documents.
-    Export {
-        case: String,
-        /// md | json
-        #[arg(long, default_value = "md")]
-        format: String,
-        /// File to write; documents go to a folder next to it.
-        #[arg(long)]
-        out: PathBuf,
-    },
+    Export(ExportArgs),
+}
+
+// `lianxi case intake`: a new case from the hotline. (a plain comment: clap would take a doc comment as the about text)
+#[derive(Args)]
+pub struct IntakeArgs {
+    #[arg(long)]
+    pub title: String,
+    /// ip, trade_remedy, contract, labour, unfair_competition, other (or 知识产权…).
+    #[arg(long)]
+    pub category: String,
+    /// A province, or a country for overseas cases.
+    #[arg(long)]
+    pub jurisdiction: String,
+    /// The enterprise (confidential: handlers only).
+    #[arg(long)]
+    pub enterprise: String,
+    /// The claimant's contact (confidential: handlers only).
+    #[arg(long)]
+    pub contact: String,
+    #[arg(long, default_value = "")]
+    pub summary: String,
+    /// Support requested: legal, association, publicity (comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub support: Vec<String>,
+    /// normal, urgent, critical (一般, 紧急, 特急).
+    #[arg(long, default_value = "normal")]
+    pub urgency: String,
+    /// Another handler (repeatable).
+    #[arg(long = "co-handler")]
+    pub co_handlers: Vec<String>,
+    /// A node recused from the case from the start (repeatable).
+    #[arg(long = "recuse")]
+    pub recused: Vec<String>,
+    /// Share the notice right away (an audience: node ids, a tier, a role).
+    #[arg(long)]
+    pub share: Option<String>,
+}
+
+// `lianxi case list`: which cases to show. (a plain comment: clap would take a doc comment as the about text)
+#[derive(Args)]
+pub struct CaseListArgs {
+    /// Only cases this node handles.
+    #[arg(long, conflicts_with = "shared")]
+    pub mine: bool,
+    /// Only cases shared with this node by others.
+    #[arg(long)]
+    pub shared: bool,
+    #[arg(long)]
+    pub status: Option<String>,
+    #[arg(long)]
+    pub category: Option<String>,
+    /// Only open cases with no update for this many days.
+    #[arg(long)]
+    pub overdue: Option<u32>,
+    /// Substring of the number, title, summary or jurisdiction.
+    #[arg(long)]
+    pub query: Option<String>,
+}
+
+// `lianxi case typical`: the redacted typical case. (a plain comment: clap would take a doc comment as the about text)
+#[derive(Args)]
+pub struct TypicalArgs {
+    pub case: String,
+    /// Write the draft here for editing (title on the first line).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Use this edited draft instead of the generated one.
+    #[arg(long)]
+    pub from: Option<PathBuf>,
+    /// Publish it as a bulletin (after the confidential fields are checked).
+    #[arg(long)]
+    pub publish: bool,
+    #[arg(long, default_value = "all")]
+    pub to: String,
+}
+
+// `lianxi case export`: the case file for a court or bureau. (a plain comment: clap would take a doc comment as the about text)
+#[derive(Args)]
+pub struct ExportArgs {
+    pub case: String,
+    /// md | json
+    #[arg(long, default_value = "md")]
+    pub format: String,
+    /// File to write; documents go to a folder next to it.
+    #[arg(long)]
+    pub out: PathBuf,
 }

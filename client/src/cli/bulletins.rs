@@ -1,6 +1,8 @@
 //! CLI subcommands for bulletins: send with metadata and attachments, ack,
 //! receipts, remind, revise, withdraw, forward, attachments and export.
 
+use std::path::PathBuf;
+
 use anyhow::Context;
 use lianxi::archive::bulletins::Filter;
 use lianxi::bulletins::{Patch, read_attachments, to_markdown};
@@ -100,7 +102,7 @@ async fn send_and_report(
 
 pub async fn run(cmd: BulletinCmd, home: &Home, json: bool) -> anyhow::Result<()> {
     let node = Node::open(home.clone())?;
-    let max = node.config.max_attachment.unwrap_or(DEFAULT_MAX_ATTACHMENT);
+    let node = &node;
     match cmd {
         BulletinCmd::Send(SendCmd::Bulletin {
             to,
@@ -110,95 +112,22 @@ pub async fn run(cmd: BulletinCmd, home: &Home, json: bool) -> anyhow::Result<()
             embargo,
             meta,
         }) => {
+            let max = node.config.max_attachment.unwrap_or(DEFAULT_MAX_ATTACHMENT);
             let audience: Audience = to.parse()?;
-            let body = match (body, body_file) {
-                (Some(b), _) => b,
-                (None, Some(f)) => std::fs::read_to_string(&f)
-                    .with_context(|| format!("reading {}", f.display()))?,
-                (None, None) => String::new(),
-            };
+            let body = read_body(body, body_file)?.unwrap_or_default();
             let not_before = embargo.as_deref().map(parse_time).transpose()?;
             let b = bulletin(title, body, meta, max)?;
             let id = node
                 .queue(audience, Payload::Bulletin(b), not_before)
                 .await?;
-            send_and_report(&node, id, json, "bulletin", json!({})).await?;
+            send_and_report(node, id, json, "bulletin", json!({})).await
         }
-        BulletinCmd::Ack { id, reply } => {
-            let fresh = node.acknowledge(&id, reply).await?;
-            if !fresh {
-                print(
-                    json,
-                    json!({"id": id, "status": "already_acknowledged"}),
-                    || format!("{id} was already acknowledged"),
-                );
-                return Ok(());
-            }
-            let pending = node.archive.call(|a| a.pending()).await?;
-            match pending.last() {
-                Some(r) => {
-                    send_and_report(&node, r.id, json, "receipt", json!({"bulletin": id})).await?
-                }
-                None => print(
-                    json,
-                    json!({"bulletin": id, "status": "queued"}),
-                    String::new,
-                ),
-            }
-        }
-        BulletinCmd::Receipts { id } => {
-            let r = node
-                .archive
-                .call(move |a| a.receipts(&id, now_ms()))
-                .await?;
-            let rows: Vec<Value> = r
-                .recipients
-                .iter()
-                .map(|x| {
-                    json!({"node_id": x.node_id, "state": x.state(), "delivered_at": x.delivered_at.map(rfc3339),
-                           "read_at": x.read_at.map(rfc3339), "acknowledged_at": x.acked_at.map(rfc3339),
-                           "reply": x.reply, "reminded_at": x.reminded_at.map(rfc3339), "overdue": x.overdue})
-                })
-                .collect();
-            let v = json!({"id": r.id, "title": r.title, "ack_required": r.ack_required, "ack_by": r.ack_by.map(rfc3339),
-                           "recipients": rows, "total": r.recipients.len(), "delivered": r.delivered, "read": r.read,
-                           "acknowledged": r.acknowledged, "overdue": r.overdue});
-            print(json, v, || {
-                let mut s = format!(
-                    "{}\n{} recipients: {} delivered, {} read, {} acknowledged, {} overdue\n",
-                    r.title,
-                    r.recipients.len(),
-                    r.delivered,
-                    r.read,
-                    r.acknowledged,
-                    r.overdue
-                );
-                for x in &r.recipients {
-                    s += &format!(
-                        "{:<16} {:<13} {}{}\n",
-                        x.node_id,
-                        x.state(),
-                        x.acked_at
-                            .or(x.read_at)
-                            .or(x.delivered_at)
-                            .map(rfc3339)
-                            .unwrap_or_default(),
-                        if x.overdue { "  OVERDUE" } else { "" }
-                    );
-                }
-                s.trim_end().to_owned()
-            });
-        }
+        BulletinCmd::Ack { id, reply } => ack(node, json, id, reply).await,
+        BulletinCmd::Receipts { id } => receipts(node, json, id).await,
         BulletinCmd::Remind { id, note } => {
             let (rid, n) = node.remind(&id, note).await?;
-            send_and_report(
-                &node,
-                rid,
-                json,
-                "reminder",
-                json!({"bulletin": id, "reminded": n}),
-            )
-            .await?;
+            let extra = json!({"bulletin": id, "reminded": n});
+            send_and_report(node, rid, json, "reminder", extra).await
         }
         BulletinCmd::Revise {
             id,
@@ -209,35 +138,22 @@ pub async fn run(cmd: BulletinCmd, home: &Home, json: bool) -> anyhow::Result<()
             effective,
             note,
         } => {
-            let body = match (body, body_file) {
-                (Some(b), _) => Some(b),
-                (None, Some(f)) => Some(
-                    std::fs::read_to_string(&f)
-                        .with_context(|| format!("reading {}", f.display()))?,
-                ),
-                _ => None,
+            let patch = Patch {
+                title,
+                body: read_body(body, body_file)?,
+                doc_number,
+                effective,
             };
-            let rid = node
-                .revise(
-                    &id,
-                    Patch {
-                        title,
-                        body,
-                        doc_number,
-                        effective,
-                    },
-                    note,
-                )
-                .await?;
-            send_and_report(&node, rid, json, "revision", json!({"revises": id})).await?;
+            let rid = node.revise(&id, patch, note).await?;
+            send_and_report(node, rid, json, "revision", json!({"revises": id})).await
         }
         BulletinCmd::Withdraw { id, reason } => {
             let rid = node.withdraw(&id, reason).await?;
-            send_and_report(&node, rid, json, "withdrawal", json!({"withdraws": id})).await?;
+            send_and_report(node, rid, json, "withdrawal", json!({"withdraws": id})).await
         }
         BulletinCmd::Forward { id, to, note } => {
             let rid = node.forward(&id, to.parse()?, note).await?;
-            send_and_report(&node, rid, json, "forward", json!({"forwards": id})).await?;
+            send_and_report(node, rid, json, "forward", json!({"forwards": id})).await
         }
         BulletinCmd::Attachment {
             id,
@@ -252,8 +168,79 @@ pub async fn run(cmd: BulletinCmd, home: &Home, json: bool) -> anyhow::Result<()
                 json!({"name": real, "path": path, "size": data.len()}),
                 || format!("saved {} ({} bytes)", path.display(), data.len()),
             );
+            Ok(())
         }
     }
+}
+
+/// `--body TEXT` or `--body-file FILE`; neither is `None`.
+fn read_body(body: Option<String>, file: Option<PathBuf>) -> anyhow::Result<Option<String>> {
+    match (body, file) {
+        (Some(b), _) => Ok(Some(b)),
+        (None, Some(f)) => std::fs::read_to_string(&f)
+            .map(Some)
+            .with_context(|| format!("reading {}", f.display())),
+        (None, None) => Ok(None),
+    }
+}
+
+async fn ack(node: &Node, json: bool, id: String, reply: Option<String>) -> anyhow::Result<()> {
+    let fresh = node.acknowledge(&id, reply).await?;
+    if !fresh {
+        let v = json!({"id": id, "status": "already_acknowledged"});
+        print(json, v, || format!("{id} was already acknowledged"));
+        return Ok(());
+    }
+    let pending = node.archive.call(|a| a.pending()).await?;
+    match pending.last() {
+        Some(r) => send_and_report(node, r.id, json, "receipt", json!({"bulletin": id})).await,
+        None => {
+            let v = json!({"bulletin": id, "status": "queued"});
+            print(json, v, String::new);
+            Ok(())
+        }
+    }
+}
+
+async fn receipts(node: &Node, json: bool, id: String) -> anyhow::Result<()> {
+    let r = node
+        .archive
+        .call(move |a| a.receipts(&id, now_ms()))
+        .await?;
+    let rows: Vec<Value> = r
+        .recipients
+        .iter()
+        .map(|x| {
+            json!({"node_id": x.node_id, "state": x.state(), "delivered_at": x.delivered_at.map(rfc3339),
+                   "read_at": x.read_at.map(rfc3339), "acknowledged_at": x.acked_at.map(rfc3339),
+                   "reply": x.reply, "reminded_at": x.reminded_at.map(rfc3339), "overdue": x.overdue})
+        })
+        .collect();
+    let v = json!({"id": r.id, "title": r.title, "ack_required": r.ack_required, "ack_by": r.ack_by.map(rfc3339),
+                   "recipients": rows, "total": r.recipients.len(), "delivered": r.delivered, "read": r.read,
+                   "acknowledged": r.acknowledged, "overdue": r.overdue});
+    print(json, v, || {
+        let mut s = format!(
+            "{}\n{} recipients: {} delivered, {} read, {} acknowledged, {} overdue\n",
+            r.title,
+            r.recipients.len(),
+            r.delivered,
+            r.read,
+            r.acknowledged,
+            r.overdue
+        );
+        for x in &r.recipients {
+            let when = x.acked_at.or(x.read_at).or(x.delivered_at);
+            s += &format!(
+                "{:<16} {:<13} {}{}\n",
+                x.node_id,
+                x.state(),
+                when.map(rfc3339).unwrap_or_default(),
+                if x.overdue { "  OVERDUE" } else { "" }
+            );
+        }
+        s.trim_end().to_owned()
+    });
     Ok(())
 }
 

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use anyhow::Context;
-use lianxi::archive::cases::{CaseFilter, Queued};
+use lianxi::archive::cases::{CaseFile, CaseFilter, Queued};
 use lianxi::bulletins::read_attachments;
 use lianxi::case_file::{Names, file_json, file_markdown, summary_json};
 use lianxi::cases::{Intake, TypicalDraft};
@@ -12,12 +12,12 @@ use lianxi::home::Home;
 use lianxi::node::Node;
 use lianxi::{ErrorCode, ProtoError, now_ms};
 use lianxi_certs::files::{create_private_dir, safe_component, write_new_in};
-use lianxi_shared::case::{CaseChange, CaseStatus};
+use lianxi_shared::case::{CaseChange, CaseStatus, Confidential};
 use lianxi_shared::payload::DEFAULT_MAX_ATTACHMENT;
 use lianxi_shared::{Audience, NodeId};
 use serde_json::{Value, json};
 
-use crate::cli::args::CaseCmd;
+use crate::cli::args::{CaseCmd, CaseListArgs, ExportArgs, IntakeArgs, TypicalArgs};
 use crate::cli::commands::print;
 use crate::cli::delivery::{Delivery, deliver_now, deliver_unless_local};
 
@@ -68,246 +68,227 @@ fn read_draft(path: &Path) -> anyhow::Result<TypicalDraft> {
     })
 }
 
+/// What every case command has at hand.
+struct Ctx {
+    node: Node,
+    me: NodeId,
+    names: Names,
+    json: bool,
+}
+
 pub async fn run(cmd: CaseCmd, home: &Home, json: bool) -> anyhow::Result<()> {
     let node = Node::open(home.clone())?;
     let me = node.me.node_id.clone();
     let names = Names::new(&node.directory().await?);
+    let cx = Ctx {
+        node,
+        me,
+        names,
+        json,
+    };
+    let node = &cx.node;
     match cmd {
-        CaseCmd::Intake {
-            title,
-            category,
-            jurisdiction,
-            enterprise,
-            contact,
-            summary,
-            support,
-            urgency,
-            co_handlers,
-            recused,
-            share,
-        } => {
-            let form = Intake {
-                title,
-                category: category.parse()?,
-                jurisdiction,
-                enterprise,
-                contact,
-                summary,
-                support: support
-                    .iter()
-                    .filter(|s| !s.trim().is_empty())
-                    .map(|s| s.trim().parse())
-                    .collect::<Result<_, _>>()?,
-                urgency: urgency.parse()?,
-                co_handlers: node_ids(&co_handlers)?,
-                recused: node_ids(&recused)?,
-                share: share.as_deref().map(str::parse).transpose()?,
-            };
-            let r = node.case_intake(form).await?;
-            let excluded = r.excluded;
-            report(
-                &node,
-                r.queued,
-                json,
-                "registered",
-                json!({"excluded": excluded.iter().map(NodeId::as_str).collect::<Vec<_>>()}),
-            )
-            .await?;
-        }
-        CaseCmd::List {
-            mine,
-            shared,
-            status,
-            category,
-            overdue,
-            query,
-        } => {
-            let now = now_ms();
-            let f = CaseFilter {
-                mine: (mine || shared).then_some(mine),
-                status: status.as_deref().map(str::parse).transpose()?,
-                category: category.as_deref().map(str::parse).transpose()?,
-                stale_before: overdue.map(|d| now - i64::from(d) * 86_400_000),
-                text: query,
-            };
-            let me2 = me.clone();
-            let cases = node.archive.call(move |a| a.cases(&me2, &f)).await?;
-            let v: Vec<Value> = cases.iter().map(|s| summary_json(s, &me, now)).collect();
-            print(json, json!(v), || {
-                cases
-                    .iter()
-                    .map(|s| {
-                        format!(
-                            "{}  {:<4}  {:<6}  {}{}",
-                            s.facts.number,
-                            s.status.zh(),
-                            s.facts.category.zh(),
-                            s.facts.title,
-                            if s.is_handler(&me) { "" } else { "  [共享]" }
-                        )
-                    })
-                    .collect::<Vec<_>>()
-                    .join("\n")
-            });
-        }
+        CaseCmd::Intake(a) => intake(&cx, a).await,
+        CaseCmd::List(a) => list(&cx, a).await,
         CaseCmd::Show { case } => {
             let f = node.case_file(&case).await?;
-            let conf = node.case_confidential(&f.state);
-            let conf = conf.filter(|_| f.state.is_handler(&me));
+            let conf = cx.confidential(&f);
             print(
                 json,
-                file_json(&f, &me, conf.as_ref(), &names, now_ms()),
-                || file_markdown(&f, conf.as_ref(), &names),
+                file_json(&f, &cx.me, conf.as_ref(), &cx.names, now_ms()),
+                || file_markdown(&f, conf.as_ref(), &cx.names),
             );
+            Ok(())
         }
         CaseCmd::Status { case, status, note } => {
             let status: CaseStatus = status.parse()?;
             let q = node.case_status(&case, status, note).await?;
-            report(
-                &node,
-                q,
-                json,
-                status.zh(),
-                json!({"case_status": status.as_str()}),
-            )
-            .await?;
+            let extra = json!({"case_status": status.as_str()});
+            report(node, q, json, status.zh(), extra).await
         }
         CaseCmd::Note { case, text, attach } => {
             let max = node.config.max_attachment.unwrap_or(DEFAULT_MAX_ATTACHMENT);
-            let q = node
-                .case_note(&case, text, read_attachments(&attach, max)?)
-                .await?;
-            report(&node, q, json, "note added", json!({})).await?;
+            let files = read_attachments(&attach, max)?;
+            let q = node.case_note(&case, text, files).await?;
+            report(node, q, json, "note added", json!({})).await
         }
-        CaseCmd::Share { case, to } => {
-            let r = node.case_share(&case, &to.parse::<Audience>()?).await?;
-            if !r.excluded.is_empty() && !json {
-                crate::cli::output::warn(&format!(
-                    "left out (recused, 回避): {}",
-                    r.excluded
-                        .iter()
-                        .map(|n| names.of(n))
-                        .collect::<Vec<_>>()
-                        .join("、")
-                ));
-            }
-            let excluded: Vec<&str> = r.excluded.iter().map(NodeId::as_str).collect();
-            report(
-                &node,
-                r.queued,
-                json,
-                "shared",
-                json!({"excluded": excluded}),
-            )
-            .await?;
-        }
+        CaseCmd::Share { case, to } => share(&cx, &case, &to).await,
         CaseCmd::Recuse {
             case,
             nodes,
             reason,
         } => {
             let q = node.case_recuse(&case, node_ids(&nodes)?, reason).await?;
-            report(&node, q, json, "recusal recorded", json!({})).await?;
+            report(node, q, json, "recusal recorded", json!({})).await
         }
         CaseCmd::Refer { case, to, note } => {
             let q = node.case_refer(&case, NodeId::new(to)?, note).await?;
-            report(&node, q, json, "referred", json!({})).await?;
+            report(node, q, json, "referred", json!({})).await
         }
         CaseCmd::Accept { case, reason } => {
             let q = node.case_answer(&case, true, reason).await?;
-            report(&node, q, json, "referral accepted", json!({})).await?;
+            report(node, q, json, "referral accepted", json!({})).await
         }
         CaseCmd::Decline { case, reason } => {
             let q = node.case_answer(&case, false, reason).await?;
-            report(&node, q, json, "referral declined", json!({})).await?;
+            report(node, q, json, "referral declined", json!({})).await
         }
-        CaseCmd::Typical {
-            case,
-            out,
-            from,
-            publish,
-            to,
-        } => {
-            let draft = match &from {
-                Some(p) => read_draft(p)?,
-                None => node.typical_draft(&case).await?,
-            };
-            let leaks = node.typical_leaks(&case, &draft).await?;
-            if let Some(p) = &out {
-                std::fs::write(p, format!("{}\n\n{}", draft.title, draft.body))
-                    .with_context(|| format!("writing {}", p.display()))?;
-            }
-            if publish {
-                let id = node
-                    .publish_typical(&case, draft.clone(), to.parse()?)
-                    .await?;
-                let d = deliver_now(&node, id).await?;
-                print(
-                    json,
-                    json!({"id": id.to_string(), "status": d.status(), "recipients": d.recipients(),
-                           "title": draft.title, "reason": d.reason()}),
-                    || format!("typical case published as bulletin {id} ({})", d.status()),
-                );
-            } else {
-                print(
-                    json,
-                    json!({"title": draft.title, "body": draft.body, "leaks": leaks.len()}),
-                    || {
-                        let warn = if leaks.is_empty() {
-                            "已隐去全部保密信息；用 --publish 发布。".to_owned()
-                        } else {
-                            format!("仍含 {} 处保密信息，不能发布。", leaks.len())
-                        };
-                        format!("{}\n\n{}\n\n{warn}", draft.title, draft.body)
-                    },
-                );
-            }
-        }
-        CaseCmd::Export { case, format, out } => {
-            let f = node.case_file(&case).await?;
-            let conf = node
-                .case_confidential(&f.state)
-                .filter(|_| f.state.is_handler(&me));
-            let text = match format.as_str() {
-                "md" => file_markdown(&f, conf.as_ref(), &names),
-                "json" => serde_json::to_string_pretty(&file_json(
-                    &f,
-                    &me,
-                    conf.as_ref(),
-                    &names,
-                    now_ms(),
-                ))?,
-                other => {
-                    return Err(ProtoError::new(
-                        ErrorCode::BadRequest,
-                        format!("unknown format {other:?}: md or json"),
-                    )
-                    .into());
-                }
-            };
-            std::fs::write(&out, text).with_context(|| format!("writing {}", out.display()))?;
-            // One sanitised component next to OUT; documents never replace
-            // what is there (numbered names instead).
-            let folder = safe_component(&format!("{}-documents", f.state.facts.number));
-            let dir = out.with_file_name(folder);
-            let mut docs = Vec::new();
-            for st in &f.steps {
-                if let CaseChange::Note { attachments, .. } = &st.event.msg.change {
-                    for a in attachments {
-                        create_private_dir(&dir)?;
-                        docs.push(write_new_in(
-                            &dir,
-                            &safe_component(&a.name),
-                            &a.data,
-                            false,
-                        )?);
+        CaseCmd::Typical(a) => typical(&cx, a).await,
+        CaseCmd::Export(a) => export(&cx, a).await,
+    }
+}
+
+impl Ctx {
+    /// The case's confidential fields, for a handler only.
+    fn confidential(&self, f: &CaseFile) -> Option<Confidential> {
+        self.node
+            .case_confidential(&f.state)
+            .filter(|_| f.state.is_handler(&self.me))
+    }
+}
+
+async fn intake(cx: &Ctx, a: IntakeArgs) -> anyhow::Result<()> {
+    let form = Intake {
+        title: a.title,
+        category: a.category.parse()?,
+        jurisdiction: a.jurisdiction,
+        enterprise: a.enterprise,
+        contact: a.contact,
+        summary: a.summary,
+        support: a
+            .support
+            .iter()
+            .filter(|s| !s.trim().is_empty())
+            .map(|s| s.trim().parse())
+            .collect::<Result<_, _>>()?,
+        urgency: a.urgency.parse()?,
+        co_handlers: node_ids(&a.co_handlers)?,
+        recused: node_ids(&a.recused)?,
+        share: a.share.as_deref().map(str::parse).transpose()?,
+    };
+    let r = cx.node.case_intake(form).await?;
+    let excluded: Vec<&str> = r.excluded.iter().map(NodeId::as_str).collect();
+    let extra = json!({ "excluded": excluded });
+    report(&cx.node, r.queued, cx.json, "registered", extra).await
+}
+
+async fn list(cx: &Ctx, a: CaseListArgs) -> anyhow::Result<()> {
+    let now = now_ms();
+    let f = CaseFilter {
+        mine: (a.mine || a.shared).then_some(a.mine),
+        status: a.status.as_deref().map(str::parse).transpose()?,
+        category: a.category.as_deref().map(str::parse).transpose()?,
+        stale_before: a.overdue.map(|d| now - i64::from(d) * 86_400_000),
+        text: a.query,
+    };
+    let me = cx.me.clone();
+    let cases = cx.node.archive.call(move |a| a.cases(&me, &f)).await?;
+    let v: Vec<Value> = cases.iter().map(|s| summary_json(s, &cx.me, now)).collect();
+    print(cx.json, json!(v), || {
+        cases
+            .iter()
+            .map(|s| {
+                format!(
+                    "{}  {:<4}  {:<6}  {}{}",
+                    s.facts.number,
+                    s.status.zh(),
+                    s.facts.category.zh(),
+                    s.facts.title,
+                    if s.is_handler(&cx.me) {
+                        ""
+                    } else {
+                        "  [共享]"
                     }
-                }
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    });
+    Ok(())
+}
+
+async fn share(cx: &Ctx, case: &str, to: &str) -> anyhow::Result<()> {
+    let r = cx.node.case_share(case, &to.parse::<Audience>()?).await?;
+    if !r.excluded.is_empty() && !cx.json {
+        let names: Vec<String> = r.excluded.iter().map(|n| cx.names.of(n)).collect();
+        crate::cli::output::warn(&format!("left out (recused, 回避): {}", names.join("、")));
+    }
+    let excluded: Vec<&str> = r.excluded.iter().map(NodeId::as_str).collect();
+    let extra = json!({ "excluded": excluded });
+    report(&cx.node, r.queued, cx.json, "shared", extra).await
+}
+
+async fn typical(cx: &Ctx, a: TypicalArgs) -> anyhow::Result<()> {
+    let node = &cx.node;
+    let draft = match &a.from {
+        Some(p) => read_draft(p)?,
+        None => node.typical_draft(&a.case).await?,
+    };
+    let leaks = node.typical_leaks(&a.case, &draft).await?;
+    if let Some(p) = &a.out {
+        std::fs::write(p, format!("{}\n\n{}", draft.title, draft.body))
+            .with_context(|| format!("writing {}", p.display()))?;
+    }
+    if !a.publish {
+        let v = json!({"title": draft.title, "body": draft.body, "leaks": leaks.len()});
+        print(cx.json, v, || {
+            let warn = if leaks.is_empty() {
+                "已隐去全部保密信息；用 --publish 发布。".to_owned()
+            } else {
+                format!("仍含 {} 处保密信息，不能发布。", leaks.len())
+            };
+            format!("{}\n\n{}\n\n{warn}", draft.title, draft.body)
+        });
+        return Ok(());
+    }
+    let title = draft.title.clone();
+    let id = node.publish_typical(&a.case, draft, a.to.parse()?).await?;
+    let d = deliver_now(node, id).await?;
+    print(
+        cx.json,
+        json!({"id": id.to_string(), "status": d.status(), "recipients": d.recipients(),
+               "title": title, "reason": d.reason()}),
+        || format!("typical case published as bulletin {id} ({})", d.status()),
+    );
+    Ok(())
+}
+
+async fn export(cx: &Ctx, a: ExportArgs) -> anyhow::Result<()> {
+    let f = cx.node.case_file(&a.case).await?;
+    let conf = cx.confidential(&f);
+    let text = match a.format.as_str() {
+        "md" => file_markdown(&f, conf.as_ref(), &cx.names),
+        "json" => {
+            let v = file_json(&f, &cx.me, conf.as_ref(), &cx.names, now_ms());
+            serde_json::to_string_pretty(&v)?
+        }
+        other => {
+            let m = format!("unknown format {other:?}: md or json");
+            return Err(ProtoError::new(ErrorCode::BadRequest, m).into());
+        }
+    };
+    let out = a.out;
+    std::fs::write(&out, text).with_context(|| format!("writing {}", out.display()))?;
+    // One sanitised component next to OUT; documents never replace
+    // what is there (numbered names instead).
+    let folder = safe_component(&format!("{}-documents", f.state.facts.number));
+    let dir = out.with_file_name(folder);
+    let mut docs = Vec::new();
+    for st in &f.steps {
+        if let CaseChange::Note { attachments, .. } = &st.event.msg.change {
+            for a in attachments {
+                create_private_dir(&dir)?;
+                docs.push(write_new_in(
+                    &dir,
+                    &safe_component(&a.name),
+                    &a.data,
+                    false,
+                )?);
             }
-            print(json, json!({"path": out, "documents": docs}), || {
-                format!("wrote {} and {} document(s)", out.display(), docs.len())
-            });
         }
     }
+    print(cx.json, json!({"path": out, "documents": docs}), || {
+        format!("wrote {} and {} document(s)", out.display(), docs.len())
+    });
     Ok(())
 }

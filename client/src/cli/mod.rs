@@ -2,8 +2,7 @@
 //! (the dispatcher and shared helpers), `identity`, `session` and `archive`
 //! (the node's own commands), one module per command family
 //! (`bulletins`, `cases`, `conference`, `keys`), `delivery` (send what was
-//! just queued), `conf_view` (the conference's
-//! text and JSON views) and `output` (the one sink every printed line goes
+//! just queued) and `output` (the one sink every printed line goes
 //! through, escaping remote text).
 
 pub mod archive;
@@ -11,7 +10,6 @@ pub mod args;
 pub mod bulletins;
 pub mod cases;
 pub mod commands;
-pub mod conf_view;
 pub mod conference;
 pub mod delivery;
 pub mod identity;

@@ -3,7 +3,10 @@
 //! when the message was accepted.
 
 use super::fold::err;
-use super::{ConfMsg, Conference, MeetingState, Outcome, RemindOf, Standing, Standings};
+use super::{
+    ConfMsg, Conference, MeetingState, Outcome, Published, RemindOf, Resolution, Slot, Standing,
+    Standings,
+};
 use crate::error::{ErrorCode, ProtoError};
 use crate::ids::NodeId;
 use crate::rotation::{self, PoolChange, Schedule};
@@ -104,6 +107,139 @@ impl Conference {
         Ok(())
     }
 
+    fn require_not_held(m: &MeetingState) -> Result<(), ProtoError> {
+        if m.minutes.is_some() {
+            return Err(err(ErrorCode::AgendaClosed, "the session was already held"));
+        }
+        Ok(())
+    }
+
+    /// A rotation schedule: the chair's, the turns the rules give for its
+    /// inputs, every change standing on the members' own answers, and no
+    /// session already held given another host.
+    fn check_schedule(
+        &self,
+        sender: &NodeId,
+        p: &Published,
+        standings: &Standings,
+    ) -> Result<(), ProtoError> {
+        let in_pool = |n: &NodeId| standings.get(n).is_some_and(Standing::in_pool);
+        Self::require_chair(sender, standings)?;
+        let schedule =
+            rotation::generate(&p.input).map_err(|e| err(ErrorCode::BadSchedule, e.message))?;
+        if schedule.turns != p.turns {
+            return Err(err(
+                ErrorCode::BadSchedule,
+                "the turns are not the ones the rules give for these inputs",
+            ));
+        }
+        rotation::check(
+            &p.input,
+            &Schedule {
+                turns: p.turns.clone(),
+                notes: Vec::new(),
+            },
+        )
+        .map_err(|e| err(ErrorCode::BadSchedule, e.message))?;
+        if let Some(m) = p.input.pool.iter().find(|n| !in_pool(n)) {
+            return Err(err(
+                ErrorCode::BadSchedule,
+                format!("{m} is not a provincial association in the directory"),
+            ));
+        }
+        for c in &p.input.changes {
+            self.check_change(c)?;
+        }
+        // Sessions already held keep the host that held them.
+        for (s, m) in &self.meetings {
+            if m.minutes.is_some() {
+                let was = self.host(*s);
+                let now = p
+                    .turns
+                    .iter()
+                    .find(|t| t.session == *s)
+                    .and_then(|t| t.holder.as_ref());
+                if now.is_some() && was != now {
+                    return Err(err(
+                        ErrorCode::BadSchedule,
+                        format!("session {s} was already held; its host cannot change"),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// An agenda: the host's, for an open session, of proposals made for it,
+    /// fitting in the meeting's time.
+    fn check_agenda(
+        &self,
+        sender: &NodeId,
+        session: u32,
+        slots: &[Slot],
+    ) -> Result<(), ProtoError> {
+        self.require_host(sender, session)?;
+        let m = self.meeting(session)?;
+        Self::require_open(m)?;
+        Self::require_not_held(m)?;
+        if let Some(s) = slots.iter().find(|s| m.proposal(&s.item).is_none()) {
+            return Err(err(
+                ErrorCode::UnknownReference,
+                format!(
+                    "agenda item {} was never proposed for session {session}",
+                    s.item
+                ),
+            ));
+        }
+        let total: u32 = slots.iter().map(|s| s.minutes).sum();
+        if total > m.meeting.minutes {
+            return Err(err(
+                ErrorCode::BadRequest,
+                format!(
+                    "the agenda needs {total} minutes; the meeting lasts {}",
+                    m.meeting.minutes
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Minutes: the host's, once the session started, with votes only from members.
+    fn check_minutes(
+        &self,
+        sender: &NodeId,
+        at: i64,
+        session: u32,
+        resolutions: &[Resolution],
+        standings: &Standings,
+    ) -> Result<(), ProtoError> {
+        self.require_host(sender, session)?;
+        let m = self.meeting(session)?;
+        Self::require_open(m)?;
+        if at < m.meeting.start_ms()? {
+            return Err(err(
+                ErrorCode::BadRequest,
+                format!("session {session} has not started yet"),
+            ));
+        }
+        for r in resolutions {
+            if let Outcome::Votes(v) = &r.outcome
+                && let Some(n) = v
+                    .keys()
+                    .find(|n| !standings.get(*n).is_some_and(Standing::takes_part))
+            {
+                return Err(err(
+                    ErrorCode::NotMember,
+                    format!(
+                        "{n} voted on {:?} but is not a member of the joint conference",
+                        r.title
+                    ),
+                ));
+            }
+        }
+        Ok(())
+    }
+
     /// May `sender` send `msg` at `at`? The same check on every node, against
     /// the standings recorded when the message was accepted.
     pub fn check(
@@ -122,52 +258,7 @@ impl Conference {
             ));
         }
         match msg {
-            ConfMsg::Schedule(p) => {
-                Self::require_chair(sender, standings)?;
-                let schedule = rotation::generate(&p.input)
-                    .map_err(|e| err(ErrorCode::BadSchedule, e.message))?;
-                if schedule.turns != p.turns {
-                    return Err(err(
-                        ErrorCode::BadSchedule,
-                        "the turns are not the ones the rules give for these inputs",
-                    ));
-                }
-                rotation::check(
-                    &p.input,
-                    &Schedule {
-                        turns: p.turns.clone(),
-                        notes: Vec::new(),
-                    },
-                )
-                .map_err(|e| err(ErrorCode::BadSchedule, e.message))?;
-                if let Some(m) = p.input.pool.iter().find(|n| !in_pool(n)) {
-                    return Err(err(
-                        ErrorCode::BadSchedule,
-                        format!("{m} is not a provincial association in the directory"),
-                    ));
-                }
-                for c in &p.input.changes {
-                    self.check_change(c)?;
-                }
-                // Sessions already held keep the host that held them.
-                for (s, m) in &self.meetings {
-                    if m.minutes.is_some() {
-                        let was = self.host(*s);
-                        let now = p
-                            .turns
-                            .iter()
-                            .find(|t| t.session == *s)
-                            .and_then(|t| t.holder.as_ref());
-                        if now.is_some() && was != now {
-                            return Err(err(
-                                ErrorCode::BadSchedule,
-                                format!("session {s} was already held; its host cannot change"),
-                            ));
-                        }
-                    }
-                }
-                Ok(())
-            }
+            ConfMsg::Schedule(p) => self.check_schedule(sender, p, standings),
             ConfMsg::Convene(m) => {
                 Self::require_chair(sender, standings)?;
                 if self.host(m.session).is_none() {
@@ -193,9 +284,7 @@ impl Conference {
                 Self::require_chair(sender, standings)?;
                 let m = self.meeting(*session)?;
                 Self::require_open(m)?;
-                if m.minutes.is_some() {
-                    return Err(err(ErrorCode::AgendaClosed, "the session was already held"));
-                }
+                Self::require_not_held(m)?;
                 Ok(())
             }
             ConfMsg::Propose { session, .. } => {
@@ -212,40 +301,11 @@ impl Conference {
                 }
                 Ok(())
             }
-            ConfMsg::Agenda { session, slots } => {
-                self.require_host(sender, *session)?;
-                let m = self.meeting(*session)?;
-                Self::require_open(m)?;
-                if m.minutes.is_some() {
-                    return Err(err(ErrorCode::AgendaClosed, "the session was already held"));
-                }
-                if let Some(s) = slots.iter().find(|s| m.proposal(&s.item).is_none()) {
-                    return Err(err(
-                        ErrorCode::UnknownReference,
-                        format!(
-                            "agenda item {} was never proposed for session {session}",
-                            s.item
-                        ),
-                    ));
-                }
-                let total: u32 = slots.iter().map(|s| s.minutes).sum();
-                if total > m.meeting.minutes {
-                    return Err(err(
-                        ErrorCode::BadRequest,
-                        format!(
-                            "the agenda needs {total} minutes; the meeting lasts {}",
-                            m.meeting.minutes
-                        ),
-                    ));
-                }
-                Ok(())
-            }
+            ConfMsg::Agenda { session, slots } => self.check_agenda(sender, *session, slots),
             ConfMsg::Rsvp { session, .. } => {
                 let m = self.meeting(*session)?;
                 Self::require_open(m)?;
-                if m.minutes.is_some() {
-                    return Err(err(ErrorCode::AgendaClosed, "the session was already held"));
-                }
+                Self::require_not_held(m)?;
                 Ok(())
             }
             ConfMsg::Remind { session, of, .. } => {
@@ -263,33 +323,7 @@ impl Conference {
                 session,
                 resolutions,
                 ..
-            } => {
-                self.require_host(sender, *session)?;
-                let m = self.meeting(*session)?;
-                Self::require_open(m)?;
-                if at < m.meeting.start_ms()? {
-                    return Err(err(
-                        ErrorCode::BadRequest,
-                        format!("session {session} has not started yet"),
-                    ));
-                }
-                for r in resolutions {
-                    if let Outcome::Votes(v) = &r.outcome
-                        && let Some(n) = v
-                            .keys()
-                            .find(|n| !standings.get(*n).is_some_and(Standing::takes_part))
-                    {
-                        return Err(err(
-                            ErrorCode::NotMember,
-                            format!(
-                                "{n} voted on {:?} but is not a member of the joint conference",
-                                r.title
-                            ),
-                        ));
-                    }
-                }
-                Ok(())
-            }
+            } => self.check_minutes(sender, at, *session, resolutions, standings),
             ConfMsg::Ack { session, minutes } => {
                 let m = self.meeting(*session)?;
                 match &m.minutes {

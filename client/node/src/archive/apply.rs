@@ -1,5 +1,6 @@
 //! Applying messages to the archive, incoming and outgoing alike: bulletins and
-//! their threads (revisions, withdrawal), forwards, receipts and reminders.
+//! their threads (revisions, withdrawal) and forwards; receipts and reminders
+//! are in `receipts`.
 //!
 //! Every rule that depends on what the archive holds is checked here, inside the
 //! transaction that applies the message: a receipt, reminder, revision or
@@ -7,15 +8,14 @@
 //! someone not entitled to send it, is rejected and changes nothing.
 
 use lianxi_shared::envelope::Opened;
-use lianxi_shared::payload::{Receipt, ReceiptState};
-use lianxi_shared::thread::{self, Known, ThreadEvent, ThreadMsg};
-use lianxi_shared::{
-    Audience, Bulletin, Envelope, ErrorCode, MessageId, NodeId, Payload, ProtoError,
-};
+use lianxi_shared::payload::{Forward, ReceiptState, Revision, Withdrawal};
+use lianxi_shared::thread::{Known, ThreadEvent, ThreadMsg};
+use lianxi_shared::{Bulletin, Envelope, ErrorCode, MessageId, NodeId, Payload, ProtoError};
 use rusqlite::{Connection, OptionalExtension, Transaction, params};
 use sha2::Digest;
 
 use super::messages::{Direction, Forwarded, Incoming, MessageRow};
+use super::receipts::queue_receipt;
 use super::{Archive, db_err, threads};
 use crate::search;
 
@@ -84,7 +84,7 @@ impl<'a> Item<'a> {
 /// How far a forwarded original's time may be after the forward's own (clocks differ).
 const FORWARD_SKEW_MS: i64 = 10 * 60 * 1000;
 
-fn reject(code: ErrorCode, m: impl Into<String>) -> ProtoError {
+pub(super) fn reject(code: ErrorCode, m: impl Into<String>) -> ProtoError {
     ProtoError::new(code, m)
 }
 
@@ -98,7 +98,7 @@ fn exists(tx: &Connection, id: &str) -> Result<bool, ProtoError> {
 }
 
 /// (sender, direction, thread) of a message in the archive.
-fn lookup(
+pub(super) fn lookup(
     tx: &Connection,
     id: &MessageId,
 ) -> Result<Option<(String, Direction, String)>, ProtoError> {
@@ -122,7 +122,11 @@ fn thread_event(item: &Item<'_>, msg: ThreadMsg) -> ThreadEvent {
 }
 
 /// What the archive knows of a bulletin a receipt or reminder names.
-fn known(id: MessageId, sender: &str, direction: Direction) -> Result<Known, ProtoError> {
+pub(super) fn known(
+    id: MessageId,
+    sender: &str,
+    direction: Direction,
+) -> Result<Known, ProtoError> {
     Ok(Known {
         id,
         sender: NodeId::new(sender)?,
@@ -245,7 +249,11 @@ fn insert_bulletin(
     })
 }
 
-fn record_event(tx: &Connection, item: &Item<'_>, reference: &str) -> Result<(), ProtoError> {
+pub(super) fn record_event(
+    tx: &Connection,
+    item: &Item<'_>,
+    reference: &str,
+) -> Result<(), ProtoError> {
     let h = &item.opened.header;
     tx.prepare_cached(
         "INSERT INTO events(id, direction, kind, sender, ref, at, payload, env_header, env_sig, env_body)
@@ -268,48 +276,6 @@ fn record_event(tx: &Connection, item: &Item<'_>, reference: &str) -> Result<(),
     Ok(())
 }
 
-/// Put a receipt for `bulletin` to its sender into the outbox.
-pub(crate) fn queue_receipt(
-    tx: &Connection,
-    bulletin: &str,
-    to: &str,
-    state: ReceiptState,
-    reply: Option<String>,
-    now: i64,
-) -> Result<(), ProtoError> {
-    let bulletin: MessageId = bulletin.parse()?;
-    let payload = Payload::Receipt(Receipt {
-        bulletin,
-        state,
-        at: now,
-        reply,
-    });
-    let audience = Audience::Nodes(vec![NodeId::new(to)?]);
-    let id = MessageId::generate(now);
-    tx.prepare_cached(
-        "INSERT INTO outbox(id, created_at, audience, payload, not_before, state) VALUES (?1, ?2, ?3, ?4, NULL, 'queued')",
-    )
-    .map_err(db_err)?
-    .execute(params![id.to_string(), now, audience.to_string(), payload.encode()])
-    .map_err(db_err)?;
-    Ok(())
-}
-
-/// Record the recipients of a bulletin this node sent.
-pub(crate) fn record_recipients(
-    tx: &Connection,
-    id: &str,
-    recipients: &[NodeId],
-) -> Result<(), ProtoError> {
-    let mut st = tx
-        .prepare_cached("INSERT OR IGNORE INTO recipients(message_id, node_id) VALUES (?1, ?2)")
-        .map_err(db_err)?;
-    for r in recipients {
-        st.execute(params![id, r.as_str()]).map_err(db_err)?;
-    }
-    Ok(())
-}
-
 /// Apply one message in its own savepoint.
 pub(crate) fn apply(tx: &mut Transaction<'_>, item: &Item<'_>) -> Result<Applied, ProtoError> {
     let sp = tx.savepoint().map_err(db_err)?;
@@ -329,7 +295,6 @@ pub(crate) fn apply(tx: &mut Transaction<'_>, item: &Item<'_>) -> Result<Applied
 
 fn apply_inner(tx: &Connection, item: &Item<'_>) -> Result<Applied, ProtoError> {
     let h = &item.opened.header;
-    let sender = h.sender.as_str();
     if let Payload::Case(c) = &item.opened.payload {
         super::cases::apply_case(
             tx,
@@ -370,187 +335,153 @@ fn apply_inner(tx: &Connection, item: &Item<'_>) -> Result<Applied, ProtoError> 
     }
     let incoming = item.direction == Direction::In;
     match &item.opened.payload {
-        Payload::Bulletin(b) => {
-            let row = insert_bulletin(
-                tx,
-                item,
-                item.opened,
-                item.envelope,
-                b,
-                &h.id.to_string(),
-                0,
-                None,
-                None,
-            )?;
-            if incoming && b.ack_required {
-                queue_receipt(tx, &row.id, sender, ReceiptState::Delivered, None, item.at)?;
-            }
-            Ok(Applied::New(row))
-        }
-        Payload::Forward(f) => {
-            let fw = item
-                .forwarded
-                .ok_or_else(|| reject(ErrorCode::BadPayload, "forward was not verified"))?;
-            let Payload::Bulletin(b) = &fw.opened.payload else {
-                return Err(reject(
-                    ErrorCode::BadPayload,
-                    "only bulletins can be forwarded",
-                ));
-            };
-            // A forwarded original was never checked by the hub: its time
-            // must precede the forward (a year-9999 original once crashed
-            // every recipient's terminal UI).
-            let ot = fw.opened.header.created_at;
-            if !(0..=item
-                .opened
-                .header
-                .created_at
-                .saturating_add(FORWARD_SKEW_MS))
-                .contains(&ot)
-            {
-                return Err(reject(
-                    ErrorCode::BadPayload,
-                    "the forwarded original is dated after the forward",
-                ));
-            }
-            let oid = fw.opened.header.id.to_string();
-            if exists(tx, &oid)? {
-                record_event(tx, item, &oid)?;
-                return Ok(Applied::Duplicate);
-            }
-            let fwd_item = Item {
-                wrap: Some(fw.key.as_bytes()),
-                ..*item
-            };
-            let row = insert_bulletin(
-                tx,
-                &fwd_item,
-                &fw.opened,
-                &fw.envelope,
-                b,
-                &oid,
-                0,
-                Some(&f.note),
-                Some(sender),
-            )?;
-            record_event(tx, item, &oid)?;
-            Ok(Applied::New(row))
-        }
-        Payload::Revision(v) => {
-            let Some((author, _, thread)) = lookup(tx, &v.original)? else {
-                return Err(reject(
-                    ErrorCode::UnknownReference,
-                    format!("revision of unknown bulletin {}", v.original),
-                ));
-            };
-            let msg = ThreadMsg::Revision {
-                revision: v.revision,
-            };
-            threads::check(&author, &thread_event(item, msg))?;
-            let row = insert_bulletin(
-                tx,
-                item,
-                item.opened,
-                item.envelope,
-                &v.bulletin,
-                &thread,
-                v.revision,
-                Some(&v.note),
-                None,
-            )?;
-            if incoming && v.bulletin.ack_required {
-                queue_receipt(tx, &row.id, sender, ReceiptState::Delivered, None, item.at)?;
-            }
-            Ok(Applied::New(row))
-        }
-        Payload::Withdrawal(w) => {
-            let Some((author, _, thread)) = lookup(tx, &w.original)? else {
-                return Err(reject(
-                    ErrorCode::UnknownReference,
-                    format!("withdrawal of unknown bulletin {}", w.original),
-                ));
-            };
-            let msg = ThreadMsg::Withdrawal {
-                reason: w.reason.clone(),
-            };
-            threads::check(&author, &thread_event(item, msg))?;
-            record_event(tx, item, &thread)?;
-            threads::settle(tx, &thread)?;
-            Ok(Applied::Event {
-                kind: EventKind::Withdrawal,
-                reference: thread,
-            })
-        }
-        Payload::Reminder(m) => {
-            let bid = m.bulletin.to_string();
-            let Some((orig_sender, direction, _)) = lookup(tx, &m.bulletin)? else {
-                return Err(reject(
-                    ErrorCode::UnknownReference,
-                    format!("reminder for unknown bulletin {bid}"),
-                ));
-            };
-            if incoming {
-                thread::check_reminder(&known(m.bulletin, &orig_sender, direction)?, &h.sender)?;
-                tx.execute(
-                    "UPDATE messages SET reminded_at = ?2 WHERE id = ?1",
-                    params![bid, item.at],
-                )
-                .map_err(db_err)?;
-            } else if let Audience::Nodes(ids) = &h.audience {
-                for n in ids {
-                    tx.execute(
-                        "UPDATE recipients SET reminded_at = ?3 WHERE message_id = ?1 AND node_id = ?2",
-                        params![bid, n.as_str(), item.at],
-                    )
-                    .map_err(db_err)?;
-                }
-            }
-            record_event(tx, item, &bid)?;
-            Ok(Applied::Event {
-                kind: EventKind::Reminder,
-                reference: bid,
-            })
-        }
+        Payload::Bulletin(b) => apply_bulletin(tx, item, b, incoming),
+        Payload::Forward(f) => apply_forward(tx, item, f),
+        Payload::Revision(v) => apply_revision(tx, item, v, incoming),
+        Payload::Withdrawal(w) => apply_withdrawal(tx, item, w),
+        Payload::Reminder(m) => super::receipts::apply_reminder(tx, item, m, incoming),
+        Payload::Receipt(r) => super::receipts::apply_receipt(tx, item, r, incoming),
         Payload::Case(_) | Payload::Conference(_) => Ok(Applied::Duplicate), // applied above
-        Payload::Receipt(r) => {
-            let bid = r.bulletin.to_string();
-            if incoming {
-                let Some((orig_sender, direction, _)) = lookup(tx, &r.bulletin)? else {
-                    return Err(reject(
-                        ErrorCode::UnknownReference,
-                        format!("receipt for unknown bulletin {bid}"),
-                    ));
-                };
-                let addressed: i64 = tx
-                    .query_row(
-                        "SELECT count(*) FROM recipients WHERE message_id = ?1 AND node_id = ?2",
-                        params![bid, sender],
-                        |x| x.get(0),
-                    )
-                    .map_err(db_err)?;
-                let b = known(r.bulletin, &orig_sender, direction)?;
-                thread::check_receipt(&b, &h.sender, addressed > 0)?;
-                let at = thread::receipt_time(r.at, h.created_at);
-                let (d, rd, a) = match r.state {
-                    ReceiptState::Delivered => (Some(at), None, None),
-                    ReceiptState::Read => (Some(at), Some(at), None),
-                    ReceiptState::Acknowledged => (Some(at), Some(at), Some(at)),
-                };
-                tx.execute(
-                    "UPDATE recipients SET delivered_at = COALESCE(delivered_at, ?3), read_at = COALESCE(read_at, ?4),
-                        acked_at = COALESCE(acked_at, ?5), reply = COALESCE(reply, ?6)
-                     WHERE message_id = ?1 AND node_id = ?2",
-                    params![bid, sender, d, rd, a, r.reply],
-                )
-                .map_err(db_err)?;
-            }
-            record_event(tx, item, &bid)?;
-            Ok(Applied::Event {
-                kind: EventKind::Receipt,
-                reference: bid,
-            })
-        }
     }
+}
+
+/// A new bulletin; an incoming one that asks for it gets a delivery receipt.
+fn apply_bulletin(
+    tx: &Connection,
+    item: &Item<'_>,
+    b: &Bulletin,
+    incoming: bool,
+) -> Result<Applied, ProtoError> {
+    let h = &item.opened.header;
+    let sender = h.sender.as_str();
+    let row = insert_bulletin(
+        tx,
+        item,
+        item.opened,
+        item.envelope,
+        b,
+        &h.id.to_string(),
+        0,
+        None,
+        None,
+    )?;
+    if incoming && b.ack_required {
+        queue_receipt(tx, &row.id, sender, ReceiptState::Delivered, None, item.at)?;
+    }
+    Ok(Applied::New(row))
+}
+
+/// A forwarded bulletin: its verified original is stored as received, with the forward's note.
+fn apply_forward(tx: &Connection, item: &Item<'_>, f: &Forward) -> Result<Applied, ProtoError> {
+    let h = &item.opened.header;
+    let sender = h.sender.as_str();
+    let fw = item
+        .forwarded
+        .ok_or_else(|| reject(ErrorCode::BadPayload, "forward was not verified"))?;
+    let Payload::Bulletin(b) = &fw.opened.payload else {
+        return Err(reject(
+            ErrorCode::BadPayload,
+            "only bulletins can be forwarded",
+        ));
+    };
+    // A forwarded original was never checked by the hub: its time
+    // must precede the forward (a year-9999 original once crashed
+    // every recipient's terminal UI).
+    let ot = fw.opened.header.created_at;
+    if !(0..=item
+        .opened
+        .header
+        .created_at
+        .saturating_add(FORWARD_SKEW_MS))
+        .contains(&ot)
+    {
+        return Err(reject(
+            ErrorCode::BadPayload,
+            "the forwarded original is dated after the forward",
+        ));
+    }
+    let oid = fw.opened.header.id.to_string();
+    if exists(tx, &oid)? {
+        record_event(tx, item, &oid)?;
+        return Ok(Applied::Duplicate);
+    }
+    let fwd_item = Item {
+        wrap: Some(fw.key.as_bytes()),
+        ..*item
+    };
+    let row = insert_bulletin(
+        tx,
+        &fwd_item,
+        &fw.opened,
+        &fw.envelope,
+        b,
+        &oid,
+        0,
+        Some(&f.note),
+        Some(sender),
+    )?;
+    record_event(tx, item, &oid)?;
+    Ok(Applied::New(row))
+}
+
+/// A revision of a bulletin in the archive, if the thread allows it.
+fn apply_revision(
+    tx: &Connection,
+    item: &Item<'_>,
+    v: &Revision,
+    incoming: bool,
+) -> Result<Applied, ProtoError> {
+    let h = &item.opened.header;
+    let sender = h.sender.as_str();
+    let Some((author, _, thread)) = lookup(tx, &v.original)? else {
+        return Err(reject(
+            ErrorCode::UnknownReference,
+            format!("revision of unknown bulletin {}", v.original),
+        ));
+    };
+    let msg = ThreadMsg::Revision {
+        revision: v.revision,
+    };
+    threads::check(&author, &thread_event(item, msg))?;
+    let row = insert_bulletin(
+        tx,
+        item,
+        item.opened,
+        item.envelope,
+        &v.bulletin,
+        &thread,
+        v.revision,
+        Some(&v.note),
+        None,
+    )?;
+    if incoming && v.bulletin.ack_required {
+        queue_receipt(tx, &row.id, sender, ReceiptState::Delivered, None, item.at)?;
+    }
+    Ok(Applied::New(row))
+}
+
+/// A withdrawal of a bulletin thread, if the thread allows it.
+fn apply_withdrawal(
+    tx: &Connection,
+    item: &Item<'_>,
+    w: &Withdrawal,
+) -> Result<Applied, ProtoError> {
+    let Some((author, _, thread)) = lookup(tx, &w.original)? else {
+        return Err(reject(
+            ErrorCode::UnknownReference,
+            format!("withdrawal of unknown bulletin {}", w.original),
+        ));
+    };
+    let msg = ThreadMsg::Withdrawal {
+        reason: w.reason.clone(),
+    };
+    threads::check(&author, &thread_event(item, msg))?;
+    record_event(tx, item, &thread)?;
+    threads::settle(tx, &thread)?;
+    Ok(Applied::Event {
+        kind: EventKind::Withdrawal,
+        reference: thread,
+    })
 }
 
 impl Archive {

@@ -284,7 +284,7 @@ impl Archive {
             params![id, now, reply],
         )
         .map_err(db_err)?;
-        super::apply::queue_receipt(&tx, &id, &sender, ReceiptState::Acknowledged, reply, now)?;
+        super::receipts::queue_receipt(&tx, &id, &sender, ReceiptState::Acknowledged, reply, now)?;
         tx.commit().map_err(db_err)?;
         Ok(true)
     }

@@ -217,7 +217,7 @@ impl Archive {
                 .optional()
                 .map_err(db_err)?;
             if let (1, Some(sender)) = (n, ask) {
-                super::apply::queue_receipt(
+                super::receipts::queue_receipt(
                     &tx,
                     &id,
                     &sender,

@@ -13,6 +13,7 @@ mod handle;
 mod messages;
 mod outbox;
 mod parked;
+mod receipts;
 pub mod schema;
 mod threads;
 

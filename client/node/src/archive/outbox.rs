@@ -6,7 +6,8 @@ use lianxi_shared::{Audience, Envelope, ErrorCode, MessageId, Payload, ProtoErro
 use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
-use super::apply::{Applied, Item, apply, record_recipients};
+use super::apply::{Applied, Item, apply};
+use super::receipts::record_recipients;
 use super::{Archive, db_err};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]

@@ -76,35 +76,7 @@ enum Cmd {
         days: i64,
     },
     /// Sign a node's enrollment request (PKCS#10 CSR).
-    Sign {
-        #[arg(long)]
-        dir: PathBuf,
-        #[arg(long)]
-        request: PathBuf,
-        #[arg(long)]
-        out: PathBuf,
-        /// Certify these roles instead of the requested ones (comma-separated).
-        #[arg(long)]
-        roles: Option<String>,
-        /// Certify this tier instead of the requested one.
-        #[arg(long)]
-        tier: Option<String>,
-        /// Revoke the node's live certificate(s) and issue this one.
-        #[arg(long)]
-        replace: bool,
-        /// Show what would be signed, and sign nothing.
-        #[arg(long)]
-        dry_run: bool,
-        /// Do not ask for confirmation on a terminal.
-        #[arg(long, short = 'y')]
-        yes: bool,
-        /// Validity, days.
-        #[arg(long, default_value_t = 365)]
-        days: i64,
-        /// Issue an already-expired certificate (for testing refusal paths).
-        #[arg(long, hide = true)]
-        expired: bool,
-    },
+    Sign(SignArgs),
     /// Revoke every certificate issued to a node.
     Revoke {
         #[arg(long)]
@@ -133,6 +105,38 @@ enum Cmd {
         #[arg(long)]
         dir: PathBuf,
     },
+}
+
+// `lianxi-ca sign` (a plain comment: clap would take a doc comment as the about text).
+#[derive(clap::Args)]
+struct SignArgs {
+    #[arg(long)]
+    dir: PathBuf,
+    #[arg(long)]
+    request: PathBuf,
+    #[arg(long)]
+    out: PathBuf,
+    /// Certify these roles instead of the requested ones (comma-separated).
+    #[arg(long)]
+    roles: Option<String>,
+    /// Certify this tier instead of the requested one.
+    #[arg(long)]
+    tier: Option<String>,
+    /// Revoke the node's live certificate(s) and issue this one.
+    #[arg(long)]
+    replace: bool,
+    /// Show what would be signed, and sign nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Do not ask for confirmation on a terminal.
+    #[arg(long, short = 'y')]
+    yes: bool,
+    /// Validity, days.
+    #[arg(long, default_value_t = 365)]
+    days: i64,
+    /// Issue an already-expired certificate (for testing refusal paths).
+    #[arg(long, hide = true)]
+    expired: bool,
 }
 
 fn run(cli: &Cli) -> anyhow::Result<serde_json::Value> {
@@ -184,77 +188,7 @@ fn run(cli: &Cli) -> anyhow::Result<serde_json::Value> {
             }
             json!({"cert": out.join("hub.crt"), "key": out.join("hub.key"), "hosts": hosts})
         }
-        Cmd::Sign {
-            dir,
-            request,
-            out,
-            roles,
-            tier,
-            replace,
-            dry_run,
-            yes,
-            days,
-            expired,
-        } => {
-            let req =
-                std::fs::read(request).with_context(|| format!("reading {}", request.display()))?;
-            let policy = SignPolicy {
-                roles: roles.as_deref().map(parse_roles).transpose()?,
-                tier: tier.as_deref().map(str::parse).transpose()?,
-                replace: *replace,
-            };
-            let ca = cli.open(dir)?;
-            let preview = ca.preview(&req, &policy, now)?;
-            if *dry_run {
-                if !cli.json {
-                    println!("{}", preview_text(&preview, *days));
-                }
-                return Ok(json!({"preview": preview_json(&preview, *days), "signed": false}));
-            }
-            if !cli.json && !*yes && std::io::IsTerminal::is_terminal(&std::io::stdin()) {
-                println!("{}", preview_text(&preview, *days));
-                print!("sign it? [y/N] ");
-                std::io::Write::flush(&mut std::io::stdout())?;
-                let mut answer = String::new();
-                std::io::stdin().read_line(&mut answer)?;
-                if !matches!(answer.trim(), "y" | "Y" | "yes") {
-                    return Err(ProtoError::new(ErrorCode::BadRequest, "not signed").into());
-                }
-            }
-            let validity = if *expired {
-                Validity {
-                    not_before: now - 2 * 86_400,
-                    not_after: now - 86_400,
-                }
-            } else {
-                Validity::days_from(now, *days)
-            };
-            let signed = ca.sign(&req, &policy, validity, now)?;
-            let (pem, id) = (signed.pem, signed.identity);
-            lianxi_certs::files::write_atomic(out, pem.as_bytes(), false)?;
-            if !cli.json && !signed.replaced.is_empty() {
-                println!(
-                    "revoked the certificate(s) it replaces ({}); publish a new CRL with `lianxi-ca crl`",
-                    signed.replaced.join(", ")
-                );
-            }
-            let roles: Vec<&str> = id.attrs.roles.iter().map(|r| r.as_str()).collect();
-            if !cli.json {
-                println!(
-                    "signed {} ({}, {}), tier {}, roles {}",
-                    id.node_id,
-                    escape_line(&id.name),
-                    escape_line(&id.org),
-                    id.attrs.tier,
-                    roles.join(",")
-                );
-                println!("age recipient {}", id.attrs.age_recipient);
-                println!("certificate: {}", out.display());
-            }
-            json!({"node_id": id.node_id, "name": id.name, "org": id.org, "tier": id.attrs.tier,
-                   "roles": roles, "age_recipient": id.attrs.age_recipient, "cert": out,
-                   "not_after": validity.not_after, "replaced": signed.replaced})
-        }
+        Cmd::Sign(a) => sign(cli, a, now)?,
         Cmd::Revoke { dir, node, serial } => {
             let ca = cli.open(dir)?;
             let (node, serials) = match node {
@@ -312,6 +246,81 @@ fn run(cli: &Cli) -> anyhow::Result<serde_json::Value> {
             json!({"issued": list})
         }
     })
+}
+
+/// `lianxi-ca sign`: preview, confirm on a terminal, sign, write the certificate.
+fn sign(cli: &Cli, a: &SignArgs, now: i64) -> anyhow::Result<serde_json::Value> {
+    let SignArgs {
+        dir,
+        request,
+        out,
+        roles,
+        tier,
+        replace,
+        dry_run,
+        yes,
+        days,
+        expired,
+    } = a;
+    let req = std::fs::read(request).with_context(|| format!("reading {}", request.display()))?;
+    let policy = SignPolicy {
+        roles: roles.as_deref().map(parse_roles).transpose()?,
+        tier: tier.as_deref().map(str::parse).transpose()?,
+        replace: *replace,
+    };
+    let ca = cli.open(dir)?;
+    let preview = ca.preview(&req, &policy, now)?;
+    if *dry_run {
+        if !cli.json {
+            println!("{}", preview_text(&preview, *days));
+        }
+        return Ok(json!({"preview": preview_json(&preview, *days), "signed": false}));
+    }
+    if !cli.json && !*yes && std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        println!("{}", preview_text(&preview, *days));
+        print!("sign it? [y/N] ");
+        std::io::Write::flush(&mut std::io::stdout())?;
+        let mut answer = String::new();
+        std::io::stdin().read_line(&mut answer)?;
+        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+            return Err(ProtoError::new(ErrorCode::BadRequest, "not signed").into());
+        }
+    }
+    let validity = if *expired {
+        Validity {
+            not_before: now - 2 * 86_400,
+            not_after: now - 86_400,
+        }
+    } else {
+        Validity::days_from(now, *days)
+    };
+    let signed = ca.sign(&req, &policy, validity, now)?;
+    let (pem, id) = (signed.pem, signed.identity);
+    lianxi_certs::files::write_atomic(out, pem.as_bytes(), false)?;
+    if !cli.json && !signed.replaced.is_empty() {
+        println!(
+            "revoked the certificate(s) it replaces ({}); publish a new CRL with `lianxi-ca crl`",
+            signed.replaced.join(", ")
+        );
+    }
+    let roles: Vec<&str> = id.attrs.roles.iter().map(|r| r.as_str()).collect();
+    if !cli.json {
+        println!(
+            "signed {} ({}, {}), tier {}, roles {}",
+            id.node_id,
+            escape_line(&id.name),
+            escape_line(&id.org),
+            id.attrs.tier,
+            roles.join(",")
+        );
+        println!("age recipient {}", id.attrs.age_recipient);
+        println!("certificate: {}", out.display());
+    }
+    Ok(
+        json!({"node_id": id.node_id, "name": id.name, "org": id.org, "tier": id.attrs.tier,
+           "roles": roles, "age_recipient": id.attrs.age_recipient, "cert": out,
+           "not_after": validity.not_after, "replaced": signed.replaced}),
+    )
 }
 
 fn roles_text(roles: &[lianxi_shared::Role]) -> String {

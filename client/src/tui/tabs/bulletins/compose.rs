@@ -7,7 +7,8 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
-use crate::tui::app::{App, Field, Mode, audience_options};
+use crate::tui::app::{App, Compose, Field, Mode, audience_options};
+use crate::tui::i18n::Strings;
 use crate::tui::render::{audience_label, popup};
 use crate::tui::tabs::bulletins::view::human_size;
 use crate::tui::theme::{bold, dim, selected};
@@ -30,34 +31,69 @@ pub fn render_compose(f: &mut Frame, app: &App, area: Rect) {
         Constraint::Length(1),
     ])
     .areas(inner);
-    let field = |name: &str, focus: bool| {
-        let style = if focus {
-            Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD)
-        } else {
-            Style::new()
-        };
-        Block::new()
-            .borders(Borders::ALL)
-            .title(Span::styled(format!(" {name} "), style))
-            .border_style(style)
+    let cursors = [
+        (Field::Title, render_title(f, c, t, title_a)),
+        (Field::Audience, render_audience(f, app, c, t, aud_a)),
+        (Field::Body, render_body(f, c, t, body_a)),
+        (Field::Attachments, render_attachments(f, c, t, att_a)),
+    ];
+    render_hint(f, c, t, hint_a);
+    match c.picker {
+        // The real terminal cursor at the insertion point (input methods draw there).
+        None => {
+            if let Some((_, Some(at))) = cursors.iter().find(|(fd, _)| *fd == c.focus) {
+                f.set_cursor_position(*at);
+            }
+        }
+        Some(sel) => render_picker(f, app, c, t, area, sel),
+    }
+}
+
+/// A field's frame, highlighted when it has the focus.
+fn field(name: &str, focus: bool) -> Block<'static> {
+    let style = if focus {
+        Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD)
+    } else {
+        Style::new()
     };
-    // Title
-    let b = field(t.field_title, c.focus == Field::Title);
-    let ti = b.inner(title_a);
-    f.render_widget(b, title_a);
+    Block::new()
+        .borders(Borders::ALL)
+        .title(Span::styled(format!(" {name} "), style))
+        .border_style(style)
+}
+
+/// Draws a field's frame and returns the area inside it.
+fn framed(f: &mut Frame, name: &str, focus: bool, area: Rect) -> Rect {
+    let b = field(name, focus);
+    let inner = b.inner(area);
+    f.render_widget(b, area);
+    inner
+}
+
+/// A column index as a terminal x inside `area`, kept inside it.
+fn column(area: Rect, col: usize) -> u16 {
+    area.x
+        + u16::try_from(col)
+            .unwrap_or(0)
+            .min(area.width.saturating_sub(1))
+}
+
+fn render_title(f: &mut Frame, c: &Compose, t: &Strings, area: Rect) -> Option<(u16, u16)> {
+    let ti = framed(f, t.field_title, c.focus == Field::Title, area);
     let tl = c.title.layout(usize::from(ti.width).max(2) * 8);
-    f.render_widget(
-        Paragraph::new(truncate(
-            tl.rows.first().map(String::as_str).unwrap_or(""),
-            usize::from(ti.width),
-        )),
-        ti,
-    );
-    // Audience
-    let b = field(t.field_audience, c.focus == Field::Audience);
-    let ai = b.inner(aud_a);
-    f.render_widget(b, aud_a);
-    let opts = audience_options();
+    let first = tl.rows.first().map(String::as_str).unwrap_or("");
+    f.render_widget(Paragraph::new(truncate(first, usize::from(ti.width))), ti);
+    Some((column(ti, tl.cursor.1), ti.y))
+}
+
+fn render_audience(
+    f: &mut Frame,
+    app: &App,
+    c: &Compose,
+    t: &Strings,
+    area: Rect,
+) -> Option<(u16, u16)> {
+    let ai = framed(f, t.field_audience, c.focus == Field::Audience, area);
     let current = c.audience();
     let label = audience_label(t, &current);
     let mut spans = vec![
@@ -72,140 +108,99 @@ pub fn render_compose(f: &mut Frame, app: &App, area: Rect) {
             .collect();
         spans.push(Span::styled(format!("  {}", names.join("、")), dim()));
     }
-    spans.push(Span::styled(
-        format!("  {}/{}", c.audience + 1, opts.len()),
-        dim(),
-    ));
+    let of = audience_options().len();
+    spans.push(Span::styled(format!("  {}/{of}", c.audience + 1), dim()));
     f.render_widget(Paragraph::new(Line::from(spans)), ai);
-    // Body
-    let b = field(t.field_body, c.focus == Field::Body);
-    let bi = b.inner(body_a);
-    f.render_widget(b, body_a);
+    None
+}
+
+fn render_body(f: &mut Frame, c: &Compose, t: &Strings, area: Rect) -> Option<(u16, u16)> {
+    let bi = framed(f, t.field_body, c.focus == Field::Body, area);
     let bl = c.body.layout(usize::from(bi.width).max(2));
     let h = usize::from(bi.height).max(1);
     let top = bl.cursor.0.saturating_sub(h - 1);
-    f.render_widget(
-        Paragraph::new(
-            bl.rows
-                .iter()
-                .skip(top)
-                .take(h)
-                .map(|r| Line::raw(r.clone()))
-                .collect::<Vec<_>>(),
-        ),
-        bi,
-    );
-    // Attachments and the receipt option
-    let b = field(t.field_attachments, c.focus == Field::Attachments);
-    let xi = b.inner(att_a);
-    f.render_widget(b, att_a);
-    let check = if c.ack_required { "[x]" } else { "[ ]" };
-    let mut att_lines: Vec<Line> = c
-        .attachments
+    let rows: Vec<Line> = bl
+        .rows
         .iter()
-        .rev()
-        .take(3)
-        .rev()
+        .skip(top)
+        .take(h)
+        .map(|r| Line::raw(r.clone()))
+        .collect();
+    f.render_widget(Paragraph::new(rows), bi);
+    let y = u16::try_from(bl.cursor.0 - top).unwrap_or(0);
+    Some((column(bi, bl.cursor.1), bi.y + y))
+}
+
+/// The last three attachments, the path being typed and the receipt option.
+fn render_attachments(f: &mut Frame, c: &Compose, t: &Strings, area: Rect) -> Option<(u16, u16)> {
+    let xi = framed(f, t.field_attachments, c.focus == Field::Attachments, area);
+    let shown = c.attachments.len().min(3);
+    let mut lines: Vec<Line> = c.attachments[c.attachments.len() - shown..]
+        .iter()
         .map(|(p, size)| {
             let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("?");
-            Line::raw(fit(
-                &format!(
-                    "📎 {name} ({})",
-                    human_size(i64::try_from(*size).unwrap_or(i64::MAX))
-                ),
-                usize::from(xi.width),
-            ))
+            let size = human_size(i64::try_from(*size).unwrap_or(i64::MAX));
+            Line::raw(fit(&format!("📎 {name} ({size})"), usize::from(xi.width)))
         })
         .collect();
     let input_w = usize::from(xi.width).saturating_sub(width(t.ack_option) + 6);
     let il = c.attach_input.layout(input_w.max(2) * 8);
-    att_lines.push(Line::from(vec![
-        Span::raw(fit(
-            &format!("+ {}", il.rows.first().map(String::as_str).unwrap_or("")),
-            input_w,
-        )),
-        Span::styled(
-            format!("  {check} {}", t.ack_option),
-            if c.ack_required {
-                bold().fg(Color::Green)
-            } else {
-                dim()
-            },
-        ),
+    let typed = il.rows.first().map(String::as_str).unwrap_or("");
+    let (check, style) = if c.ack_required {
+        ("[x]", bold().fg(Color::Green))
+    } else {
+        ("[ ]", dim())
+    };
+    lines.push(Line::from(vec![
+        Span::raw(fit(&format!("+ {typed}"), input_w)),
+        Span::styled(format!("  {check} {}", t.ack_option), style),
     ]));
-    f.render_widget(Paragraph::new(att_lines), xi);
-    // Hint or error
+    f.render_widget(Paragraph::new(lines), xi);
+    let y = xi.y + u16::try_from(shown).unwrap_or(3);
+    Some((column(xi, il.cursor.1 + 2), y))
+}
+
+/// The error, or what the keys do in the focused field.
+fn render_hint(f: &mut Frame, c: &Compose, t: &Strings, area: Rect) {
+    let w = usize::from(area.width);
     let hint = match &c.error {
         Some(e) => Line::styled(
-            truncate(e, usize::from(hint_a.width)),
+            truncate(e, w),
             Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
         ),
-        None if c.focus == Field::Attachments => {
-            Line::styled(truncate(t.attach_hint, usize::from(hint_a.width)), dim())
-        }
-        None => Line::styled(truncate(t.compose_hint, usize::from(hint_a.width)), dim()),
+        None if c.focus == Field::Attachments => Line::styled(truncate(t.attach_hint, w), dim()),
+        None => Line::styled(truncate(t.compose_hint, w), dim()),
     };
-    f.render_widget(Paragraph::new(hint), hint_a);
-    // The real terminal cursor at the insertion point (input methods draw there).
-    match c.focus {
-        Field::Attachments if c.picker.is_none() => {
-            let x = u16::try_from(il.cursor.1 + 2)
-                .unwrap_or(0)
-                .min(xi.width.saturating_sub(1));
-            let y = xi.y + att_rows;
-            f.set_cursor_position((xi.x + x, y));
-        }
-        Field::Title if c.picker.is_none() => {
-            let x = u16::try_from(tl.cursor.1)
-                .unwrap_or(0)
-                .min(ti.width.saturating_sub(1));
-            f.set_cursor_position((ti.x + x, ti.y));
-        }
-        Field::Body if c.picker.is_none() => {
-            let x = u16::try_from(bl.cursor.1)
-                .unwrap_or(0)
-                .min(bi.width.saturating_sub(1));
-            let y = u16::try_from(bl.cursor.0 - top).unwrap_or(0);
-            f.set_cursor_position((bi.x + x, bi.y + y));
-        }
-        _ => {}
-    }
-    if let Some(sel) = c.picker {
-        let h = u16::try_from(app.directory.items.len())
-            .unwrap_or(20)
-            .saturating_add(3)
-            .max(5);
-        let pi = popup(
-            f,
-            area,
-            (60, h),
-            format!(" {} · {} ", t.picker_title, t.picker_hint),
-        );
-        let rows = usize::from(pi.height);
-        let top = sel.saturating_sub(rows.saturating_sub(1));
-        let lines: Vec<Line> = app
-            .directory
-            .items
-            .iter()
-            .enumerate()
-            .skip(top)
-            .take(rows)
-            .map(|(i, n)| {
-                let mark = if c.chosen.contains(&n.node_id) {
-                    "[x]"
-                } else {
-                    "[ ]"
-                };
-                let style = if i == sel { selected() } else { Style::new() };
-                Line::styled(
-                    fit(
-                        &format!("{mark} {} {}", fit(n.node_id.as_str(), 10), n.name),
-                        usize::from(pi.width),
-                    ),
-                    style,
-                )
-            })
-            .collect();
-        f.render_widget(Paragraph::new(lines), pi);
-    }
+    f.render_widget(Paragraph::new(hint), area);
+}
+
+/// The node picker over the form, `sel` the selected directory row.
+fn render_picker(f: &mut Frame, app: &App, c: &Compose, t: &Strings, area: Rect, sel: usize) {
+    let h = u16::try_from(app.directory.items.len())
+        .unwrap_or(20)
+        .saturating_add(3)
+        .max(5);
+    let title = format!(" {} · {} ", t.picker_title, t.picker_hint);
+    let pi = popup(f, area, (60, h), title);
+    let rows = usize::from(pi.height);
+    let top = sel.saturating_sub(rows.saturating_sub(1));
+    let lines: Vec<Line> = app
+        .directory
+        .items
+        .iter()
+        .enumerate()
+        .skip(top)
+        .take(rows)
+        .map(|(i, n)| {
+            let mark = if c.chosen.contains(&n.node_id) {
+                "[x]"
+            } else {
+                "[ ]"
+            };
+            let style = if i == sel { selected() } else { Style::new() };
+            let text = format!("{mark} {} {}", fit(n.node_id.as_str(), 10), n.name);
+            Line::styled(fit(&text, usize::from(pi.width)), style)
+        })
+        .collect();
+    f.render_widget(Paragraph::new(lines), pi);
 }

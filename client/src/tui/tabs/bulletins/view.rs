@@ -4,6 +4,7 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 
 use crate::archive::MessageRow;
+use crate::archive::bulletins::Receipts;
 use crate::time_fmt;
 use crate::tui::app::App;
 use crate::tui::render::audience_text;
@@ -55,6 +56,22 @@ pub fn markdown_line(line: &str) -> (String, Style) {
 }
 
 pub fn detail_lines(app: &App, m: &MessageRow, w: usize, lines: &mut Vec<Line<'static>>) {
+    heading(app, m, w, lines);
+    facts(app, m, w, lines);
+    if let Some(r) = app.receipts.as_ref().filter(|r| r.id == m.id) {
+        receipt_lines(app, r, w, lines);
+    }
+    lines.push(Line::raw(""));
+    for raw in m.body.as_deref().unwrap_or("").split('\n') {
+        let (text, style) = markdown_line(raw);
+        for l in wrap(&text, w) {
+            lines.push(Line::styled(l, style));
+        }
+    }
+}
+
+/// Title, its state in the thread, sender, forwarder, time and audience.
+fn heading(app: &App, m: &MessageRow, w: usize, lines: &mut Vec<Line<'static>>) {
     let t = app.lang.t();
     let d = m.detail.as_deref();
     for l in wrap(&m.title, w) {
@@ -96,6 +113,13 @@ pub fn detail_lines(app: &App, m: &MessageRow, w: usize, lines: &mut Vec<Line<'s
         truncate(&format!("{}: {}", t.to, audience_text(app, &m.audience)), w),
         dim(),
     ));
+}
+
+/// Category and document metadata, the receipt asked for, the versions and
+/// the attachments.
+fn facts(app: &App, m: &MessageRow, w: usize, lines: &mut Vec<Line<'static>>) {
+    let t = app.lang.t();
+    let d = m.detail.as_deref();
     let mut meta = Vec::new();
     if let Some(c) = m
         .category
@@ -174,57 +198,53 @@ pub fn detail_lines(app: &App, m: &MessageRow, w: usize, lines: &mut Vec<Line<'s
             dim(),
         ));
     }
-    if let Some(r) = app.receipts.as_ref().filter(|r| r.id == m.id) {
-        lines.push(Line::raw(""));
-        let summary = format!(
-            "{} {}/{} · {} {} · {} {}",
-            t.receipts_title,
-            r.acknowledged,
-            r.recipients.len(),
-            t.receipt_states[2],
-            r.read,
-            t.overdue,
-            r.overdue
-        );
-        lines.push(Line::styled(truncate(&summary, w), bold()));
-        for x in &r.recipients {
-            let (i, at) = match (x.acked_at, x.read_at, x.delivered_at) {
-                (Some(a), _, _) => (3, Some(a)),
-                (None, Some(a), _) => (2, Some(a)),
-                (None, None, Some(a)) => (1, Some(a)),
-                _ => (0, None),
-            };
-            let name = app.node_name(&x.node_id).unwrap_or(&x.node_id);
-            let color = [Color::DarkGray, Color::Blue, Color::Cyan, Color::Green][i];
-            let mut spans = vec![
-                Span::raw(fit(name, w.saturating_sub(22).clamp(6, 24))),
-                Span::styled(
-                    fit(&format!(" {}", t.receipt_states[i]), 8),
-                    Style::new().fg(color),
-                ),
-                Span::styled(
-                    at.map(|a| format!(" {}", time_fmt::short(a)))
-                        .unwrap_or_default(),
-                    dim(),
-                ),
-            ];
-            if x.overdue {
-                spans.push(Span::styled(
-                    format!(" {}", t.overdue),
-                    Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
-                ));
-            }
-            lines.push(Line::from(spans));
-            if let Some(reply) = &x.reply {
-                lines.push(Line::styled(truncate(&format!("    “{reply}”"), w), dim()));
-            }
-        }
-    }
+}
+
+/// Who has received, read and acknowledged a bulletin this node sent.
+fn receipt_lines(app: &App, r: &Receipts, w: usize, lines: &mut Vec<Line<'static>>) {
+    let t = app.lang.t();
     lines.push(Line::raw(""));
-    for raw in m.body.as_deref().unwrap_or("").split('\n') {
-        let (text, style) = markdown_line(raw);
-        for l in wrap(&text, w) {
-            lines.push(Line::styled(l, style));
+    let summary = format!(
+        "{} {}/{} · {} {} · {} {}",
+        t.receipts_title,
+        r.acknowledged,
+        r.recipients.len(),
+        t.receipt_states[2],
+        r.read,
+        t.overdue,
+        r.overdue
+    );
+    lines.push(Line::styled(truncate(&summary, w), bold()));
+    for x in &r.recipients {
+        let (i, at) = match (x.acked_at, x.read_at, x.delivered_at) {
+            (Some(a), _, _) => (3, Some(a)),
+            (None, Some(a), _) => (2, Some(a)),
+            (None, None, Some(a)) => (1, Some(a)),
+            _ => (0, None),
+        };
+        let name = app.node_name(&x.node_id).unwrap_or(&x.node_id);
+        let color = [Color::DarkGray, Color::Blue, Color::Cyan, Color::Green][i];
+        let mut spans = vec![
+            Span::raw(fit(name, w.saturating_sub(22).clamp(6, 24))),
+            Span::styled(
+                fit(&format!(" {}", t.receipt_states[i]), 8),
+                Style::new().fg(color),
+            ),
+            Span::styled(
+                at.map(|a| format!(" {}", time_fmt::short(a)))
+                    .unwrap_or_default(),
+                dim(),
+            ),
+        ];
+        if x.overdue {
+            spans.push(Span::styled(
+                format!(" {}", t.overdue),
+                Style::new().fg(Color::Red).add_modifier(Modifier::BOLD),
+            ));
+        }
+        lines.push(Line::from(spans));
+        if let Some(reply) = &x.reply {
+            lines.push(Line::styled(truncate(&format!("    “{reply}”"), w), dim()));
         }
     }
 }

@@ -41,6 +41,8 @@ fn msg(i: usize, title: &str, body: &str, read: bool) -> MessageRow {
         category: None,
         ack_required: false,
         acked: false,
+        via: None,
+        attachments: 0,
         detail: None,
     }
 }

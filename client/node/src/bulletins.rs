@@ -221,7 +221,7 @@ pub fn to_markdown(row: &crate::archive::MessageRow, b: &Bulletin) -> String {
     let mut s = format!("# {}\n\n", b.title);
     let mut meta = vec![
         ("发件 From", row.sender.clone()),
-        ("时间 Time", row.created_at.to_string()),
+        ("时间 Time", crate::time_fmt::long(row.created_at)),
         ("对象 To", row.audience.clone()),
     ];
     if let Some(c) = b.category {
@@ -240,8 +240,25 @@ pub fn to_markdown(row: &crate::archive::MessageRow, b: &Bulletin) -> String {
     if !b.tags.is_empty() {
         meta.push(("标签 Tags", b.tags.join(", ")));
     }
-    if row.state != "current" {
-        meta.push(("状态 State", row.state.clone()));
+    match row.state.as_str() {
+        "withdrawn" => meta.push(("状态 State", "已撤回 withdrawn".to_owned())),
+        "superseded" => meta.push(("状态 State", "已更正 superseded".to_owned())),
+        _ => {}
+    }
+    if row.revision > 0 {
+        meta.push(("更正 Revision", row.revision.to_string()));
+    }
+    if let Some(via) = &row.via {
+        meta.push(("转发 Via", via.clone()));
+    }
+    if b.ack_required {
+        let by = b.ack_by.map(crate::time_fmt::long);
+        meta.push((
+            "回执 Ack",
+            by.map_or("需回执 required".to_owned(), |t| {
+                format!("需回执 required, {t}")
+            }),
+        ));
     }
     meta.push(("ID", row.id.clone()));
     s += "| | |\n|---|---|\n";

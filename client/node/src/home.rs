@@ -24,8 +24,9 @@ pub struct NodeConfig {
     /// UI language: `zh` (default) or `en`.
     #[serde(default)]
     pub lang: Option<String>,
-    /// Times are shown in this IANA zone (default `Asia/Shanghai`).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    /// Times are shown and typed in this IANA zone (`tz` also works; default
+    /// the system's zone, else `Asia/Shanghai`).
+    #[serde(default, alias = "tz", skip_serializing_if = "Option::is_none")]
     pub time_zone: Option<String>,
     /// Largest attachment this node sends, bytes (default 10 MiB).
     #[serde(default)]

@@ -168,12 +168,11 @@ pub struct FlushReport {
 impl Node {
     pub fn open(home: Home) -> Result<Node> {
         let config = home.load_config()?;
-        crate::time_fmt::set_zone(
-            config
-                .time_zone
-                .as_deref()
-                .unwrap_or(crate::time_fmt::DEFAULT_ZONE),
-        )?;
+        let zone = config
+            .time_zone
+            .clone()
+            .unwrap_or_else(crate::time_fmt::default_zone_name);
+        crate::time_fmt::set_zone(&zone)?;
         let read = |p: std::path::PathBuf| {
             std::fs::read(&p).map_err(|_| {
                 ProtoError::new(

@@ -1,6 +1,8 @@
-//! Every time a person or a script reads, formatted in one place, in the
-//! node's time zone (`time_zone` in `node.toml`, an IANA name; default
-//! `Asia/Shanghai`). JSON carries RFC 3339 in UTC.
+//! Every time a person or a script reads or types, in one place, in the
+//! node's time zone (`time_zone`, or `tz`, in `node.toml`: an IANA name;
+//! default the system's zone, else `Asia/Shanghai`). Text shows local time
+//! with its offset; JSON carries RFC 3339 with the same offset; a date typed as
+//! a deadline means the end of that day.
 //!
 //! Times come from other nodes (a forwarded original's `created_at`, an
 //! `ack_by`, a receipt's time) and a hostile or broken node may send any `i64`.
@@ -16,8 +18,29 @@ use time::{OffsetDateTime, UtcOffset};
 /// What an out-of-range time is shown as.
 pub const UNKNOWN: &str = "—";
 
-/// The zone shown when `node.toml` names none.
+/// The zone shown when `node.toml` names none and the system's is unknown.
 pub const DEFAULT_ZONE: &str = "Asia/Shanghai";
+
+/// The zone a node uses when `node.toml` names none: the system's (from `TZ`
+/// or `/etc/localtime`) when it is a named zone other than plain UTC, else
+/// [`DEFAULT_ZONE`] (servers and containers often run in UTC, which is rarely
+/// what an association's secretary reads).
+pub fn default_zone_name() -> String {
+    match TimeZone::try_system()
+        .ok()
+        .and_then(|z| z.iana_name().map(str::to_owned))
+    {
+        Some(n)
+            if !matches!(
+                n.as_str(),
+                "UTC" | "Etc/UTC" | "Etc/Universal" | "Universal"
+            ) =>
+        {
+            n
+        }
+        _ => DEFAULT_ZONE.to_owned(),
+    }
+}
 
 static ZONE: OnceLock<TimeZone> = OnceLock::new();
 
@@ -135,18 +158,76 @@ fn long_in(zone: &TimeZone, ms: i64) -> String {
     }
 }
 
-/// RFC 3339 in UTC, for JSON; out of range: an empty string.
+/// RFC 3339 with the node's offset, for JSON; out of range: an empty string.
 pub fn rfc3339(ms: i64) -> String {
+    rfc3339_in(zone(), ms)
+}
+
+fn rfc3339_in(zone: &TimeZone, ms: i64) -> String {
     if !in_range(ms) {
         return String::new();
     }
-    OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
-        .ok()
+    let offset = offset_at(zone, ms).and_then(|s| UtcOffset::from_whole_seconds(s).ok());
+    offset
+        .and_then(|o| {
+            OffsetDateTime::from_unix_timestamp_nanos(i128::from(ms) * 1_000_000)
+                .ok()?
+                .checked_to_offset(o)
+        })
         .and_then(|t| {
             t.format(&time::format_description::well_known::Rfc3339)
                 .ok()
         })
         .unwrap_or_default()
+}
+
+/// Which instant a typed date stands for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DayEdge {
+    /// 00:00 that day (a start: an embargo, `--since`).
+    Start,
+    /// The last millisecond of that day (a deadline: `--ack-by`, `--until`).
+    End,
+}
+
+/// A time as a person types it: RFC 3339 with an offset, or in the node's
+/// zone `YYYY-MM-DD HH:MM[:SS]` (or with `T`), or a date `YYYY-MM-DD` taken at
+/// `edge`. In ms since the epoch, inside the years this node shows.
+pub fn parse_input(s: &str, edge: DayEdge) -> Result<i64, ProtoError> {
+    parse_input_in(zone(), s, edge)
+}
+
+fn parse_input_in(zone: &TimeZone, s: &str, edge: DayEdge) -> Result<i64, ProtoError> {
+    let bad = || {
+        ProtoError::new(
+            ErrorCode::BadRequest,
+            format!(
+                "{s:?} is not a time: YYYY-MM-DD, \"YYYY-MM-DD HH:MM\" (in {}) or RFC 3339",
+                zone.iana_name().unwrap_or("the node's zone")
+            ),
+        )
+    };
+    let s = s.trim();
+    let ts = if let Ok(t) = s.parse::<jiff::Timestamp>() {
+        t
+    } else if let Ok(dt) = s.parse::<jiff::civil::DateTime>()
+        && s.len() > 10
+    {
+        dt.to_zoned(zone.clone()).map_err(|_| bad())?.timestamp()
+    } else {
+        let d = s.parse::<jiff::civil::Date>().map_err(|_| bad())?;
+        match edge {
+            DayEdge::Start => d.to_zoned(zone.clone()).map_err(|_| bad())?.timestamp(),
+            DayEdge::End => {
+                let next = d.tomorrow().map_err(|_| bad())?;
+                let t = next.to_zoned(zone.clone()).map_err(|_| bad())?.timestamp();
+                t.checked_sub(jiff::SignedDuration::from_millis(1))
+                    .map_err(|_| bad())?
+            }
+        }
+    };
+    let ms = ts.as_millisecond();
+    if in_range(ms) { Ok(ms) } else { Err(bad()) }
 }
 
 /// The calendar year of `ms` in the node's zone (1970 when out of range).
@@ -171,7 +252,8 @@ mod tests {
         let ms = 1_796_178_240_000;
         assert_eq!(short(ms), "12-02 10:24");
         assert_eq!(long(ms), "2026-12-02 10:24 (UTC+8)");
-        assert_eq!(rfc3339(ms), "2026-12-02T02:24:00Z");
+        assert_eq!(rfc3339(ms), "2026-12-02T10:24:00+08:00");
+        assert_eq!(rfc3339(ms + 5), "2026-12-02T10:24:00.005+08:00");
         assert_eq!(short(MAX_MS), "12-30 08:00");
     }
 
@@ -201,5 +283,42 @@ mod tests {
             ErrorCode::BadRequest
         );
         assert_eq!(offset_label(-4 * 3600), "UTC-4");
+    }
+
+    #[test]
+    fn typed_times_are_local_and_a_date_deadline_is_the_end_of_the_day() {
+        let sh = parse_zone("Asia/Shanghai").unwrap();
+        // 2026-12-31 00:00 in Beijing is 2026-12-30 16:00 UTC.
+        let start = parse_input_in(&sh, "2026-12-31", DayEdge::Start).unwrap();
+        assert_eq!(rfc3339_in(&sh, start), "2026-12-31T00:00:00+08:00");
+        let end = parse_input_in(&sh, "2026-12-31", DayEdge::End).unwrap();
+        assert_eq!(rfc3339_in(&sh, end), "2026-12-31T23:59:59.999+08:00");
+        // An acknowledgement at 10:00 on the 31st is on time.
+        let ack = parse_input_in(&sh, "2026-12-31 10:00", DayEdge::End).unwrap();
+        assert!(ack < end && ack > start);
+        assert_eq!(
+            parse_input_in(&sh, "2026-12-31T10:00", DayEdge::Start).unwrap(),
+            ack
+        );
+        // An offset given wins over the zone.
+        assert_eq!(
+            parse_input_in(&sh, "2026-12-31T02:00:00Z", DayEdge::Start).unwrap(),
+            ack
+        );
+        // Summer time: Berlin's 2026-07-01 is UTC+2.
+        let berlin = parse_zone("Europe/Berlin").unwrap();
+        let b = parse_input_in(&berlin, "2026-07-01 14:00", DayEdge::Start).unwrap();
+        assert_eq!(b, 1_782_907_200_000);
+        for junk in [
+            "",
+            "31/12/2026",
+            "2026-13-01",
+            "10:00",
+            "99999-01-01",
+            "tomorrow",
+        ] {
+            let e = parse_input_in(&sh, junk, DayEdge::End).unwrap_err();
+            assert_eq!(e.code, ErrorCode::BadRequest, "{junk:?}");
+        }
     }
 }

@@ -176,7 +176,8 @@ pub enum BulletinCmd {
         id: String,
         /// Attachment name or number (1, 2, …).
         name: String,
-        /// A folder (existing, or a path ending in `/`) or a new file name.
+        /// A folder (existing, ending in `/`, or a new name without an
+        /// extension: created) or a new file name with an extension.
         #[arg(long)]
         out: PathBuf,
         /// Replace a file that already exists.
@@ -236,7 +237,8 @@ pub enum SendCmd {
         body: Option<String>,
         #[arg(long)]
         body_file: Option<PathBuf>,
-        /// Release time (RFC 3339, e.g. 2026-12-01T09:00:00+08:00): nobody receives it before.
+        /// Release time: nobody receives it before. "YYYY-MM-DD HH:MM" in the
+        /// node's time zone, a date (00:00 that day), or RFC 3339 with an offset.
         #[arg(long)]
         embargo: Option<String>,
         #[command(flatten)]
@@ -270,7 +272,8 @@ pub struct BulletinMeta {
     /// Ask recipients to acknowledge (收文回执).
     #[arg(long)]
     pub ack: bool,
-    /// Acknowledge by (RFC 3339 or YYYY-MM-DD, China time); later is overdue.
+    /// Acknowledge by: a date (the end of that day), "YYYY-MM-DD HH:MM" in
+    /// the node's time zone, or RFC 3339; later is overdue.
     #[arg(long)]
     pub ack_by: Option<String>,
 }
@@ -287,10 +290,10 @@ pub struct ListFilter {
     pub sender: Option<String>,
     #[arg(long)]
     pub tag: Option<String>,
-    /// On or after this date (YYYY-MM-DD or RFC 3339).
+    /// On or after this date (YYYY-MM-DD from 00:00, "YYYY-MM-DD HH:MM", or RFC 3339).
     #[arg(long)]
     pub since: Option<String>,
-    /// Before this date.
+    /// Up to this date, that whole day included.
     #[arg(long)]
     pub until: Option<String>,
     #[arg(long)]

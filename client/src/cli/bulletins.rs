@@ -14,16 +14,18 @@ use lianxi_shared::{Audience, Bulletin, MessageId, Payload};
 use serde_json::{Value, json};
 
 use crate::cli::args::{BulletinCmd, BulletinMeta, ListFilter, SendCmd};
-use crate::cli::commands::{message_json, parse_time, print};
+use crate::cli::commands::{message_json, print};
 use crate::cli::delivery::{Delivery, deliver_now};
-use lianxi::time_fmt::rfc3339;
+use lianxi::time_fmt::{self, DayEdge, rfc3339};
 
-/// A date (`YYYY-MM-DD`, China time) or an RFC 3339 time, in ms.
-fn parse_day(s: &str) -> Result<i64, ProtoError> {
-    if s.len() == 10 {
-        return parse_time(&format!("{s}T00:00:00+08:00"));
-    }
-    parse_time(s)
+/// A start typed by a person (a date means 00:00), in the node's zone.
+fn start(s: &str) -> Result<i64, ProtoError> {
+    time_fmt::parse_input(s, DayEdge::Start)
+}
+
+/// A deadline typed by a person (a date means the end of that day).
+fn deadline(s: &str) -> Result<i64, ProtoError> {
+    time_fmt::parse_input(s, DayEdge::End)
 }
 
 pub fn filter(kind: Option<String>, f: ListFilter) -> Result<Filter, ProtoError> {
@@ -39,8 +41,8 @@ pub fn filter(kind: Option<String>, f: ListFilter) -> Result<Filter, ProtoError>
         issuer: f.issuer,
         sender: f.sender,
         tag: f.tag,
-        since: f.since.as_deref().map(parse_day).transpose()?,
-        until: f.until.as_deref().map(parse_day).transpose()?,
+        since: f.since.as_deref().map(start).transpose()?,
+        until: f.until.as_deref().map(deadline).transpose()?,
         unread: f.unread,
         unacked: f.unacked,
     })
@@ -73,7 +75,7 @@ fn bulletin(
         tags: m.tags,
         attachments: read_attachments(&m.attach, max)?,
         ack_required: m.ack || m.ack_by.is_some(),
-        ack_by: m.ack_by.as_deref().map(parse_day).transpose()?,
+        ack_by: m.ack_by.as_deref().map(deadline).transpose()?,
     })
 }
 
@@ -115,7 +117,7 @@ pub async fn run(cmd: BulletinCmd, home: &Home, json: bool) -> anyhow::Result<()
             let max = node.config.max_attachment.unwrap_or(DEFAULT_MAX_ATTACHMENT);
             let audience: Audience = to.parse()?;
             let body = read_body(body, body_file)?.unwrap_or_default();
-            let not_before = embargo.as_deref().map(parse_time).transpose()?;
+            let not_before = embargo.as_deref().map(start).transpose()?;
             let b = bulletin(title, body, meta, max)?;
             let id = node
                 .queue(audience, Payload::Bulletin(b), not_before)
@@ -310,9 +312,11 @@ pub async fn export(
     Ok(())
 }
 
-/// Where `lianxi attachment --out OUT` writes: into the folder OUT (existing,
-/// or created when OUT ends in `/`) under the sender's name made safe, or to
-/// the new file OUT. Nothing that exists is replaced or followed unless `force`.
+/// Where `lianxi attachment --out OUT` writes: into the folder OUT under the
+/// sender's name made safe, or to the new file OUT. OUT is a folder when it is
+/// one, ends in `/`, or does not exist and its name has no extension (created
+/// then); a file otherwise. Nothing that exists is replaced or followed
+/// unless `force`.
 fn save_attachment(
     out: &std::path::Path,
     name: &str,
@@ -320,7 +324,9 @@ fn save_attachment(
     force: bool,
 ) -> Result<std::path::PathBuf, ProtoError> {
     use lianxi_certs::files::{safe_component, write_new_in};
-    let as_dir = out.is_dir() || out.as_os_str().to_string_lossy().ends_with('/');
+    let as_dir = out.is_dir()
+        || out.as_os_str().to_string_lossy().ends_with('/')
+        || (std::fs::symlink_metadata(out).is_err() && out.extension().is_none());
     if as_dir {
         lianxi_certs::files::create_private_dir(out)?;
         return write_new_in(out, &safe_component(name), data, force);

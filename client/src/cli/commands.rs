@@ -113,6 +113,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         cli.lang.as_deref(),
         home.load_config().ok().and_then(|c| c.lang),
     )?;
+    crate::cli::output::set_lang(lang);
     let Some(cmd) = cmd else {
         let node = std::sync::Arc::new(Node::open(home.clone())?);
         lianxi::tui::runtime::run(node, lang).await?;
@@ -175,17 +176,6 @@ pub fn ui_lang(flag: Option<&str>, config: Option<String>) -> Result<Lang, Proto
 /// The last 8 characters of an id (the random part of a UUIDv7).
 pub fn short_id(id: &str) -> &str {
     &id[id.len().saturating_sub(8)..]
-}
-
-pub fn parse_time(s: &str) -> Result<i64, ProtoError> {
-    let t = time::OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339)
-        .map_err(|e| {
-            ProtoError::new(
-                ErrorCode::BadRequest,
-                format!("{s:?} is not an RFC 3339 time: {e}"),
-            )
-        })?;
-    Ok((t.unix_timestamp_nanos() / 1_000_000) as i64)
 }
 
 pub async fn export_envelope(node: &Node, id: &str, out: &Path) -> anyhow::Result<Vec<String>> {

@@ -7,8 +7,32 @@
 //! as Unix tools do, instead of a panic.
 
 use std::io::Write;
+use std::sync::OnceLock;
 
 use lianxi_shared::text::escape_text;
+
+use lianxi::tui::i18n::Lang;
+
+static LANG: OnceLock<Lang> = OnceLock::new();
+
+/// The language of every human-readable line from now on (`--lang`, else
+/// `lang` in node.toml, else Chinese). Error codes and JSON keys never change.
+pub fn set_lang(lang: Lang) {
+    let _ = LANG.set(lang);
+}
+
+/// The language lines are printed in.
+pub fn lang() -> Lang {
+    LANG.get().copied().unwrap_or_default()
+}
+
+/// `zh` or `en`, whichever the output's language is.
+pub fn tr<'a>(zh: &'a str, en: &'a str) -> &'a str {
+    match lang() {
+        Lang::Zh => zh,
+        Lang::En => en,
+    }
+}
 
 fn write_or_exit(mut w: impl Write, s: &str) {
     let r = w.write_all(s.as_bytes()).and_then(|()| w.flush());

@@ -34,8 +34,13 @@ pub fn bin(name: &str) -> PathBuf {
 }
 
 /// Run to completion with no terminal on stdin (as in CI), capturing output.
+/// Run to completion. Nodes show times in the system's zone unless
+/// node.toml names one: the tests read Beijing time whatever the machine's.
 pub fn run(cmd: &mut Command) -> std::process::Output {
-    cmd.stdin(Stdio::null()).output().expect("spawn")
+    cmd.env("TZ", "Asia/Shanghai")
+        .stdin(Stdio::null())
+        .output()
+        .expect("spawn")
 }
 
 pub struct Hub {
@@ -317,6 +322,21 @@ impl Node {
             .and_then(|l| serde_json::from_str(l).ok())
             .unwrap_or(Value::Null);
         (out.status.success(), v)
+    }
+
+    /// Run `lianxi ARGS` for a person (no `--json`); returns stdout, which
+    /// must succeed.
+    pub fn text(&self, args: &[&str]) -> String {
+        let out = run(Command::new(bin("lianxi"))
+            .arg("--home")
+            .arg(&self.home)
+            .args(args));
+        assert!(
+            out.status.success(),
+            "lianxi {args:?} failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
     }
 
     pub fn ok(&self, args: &[&str]) -> Value {

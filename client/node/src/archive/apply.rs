@@ -245,6 +245,8 @@ fn insert_bulletin(
         category: b.category.map(|c| c.as_str().to_owned()),
         ack_required: b.ack_required,
         acked: false,
+        via: via.map(str::to_owned),
+        attachments: i64::try_from(b.attachments.len()).unwrap_or(i64::MAX),
         detail: None,
     })
 }

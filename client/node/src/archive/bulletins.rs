@@ -40,8 +40,6 @@ pub struct Detail {
     pub thread: String,
     /// Revision note, or the withdrawal reason.
     pub note: Option<String>,
-    /// Forwarded by this node (the sender is the original sender).
-    pub via: Option<String>,
     pub reminded_at: Option<i64>,
     pub attachments: Vec<AttachmentInfo>,
     /// Every version of the thread, oldest first.
@@ -55,7 +53,7 @@ fn hex(b: &[u8]) -> String {
 pub(crate) fn detail(c: &Connection, id: &str) -> Result<Detail, ProtoError> {
     let mut d = c
         .query_row(
-            "SELECT issuer, doc_number, effective, region, tags, ack_by, acked_at, ack_reply, COALESCE(thread, id), note, via, reminded_at
+            "SELECT issuer, doc_number, effective, region, tags, ack_by, acked_at, ack_reply, COALESCE(thread, id), note, reminded_at
              FROM messages WHERE id = ?1",
             [id],
             |r| {
@@ -71,8 +69,7 @@ pub(crate) fn detail(c: &Connection, id: &str) -> Result<Detail, ProtoError> {
                     ack_reply: r.get(7)?,
                     thread: r.get(8)?,
                     note: r.get(9)?,
-                    via: r.get(10)?,
-                    reminded_at: r.get(11)?,
+                    reminded_at: r.get(10)?,
                     ..Default::default()
                 })
             },
@@ -176,7 +173,7 @@ fn filter_sql() -> String {
            AND (?3 IS NULL OR issuer LIKE '%' || ?3 || '%')
            AND (?4 IS NULL OR sender = ?4)
            AND (?5 IS NULL OR EXISTS (SELECT 1 FROM json_each(messages.tags) WHERE value = ?5))
-           AND (?6 IS NULL OR created_at >= ?6) AND (?7 IS NULL OR created_at < ?7)
+           AND (?6 IS NULL OR created_at >= ?6) AND (?7 IS NULL OR created_at <= ?7)
            AND (NOT ?8 OR read_at IS NULL)
            AND (NOT ?9 OR (ack_required AND acked_at IS NULL AND direction = 'in' AND state = 'current'))"
     )
@@ -215,7 +212,7 @@ impl Archive {
                AND (?3 IS NULL OR issuer LIKE '%' || ?3 || '%')
                AND (?4 IS NULL OR sender = ?4)
                AND (?5 IS NULL OR EXISTS (SELECT 1 FROM json_each(messages.tags) WHERE value = ?5))
-               AND (?6 IS NULL OR created_at >= ?6) AND (?7 IS NULL OR created_at < ?7)
+               AND (?6 IS NULL OR created_at >= ?6) AND (?7 IS NULL OR created_at <= ?7)
                AND (NOT ?8 OR read_at IS NULL)
                AND (NOT ?9 OR (ack_required AND acked_at IS NULL AND direction = 'in' AND state = 'current'))
              ORDER BY created_at DESC, rowid DESC LIMIT ?10 OFFSET ?11"

@@ -84,6 +84,10 @@ pub struct MessageRow {
     pub category: Option<String>,
     pub ack_required: bool,
     pub acked: bool,
+    /// Forwarded to this node by this node id (the sender is the original sender).
+    pub via: Option<String>,
+    /// How many files are attached.
+    pub attachments: i64,
     /// Filled by `show`: everything else about a bulletin.
     #[serde(skip_serializing_if = "Option::is_none", flatten)]
     pub detail: Option<Box<super::bulletins::Detail>>,
@@ -100,7 +104,11 @@ pub struct SearchHit {
 /// too; this guards against a node whose clock is behind or a hub that misbehaves).
 pub(crate) const RELEASED: &str = "(not_before IS NULL OR not_before <= CAST((julianday('now') - 2440587.5) * 86400000.0 AS INTEGER))";
 
-pub(crate) const COLS: &str = "id, direction, kind, sender, audience, title, created_at, not_before, received_at, read_at IS NOT NULL, state, revision, category, ack_required, acked_at IS NOT NULL";
+/// The columns [`row`] reads, in its order; a query that reads more puts
+/// them after these, from index [`COLS_LEN`].
+pub(crate) const COLS: &str = "id, direction, kind, sender, audience, title, created_at, not_before, received_at, read_at IS NOT NULL, state, revision, category, ack_required, acked_at IS NOT NULL, via, (SELECT count(*) FROM attachments a WHERE a.message_id = id)";
+
+pub(crate) const COLS_LEN: usize = 17;
 
 pub(crate) fn row(r: &Row<'_>) -> rusqlite::Result<MessageRow> {
     Ok(MessageRow {
@@ -120,6 +128,8 @@ pub(crate) fn row(r: &Row<'_>) -> rusqlite::Result<MessageRow> {
         category: r.get(12)?,
         ack_required: r.get(13)?,
         acked: r.get(14)?,
+        via: r.get(15)?,
+        attachments: r.get(16)?,
         detail: None,
     })
 }
@@ -231,7 +241,7 @@ impl Archive {
         let mut m = tx
             .query_row(&sql, [&id], |r| {
                 let mut m = row(r)?;
-                m.body = Some(r.get(15)?);
+                m.body = Some(r.get(COLS_LEN)?);
                 Ok(m)
             })
             .map_err(db_err)?;
@@ -324,7 +334,7 @@ impl Archive {
         let rows = st
             .query_map(params![expr, limit as i64], |r| {
                 let m = row(r)?;
-                let body: String = r.get(15)?;
+                let body: String = r.get(COLS_LEN)?;
                 Ok((m, body))
             })
             .map_err(db_err)?;
@@ -366,6 +376,10 @@ impl MessageRow {
                 .map(|c| c.as_str().to_owned()),
             ack_required: i.opened.payload.bulletin().is_some_and(|b| b.ack_required),
             acked: false,
+            via: None,
+            attachments: i.opened.payload.bulletin().map_or(0, |b| {
+                i64::try_from(b.attachments.len()).unwrap_or(i64::MAX)
+            }),
             detail: None,
         }
     }

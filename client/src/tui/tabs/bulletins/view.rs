@@ -98,7 +98,7 @@ fn heading(app: &App, m: &MessageRow, w: usize, lines: &mut Vec<Line<'static>>) 
         truncate(&format!("{}: {who}", t.from), w),
         dim(),
     ));
-    if let Some(via) = d.and_then(|d| d.via.as_deref()) {
+    if let Some(via) = m.via.as_deref() {
         let name = app.node_name(via).unwrap_or(via);
         lines.push(Line::styled(
             truncate(&format!("{}: {name}", t.via), w),

@@ -1,0 +1,102 @@
+//! "A year in use": what a secretary reads after the demo, over the real hub.
+//! Plain text says what JSON says (withdrawn, revision, document number,
+//! category, receipt, via, attachments); every time a person reads or types is
+//! in the node's zone; a date typed as a deadline means the end of that day;
+//! exports carry readable times; `--out DIR` makes a folder.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::{Net, s};
+
+#[test]
+fn plain_text_and_times_say_what_json_says() {
+    let mut net = Net::new();
+    net.start_hub();
+    let a = net.node("nat", "全国中小企业协会", "national", "secretary");
+    let b = net.node("gd", "广东省中小企业协会", "provincial", "secretary");
+    let dir = net.dir.path().to_owned();
+    let file = dir.join("模板.txt");
+    std::fs::write(&file, "附件").unwrap();
+    let sent = a.ok(&[
+        "send",
+        "bulletin",
+        "--to",
+        "gd",
+        "--title",
+        "关于报送年度总结的通知",
+        "--body",
+        "请于月底前报送。",
+        "--category",
+        "notice",
+        "--doc-number",
+        "联席发〔2026〕7号",
+        "--attach",
+        s(&file),
+        "--ack-by",
+        "2099-12-31",
+    ]);
+    let id = sent["id"].as_str().unwrap().to_owned();
+    b.ok(&["sync"]);
+
+    // The deadline typed as a date is the end of that day, in the node's zone,
+    // and JSON carries RFC 3339 with that zone's offset.
+    let shown = b.ok(&["show", &id]);
+    assert_eq!(shown["ack_by"], "2099-12-31T23:59:59.999+08:00");
+    assert!(
+        shown["created_at"].as_str().unwrap().ends_with("+08:00"),
+        "{}",
+        shown["created_at"]
+    );
+
+    // Plain text carries what a person must not miss.
+    let line = b.text(&["list"]);
+    for want in ["通知", "[需回执]", "[附件 1]", "关于报送年度总结的通知"] {
+        assert!(line.contains(want), "{want:?} missing from {line}");
+    }
+    let text = b.text(&["show", &id]);
+    for want in [
+        "文号: 联席发〔2026〕7号",
+        "类别: 通知",
+        "回执截止: 2099-12-31 23:59 (UTC+8)",
+        "附件: 1 模板.txt",
+        "[需回执]",
+    ] {
+        assert!(text.contains(want), "{want:?} missing from {text}");
+    }
+    // In English when asked.
+    let en = b.text(&["--lang", "en", "show", &id]);
+    assert!(
+        en.contains("doc no.: 联席发〔2026〕7号") && en.contains("[ack required]"),
+        "{en}"
+    );
+
+    // Withdrawn: said in plain text, in the list and in the export.
+    a.ok(&["withdraw", &id, "--reason", "发错对象"]);
+    b.ok(&["sync"]);
+    let line = b.text(&["list"]);
+    assert!(line.contains("【已撤回】"), "{line}");
+    let text = b.text(&["show", &id]);
+    assert!(
+        text.contains("【已撤回】") && text.contains("撤回理由: 发错对象"),
+        "{text}"
+    );
+    let md = dir.join("x.md");
+    b.ok(&["export", "bulletin", &id, "--format", "md", "--out", s(&md)]);
+    let md = std::fs::read_to_string(md).unwrap();
+    assert!(md.contains("(UTC+8)") && md.contains("已撤回"), "{md}");
+    assert!(
+        !md.lines().any(|l| l.starts_with("| 时间 Time | 1")),
+        "no raw millisecond timestamp: {md}"
+    );
+
+    // `--out` naming a folder that does not exist yet creates the folder.
+    let folder = dir.join("收文");
+    let r = b.ok(&["attachment", &id, "1", "--out", s(&folder)]);
+    assert_eq!(r["path"], s(&folder.join("模板.txt")));
+    assert_eq!(
+        std::fs::read_to_string(folder.join("模板.txt")).unwrap(),
+        "附件"
+    );
+}

@@ -100,3 +100,80 @@ fn plain_text_and_times_say_what_json_says() {
         "附件"
     );
 }
+
+/// Forwarding passes on the thread as it stands and keeps it true: a revision's
+/// id forwards (the receiver gets the thread, current at that revision), the
+/// copy asks the third party for no receipt, the author's withdrawal follows
+/// the copy, and a withdrawn notice is not forwarded again.
+#[test]
+fn forwarded_copies_follow_their_thread() {
+    let mut net = Net::new();
+    net.start_hub();
+    let a = net.node("nat", "全国中小企业协会", "national", "secretary");
+    let b = net.node("gd", "广东省中小企业协会", "provincial", "secretary");
+    let c = net.node("zj", "浙江省中小企业协会", "provincial", "secretary");
+    let sent = a.ok(&[
+        "send",
+        "bulletin",
+        "--to",
+        "gd",
+        "--title",
+        "减税政策解读",
+        "--body",
+        "第一版",
+        "--ack",
+    ]);
+    let original = sent["id"].as_str().unwrap().to_owned();
+    let rev = a.ok(&[
+        "revise",
+        &original,
+        "--body",
+        "第二版",
+        "--note",
+        "更正税率",
+    ]);
+    let revision = rev["id"].as_str().unwrap().to_owned();
+    // The author hears that receipts start again, and the original's
+    // receipts say which version is current.
+    assert_eq!(
+        a.ok(&["receipts", &original])["superseded_by"],
+        revision.as_str()
+    );
+    b.ok(&["sync"]);
+    let listed = b.ok(&["list"]);
+    assert_eq!(
+        listed["messages"][0]["id"],
+        revision.as_str(),
+        "the list shows the head"
+    );
+
+    // 1. Forwarding the revision's id works: the third party holds the thread.
+    b.ok(&["forward", &revision, "--to", "zj", "--note", "供参考"]);
+    let got = c.ok(&["sync"]);
+    assert!(
+        got["rejected"].as_array().is_none_or(Vec::is_empty),
+        "{got}"
+    );
+    let shown = c.ok(&["show", &revision]);
+    assert_eq!(shown["body"], "第二版");
+    assert_eq!(shown["via"], "gd");
+    assert_eq!(shown["state"], "current");
+    // 3. The copy asks zj for nothing; acknowledging it says why.
+    assert_eq!(shown["ack_required"], false);
+    assert_eq!(c.fails(&["ack", &revision]), "not_entitled");
+    assert!(
+        c.ok(&["list", "--unacked"])["messages"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+
+    // 2. The author withdraws: the withdrawal reaches the forwarded copy.
+    a.ok(&["withdraw", &original, "--reason", "政策调整"]);
+    b.ok(&["sync"]);
+    b.ok(&["sync"]);
+    c.ok(&["sync"]);
+    assert_eq!(c.ok(&["show", &revision])["state"], "withdrawn");
+    // A withdrawn notice is not forwarded again.
+    assert_eq!(b.fails(&["forward", &original, "--to", "zj"]), "withdrawn");
+}

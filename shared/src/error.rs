@@ -44,6 +44,7 @@ codes! {
     BadPayload = "bad_payload": "the decrypted payload is not a valid message",
     Embargoed = "embargoed": "the message may not be read before its release time",
     UnknownReference = "unknown_reference": "the message refers to a bulletin this node does not have, or one of another sender",
+    Withdrawn = "withdrawn": "the bulletin was withdrawn by its sender; it cannot be forwarded or acknowledged",
     NotEntitled = "not_entitled": "the sender is not entitled to send this (only the original sender may revise, withdraw or remind; only a referral's target may answer it)",
     NotHandler = "not_handler": "only a case's handlers may change it or see its confidential fields",
     Recused = "recused": "the organisation is recused from this case (回避); it may not receive it",

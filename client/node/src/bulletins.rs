@@ -4,6 +4,7 @@
 use lianxi_shared::payload::{Forward, Reminder, Revision, Withdrawal};
 use lianxi_shared::{Audience, Bulletin, ErrorCode, MessageId, Payload, ProtoError};
 
+use crate::archive::Passable;
 use crate::node::Node;
 use crate::{Result, now_ms};
 
@@ -128,6 +129,10 @@ impl Node {
     /// Forward a received bulletin with its original signed envelope.
     ///
     /// Forwarding a case is sharing it: the same recusal and handler rules apply.
+    /// Forward a received bulletin's thread: its first bulletin (with
+    /// `note`), then each revision, each in its own forward, so the receiver
+    /// holds the thread as it stands. A withdrawn thread is refused
+    /// (`withdrawn`). Returns the first forward's id.
     pub async fn forward(&self, id: &str, audience: Audience, note: String) -> Result<MessageId> {
         let key = id.to_owned();
         if self
@@ -139,13 +144,21 @@ impl Node {
             return Ok(self.case_share(id, &audience).await?.queued.id);
         }
         let id = id.to_owned();
-        let (envelope, wrap, _) = self.archive.call(move |a| a.envelope(&id)).await?;
-        let wrap = wrap.ok_or_else(|| {
-            ProtoError::new(
-                ErrorCode::BadRequest,
-                "only received bulletins can be forwarded; send your own again instead",
-            )
-        })?;
+        let chain = self.archive.call(move |a| a.thread_to_forward(&id)).await?;
+        let mut first = None;
+        let mut note = Some(note);
+        for m in chain {
+            let fid = self
+                .pass_on(m, audience.clone(), note.take().unwrap_or_default())
+                .await?;
+            first.get_or_insert(fid);
+        }
+        first.ok_or_else(|| ProtoError::new(ErrorCode::NotFound, "nothing to forward"))
+    }
+
+    /// Queue a forward of one received message to `audience`.
+    async fn pass_on(&self, m: Passable, audience: Audience, note: String) -> Result<MessageId> {
+        let wrap = m.wrap;
         let key = if wrap.starts_with(lianxi_shared::AGE_SECRET_PREFIX.as_bytes()) {
             String::from_utf8_lossy(&wrap).trim().to_owned()
         } else {
@@ -158,11 +171,37 @@ impl Node {
             k.to_string()
         };
         let payload = Payload::Forward(Box::new(Forward {
-            envelope,
+            envelope: m.envelope,
             key,
             note,
         }));
         self.queue(audience, payload, None).await
+    }
+
+    /// After a batch: each revision or withdrawal received of a thread this
+    /// node forwarded goes on to where it forwarded the thread (at least once:
+    /// a receiver drops what it already holds). Returns how many were queued.
+    pub async fn follow_forwards(&self) -> Result<usize> {
+        let mut n = 0;
+        for id in self.archive.call(|a| a.pending_follows()).await? {
+            let key = id.clone();
+            let follow = self.archive.call(move |a| a.to_follow(&key)).await?;
+            let Some((m, audiences)) = follow else {
+                self.archive.call(move |a| a.followed(&id)).await?;
+                continue;
+            };
+            for audience in audiences {
+                let copy = Passable {
+                    id: m.id.clone(),
+                    envelope: m.envelope.clone(),
+                    wrap: m.wrap.clone(),
+                };
+                self.pass_on(copy, audience, String::new()).await?;
+                n += 1;
+            }
+            self.archive.call(move |a| a.followed(&id)).await?;
+        }
+        Ok(n)
     }
 
     /// Acknowledge a received bulletin; the receipt is queued for its sender.

@@ -161,7 +161,10 @@ pub async fn store(node: &Node, session: &Session, batch: OpenedBatch) -> Result
                 match kind {
                     EventKind::Case => out.case_messages += 1,
                     EventKind::Conference => out.conference_messages += 1,
-                    EventKind::Withdrawal | EventKind::Reminder | EventKind::Receipt => {}
+                    EventKind::Withdrawal
+                    | EventKind::Reminder
+                    | EventKind::Receipt
+                    | EventKind::Forward => {}
                 }
             }
             Applied::Parked(e) => {
@@ -175,6 +178,13 @@ pub async fn store(node: &Node, session: &Session, batch: OpenedBatch) -> Result
         }
     }
     out.outbox_pending = pending;
+    // Revisions and withdrawals of threads this node forwarded go on to the
+    // same audiences (waiting in the archive, so a crash here loses nothing).
+    match node.follow_forwards().await {
+        Ok(0) => {}
+        Ok(_) => out.outbox_pending = node.archive.call(|a| a.pending_count()).await?,
+        Err(e) => tracing::warn!(code = %e.code, "could not forward a thread's later message"),
+    }
     if out.case_messages > 0 {
         // A referral this node made may have been accepted: grant access now.
         match node.settle_cases().await {

@@ -16,6 +16,7 @@ use serde_json::{Value, json};
 use crate::cli::args::{BulletinCmd, BulletinMeta, ListFilter, SendCmd};
 use crate::cli::commands::{message_json, print};
 use crate::cli::delivery::{Delivery, deliver_now};
+use crate::cli::output::tr;
 use lianxi::time_fmt::{self, DayEdge, rfc3339};
 
 /// A start typed by a person (a date means 00:00), in the node's zone.
@@ -147,7 +148,21 @@ pub async fn run(cmd: BulletinCmd, home: &Home, json: bool) -> anyhow::Result<()
                 effective,
             };
             let rid = node.revise(&id, patch, note).await?;
-            send_and_report(node, rid, json, "revision", json!({"revises": id})).await
+            send_and_report(node, rid, json, "revision", json!({"revises": id})).await?;
+            let (_, b) = node
+                .archive
+                .call(move |a| a.bulletin_of(&rid.to_string()))
+                .await?;
+            if b.ack_required && !json {
+                crate::cli::output::warn(&format!(
+                    "{} `lianxi receipts {rid}`",
+                    tr(
+                        "回执重新开始：收件单位对更正版本重新回执，查看：",
+                        "receipts start again: recipients acknowledge the revision; see"
+                    )
+                ));
+            }
+            Ok(())
         }
         BulletinCmd::Withdraw { id, reason } => {
             let rid = node.withdraw(&id, reason).await?;
@@ -205,10 +220,24 @@ async fn ack(node: &Node, json: bool, id: String, reply: Option<String>) -> anyh
 }
 
 async fn receipts(node: &Node, json: bool, id: String) -> anyhow::Result<()> {
-    let r = node
+    let (r, head) = node
         .archive
-        .call(move |a| a.receipts(&id, now_ms()))
+        .call(move |a| {
+            let r = a.receipts(&id, now_ms())?;
+            let (_, current, revision) = a.thread_head(&r.id)?;
+            let newer = (current != r.id).then_some((current, revision));
+            Ok((r, newer))
+        })
         .await?;
+    if let (Some((current, revision)), false) = (&head, json) {
+        crate::cli::output::warn(&format!(
+            "{} {revision}: `lianxi receipts {current}`",
+            tr(
+                "这是旧版本的回执；收件单位对最新更正重新回执，更正",
+                "these are an earlier version's receipts; recipients acknowledge the latest, revision"
+            )
+        ));
+    }
     let rows: Vec<Value> = r
         .recipients
         .iter()
@@ -219,6 +248,7 @@ async fn receipts(node: &Node, json: bool, id: String) -> anyhow::Result<()> {
         })
         .collect();
     let v = json!({"id": r.id, "title": r.title, "ack_required": r.ack_required, "ack_by": r.ack_by.map(rfc3339),
+                   "superseded_by": head.as_ref().map(|h| &h.0),
                    "recipients": rows, "total": r.recipients.len(), "delivered": r.delivered, "read": r.read,
                    "acknowledged": r.acknowledged, "overdue": r.overdue});
     print(json, v, || {

@@ -51,6 +51,8 @@ pub enum EventKind {
     Reminder,
     /// A receipt; `reference` is the bulletin.
     Receipt,
+    /// A forward this node sent; `reference` is the message it carried.
+    Forward,
 }
 
 pub(crate) struct Item<'a> {
@@ -63,6 +65,8 @@ pub(crate) struct Item<'a> {
     pub at: i64,
     pub forwarded: Option<&'a Forwarded>,
     pub history: &'a [Forwarded],
+    /// For a message that came inside a forward: the node that forwarded it.
+    pub via: Option<&'a str>,
 }
 
 impl<'a> Item<'a> {
@@ -77,6 +81,7 @@ impl<'a> Item<'a> {
             at: m.received_at,
             forwarded: m.forwarded.as_ref(),
             history: &m.history,
+            via: None,
         }
     }
 }
@@ -144,9 +149,11 @@ fn insert_bulletin(
     thread: &str,
     revision: u32,
     note: Option<&str>,
-    via: Option<&str>,
 ) -> Result<MessageRow, ProtoError> {
     let h = &opened.header;
+    let via = item.via;
+    // A forwarded copy never asks its receiver for a receipt.
+    let ack_required = b.ack_required && via.is_none();
     let id = h.id.to_string();
     let tags = serde_json::to_string(&b.tags).unwrap_or_else(|_| "[]".into());
     tx.prepare_cached(
@@ -179,7 +186,7 @@ fn insert_bulletin(
         b.effective,
         b.region,
         tags,
-        b.ack_required,
+        ack_required,
         b.ack_by,
         thread,
         revision,
@@ -243,7 +250,7 @@ fn insert_bulletin(
         state: "current".into(),
         revision: i64::from(revision),
         category: b.category.map(|c| c.as_str().to_owned()),
-        ack_required: b.ack_required,
+        ack_required,
         acked: false,
         via: via.map(str::to_owned),
         attachments: i64::try_from(b.attachments.len()).unwrap_or(i64::MAX),
@@ -258,8 +265,8 @@ pub(super) fn record_event(
 ) -> Result<(), ProtoError> {
     let h = &item.opened.header;
     tx.prepare_cached(
-        "INSERT INTO events(id, direction, kind, sender, ref, at, payload, env_header, env_sig, env_body)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        "INSERT INTO events(id, direction, kind, sender, ref, at, payload, env_header, env_sig, env_body, wrap)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
     )
     .map_err(db_err)?
     .execute(params![
@@ -273,6 +280,7 @@ pub(super) fn record_event(
         item.envelope.header,
         item.envelope.sig.as_slice(),
         item.envelope.body,
+        item.wrap,
     ])
     .map_err(db_err)?;
     Ok(())
@@ -365,7 +373,6 @@ fn apply_bulletin(
         &h.id.to_string(),
         0,
         None,
-        None,
     )?;
     if incoming && b.ack_required {
         queue_receipt(tx, &row.id, sender, ReceiptState::Delivered, None, item.at)?;
@@ -373,30 +380,29 @@ fn apply_bulletin(
     Ok(Applied::New(row))
 }
 
-/// A forwarded bulletin: its verified original is stored as received, with the forward's note.
+/// A forwarded message: its verified original (a bulletin, or a revision or
+/// withdrawal of a thread this node holds) is applied as if received from its
+/// author, marked as come via the forwarder; a bulletin keeps the forward's note.
 fn apply_forward(tx: &Connection, item: &Item<'_>, f: &Forward) -> Result<Applied, ProtoError> {
     let h = &item.opened.header;
-    let sender = h.sender.as_str();
+    if item.direction == Direction::Out {
+        // What this node forwarded, and to whom (the header's audience): a
+        // thread's later messages follow it there.
+        let oid = f.envelope.decode_header()?.id.to_string();
+        record_event(tx, item, &oid)?;
+        return Ok(Applied::Event {
+            kind: EventKind::Forward,
+            reference: oid,
+        });
+    }
     let fw = item
         .forwarded
         .ok_or_else(|| reject(ErrorCode::BadPayload, "forward was not verified"))?;
-    let Payload::Bulletin(b) = &fw.opened.payload else {
-        return Err(reject(
-            ErrorCode::BadPayload,
-            "only bulletins can be forwarded",
-        ));
-    };
     // A forwarded original was never checked by the hub: its time
     // must precede the forward (a year-9999 original once crashed
     // every recipient's terminal UI).
     let ot = fw.opened.header.created_at;
-    if !(0..=item
-        .opened
-        .header
-        .created_at
-        .saturating_add(FORWARD_SKEW_MS))
-        .contains(&ot)
-    {
+    if !(0..=h.created_at.saturating_add(FORWARD_SKEW_MS)).contains(&ot) {
         return Err(reject(
             ErrorCode::BadPayload,
             "the forwarded original is dated after the forward",
@@ -407,23 +413,40 @@ fn apply_forward(tx: &Connection, item: &Item<'_>, f: &Forward) -> Result<Applie
         record_event(tx, item, &oid)?;
         return Ok(Applied::Duplicate);
     }
-    let fwd_item = Item {
+    let inner = Item {
+        opened: &fw.opened,
+        envelope: &fw.envelope,
         wrap: Some(fw.key.as_bytes()),
+        forwarded: None,
+        history: &[],
+        via: Some(h.sender.as_str()),
         ..*item
     };
-    let row = insert_bulletin(
-        tx,
-        &fwd_item,
-        &fw.opened,
-        &fw.envelope,
-        b,
-        &oid,
-        0,
-        Some(&f.note),
-        Some(sender),
-    )?;
+    let applied = match &fw.opened.payload {
+        Payload::Bulletin(b) => {
+            let row = insert_bulletin(
+                tx,
+                &inner,
+                &fw.opened,
+                &fw.envelope,
+                b,
+                &oid,
+                0,
+                Some(&f.note),
+            )?;
+            Applied::New(row)
+        }
+        Payload::Revision(v) => apply_revision(tx, &inner, v, false)?,
+        Payload::Withdrawal(w) => apply_withdrawal(tx, &inner, w)?,
+        _ => {
+            return Err(reject(
+                ErrorCode::BadPayload,
+                "only bulletins, their revisions and withdrawals can be forwarded",
+            ));
+        }
+    };
     record_event(tx, item, &oid)?;
-    Ok(Applied::New(row))
+    Ok(applied)
 }
 
 /// A revision of a bulletin in the archive, if the thread allows it.
@@ -454,9 +477,11 @@ fn apply_revision(
         &thread,
         v.revision,
         Some(&v.note),
-        None,
     )?;
-    if incoming && v.bulletin.ack_required {
+    if item.direction == Direction::In {
+        super::forwards::note_follow(tx, &thread, &row.id)?;
+    }
+    if incoming && v.bulletin.ack_required && item.via.is_none() {
         queue_receipt(tx, &row.id, sender, ReceiptState::Delivered, None, item.at)?;
     }
     Ok(Applied::New(row))
@@ -480,6 +505,9 @@ fn apply_withdrawal(
     threads::check(&author, &thread_event(item, msg))?;
     record_event(tx, item, &thread)?;
     threads::settle(tx, &thread)?;
+    if item.direction == Direction::In {
+        super::forwards::note_follow(tx, &thread, &item.opened.header.id.to_string())?;
+    }
     Ok(Applied::Event {
         kind: EventKind::Withdrawal,
         reference: thread,

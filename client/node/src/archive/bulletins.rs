@@ -250,9 +250,9 @@ impl Archive {
     ) -> Result<bool, ProtoError> {
         let id = self.resolve_id(id)?;
         let tx = self.conn.transaction().map_err(db_err)?;
-        let (sender, direction, required, acked, state): (String, super::Direction, bool, Option<i64>, String) = tx
-            .query_row("SELECT sender, direction, ack_required, acked_at, state FROM messages WHERE id = ?1", [&id], |r| {
-                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        let (sender, direction, required, acked, state, via): (String, super::Direction, bool, Option<i64>, String, Option<String>) = tx
+            .query_row("SELECT sender, direction, ack_required, acked_at, state, via FROM messages WHERE id = ?1", [&id], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?, r.get(5)?))
             })
             .map_err(db_err)?;
         if direction != super::Direction::In {
@@ -261,16 +261,24 @@ impl Archive {
                 "only received bulletins can be acknowledged",
             ));
         }
-        if !required {
+        if let Some(via) = via {
             return Err(ProtoError::new(
-                ErrorCode::BadRequest,
-                "this bulletin does not ask for acknowledgement",
+                ErrorCode::NotEntitled,
+                format!(
+                    "{via} forwarded this copy; {sender} asked its own recipients for a receipt, not this node"
+                ),
             ));
         }
         if state == "withdrawn" {
             return Err(ProtoError::new(
+                ErrorCode::Withdrawn,
+                "this bulletin has been withdrawn; there is nothing to acknowledge",
+            ));
+        }
+        if !required {
+            return Err(ProtoError::new(
                 ErrorCode::BadRequest,
-                "this bulletin has been withdrawn",
+                "this bulletin does not ask for acknowledgement",
             ));
         }
         if acked.is_some() {

@@ -9,6 +9,7 @@ mod apply;
 pub mod bulletins;
 pub mod cases;
 pub mod conference;
+mod forwards;
 mod handle;
 mod messages;
 mod outbox;
@@ -23,6 +24,7 @@ use lianxi_shared::{ErrorCode, NodeId, NodeInfo, ProtoError};
 use rusqlite::{Connection, OptionalExtension, params};
 
 pub use apply::{Applied, EventKind};
+pub use forwards::Passable;
 pub use handle::ArchiveHandle;
 pub use messages::{Direction, Forwarded, Incoming, MessageRow, SearchHit};
 pub use outbox::{OutboxItem, OutboxState, SealedForm};

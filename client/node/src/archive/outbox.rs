@@ -209,6 +209,7 @@ impl Archive {
             at: now,
             forwarded: None,
             history: &[],
+            via: None,
         };
         if let Applied::Rejected(e) = apply(&mut tx, &item)? {
             tracing::warn!(%id, code = %e.code, reason = %e.message, "sent message could not be applied locally");

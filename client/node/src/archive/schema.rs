@@ -197,6 +197,15 @@ const MIGRATIONS: &[&str] = &[
     //    later directory changes never rewrite the conference's history.
     //    Rows from before have none and are judged against the directory.
     "ALTER TABLE conf_events ADD COLUMN standings TEXT;",
+    // 10: a forwarded copy never asks its receiver for a receipt (the
+    //     original's sender asked its own audience, and refuses anyone else's);
+    //     a withdrawal keeps the key that opens it, so a node that forwarded
+    //     the thread can forward the withdrawal too.
+    //     A revision or withdrawal of a thread this node forwarded waits in
+    //     `follow` until its own forwards are queued (kept across a crash).
+    "UPDATE messages SET ack_required = 0 WHERE via IS NOT NULL AND direction = 'in';
+     ALTER TABLE events ADD COLUMN wrap BLOB;
+     CREATE TABLE follow(id TEXT PRIMARY KEY);",
 ];
 
 pub fn latest() -> i64 {

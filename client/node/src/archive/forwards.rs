@@ -91,7 +91,9 @@ impl Archive {
     /// A revision or withdrawal just received (`id`): the audiences this node
     /// forwarded its thread to that have not had it yet, with the message.
     pub fn to_follow(&self, id: &str) -> Result<Option<(Passable, Vec<Audience>)>, ProtoError> {
-        let msg: Option<(String, Vec<u8>, Vec<u8>, Vec<u8>, Option<Vec<u8>>)> = self
+        // (thread, header, signature, body, wrap)
+        type Stored = (String, Vec<u8>, Vec<u8>, Vec<u8>, Option<Vec<u8>>);
+        let msg: Option<Stored> = self
             .conn
             .query_row(
                 "SELECT COALESCE(thread, id), env_header, env_sig, env_body, wrap FROM messages

@@ -10,6 +10,7 @@
 
 pub mod attrs;
 pub mod ca;
+pub mod cli_doc;
 pub mod files;
 pub mod passphrase;
 pub mod policy;

@@ -4,7 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use lianxi_certs::ca::{Ca, KeyLock, Preview, SignPolicy, Validity};
 use lianxi_certs::passphrase;
 use lianxi_certs::unix_now;
@@ -49,11 +49,24 @@ impl Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
+    /// Write man pages for this program and each of its commands into a folder.
+    Man {
+        /// The folder (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Create a new CA: DIR/ca.crt, DIR/ca.key (0600, encrypted under a
     /// passphrase asked twice), DIR/records.json and DIR/policy.toml.
     Init {
+        /// The CA's folder (created): ca.crt, the passphrase-protected ca.key, its records.
         #[arg(long)]
         dir: PathBuf,
+        /// The federation's name, in the CA certificate (e.g. 全国工商联合会联席会议).
         #[arg(long)]
         name: String,
         /// Keep ca.key unencrypted (a throwaway test CA only).
@@ -65,13 +78,16 @@ enum Cmd {
     },
     /// Issue the hub's server certificate: OUT/hub.crt and OUT/hub.key.
     Hub {
+        /// The CA's folder.
         #[arg(long)]
         dir: PathBuf,
         /// DNS name or IP address (repeatable).
         #[arg(long = "host", required = true)]
         hosts: Vec<String>,
+        /// Folder to write hub.crt and hub.key into.
         #[arg(long)]
         out: PathBuf,
+        /// Validity, days.
         #[arg(long, default_value_t = 825)]
         days: i64,
     },
@@ -79,6 +95,7 @@ enum Cmd {
     Sign(SignArgs),
     /// Revoke every certificate issued to a node.
     Revoke {
+        /// The CA's folder.
         #[arg(long)]
         dir: PathBuf,
         /// Revoke every certificate issued to this node id.
@@ -91,8 +108,10 @@ enum Cmd {
     },
     /// Write a CRL listing every revoked certificate.
     Crl {
+        /// The CA's folder.
         #[arg(long)]
         dir: PathBuf,
+        /// Where to write the CRL (PEM); copy it to each hub's `crl` path.
         #[arg(long)]
         out: PathBuf,
         /// Days until the next CRL is due (its nextUpdate): nodes and hubs warn
@@ -102,6 +121,7 @@ enum Cmd {
     },
     /// List what the CA issued.
     List {
+        /// The CA's folder.
         #[arg(long)]
         dir: PathBuf,
     },
@@ -110,10 +130,13 @@ enum Cmd {
 // `lianxi-ca sign` (a plain comment: clap would take a doc comment as the about text).
 #[derive(clap::Args)]
 struct SignArgs {
+    /// The CA's folder.
     #[arg(long)]
     dir: PathBuf,
+    /// The node's enrollment request (node.csr, from `lianxi init`).
     #[arg(long)]
     request: PathBuf,
+    /// Where to write the signed certificate (PEM).
     #[arg(long)]
     out: PathBuf,
     /// Certify these roles instead of the requested ones (comma-separated).
@@ -217,6 +240,17 @@ fn run(cli: &Cli) -> anyhow::Result<serde_json::Value> {
                 println!("CRL written: {}", out.display());
             }
             json!({"crl": out})
+        }
+        Cmd::Completions { shell } => {
+            lianxi_certs::cli_doc::print_completions(Cli::command(), *shell);
+            return Ok(json!({}));
+        }
+        Cmd::Man { out } => {
+            let files = lianxi_certs::cli_doc::write_man_pages(Cli::command(), out)?;
+            if !cli.json {
+                println!("{} man pages in {}", files.len(), out.display());
+            }
+            json!({"dir": out, "pages": files.len()})
         }
         Cmd::List { dir } => {
             let list = cli.open(dir)?.list()?;
@@ -395,5 +429,16 @@ fn main() -> ExitCode {
             }
             ExitCode::FAILURE
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn every_option_says_what_it_does() {
+        let missing = lianxi_certs::cli_doc::undocumented(&super::Cli::command());
+        assert!(missing.is_empty(), "options without help: {missing:#?}");
     }
 }

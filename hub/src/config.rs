@@ -152,3 +152,22 @@ impl HubConfig {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// deploy/hub.toml is what operators copy: it must load, and the limits
+    /// it shows as defaults must be the defaults.
+    #[test]
+    fn the_example_config_loads_and_tells_the_defaults() {
+        let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/hub.toml");
+        let cfg = HubConfig::load(&path).expect("deploy/hub.toml loads");
+        assert_eq!(cfg.listen.port(), 7443);
+        assert_eq!(cfg.data, PathBuf::from("/var/lib/lianxi-hub"));
+        assert_eq!(
+            format!("{:?}", cfg.limits),
+            format!("{:?}", Limits::default())
+        );
+    }
+}

@@ -3,7 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Parser, Subcommand};
+use clap::{CommandFactory, Parser, Subcommand};
 use lianxi_hub::HubConfig;
 
 #[derive(Parser)]
@@ -19,18 +19,36 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Cmd {
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
+    /// Write man pages for this program and each of its commands into a folder.
+    Man {
+        /// The folder (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+    },
     /// Serve on QUIC. Flags override the TOML `--config`.
     Serve {
+        /// A TOML configuration file (every key is described in
+        /// deploy/hub.toml); without it, the defaults.
         #[arg(long)]
         config: Option<PathBuf>,
+        /// UDP address to listen on [default: 127.0.0.1:7443].
         #[arg(long)]
         listen: Option<std::net::SocketAddr>,
+        /// Data directory, holding hub.db [default: hub-data].
         #[arg(long)]
         data: Option<PathBuf>,
+        /// The federation CA's certificate (PEM) [default: ca.crt].
         #[arg(long)]
         ca: Option<PathBuf>,
+        /// The hub's certificate (PEM), from `lianxi-ca hub` [default: hub.crt].
         #[arg(long)]
         cert: Option<PathBuf>,
+        /// The hub's private key (PEM) [default: hub.key].
         #[arg(long)]
         key: Option<PathBuf>,
         /// The CA's CRL (reloaded when the file changes; `lianxi-ca crl`).
@@ -43,8 +61,10 @@ enum Cmd {
     },
     /// Nodes seen and queue depth per node.
     Status {
+        /// The hub's data directory (read while it serves).
         #[arg(long)]
         data: PathBuf,
+        /// Machine-readable JSON output.
         #[arg(long)]
         json: bool,
     },
@@ -123,6 +143,20 @@ fn main() -> ExitCode {
                 ExitCode::SUCCESS
             })
         }
+        Cmd::Completions { shell } => {
+            lianxi_certs::cli_doc::print_completions(Cli::command(), shell);
+            ExitCode::SUCCESS
+        }
+        Cmd::Man { out } => match lianxi_certs::cli_doc::write_man_pages(Cli::command(), &out) {
+            Ok(files) => {
+                println!("{} man pages in {}", files.len(), out.display());
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("lianxi-hub: writing man pages: {e}");
+                ExitCode::FAILURE
+            }
+        },
         Cmd::Status { data, json } => match lianxi_hub::store::status(&data) {
             Ok(nodes) => {
                 let now = lianxi_hub::now_ms() / 1000;
@@ -193,4 +227,15 @@ async fn wait_for_signal() {
     }
     #[cfg(not(unix))]
     let _ = ctrl_c.await;
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn every_option_says_what_it_does() {
+        let missing = lianxi_certs::cli_doc::undocumented(&super::Cli::command());
+        assert!(missing.is_empty(), "options without help: {missing:#?}");
+    }
 }

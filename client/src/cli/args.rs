@@ -4,6 +4,9 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+/// The heading global options are listed under, apart from each command's own.
+const GLOBAL: &str = "Global options";
+
 #[derive(Parser)]
 #[command(
     name = "lianxi",
@@ -12,17 +15,17 @@ use clap::{Args, Parser, Subcommand};
 )]
 pub struct Cli {
     /// Node home directory (default: $LIANXI_HOME, else the platform data directory).
-    #[arg(long, global = true, env = "LIANXI_HOME")]
+    #[arg(long, global = true, env = "LIANXI_HOME", help_heading = GLOBAL)]
     pub home: Option<PathBuf>,
     /// Machine-readable JSON output, errors included.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = GLOBAL)]
     pub json: bool,
-    /// UI language: zh (default) or en. Also `lang = "en"` in node.toml.
-    #[arg(long, global = true)]
+    /// Language of everything shown: zh (default) or en. Also `lang = "en"` in node.toml.
+    #[arg(long, global = true, help_heading = GLOBAL)]
     pub lang: Option<String>,
     /// Read the identity passphrase from this file's first line (for scripts;
     /// also $LIANXI_PASSPHRASE or $LIANXI_PASSPHRASE_FILE). Otherwise it is asked for.
-    #[arg(long, global = true)]
+    #[arg(long, global = true, help_heading = GLOBAL)]
     pub passphrase_file: Option<PathBuf>,
     #[command(subcommand)]
     pub cmd: Option<Cmd>,
@@ -42,6 +45,17 @@ pub enum Cmd {
         #[arg(long, default_value_t = 6.0, hide = true)]
         interval: f64,
     },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell to complete for.
+        shell: clap_complete::Shell,
+    },
+    /// Write man pages for lianxi and each of its commands into a folder.
+    Man {
+        /// The folder (created if missing).
+        #[arg(long)]
+        out: PathBuf,
+    },
     #[command(flatten)]
     Node(Box<NodeCmd>),
 }
@@ -53,8 +67,10 @@ pub enum NodeCmd {
     Init(InitArgs),
     /// Install the certificate signed by the CA and set the hub address.
     Enroll {
+        /// The certificate the CA signed for this node (PEM).
         #[arg(long)]
         cert: PathBuf,
+        /// The federation CA's certificate (PEM), to verify the hub and every node.
         #[arg(long)]
         ca: PathBuf,
         /// host:port of the hub.
@@ -79,6 +95,7 @@ pub enum NodeCmd {
     Bulletin(BulletinCmd),
     /// Connect, flush the outbox, receive everything pending, exit.
     Sync {
+        /// Give up after this many seconds.
         #[arg(long, default_value_t = 60)]
         timeout: u64,
     },
@@ -86,20 +103,28 @@ pub enum NodeCmd {
     Listen,
     /// Archived messages, newest first.
     List {
+        /// At most this many.
         #[arg(long, default_value_t = 50)]
         limit: usize,
+        /// Skip this many first (for paging).
         #[arg(long, default_value_t = 0)]
         offset: usize,
+        /// Only this kind: bulletin, receipt, reminder, revision, withdrawal, forward, case, conference.
         #[arg(long)]
         kind: Option<String>,
         #[command(flatten)]
         filter: ListFilter,
     },
     /// One message in full (marks it read).
-    Show { id: String },
+    Show {
+        /// Message id (the full id, or 8 or more of its first or last characters).
+        id: String,
+    },
     /// Full-text search of the archive (Chinese substrings of any length).
     Search {
+        /// What to look for: words or any Chinese substring.
         query: String,
+        /// At most this many.
         #[arg(long, default_value_t = 20)]
         limit: usize,
     },
@@ -125,29 +150,42 @@ pub enum BulletinCmd {
     Send(SendCmd),
     /// Acknowledge a received bulletin (收文回执), optionally with a one-line reply.
     Ack {
+        /// Message id (the full id, or 8 or more of its first or last characters).
         id: String,
+        /// A one-line reply to the sender (回复).
         #[arg(long)]
         reply: Option<String>,
     },
     /// The receipts matrix of a bulletin this node sent.
-    Receipts { id: String },
+    Receipts {
+        /// Message id (the full id, or 8 or more of its first or last characters).
+        id: String,
+    },
     /// Remind the recipients who have not acknowledged.
     Remind {
+        /// Message id (the full id, or 8 or more of its first or last characters).
         id: String,
+        /// A line added to the reminder.
         #[arg(long, default_value = "")]
         note: String,
     },
     /// Issue a correction that supersedes a bulletin you sent.
     Revise {
+        /// Message id (the full id, or 8 or more of its first or last characters).
         id: String,
+        /// New title.
         #[arg(long)]
         title: Option<String>,
+        /// New body text.
         #[arg(long, conflicts_with = "body_file")]
         body: Option<String>,
+        /// Read the new body from this UTF-8 file.
         #[arg(long)]
         body_file: Option<PathBuf>,
+        /// New document number (文号).
         #[arg(long)]
         doc_number: Option<String>,
+        /// New effective date, YYYY-MM-DD.
         #[arg(long)]
         effective: Option<String>,
         /// What changed.
@@ -156,15 +194,20 @@ pub enum BulletinCmd {
     },
     /// Withdraw a bulletin you sent (撤回).
     Withdraw {
+        /// Message id (the full id, or 8 or more of its first or last characters).
         id: String,
+        /// Why it is withdrawn (shown to every recipient).
         #[arg(long)]
         reason: String,
     },
     /// Forward a received bulletin, with its original signed envelope.
     Forward {
+        /// Message id (the full id, or 8 or more of its first or last characters).
         id: String,
+        /// Forward to: node ids (comma-separated), a tier, a role or all.
         #[arg(long)]
         to: String,
+        /// A note to the new recipients (转发说明).
         #[arg(long, default_value = "")]
         note: String,
     },
@@ -188,10 +231,13 @@ pub enum BulletinCmd {
 
 #[derive(Args)]
 pub struct InitArgs {
+    /// This node's id: lowercase letters, digits and -, at most 32 (e.g. gd, sz-smea).
     #[arg(long)]
     pub node_id: String,
+    /// The association's display name (e.g. 广东省中小企业协会).
     #[arg(long)]
     pub name: String,
+    /// The organisation that runs the node (e.g. 广东省中小企业协会秘书处).
     #[arg(long)]
     pub org: String,
     /// national | provincial | prefecture
@@ -227,6 +273,7 @@ pub enum SendCmd {
         /// all | national | provincial | prefecture | role:ROLE | ID,ID,…
         #[arg(long)]
         to: String,
+        /// Title (one line).
         #[arg(long)]
         title: String,
         #[arg(
@@ -234,7 +281,9 @@ pub enum SendCmd {
             conflicts_with = "body_file",
             required_unless_present = "body_file"
         )]
+        /// Body text.
         body: Option<String>,
+        /// Read the body from this UTF-8 file instead of --body.
         #[arg(long)]
         body_file: Option<PathBuf>,
         /// Release time: nobody receives it before. "YYYY-MM-DD HH:MM" in the
@@ -261,6 +310,7 @@ pub struct BulletinMeta {
     /// Effective date, YYYY-MM-DD.
     #[arg(long)]
     pub effective: Option<String>,
+    /// Region the bulletin concerns (地区).
     #[arg(long)]
     pub region: Option<String>,
     /// A tag (repeatable).
@@ -281,13 +331,16 @@ pub struct BulletinMeta {
 /// Filters for `list`.
 #[derive(Args, Default)]
 pub struct ListFilter {
+    /// Only this category: policy, news, activity, notice (or 政策法规, 发展动态, 协会活动, 通知).
     #[arg(long)]
     pub category: Option<String>,
+    /// Only bulletins whose issuing body (发文单位) contains this.
     #[arg(long)]
     pub issuer: Option<String>,
     /// Sender node id.
     #[arg(long = "from")]
     pub sender: Option<String>,
+    /// Only bulletins with this tag.
     #[arg(long)]
     pub tag: Option<String>,
     /// On or after this date (YYYY-MM-DD from 00:00, "YYYY-MM-DD HH:MM", or RFC 3339).
@@ -296,6 +349,7 @@ pub struct ListFilter {
     /// Up to this date, that whole day included.
     #[arg(long)]
     pub until: Option<String>,
+    /// Only unread messages.
     #[arg(long)]
     pub unread: bool,
     /// Received bulletins still waiting for this node's acknowledgement.
@@ -307,17 +361,21 @@ pub struct ListFilter {
 pub enum ExportCmd {
     /// Bulletins as Markdown or JSON (to --out, or standard output).
     Bulletin {
+        /// Message ids (each the full id or 8+ characters of it).
         #[arg(required = true)]
         ids: Vec<String>,
         /// md | json
         #[arg(long, default_value = "md")]
         format: String,
+        /// Where to write it.
         #[arg(long)]
         out: Option<PathBuf>,
     },
     /// The received envelope as files, checkable with the standard `age` tool.
     Envelope {
+        /// Message id (the full id, or 8 or more of its first or last characters).
         id: String,
+        /// Folder to write the envelope's parts into.
         #[arg(long)]
         out: PathBuf,
     },
@@ -331,53 +389,74 @@ pub enum CaseCmd {
     /// Cases, most recently updated first.
     List(CaseListArgs),
     /// A case with its timeline (and its confidential fields, for handlers).
-    Show { case: String },
+    Show {
+        /// Case number (2026-BJ-0007) or case id.
+        case: String,
+    },
     /// Move a case on: accepted, in_progress, resolved, closed (受理, 办理中, 已办结, 结案).
     Status {
+        /// Case number (2026-BJ-0007) or case id.
         case: String,
+        /// The new status: accepted, in_progress, resolved, closed (受理, 办理中, 已办结, 结案).
         status: String,
+        /// What was done (recorded in the case's timeline).
         #[arg(long, default_value = "")]
         note: String,
     },
     /// Add a note, with documents, to the timeline.
     Note {
+        /// Case number (2026-BJ-0007) or case id.
         case: String,
+        /// The note (it goes to every node the case is shared with; keep the enterprise's name out).
         #[arg(long, default_value = "")]
         text: String,
+        /// Attach a file (repeatable).
         #[arg(long)]
         attach: Vec<PathBuf>,
     },
     /// Share the case notice (without the confidential fields).
     Share {
+        /// Case number (2026-BJ-0007) or case id.
         case: String,
+        /// Share with: node ids (comma-separated), a tier, a role or all; recused nodes are left out.
         #[arg(long)]
         to: String,
     },
     /// Mark nodes with a conflict of interest (回避): they never receive the case.
     Recuse {
+        /// Case number (2026-BJ-0007) or case id.
         case: String,
+        /// Nodes to recuse (node ids, repeatable).
         #[arg(long, value_delimiter = ',', required = true)]
         nodes: Vec<String>,
+        /// Why, in a sentence (recorded and shown to the others).
         #[arg(long, default_value = "")]
         reason: String,
     },
     /// Hand the case to another desk (转办).
     Refer {
+        /// Case number (2026-BJ-0007) or case id.
         case: String,
+        /// The node the case is referred to (node id).
         #[arg(long)]
         to: String,
+        /// Why it is referred, and what is asked of the receiver.
         #[arg(long, default_value = "")]
         note: String,
     },
     /// Accept a case referred to this node (it becomes a handler).
     Accept {
+        /// Case number (2026-BJ-0007) or case id.
         case: String,
+        /// A note to the referring node (optional).
         #[arg(long, default_value = "")]
         reason: String,
     },
     /// Decline a case referred to this node.
     Decline {
+        /// Case number (2026-BJ-0007) or case id.
         case: String,
+        /// Why the referral is declined.
         #[arg(long)]
         reason: String,
     },
@@ -391,6 +470,7 @@ pub enum CaseCmd {
 // `lianxi case intake`: a new case from the hotline. (a plain comment: clap would take a doc comment as the about text)
 #[derive(Args)]
 pub struct IntakeArgs {
+    /// A short title for the case (no confidential names: it is shared).
     #[arg(long)]
     pub title: String,
     /// ip, trade_remedy, contract, labour, unfair_competition, other (or 知识产权…).
@@ -405,6 +485,7 @@ pub struct IntakeArgs {
     /// The claimant's contact (confidential: handlers only).
     #[arg(long)]
     pub contact: String,
+    /// What happened, without confidential names (shared with every node the case goes to).
     #[arg(long, default_value = "")]
     pub summary: String,
     /// Support requested: legal, association, publicity (comma-separated).
@@ -433,8 +514,10 @@ pub struct CaseListArgs {
     /// Only cases shared with this node by others.
     #[arg(long)]
     pub shared: bool,
+    /// Only cases in this status: registered, accepted, in_progress, resolved, closed (or 登记, 受理…).
     #[arg(long)]
     pub status: Option<String>,
+    /// Only this category: ip, trade_remedy, contract, labour, unfair_competition, other.
     #[arg(long)]
     pub category: Option<String>,
     /// Only open cases with no update for this many days.
@@ -448,6 +531,7 @@ pub struct CaseListArgs {
 // `lianxi case typical`: the redacted typical case. (a plain comment: clap would take a doc comment as the about text)
 #[derive(Args)]
 pub struct TypicalArgs {
+    /// Case number (2026-BJ-0007) or case id.
     pub case: String,
     /// Write the draft here for editing (title on the first line).
     #[arg(long)]
@@ -458,6 +542,7 @@ pub struct TypicalArgs {
     /// Publish it as a bulletin (after the confidential fields are checked).
     #[arg(long)]
     pub publish: bool,
+    /// Who receives it: node ids (comma-separated), a tier (national, provincial, prefecture), a role (secretary, chair…) or all.
     #[arg(long, default_value = "all")]
     pub to: String,
 }
@@ -465,6 +550,7 @@ pub struct TypicalArgs {
 // `lianxi case export`: the case file for a court or bureau. (a plain comment: clap would take a doc comment as the about text)
 #[derive(Args)]
 pub struct ExportArgs {
+    /// Case number (2026-BJ-0007) or case id.
     pub case: String,
     /// md | json
     #[arg(long, default_value = "md")]
@@ -472,4 +558,33 @@ pub struct ExportArgs {
     /// File to write; documents go to a folder next to it.
     #[arg(long)]
     pub out: PathBuf,
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::CommandFactory;
+
+    #[test]
+    fn every_option_says_what_it_does() {
+        let missing = lianxi_certs::cli_doc::undocumented(&super::Cli::command());
+        assert!(missing.is_empty(), "options without help: {missing:#?}");
+    }
+
+    #[test]
+    fn man_pages_cover_every_command() {
+        let dir = tempfile::tempdir().unwrap();
+        let files =
+            lianxi_certs::cli_doc::write_man_pages(super::Cli::command(), dir.path()).unwrap();
+        assert!(files.len() > 40, "{files:?}");
+        let intake = std::fs::read_to_string(dir.path().join("lianxi-case-intake.1")).unwrap();
+        assert!(
+            intake.contains("enterprise") && intake.contains("confidential"),
+            "{intake}"
+        );
+        let top = std::fs::read_to_string(dir.path().join("lianxi.1")).unwrap();
+        assert!(
+            top.contains("Global options") || top.contains("json"),
+            "{top}"
+        );
+    }
 }

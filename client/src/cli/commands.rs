@@ -3,6 +3,7 @@
 use std::path::Path;
 
 use anyhow::Context;
+use clap::CommandFactory;
 use lianxi::archive::MessageRow;
 use lianxi::home::Home;
 use lianxi::identity::Unlock;
@@ -99,6 +100,17 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             as_node,
             interval,
         }) => return demo(dir, as_node, interval, cli.lang.as_deref()).await,
+        Some(Cmd::Completions { shell }) => {
+            lianxi_certs::cli_doc::print_completions(Cli::command(), shell);
+            return Ok(());
+        }
+        Some(Cmd::Man { out }) => {
+            let files = lianxi_certs::cli_doc::write_man_pages(Cli::command(), &out)?;
+            print(cli.json, json!({"dir": out, "pages": files.len()}), || {
+                format!("{} man pages in {}", files.len(), out.display())
+            });
+            return Ok(());
+        }
         Some(Cmd::Node(cmd)) => Some(*cmd),
         None => None,
     };

@@ -11,6 +11,7 @@ pub enum ConfCmd {
     /// The roster, the rotation ("whose turn next") and the meetings; with
     /// `--session`, one meeting's agenda, attendance and minutes.
     Show {
+        /// One meeting in full: agenda, attendance, minutes.
         #[arg(long)]
         session: Option<u32>,
     },
@@ -20,14 +21,17 @@ pub enum ConfCmd {
     /// Decline this association's turn as executive vice-chair at a session
     /// (pool members); the chair takes it into the next schedule.
     Decline {
+        /// The session whose turn this association declines.
         #[arg(long)]
         session: u32,
+        /// Why this association declines its turn (the chair sees it).
         #[arg(long)]
         reason: String,
     },
     /// Agree to swap this association's next turn with another pool member;
     /// it takes effect once both agreed and the chair publishes it.
     Swap {
+        /// The pool member to swap turns with (node id).
         #[arg(long)]
         with: String,
     },
@@ -35,17 +39,22 @@ pub enum ConfCmd {
     Convene(ConveneArgs),
     /// Cancel a session (chair only).
     Cancel {
+        /// Session number (届次/次).
         #[arg(long)]
         session: u32,
+        /// Why the session is cancelled (shown to every member).
         #[arg(long)]
         reason: String,
     },
     /// Propose an agenda item (议题).
     Propose {
+        /// Session number (届次/次).
         #[arg(long)]
         session: u32,
+        /// The agenda item's title.
         #[arg(long)]
         title: String,
+        /// What the item is about.
         #[arg(long, default_value = "")]
         summary: String,
         /// Time it needs, minutes.
@@ -58,17 +67,22 @@ pub enum ConfCmd {
     /// Publish the agenda (host only): proposals in order, each ITEM:MINUTES,
     /// ITEM being the proposal's number in `show --session` or its id.
     Agenda {
+        /// Session number (届次/次).
         #[arg(long)]
         session: u32,
+        /// Agenda slots in order, each ITEM:MINUTES (ITEM is the proposal's number in `show --session` or its id).
         #[arg(required = true)]
         items: Vec<String>,
     },
     /// Answer the invitation: attend, send a delegate, or be absent with a reason.
     Rsvp {
+        /// Session number (届次/次).
         #[arg(long)]
         session: u32,
+        /// This association attends.
         #[arg(long, conflicts_with_all = ["delegate", "absent"])]
         attend: bool,
+        /// Send this person as delegate (name and position).
         #[arg(long, conflicts_with = "absent")]
         delegate: Option<String>,
         /// The reason for the absence.
@@ -78,15 +92,19 @@ pub enum ConfCmd {
     /// Remind those who have not answered (host only); `--minutes`: those who
     /// have not acknowledged the minutes.
     Remind {
+        /// The session.
         #[arg(long)]
         session: u32,
+        /// Remind those who have not acknowledged the minutes (instead of the invitation).
         #[arg(long)]
         minutes: bool,
+        /// A line added to the reminder.
         #[arg(long, default_value = "")]
         note: String,
     },
     /// Publish the minutes (纪要) and resolutions (决议) (host only).
     Minutes {
+        /// Session number (届次/次).
         #[arg(long)]
         session: u32,
         /// The minutes' text (a file).
@@ -95,16 +113,19 @@ pub enum ConfCmd {
         /// A resolution: "TITLE" (by consensus) or "TITLE=bj:for,sh:against,sz:abstain" (repeatable).
         #[arg(long = "resolution")]
         resolutions: Vec<String>,
+        /// Attach a file to the minutes (repeatable).
         #[arg(long = "attach")]
         attachments: Vec<PathBuf>,
     },
     /// Acknowledge the minutes of a session.
     Ack {
+        /// Session number (届次/次).
         #[arg(long)]
         session: u32,
     },
     /// Export meetings as an iCalendar (.ics) file (all, or the given sessions).
     Ics {
+        /// Only these sessions (repeatable; default every meeting).
         #[arg(long)]
         session: Vec<u32>,
         /// Write here instead of standard output.
@@ -150,6 +171,7 @@ pub struct RotationArgs {
 // `lianxi conference convene` (a plain comment: clap would take a doc comment as the about text).
 #[derive(Args)]
 pub struct ConveneArgs {
+    /// Session number to convene (or reschedule).
     #[arg(long)]
     pub session: u32,
     /// YYYY-MM-DD
@@ -158,19 +180,25 @@ pub struct ConveneArgs {
     /// HH:MM, local time in --tz.
     #[arg(long)]
     pub time: String,
+    /// Length of the meeting in minutes.
     #[arg(long, default_value_t = 120)]
     pub minutes: u32,
+    /// Time zone of --date and --time (IANA name).
     #[arg(long, default_value = DEFAULT_TZ)]
     pub tz: String,
+    /// Where it takes place (address or room).
     #[arg(long, default_value = "")]
     pub place: String,
+    /// Video-conference link, if any.
     #[arg(long, default_value = "")]
     pub link: String,
     /// The call for agenda items closes at this local time, "YYYY-MM-DD HH:MM".
     #[arg(long = "agenda-by")]
     pub agenda_by: String,
+    /// Title (default: 第N次联席会议).
     #[arg(long, default_value = "")]
     pub title: String,
+    /// A note in the invitation.
     #[arg(long, default_value = "")]
     pub note: String,
 }

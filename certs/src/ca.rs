@@ -9,6 +9,7 @@
 
 use std::path::{Path, PathBuf};
 
+use ed25519_dalek::pkcs8::DecodePrivateKey;
 use lianxi_shared::{ErrorCode, NodeId, ProtoError, Role, Tier};
 use rcgen::{
     BasicConstraints, CertificateParams, CertificateRevocationListParams, DnType,
@@ -158,7 +159,7 @@ impl Ca {
         p.not_after = ts(now + 20 * 365 * 86_400)?;
         p.serial_number = Some(SerialNumber::from_slice(&random_serial()));
         let cert = p.self_signed(&key).map_err(err(ErrorCode::Internal))?;
-        let pem = Zeroizing::new(key.serialize_pem());
+        let pem = crate::keys::rcgen_pem_v1(&key)?;
         let stored = match lock {
             KeyLock::Passphrase { pass, work_factor } => {
                 Zeroizing::new(passphrase::encrypt(pem.as_bytes(), pass, work_factor)?)
@@ -194,7 +195,10 @@ impl Ca {
         };
         let key_pem = std::str::from_utf8(&key_pem)
             .map_err(|_| ProtoError::new(ErrorCode::KeyFile, "ca.key is not PEM"))?;
-        let key = KeyPair::from_pem(key_pem).map_err(err(ErrorCode::KeyFile))?;
+        // Through ed25519-dalek, which reads PKCS#8 v1 and v2 alike.
+        let sk = ed25519_dalek::SigningKey::from_pkcs8_pem(key_pem)
+            .map_err(|e| ProtoError::new(ErrorCode::KeyFile, format!("ca.key: {e}")))?;
+        let key = crate::request::rcgen_key(&sk)?;
         let cert_path = Self::cert_path(dir);
         let cert_pem = std::fs::read_to_string(&cert_path).map_err(io(&cert_path))?;
         Ok(Ca {
@@ -388,7 +392,8 @@ impl Ca {
         let cert = p
             .signed_by(&key, &self.issuer()?)
             .map_err(err(ErrorCode::Internal))?;
-        write_atomic(&out.join("hub.key"), key.serialize_pem().as_bytes(), true)?;
+        let key_pem = crate::keys::rcgen_pem_v1(&key)?;
+        write_atomic(&out.join("hub.key"), key_pem.as_bytes(), true)?;
         write_atomic(&out.join("hub.crt"), cert.pem().as_bytes(), false)?;
         let mut r = self.records()?;
         r.issued.push(IssuedRecord {

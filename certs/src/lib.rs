@@ -12,6 +12,7 @@ pub mod attrs;
 pub mod ca;
 pub mod cli_doc;
 pub mod files;
+pub mod keys;
 pub mod passphrase;
 pub mod policy;
 pub mod request;

@@ -271,4 +271,30 @@ fn openssl_accepts_request_certificate_and_crl() {
         "openssl crl: {}",
         String::from_utf8_lossy(&out.stderr)
     );
+    // Key files in the form OpenSSL 3.0 reads (PKCS#8 v1): the CA's, the
+    // hub's, and a node's.
+    let node_key = dir.path().join("node.key");
+    std::fs::write(
+        &node_key,
+        lianxi_certs::keys::pkcs8_v1_pem(&sk).unwrap().as_bytes(),
+    )
+    .unwrap();
+    let hub_dir = dir.path().join("hub");
+    std::fs::create_dir(&hub_dir).unwrap();
+    ca.issue_hub(
+        &["hub.test".to_owned()],
+        &hub_dir,
+        Validity::days_from(now, 30),
+        now,
+    )
+    .unwrap();
+    for key in [dir.path().join("ca.key"), hub_dir.join("hub.key"), node_key] {
+        let out = openssl(&["pkey", "-in", key.to_str().unwrap(), "-noout"]);
+        assert!(
+            out.status.success(),
+            "openssl pkey {}: {}",
+            key.display(),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
 }

@@ -106,10 +106,9 @@ impl Identity {
         replace_secret(&home.signing_key_path(), self.signing_pem()?.as_bytes())
     }
 
+    /// PKCS#8 v1, the form OpenSSL 3.0 and Python's cryptography read.
     fn signing_pem(&self) -> Result<Zeroizing<String>> {
-        self.signing
-            .to_pkcs8_pem(ed25519_dalek::pkcs8::spki::der::pem::LineEnding::LF)
-            .map_err(|e| key_err(format!("cannot encode key: {e}")))
+        lianxi_certs::keys::pkcs8_v1_pem(&self.signing)
     }
 
     /// The standard age identity file text.
@@ -126,6 +125,7 @@ impl Identity {
 
     /// The TLS client key (PKCS#8 DER).
     pub fn tls_key(&self) -> Result<rustls_pki_types::PrivateKeyDer<'static>> {
+        // In memory only; rustls's providers want v2 (with the public key).
         let doc = self
             .signing
             .to_pkcs8_der()

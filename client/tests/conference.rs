@@ -228,6 +228,13 @@ fn a_session_from_rotation_to_acknowledged_minutes() {
     c.bj.ok(&["sync"]);
     let s1 = session(&c.bj, 1);
     assert_eq!(strs(&s1["unanswered"]), ["nat", "bj"]);
+    // A member that is neither chair nor host receives no one else's answer:
+    // it says so instead of calling everyone "no answer".
+    c.sz.ok(&["sync"]);
+    let sz_view = session(&c.sz, 1);
+    assert_eq!(sz_view["answers_visible"], false);
+    assert!(sz_view["unanswered"].is_null(), "{sz_view}");
+    assert_eq!(session(&c.bj, 1)["answers_visible"], true);
     let rsvps = s1["rsvps"].as_array().unwrap();
     assert!(
         rsvps

@@ -22,8 +22,14 @@ fn bulletin(title: &str) -> Payload {
     })
 }
 
+/// `sync`, and how many arrivals it refused (each with its reason).
 fn synced_rejections(node: &common::Node) -> u64 {
-    node.ok(&["sync"])["rejected"].as_u64().unwrap()
+    let r = node.ok(&["sync"]);
+    let n = r["rejected"].as_u64().unwrap();
+    let why = r["rejections"].as_array().unwrap();
+    assert_eq!(why.len() as u64, n, "each refusal says why: {r}");
+    assert!(why.iter().all(|e| e["code"].is_string()), "{r}");
+    n
 }
 
 #[test]

@@ -328,6 +328,8 @@ pub struct SyncReport {
     pub conference_messages: usize,
     pub duplicates: usize,
     pub rejected: usize,
+    /// Why each was refused (the code, and what the refusal says).
+    pub rejections: Vec<ProtoError>,
     /// Revisions, withdrawals and reminders waiting for their bulletin.
     pub parked: usize,
     pub pending_outbox: u64,
@@ -340,6 +342,7 @@ impl SyncReport {
         self.conference_messages += out.conference_messages;
         self.duplicates += out.duplicates;
         self.rejected += out.rejected.len();
+        self.rejections.extend(out.rejected.iter().cloned());
         self.parked += out.parked;
     }
 }

@@ -230,6 +230,11 @@ fn parse_input_in(zone: &TimeZone, s: &str, edge: DayEdge) -> Result<i64, ProtoE
     if in_range(ms) { Ok(ms) } else { Err(bad()) }
 }
 
+/// This calendar year in the node's zone.
+pub fn current_year() -> i16 {
+    i16::try_from(year(crate::now_ms())).unwrap_or(i16::MAX)
+}
+
 /// The calendar year of `ms` in the node's zone (1970 when out of range).
 pub fn year(ms: i64) -> i32 {
     local(ms).map(|t| t.year()).unwrap_or(1970)

@@ -8,16 +8,39 @@ use lianxi::sync::NetEvent;
 use lianxi_shared::text::escape_line;
 
 use crate::cli::commands::{message_json, print};
+use crate::cli::output::tr;
 use lianxi::time_fmt::rfc3339;
 
 pub async fn sync(timeout: u64, home: &Home, json: bool) -> anyhow::Result<()> {
     let node = Node::open(home.clone())?;
     let r = lianxi::sync::sync(&node, Duration::from_secs(timeout)).await?;
     print(json, serde_json::to_value(&r)?, || {
-        format!(
+        let mut s = format!(
             "sent {}, received {} new ({} duplicate, {} rejected), {} case message(s), {} still in the outbox",
             r.sent, r.received, r.duplicates, r.rejected, r.case_messages, r.pending_outbox
-        )
+        );
+        // Why each was refused; the archive keeps them all.
+        const SHOWN: usize = 20;
+        for e in r.rejections.iter().take(SHOWN) {
+            s += &format!(
+                "\n  {}: {} [{}]",
+                tr("拒收", "refused"),
+                escape_line(&e.message),
+                e.code
+            );
+        }
+        if r.rejections.len() > SHOWN {
+            s += &format!("\n  … {}", r.rejections.len() - SHOWN);
+        }
+        for (id, e) in &r.send_failures {
+            s += &format!(
+                "\n  {} {id}: {} [{}]",
+                tr("未送出", "not sent"),
+                escape_line(&e.message),
+                e.code
+            );
+        }
+        s
     });
     Ok(())
 }

@@ -426,6 +426,8 @@ pub struct MeetingStrings {
     pub proposals: &'static str,
     pub attendance: &'static str,
     pub answered: &'static str,
+    /// Said instead of "no answer" where this node cannot know the answers.
+    pub answers_hidden: &'static str,
     /// attend, delegate, absent, no answer
     pub answers: [&'static str; 4],
     pub minutes: &'static str,
@@ -520,6 +522,7 @@ pub static MEETINGS_ZH: MeetingStrings = MeetingStrings {
     proposals: "提议议题",
     attendance: "出席情况",
     answered: "已回复",
+    answers_hidden: "其他成员的回复只送主席和执行副主席，本节点不得而知",
     answers: ["出席", "委派", "请假", "未回复"],
     minutes: "纪要",
     consensus: "协商一致",
@@ -554,6 +557,7 @@ pub static MEETINGS_EN: MeetingStrings = MeetingStrings {
     proposals: "Proposed items",
     attendance: "Attendance",
     answered: "answered",
+    answers_hidden: "others' answers go to the chair and host only; this node cannot know them",
     answers: ["attend", "delegate", "absent", "no answer"],
     minutes: "Minutes",
     consensus: "consensus",

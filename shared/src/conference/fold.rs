@@ -158,6 +158,13 @@ impl Conference {
     }
 
     /// Who holds the executive vice-chair for `session` in the schedule in force.
+    /// Whether `me` receives every answer to `session`'s invitation: answers
+    /// go to the chair and the session's host only, so any other node knows
+    /// its own answer and nobody else's.
+    pub fn sees_answers(&self, me: &NodeId, session: u32) -> bool {
+        self.roster.chair.as_ref() == Some(me) || self.host(session) == Some(me)
+    }
+
     pub fn host(&self, session: u32) -> Option<&NodeId> {
         self.schedule
             .as_ref()?
@@ -204,10 +211,12 @@ impl Conference {
 
     /// Calendar years with fewer than two meetings convened (and not cancelled),
     /// among the years that have any.
-    pub fn thin_years(&self) -> Vec<(i16, usize)> {
+    /// Only years from `from_year` on: a past year cannot be mended, so it
+    /// is not warned about again and again.
+    pub fn thin_years(&self, from_year: i16) -> Vec<(i16, usize)> {
         let mut per: BTreeMap<i16, usize> = BTreeMap::new();
         for m in self.meetings.values() {
-            if let Some(y) = m.meeting.year() {
+            if let Some(y) = m.meeting.year().filter(|y| *y >= from_year) {
                 *per.entry(y).or_default() += usize::from(m.cancelled.is_none());
             }
         }

@@ -438,7 +438,7 @@ fn rescheduling_and_cancelling_bump_the_sequence_and_thin_years_are_flagged() {
     let (c, _) = log.state();
     assert_eq!(c.meetings[&1].sequence, 1);
     assert_eq!(c.meetings[&1].meeting.date, "2026-03-16");
-    assert!(c.thin_years().is_empty());
+    assert!(c.thin_years(2026).is_empty());
     log.push(
         "nat",
         5,
@@ -449,7 +449,11 @@ fn rescheduling_and_cancelling_bump_the_sequence_and_thin_years_are_flagged() {
     );
     let (c, _) = log.state();
     assert_eq!(c.meetings[&2].sequence, 1);
-    assert_eq!(c.thin_years(), vec![(2026, 1)]);
+    assert_eq!(c.thin_years(2026), vec![(2026, 1)]);
+    assert!(
+        c.thin_years(2027).is_empty(),
+        "a past year is not warned about"
+    );
     log.push(
         "sz",
         6,

@@ -13,7 +13,7 @@ use lianxi::node::Node;
 use lianxi::{ErrorCode, ProtoError};
 use lianxi_shared::NodeId;
 use lianxi_shared::conference::{
-    AgendaItem, ConfMsg, Conference, Meeting, MeetingState, RemindOf, Rsvp,
+    AgendaItem, ConfMsg, Conference, Meeting, MeetingState, Published, RemindOf, Rsvp,
 };
 use lianxi_shared::payload::DEFAULT_MAX_ATTACHMENT;
 use serde_json::json;
@@ -180,14 +180,15 @@ fn convened(conf: &Conference, session: u32) -> Result<&MeetingState, ProtoError
 
 async fn show(node: &Node, names: &Names, json: bool, session: Option<u32>) -> anyhow::Result<()> {
     let (conf, _) = node.conference().await?;
+    let me = &node.me.node_id;
     match session {
-        None => print(json, view::overview_json(&conf), || {
-            view::overview_text(&conf, names)
+        None => print(json, view::overview_json(&conf, me), || {
+            view::overview_text(&conf, names, me)
         }),
         Some(s) => {
             let m = convened(&conf, s)?;
-            print(json, view::meeting_json(&conf, m), || {
-                view::meeting_text(&conf, m, names)
+            print(json, view::meeting_json(&conf, m, me), || {
+                view::meeting_text(&conf, m, names, me)
             });
         }
     }
@@ -202,7 +203,18 @@ async fn rotation(node: &Node, names: &Names, json: bool, a: &RotationArgs) -> a
         return report(node, q, json, "rotation schedule").await;
     }
     let s = Node::rotation_preview(&input)?;
-    let v = json!({"input": input, "turns": s.turns, "notes": s.notes});
+    // The preview stands only if publishing it would: the receivers' checks
+    // (pool from the directory, declines and swaps the members sent), all but
+    // who may publish.
+    let published = Published {
+        input: input.clone(),
+        turns: s.turns.clone(),
+    };
+    match node.may_send(ConfMsg::Schedule(Box::new(published))).await {
+        Err(e) if e.code != ErrorCode::NotChair => return Err(e.into()),
+        _ => {}
+    }
+    let v = json!({"input": input, "turns": view::turns_json(&s.turns), "notes": s.notes});
     print(json, v, || view::turns_text(&s.turns, &s.notes, names));
     Ok(())
 }
@@ -223,12 +235,8 @@ async fn convene(node: &Node, json: bool, a: ConveneArgs) -> anyhow::Result<()> 
     let what = format!("{} convened", m.display_title());
     let q = node.convene(m).await?;
     report(node, q, json, &what).await?;
-    let (conf, _) = node.conference().await?;
-    for (year, n) in conf.thin_years() {
-        crate::cli::output::warn(&format!(
-            "warning: only {n} meeting(s) convened in {year}; the conference meets at least twice a year"
-        ));
-    }
+    // How many meetings each year has is the overview's to say
+    // (`conference show`), not a warning repeated at every convening.
     Ok(())
 }
 

@@ -23,7 +23,7 @@ fn status(m: &MeetingState) -> &'static str {
     }
 }
 
-pub fn overview_json(c: &Conference) -> Value {
+pub fn overview_json(c: &Conference, me: &NodeId) -> Value {
     let upcoming = c.upcoming_session();
     json!({
         "chair": c.roster.chair.as_ref().map(NodeId::as_str),
@@ -31,13 +31,15 @@ pub fn overview_json(c: &Conference) -> Value {
         "presidium": ids(&c.presidium(upcoming)),
         "members": ids(&c.roster.members),
         "next_turn": c.next_turn(upcoming).map(|(s, h)| json!({"session": s, "holder": h.as_str()})),
-        "schedule": c.schedule.as_ref().map(|p| json!({"input": p.input, "turns": p.turns})),
+        "schedule": c.schedule.as_ref().map(|p| json!({"input": p.input, "turns": turns_json(&p.turns)})),
         "meetings": c.meetings.values().map(|m| json!({
             "session": m.meeting.session, "title": m.meeting.display_title(),
             "date": m.meeting.date, "start": m.meeting.start, "tz": m.meeting.tz,
             "host": c.host(m.meeting.session).map(NodeId::as_str),
             "status": status(m), "sequence": m.sequence,
-            "answered": m.rsvps.len(), "unanswered": ids(&m.unanswered(&c.roster)),
+            "answers_visible": c.sees_answers(me, m.meeting.session),
+            "answered": c.sees_answers(me, m.meeting.session).then(|| m.rsvps.len()),
+            "unanswered": c.sees_answers(me, m.meeting.session).then(|| json!(ids(&m.unanswered(&c.roster)))),
         })).collect::<Vec<_>>(),
         "awaiting_chair": c.pending_answers().iter().map(|(id, a)| json!({
             "id": id.to_string(), "from": a.from.as_str(), "kind": a.msg.kind(),
@@ -45,9 +47,25 @@ pub fn overview_json(c: &Conference) -> Value {
             "reason": match &a.msg { ConfMsg::Decline { reason, .. } => Some(reason), _ => None },
             "with": match &a.msg { ConfMsg::Swap { with } => Some(with.as_str()), _ => None },
         })).collect::<Vec<_>>(),
-        "warnings": c.thin_years().iter().map(|(y, n)| format!(
+        "warnings": c.thin_years(lianxi::time_fmt::current_year()).iter().map(|(y, n)| format!(
             "only {n} meeting(s) convened in {y}; the conference meets at least twice a year")).collect::<Vec<_>>(),
     })
+}
+
+/// Turns for scripts, cycles counted from 1 as in the text (the signed
+/// schedule counts from 0; that encoding does not change).
+pub fn turns_json(turns: &[Turn]) -> Value {
+    json!(
+        turns
+            .iter()
+            .map(|t| json!({
+                "session": t.session,
+                "holder": t.holder.as_ref().map(NodeId::as_str),
+                "cycle": t.cycle + 1,
+                "notes": t.notes,
+            }))
+            .collect::<Vec<_>>()
+    )
 }
 
 pub fn turns_text(turns: &[Turn], notes: &[String], names: &Names) -> String {
@@ -73,7 +91,7 @@ pub fn turns_text(turns: &[Turn], notes: &[String], names: &Names) -> String {
     out.trim_end().to_owned()
 }
 
-pub fn overview_text(c: &Conference, names: &Names) -> String {
+pub fn overview_text(c: &Conference, names: &Names, me: &NodeId) -> String {
     let mut out = String::new();
     let upcoming = c.upcoming_session();
     let chair = c
@@ -127,19 +145,22 @@ pub fn overview_text(c: &Conference, names: &Names) -> String {
     for m in c.meetings.values() {
         let mt = &m.meeting;
         let host = c.host(mt.session).map_or("—".into(), |h| names.of(h));
+        let answers = if c.sees_answers(me, mt.session) {
+            format!("answered {}/{}", m.rsvps.len(), c.roster.everyone().len())
+        } else {
+            "回复只送主席和执行副主席 answers go to the chair and host".to_owned()
+        };
         let _ = writeln!(
             out,
-            "{}  {} {} ({})  host {host}  [{}]  answered {}/{}",
+            "{}  {} {} ({})  host {host}  [{}]  {answers}",
             mt.display_title(),
             mt.date,
             mt.start,
             mt.tz,
             status(m),
-            m.rsvps.len(),
-            c.roster.everyone().len()
         );
     }
-    for (y, n) in c.thin_years() {
+    for (y, n) in c.thin_years(lianxi::time_fmt::current_year()) {
         let _ = writeln!(
             out,
             "warning: only {n} meeting(s) convened in {y}; the conference meets at least twice a year"
@@ -156,7 +177,7 @@ fn rsvp_json(r: &Rsvp) -> Value {
     }
 }
 
-pub fn meeting_json(c: &Conference, m: &MeetingState) -> Value {
+pub fn meeting_json(c: &Conference, m: &MeetingState, me: &NodeId) -> Value {
     let host = c.host(m.meeting.session);
     let mut at = 0;
     json!({
@@ -180,7 +201,8 @@ pub fn meeting_json(c: &Conference, m: &MeetingState) -> Value {
             v["at"] = json!(at);
             v
         }).collect::<Vec<_>>(),
-        "unanswered": ids(&m.unanswered(&c.roster)),
+        "answers_visible": c.sees_answers(me, m.meeting.session),
+        "unanswered": c.sees_answers(me, m.meeting.session).then(|| json!(ids(&m.unanswered(&c.roster)))),
         "reminders": m.reminders.len(),
         "minutes": m.minutes.as_ref().map(|x| json!({
             "id": x.id.to_string(), "version": x.version, "text": x.text,
@@ -197,7 +219,7 @@ pub fn meeting_json(c: &Conference, m: &MeetingState) -> Value {
     })
 }
 
-pub fn meeting_text(c: &Conference, m: &MeetingState, names: &Names) -> String {
+pub fn meeting_text(c: &Conference, m: &MeetingState, names: &Names, me: &NodeId) -> String {
     let mt = &m.meeting;
     let mut out = String::new();
     let host = c.host(mt.session);
@@ -252,7 +274,12 @@ pub fn meeting_text(c: &Conference, m: &MeetingState, names: &Names) -> String {
         let _ = writeln!(out, "  {}  {a}", names.of(n));
     }
     let un = m.unanswered(&c.roster);
-    if !un.is_empty() {
+    if !c.sees_answers(me, mt.session) {
+        let _ = writeln!(
+            out,
+            "  其他成员的回复只送主席和执行副主席，本节点不得而知 (others' answers go to the chair and host only; this node cannot know them)"
+        );
+    } else if !un.is_empty() {
         let _ = writeln!(
             out,
             "  未回复 no answer: {}",

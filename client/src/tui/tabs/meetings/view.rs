@@ -77,7 +77,7 @@ pub fn render_meetings(f: &mut Frame, app: &App, area: Rect) {
         ])),
         None => lines.push(Line::styled(fit(mt.no_schedule, w), dim())),
     }
-    for (y, n) in c.thin_years() {
+    for (y, n) in c.thin_years(crate::time_fmt::current_year()) {
         lines.push(Line::styled(
             fit(&format!("⚠ {}", mt.thin_year(y, n)), w),
             Style::new().fg(Color::Red),
@@ -261,13 +261,18 @@ fn attendance_lines(
 ) {
     let mt = app.lang.meetings();
     let everyone = c.roster.everyone();
-    lines.push(heading(&format!(
-        "{} {}/{} {}",
-        mt.attendance,
-        m.rsvps.len(),
-        everyone.len(),
-        mt.answered
-    )));
+    let sees = c.sees_answers(&app.me.node_id, m.meeting.session);
+    if sees {
+        lines.push(heading(&format!(
+            "{} {}/{} {}",
+            mt.attendance,
+            m.rsvps.len(),
+            everyone.len(),
+            mt.answered
+        )));
+    } else {
+        lines.push(heading(mt.attendance));
+    }
     for (n, (r, _)) in &m.rsvps {
         let (label, extra, style) = match r {
             Rsvp::Attend => (mt.answers[0], String::new(), Style::new().fg(Color::Green)),
@@ -290,7 +295,11 @@ fn attendance_lines(
         ]));
     }
     let missing = m.unanswered(&c.roster);
-    if !missing.is_empty() {
+    if !sees {
+        for row in wrap(mt.answers_hidden, w.max(1)) {
+            lines.push(Line::styled(row, dim()));
+        }
+    } else if !missing.is_empty() {
         let names: Vec<String> = missing.iter().map(|n| name(app, n)).collect();
         let head = format!("{} ", fit(mt.answers[3], 6));
         for (i, row) in wrap(&names.join("、"), w.saturating_sub(width(&head)).max(1))

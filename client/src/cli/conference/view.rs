@@ -38,7 +38,7 @@ pub fn overview_json(c: &Conference, me: &NodeId) -> Value {
             "host": c.host(m.meeting.session).map(NodeId::as_str),
             "status": status(m), "sequence": m.sequence,
             "answers_visible": c.sees_answers(me, m.meeting.session),
-            "answered": c.sees_answers(me, m.meeting.session).then(|| m.rsvps.len()),
+            "answered": c.sees_answers(me, m.meeting.session).then_some(m.rsvps.len()),
             "unanswered": c.sees_answers(me, m.meeting.session).then(|| json!(ids(&m.unanswered(&c.roster)))),
         })).collect::<Vec<_>>(),
         "awaiting_chair": c.pending_answers().iter().map(|(id, a)| json!({

@@ -365,7 +365,7 @@ fn changes_by_a_non_handler_are_refused_and_forged_ones_ignored() {
 #[test]
 fn a_typical_case_carries_no_confidential_field() {
     let d = desks();
-    let v = intake(&d.bj, &[]);
+    let v = intake(&d.bj, &["--recuse", "zj"]);
     let number = v["number"].as_str().unwrap();
     // Not before the case is finished.
     assert_eq!(d.bj.fails(&["case", "typical", number]), "bad_transition");
@@ -377,6 +377,23 @@ fn a_typical_case_carries_no_confidential_field() {
         "--text",
         &format!("已与{ENTERPRISE}负责人（{CONTACT}）沟通应诉方案"),
     ]);
+    // Once the case is shared beyond its handlers, a note naming the
+    // enterprise, even by a short name, is stopped before it leaves.
+    d.bj.ok(&["case", "share", number, "--to", "gd"]);
+    let named = [
+        "case",
+        "note",
+        number,
+        "--text",
+        "市保密甲科技补交了出口单据",
+    ];
+    assert_eq!(d.bj.fails(&named), "confidential_leak");
+    let sent = d.bj.ok(&[&named[..], &["--redact"]].concat());
+    assert_eq!(sent["status"], "sent");
+    d.gd.ok(&["sync"]);
+    let timeline = show(&d.gd, number).to_string();
+    assert!(timeline.contains("【已隐去】补交了出口单据"), "{timeline}");
+    assert_blind(timeline.as_bytes(), "gd's view of the note");
     d.bj.ok(&[
         "case",
         "status",
@@ -404,9 +421,11 @@ fn a_typical_case_carries_no_confidential_field() {
         d.bj.fails(&["case", "typical", number, "--from", s(&file), "--publish"]),
         "confidential_leak"
     );
-    // Published as generated: a bulletin to everyone, without the fields.
+    // Published as generated: a bulletin to everyone but the recused node,
+    // without the fields.
     let p = d.bj.ok(&["case", "typical", number, "--publish"]);
     assert_eq!(p["status"], "sent");
+    assert_eq!(d.zj.ok(&["sync"])["received"], 0, "zj is recused");
     d.gd.ok(&["sync"]);
     let got = d.gd.ok(&["show", p["id"].as_str().unwrap()]);
     assert!(got["title"].as_str().unwrap().starts_with("典型案例"));

@@ -125,9 +125,10 @@ impl Confidential {
     }
 
     /// The pieces of text that must not leave the handlers: each field, and each
-    /// word of at least two characters in it (a phone number, a name).
+    /// word of at least two characters in it (a phone number, a name), and the
+    /// short forms people use for an enterprise (see [`short_forms`]).
     pub fn markers(&self) -> Vec<String> {
-        let mut out = BTreeSet::new();
+        let mut out: BTreeSet<String> = short_forms(&self.enterprise).into_iter().collect();
         for field in [&self.enterprise, &self.contact] {
             let f = field.trim();
             if f.chars().count() >= 2 {
@@ -146,13 +147,30 @@ impl Confidential {
         v
     }
 
-    /// `text` with every marker replaced by 【已隐去】.
+    /// `text` with every marker replaced by 【已隐去】: overlapping and
+    /// adjacent occurrences become one, so no fragment of a name is left.
     pub fn redact(&self, text: &str) -> String {
-        let mut t = text.to_owned();
+        let mut spans: Vec<(usize, usize)> = Vec::new();
         for m in self.markers() {
-            t = t.replace(&m, REDACTED);
+            spans.extend(text.match_indices(m.as_str()).map(|(i, s)| (i, i + s.len())));
         }
-        t
+        spans.sort_unstable();
+        let mut merged: Vec<(usize, usize)> = Vec::new();
+        for (a, b) in spans {
+            match merged.last_mut() {
+                Some(last) if a <= last.1 => last.1 = last.1.max(b),
+                _ => merged.push((a, b)),
+            }
+        }
+        let mut out = String::with_capacity(text.len());
+        let mut at = 0;
+        for (a, b) in merged {
+            out.push_str(&text[at..a]);
+            out.push_str(REDACTED);
+            at = b;
+        }
+        out.push_str(&text[at..]);
+        out
     }
 
     /// The markers still present in `text` (empty: safe to publish).
@@ -162,6 +180,46 @@ impl Confidential {
             .filter(|m| text.contains(m.as_str()))
             .collect()
     }
+}
+
+/// Legal forms that end a Chinese enterprise's registered name, longest first.
+const LEGAL_FORMS: &[&str] = &[
+    "股份有限公司",
+    "有限责任公司",
+    "集团有限公司",
+    "有限公司",
+    "集团公司",
+    "合伙企业",
+    "公司",
+    "集团",
+    "厂",
+];
+
+/// How people shorten an enterprise's name: "深圳某某光伏科技有限公司" is
+/// "某某光伏", "某某光伏科技" or "深圳某某光伏" in a note. Its name without the
+/// legal form, and every run of four Chinese characters in it (a trade name
+/// and its industry). Over-marking is the safe side: a marker blocks
+/// publication until a person rewrites the sentence.
+pub fn short_forms(name: &str) -> Vec<String> {
+    let mut core = name.trim();
+    for form in LEGAL_FORMS {
+        if let Some(c) = core.strip_suffix(form) {
+            core = c;
+            break;
+        }
+    }
+    let chars: Vec<char> = core.chars().collect();
+    let mut out = Vec::new();
+    if chars.len() >= 2 && core != name.trim() {
+        out.push(core.to_owned());
+    }
+    let is_han = |c: &char| ('\u{4e00}'..='\u{9fff}').contains(c);
+    if chars.len() > 4 {
+        for w in chars.windows(4).filter(|w| w.iter().all(is_han)) {
+            out.push(w.iter().collect());
+        }
+    }
+    out
 }
 
 /// What redaction puts in place of a confidential piece of text.

@@ -271,6 +271,29 @@ impl Node {
             .await
     }
 
+    /// The confidential pieces of text `text` names (the enterprise, its
+    /// short names, the contact) when a note would carry them beyond the
+    /// handlers: a note goes to every node the case is shared with.
+    pub async fn note_leaks(&self, key: &str, text: &str) -> Result<Vec<String>> {
+        let file = self.case_file(key).await?;
+        let s = &file.state;
+        if s.shared.iter().all(|n| s.handlers.contains(n)) {
+            return Ok(Vec::new());
+        }
+        Ok(self
+            .case_confidential(s)
+            .map(|c| c.leaks(text))
+            .unwrap_or_default())
+    }
+
+    /// `text` with the case's confidential pieces replaced by 【已隐去】.
+    pub async fn note_redacted(&self, key: &str, text: &str) -> Result<String> {
+        let file = self.case_file(key).await?;
+        Ok(self
+            .case_confidential(&file.state)
+            .map_or_else(|| text.to_owned(), |c| c.redact(text)))
+    }
+
     pub async fn case_recuse(
         &self,
         key: &str,
@@ -508,6 +531,11 @@ impl Node {
                 ),
             ));
         }
+        // Recused organisations never receive it, whatever the audience says.
+        let file = self.case_file(key).await?;
+        let s = &file.state;
+        let (targets, _left_out) = self.share_targets(&s.recused, &s.facts.number, &to).await?;
+        let to = Audience::Nodes(targets);
         let b = Bulletin {
             title: draft.title,
             body: draft.body,

@@ -413,6 +413,14 @@ pub enum CaseCmd {
         /// Attach a file (repeatable).
         #[arg(long)]
         attach: Vec<PathBuf>,
+        /// Replace the enterprise's name (and short names) and the contact
+        /// with 【已隐去】 before sending.
+        #[arg(long, conflicts_with = "anyway")]
+        redact: bool,
+        /// Send it as written even though it names the enterprise or the
+        /// contact, to every node the case is shared with.
+        #[arg(long)]
+        anyway: bool,
     },
     /// Share the case notice (without the confidential fields).
     Share {

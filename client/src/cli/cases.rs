@@ -106,9 +106,27 @@ pub async fn run(cmd: CaseCmd, home: &Home, json: bool) -> anyhow::Result<()> {
             let extra = json!({"case_status": status.as_str()});
             report(node, q, json, status.zh(), extra).await
         }
-        CaseCmd::Note { case, text, attach } => {
+        CaseCmd::Note {
+            case,
+            text,
+            attach,
+            redact,
+            anyway,
+        } => {
             let max = node.config.max_attachment.unwrap_or(DEFAULT_MAX_ATTACHMENT);
             let files = read_attachments(&attach, max)?;
+            let leaks = node.note_leaks(&case, &text).await?;
+            let text = match (leaks.is_empty(), redact, anyway) {
+                (true, _, _) | (false, _, true) => text,
+                (false, true, _) => node.note_redacted(&case, &text).await?,
+                (false, false, false) => {
+                    let m = format!(
+                        "the note names the enterprise or the contact ({} piece(s)), and it goes to every node the case is shared with: rewrite it, or add --redact (replace them with 【已隐去】) or --anyway",
+                        leaks.len()
+                    );
+                    return Err(ProtoError::new(ErrorCode::ConfidentialLeak, m).into());
+                }
+            };
             let q = node.case_note(&case, text, files).await?;
             report(node, q, json, "note added", json!({})).await
         }

@@ -227,6 +227,33 @@ fn confidential_fields_open_only_for_handlers_and_redaction_removes_them() {
     );
 }
 
+#[test]
+fn an_enterprise_is_found_by_the_short_names_people_use() {
+    let c = Confidential {
+        enterprise: "深圳某某光伏科技有限公司".into(),
+        contact: "李女士".into(),
+    };
+    for text in [
+        "某某光伏近日遭遇反倾销调查",
+        "深圳某某光伏科技的出口受阻",
+        "该企业（某某光伏科技）已提交材料",
+    ] {
+        assert!(!c.leaks(text).is_empty(), "{text} leaks the enterprise");
+        let red = c.redact(text);
+        assert!(c.leaks(&red).is_empty(), "{red}");
+        assert!(red.contains(REDACTED), "{red}");
+    }
+    // Text without the name stays as it is.
+    let clean = "某省光伏企业遭遇反倾销调查，协会协调律师应诉。";
+    assert!(c.leaks(clean).is_empty());
+    assert_eq!(c.redact(clean), clean);
+    assert_eq!(
+        short_forms("深圳某某光伏科技有限公司")[0],
+        "深圳某某光伏科技"
+    );
+    assert!(short_forms("ACME GmbH").is_empty());
+}
+
 fn arb_change() -> impl Strategy<Value = (usize, CaseChange)> {
     let who = 0..4usize;
     let st = prop::sample::select(CaseStatus::ALL.to_vec());

@@ -177,3 +177,83 @@ fn forwarded_copies_follow_their_thread() {
     // A withdrawn notice is not forwarded again.
     assert_eq!(b.fails(&["forward", &original, "--to", "zj"]), "withdrawn");
 }
+
+/// A node moves to a new machine: one encrypted backup file, restored into a
+/// new home, holds the archive and the identity, and catches up from the hub.
+#[test]
+fn a_backup_brings_the_node_back_elsewhere() {
+    let mut net = Net::new();
+    net.start_hub();
+    let a = net.node("nat", "全国中小企业协会", "national", "secretary");
+    let b = net.node("gd", "广东省中小企业协会", "provincial", "secretary");
+    let dir = net.dir.path().to_owned();
+    a.ok(&[
+        "send",
+        "bulletin",
+        "--to",
+        "gd",
+        "--title",
+        "备份前的通知",
+        "--body",
+        "一",
+    ]);
+    b.ok(&["sync"]);
+    let pass = dir.join("backup.pass");
+    std::fs::write(&pass, "长口令 correct horse\n").unwrap();
+    let file = dir.join("gd.backup");
+    let r = b.ok(&[
+        "backup",
+        "--out",
+        s(&file),
+        "--backup-passphrase-file",
+        s(&pass),
+    ]);
+    assert_eq!(r["summary"]["node_id"], "gd");
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(&file).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600);
+    let sealed = std::fs::read(&file).unwrap();
+    assert!(
+        !sealed
+            .windows("备份前".len())
+            .any(|w| w == "备份前".as_bytes()),
+        "the backup is encrypted"
+    );
+
+    // A new machine: a new home. A wrong passphrase opens nothing.
+    let moved = common::Node {
+        home: dir.join("gd-moved"),
+    };
+    let wrong = dir.join("wrong.pass");
+    std::fs::write(&wrong, "别的口令\n").unwrap();
+    assert_eq!(
+        moved.fails(&["restore", s(&file), "--backup-passphrase-file", s(&wrong)]),
+        "bad_passphrase"
+    );
+    moved.ok(&["restore", s(&file), "--backup-passphrase-file", s(&pass)]);
+    // Never over an existing node.
+    assert_eq!(
+        b.fails(&["restore", s(&file), "--backup-passphrase-file", s(&pass)]),
+        "already_initialized"
+    );
+    assert_eq!(moved.titles(), vec!["备份前的通知".to_owned()]);
+    // The old machine is gone; what is sent now reaches the restored node.
+    drop(b);
+    a.ok(&[
+        "send",
+        "bulletin",
+        "--to",
+        "gd",
+        "--title",
+        "备份后的通知",
+        "--body",
+        "二",
+    ]);
+    moved.ok(&["sync"]);
+    let mut got = moved.titles();
+    got.sort();
+    assert_eq!(
+        got,
+        vec!["备份前的通知".to_owned(), "备份后的通知".to_owned()]
+    );
+}

@@ -152,7 +152,10 @@ impl Confidential {
     pub fn redact(&self, text: &str) -> String {
         let mut spans: Vec<(usize, usize)> = Vec::new();
         for m in self.markers() {
-            spans.extend(text.match_indices(m.as_str()).map(|(i, s)| (i, i + s.len())));
+            spans.extend(
+                text.match_indices(m.as_str())
+                    .map(|(i, s)| (i, i + s.len())),
+            );
         }
         spans.sort_unstable();
         let mut merged: Vec<(usize, usize)> = Vec::new();

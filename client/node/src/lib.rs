@@ -7,6 +7,7 @@
 //! `lianxi-shared`.
 
 pub mod archive;
+pub mod backup;
 pub mod bulletins;
 pub mod case_file;
 pub mod cases;

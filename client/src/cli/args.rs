@@ -82,6 +82,28 @@ pub enum NodeCmd {
     },
     /// This node's identity, keys and certificate.
     Whoami,
+    /// Save the whole node (settings, keys, certificates, archive) to one
+    /// file encrypted under a passphrase; it can run meanwhile.
+    Backup {
+        /// The backup file to write (a new file).
+        #[arg(long)]
+        out: PathBuf,
+        /// Read the backup's passphrase from this file's first line (also
+        /// $LIANXI_BACKUP_PASSPHRASE or $LIANXI_BACKUP_PASSPHRASE_FILE);
+        /// otherwise it is asked twice on the terminal.
+        #[arg(long)]
+        backup_passphrase_file: Option<PathBuf>,
+    },
+    /// Bring a node back from a backup into --home (a new folder); then
+    /// `sync` catches up with what the hub holds for it.
+    Restore {
+        /// The backup file.
+        file: PathBuf,
+        /// Read the backup's passphrase from this file's first line (also
+        /// $LIANXI_BACKUP_PASSPHRASE or $LIANXI_BACKUP_PASSPHRASE_FILE).
+        #[arg(long)]
+        backup_passphrase_file: Option<PathBuf>,
+    },
     /// Protect the key files with a passphrase, change it, or remove it.
     #[command(subcommand)]
     Key(KeyCmd),

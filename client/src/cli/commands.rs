@@ -133,6 +133,14 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     };
     match cmd {
         NodeCmd::Init(a) => crate::cli::identity::init(a, &home, json)?,
+        NodeCmd::Backup {
+            out,
+            backup_passphrase_file,
+        } => crate::cli::backup::backup(&home, out, backup_passphrase_file, json).await?,
+        NodeCmd::Restore {
+            file,
+            backup_passphrase_file,
+        } => crate::cli::backup::restore(&home, file, backup_passphrase_file, json)?,
         NodeCmd::Enroll {
             cert,
             ca,

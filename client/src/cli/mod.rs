@@ -7,6 +7,7 @@
 
 pub mod archive;
 pub mod args;
+pub mod backup;
 pub mod bulletins;
 pub mod cases;
 pub mod commands;

@@ -96,6 +96,16 @@ pub(crate) fn read_directory(conn: &Connection) -> Result<Vec<NodeInfo>, ProtoEr
 
 impl Archive {
     /// Open or create the archive, refusing a foreign, damaged or newer file.
+    /// A consistent copy of the archive at `path` (a new file), taken while
+    /// it is in use (`VACUUM INTO`: one transaction's view, compacted).
+    pub fn snapshot_into(&self, path: &Path) -> Result<(), ProtoError> {
+        let p = path
+            .to_str()
+            .ok_or_else(|| ProtoError::new(ErrorCode::Io, "backup path is not UTF-8"))?;
+        self.conn.execute("VACUUM INTO ?1", [p]).map_err(db_err)?;
+        Ok(())
+    }
+
     pub fn open(path: &Path) -> Result<Archive, ProtoError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             lianxi_certs::files::create_private_dir(dir)?;

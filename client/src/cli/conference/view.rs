@@ -198,7 +198,7 @@ pub fn meeting_json(c: &Conference, m: &MeetingState, me: &NodeId) -> Value {
         "rsvps": m.rsvps.iter().map(|(n, (r, at))| {
             let mut v = rsvp_json(r);
             v["node"] = json!(n.as_str());
-            v["at"] = json!(at);
+            v["at"] = json!(lianxi::time_fmt::rfc3339(*at));
             v
         }).collect::<Vec<_>>(),
         "answers_visible": c.sees_answers(me, m.meeting.session),

@@ -36,6 +36,13 @@ fn walk(cmd: &Command, path: &str, out: &mut Vec<String>) {
     }
 }
 
+/// Panics listing every option of `cmd` without help text (for each
+/// binary's unit test).
+pub fn assert_documented(cmd: &Command) {
+    let missing = undocumented(cmd);
+    assert!(missing.is_empty(), "options without help: {missing:#?}");
+}
+
 /// Write `cmd`'s completion script for `shell` to standard output.
 pub fn print_completions(mut cmd: Command, shell: Shell) {
     let name = cmd.get_name().to_owned();

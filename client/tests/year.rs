@@ -10,12 +10,18 @@ mod common;
 
 use common::{Net, s};
 
-#[test]
-fn plain_text_and_times_say_what_json_says() {
+/// A hub with the national secretariat (nat) and a provincial association (gd).
+fn nat_and_gd() -> (Net, common::Node, common::Node) {
     let mut net = Net::new();
     net.start_hub();
     let a = net.node("nat", "全国中小企业协会", "national", "secretary");
     let b = net.node("gd", "广东省中小企业协会", "provincial", "secretary");
+    (net, a, b)
+}
+
+#[test]
+fn plain_text_and_times_say_what_json_says() {
+    let (net, a, b) = nat_and_gd();
     let dir = net.dir.path().to_owned();
     let file = dir.join("模板.txt");
     std::fs::write(&file, "附件").unwrap();
@@ -107,10 +113,7 @@ fn plain_text_and_times_say_what_json_says() {
 /// the copy, and a withdrawn notice is not forwarded again.
 #[test]
 fn forwarded_copies_follow_their_thread() {
-    let mut net = Net::new();
-    net.start_hub();
-    let a = net.node("nat", "全国中小企业协会", "national", "secretary");
-    let b = net.node("gd", "广东省中小企业协会", "provincial", "secretary");
+    let (net, a, b) = nat_and_gd();
     let c = net.node("zj", "浙江省中小企业协会", "provincial", "secretary");
     let sent = a.ok(&[
         "send",
@@ -182,10 +185,7 @@ fn forwarded_copies_follow_their_thread() {
 /// new home, holds the archive and the identity, and catches up from the hub.
 #[test]
 fn a_backup_brings_the_node_back_elsewhere() {
-    let mut net = Net::new();
-    net.start_hub();
-    let a = net.node("nat", "全国中小企业协会", "national", "secretary");
-    let b = net.node("gd", "广东省中小企业协会", "provincial", "secretary");
+    let (net, a, b) = nat_and_gd();
     let dir = net.dir.path().to_owned();
     a.ok(&[
         "send",

@@ -10,7 +10,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph};
 
 use super::app::{App, ConnView, Mode, Tab};
 use super::i18n::Strings;
-use super::widgets::text::{fit, truncate, width};
+use super::widgets::text::{fit, truncate, width, wrap};
 use lianxi_shared::Audience;
 
 pub fn audience_label(t: &Strings, a: &Audience) -> String {
@@ -282,19 +282,21 @@ pub fn popup(f: &mut Frame, area: Rect, size: (u16, u16), title: String) -> Rect
     inner
 }
 
+/// The keys and what they do; a description wraps under itself instead of
+/// being cut, and the popup grows (up to 84 columns) with the terminal.
 fn render_help(f: &mut Frame, app: &App, area: Rect) {
+    const KEY_W: usize = 24;
     let t = app.lang.t();
-    let h = u16::try_from(t.keys.len()).unwrap_or(10).saturating_add(2);
-    let inner = popup(f, area, (56, h), format!(" {} ", t.help_title));
-    let lines: Vec<Line> = t
-        .keys
-        .iter()
-        .map(|(k, d)| {
-            Line::from(vec![
-                Span::styled(fit(k, 24), bold()),
-                Span::raw(truncate(d, usize::from(inner.width).saturating_sub(24))),
-            ])
-        })
-        .collect();
+    let w = area.width.saturating_sub(4).clamp(40, 84);
+    let desc_w = usize::from(w.saturating_sub(2)).saturating_sub(KEY_W).max(8);
+    let mut lines: Vec<Line> = Vec::new();
+    for (k, d) in t.keys {
+        for (i, row) in wrap(d, desc_w).into_iter().enumerate() {
+            let key = if i == 0 { fit(k, KEY_W) } else { " ".repeat(KEY_W) };
+            lines.push(Line::from(vec![Span::styled(key, bold()), Span::raw(row)]));
+        }
+    }
+    let h = u16::try_from(lines.len()).unwrap_or(u16::MAX).saturating_add(2);
+    let inner = popup(f, area, (w, h), format!(" {} ", t.help_title));
     f.render_widget(Paragraph::new(lines), inner);
 }

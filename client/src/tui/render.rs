@@ -288,15 +288,23 @@ fn render_help(f: &mut Frame, app: &App, area: Rect) {
     const KEY_W: usize = 24;
     let t = app.lang.t();
     let w = area.width.saturating_sub(4).clamp(40, 84);
-    let desc_w = usize::from(w.saturating_sub(2)).saturating_sub(KEY_W).max(8);
+    let desc_w = usize::from(w.saturating_sub(2))
+        .saturating_sub(KEY_W)
+        .max(8);
     let mut lines: Vec<Line> = Vec::new();
     for (k, d) in t.keys {
         for (i, row) in wrap(d, desc_w).into_iter().enumerate() {
-            let key = if i == 0 { fit(k, KEY_W) } else { " ".repeat(KEY_W) };
+            let key = if i == 0 {
+                fit(k, KEY_W)
+            } else {
+                " ".repeat(KEY_W)
+            };
             lines.push(Line::from(vec![Span::styled(key, bold()), Span::raw(row)]));
         }
     }
-    let h = u16::try_from(lines.len()).unwrap_or(u16::MAX).saturating_add(2);
+    let h = u16::try_from(lines.len())
+        .unwrap_or(u16::MAX)
+        .saturating_add(2);
     let inner = popup(f, area, (w, h), format!(" {} ", t.help_title));
     f.render_widget(Paragraph::new(lines), inner);
 }

@@ -196,8 +196,23 @@ impl Node {
                     envelope: m.envelope.clone(),
                     wrap: m.wrap.clone(),
                 };
-                self.pass_on(copy, audience, String::new()).await?;
-                n += 1;
+                match self.pass_on(copy, audience, String::new()).await {
+                    Ok(_) => n += 1,
+                    // The archive failing stops here (the row stays, retried
+                    // next time); a forward this audience cannot take now
+                    // (nobody left in it, say) never will: say so, go on.
+                    Err(e)
+                        if matches!(
+                            e.code,
+                            ErrorCode::Io | ErrorCode::ArchiveCorrupt | ErrorCode::Internal
+                        ) =>
+                    {
+                        return Err(e);
+                    }
+                    Err(e) => {
+                        tracing::warn!(code = %e.code, reason = %e.message, "a later message of a forwarded thread cannot follow it there");
+                    }
+                }
             }
             self.archive.call(move |a| a.followed(&id)).await?;
         }

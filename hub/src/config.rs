@@ -21,7 +21,21 @@ pub struct HubConfig {
     pub crl: Option<PathBuf>,
     /// Name the hub reports in `Welcome`.
     pub name: String,
+    /// TCP address of the Prometheus `/metrics` endpoint; loopback only.
+    /// `None`: no endpoint.
+    pub metrics: Option<SocketAddr>,
+    /// How the hub writes its log lines to stderr.
+    pub log_format: LogFormat,
     pub limits: Limits,
+}
+
+/// Log lines as text for people, or one JSON object per line for a collector.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
 }
 
 #[derive(Clone, Debug, Deserialize)]
@@ -117,6 +131,8 @@ impl Default for HubConfig {
             key: PathBuf::from("hub.key"),
             crl: None,
             name: "lianxi-hub".into(),
+            metrics: None,
+            log_format: LogFormat::Text,
             limits: Limits::default(),
         }
     }
@@ -165,6 +181,8 @@ mod tests {
         let cfg = HubConfig::load(&path).expect("deploy/hub.toml loads");
         assert_eq!(cfg.listen.port(), 7443);
         assert_eq!(cfg.data, PathBuf::from("/var/lib/lianxi-hub"));
+        assert_eq!(cfg.metrics, Some(SocketAddr::from(([127, 0, 0, 1], 9464))));
+        assert_eq!(cfg.log_format, LogFormat::Json);
         assert_eq!(
             format!("{:?}", cfg.limits),
             format!("{:?}", Limits::default())

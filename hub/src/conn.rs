@@ -224,6 +224,7 @@ async fn drive(
                             ErrorCode::RateLimited,
                             "sending too fast; slow down and retry",
                         );
+                        shared.metrics.refused(error.code);
                         s.answer(now(), HubMsg::Refused { rid, error });
                     }
                 }
@@ -238,8 +239,9 @@ async fn drive(
                 HubEvent::Received { seqs } => {
                     let (shared, node) = (shared.clone(), node.clone());
                     tokio::spawn(async move {
-                        if let Err(e) = shared.store.ack(node.clone(), seqs).await {
-                            tracing::error!(node = %node, error = %e, "ack not stored; deliveries will repeat");
+                        match shared.store.ack(node.clone(), seqs).await {
+                            Ok(n) => shared.metrics.acked(n),
+                            Err(e) => tracing::error!(node = %node, error = %e, "ack not stored; deliveries will repeat"),
                         }
                     });
                 }
@@ -249,7 +251,11 @@ async fn drive(
         }
         while s.can_deliver() {
             match feed.pop_front() {
-                Some(Feed::Row(row)) => deliver(s, node, row),
+                Some(Feed::Row(row)) => {
+                    if deliver(s, node, row) {
+                        shared.metrics.delivered();
+                    }
+                }
                 Some(Feed::Drained) => s.drained(),
                 None => break,
             }
@@ -295,14 +301,18 @@ fn spawn_send(
     let (shared, node) = (shared.clone(), node.clone());
     tokio::spawn(async move {
         let reply = match accept_send(&shared, &node, envelope, wraps).await {
-            Ok((id, recipients, duplicate, missing)) => HubMsg::Accepted {
-                rid,
-                id,
-                recipients,
-                duplicate,
-                missing,
-            },
+            Ok((id, recipients, duplicate, missing)) => {
+                shared.metrics.accepted();
+                HubMsg::Accepted {
+                    rid,
+                    id,
+                    recipients,
+                    duplicate,
+                    missing,
+                }
+            }
             Err(error) => {
+                shared.metrics.refused(error.code);
                 tracing::info!(node = %node, code = %error.code, "send refused");
                 HubMsg::Refused { rid, error }
             }
@@ -322,10 +332,11 @@ fn directory_answer(shared: &Shared, rid: u64) -> HubMsg {
     }
 }
 
-fn deliver(s: &mut HubSession, node: &NodeId, row: DeliveryRow) {
+/// Hand one stored delivery to the session; false when the row is damaged.
+fn deliver(s: &mut HubSession, node: &NodeId, row: DeliveryRow) -> bool {
     let Ok(sig) = <[u8; 64]>::try_from(row.sig.as_slice()) else {
         tracing::error!(node = %node, seq = row.seq, "stored signature has the wrong size; skipped");
-        return;
+        return false;
     };
     let envelope = Envelope {
         header: row.header,
@@ -333,6 +344,7 @@ fn deliver(s: &mut HubSession, node: &NodeId, row: DeliveryRow) {
         body: row.body,
     };
     s.deliver(row.seq, envelope, row.wrap);
+    true
 }
 
 /// Bodies at least this large are hashed on a blocking thread.

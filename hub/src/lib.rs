@@ -7,6 +7,7 @@ pub mod config;
 mod conn;
 pub mod crl_state;
 pub mod directory;
+pub mod metrics;
 pub mod server;
 pub mod store;
 pub mod tls;

@@ -58,6 +58,13 @@ enum Cmd {
         /// and a federation that has never revoked anything.
         #[arg(long)]
         no_crl: bool,
+        /// Serve Prometheus metrics at http://ADDR/metrics (TCP; a loopback
+        /// address only, e.g. 127.0.0.1:9464).
+        #[arg(long, value_name = "ADDR")]
+        metrics: Option<std::net::SocketAddr>,
+        /// Log lines on stderr as text or as JSON objects [default: text].
+        #[arg(long, value_enum)]
+        log_format: Option<lianxi_hub::config::LogFormat>,
     },
     /// Nodes seen and queue depth per node.
     Status {
@@ -82,14 +89,9 @@ fn main() -> ExitCode {
             key,
             crl,
             no_crl,
+            metrics,
+            log_format,
         } => {
-            tracing_subscriber::fmt()
-                .with_env_filter(
-                    tracing_subscriber::EnvFilter::try_from_default_env()
-                        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info")),
-                )
-                .with_writer(std::io::stderr)
-                .init();
             let mut cfg = match config.as_deref().map(HubConfig::load).transpose() {
                 Ok(c) => c.unwrap_or_default(),
                 Err(e) => {
@@ -115,6 +117,13 @@ fn main() -> ExitCode {
             if crl.is_some() {
                 cfg.crl = crl
             }
+            if metrics.is_some() {
+                cfg.metrics = metrics
+            }
+            if let Some(f) = log_format {
+                cfg.log_format = f
+            }
+            init_logs(cfg.log_format);
             if cfg.crl.is_none() && !no_crl {
                 eprintln!(
                     "lianxi-hub: no CRL: give the CA's with --crl FILE (or `crl` in the config), \
@@ -208,6 +217,18 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+    }
+}
+
+fn init_logs(format: lianxi_hub::config::LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match format {
+        lianxi_hub::config::LogFormat::Text => logs.init(),
+        lianxi_hub::config::LogFormat::Json => logs.json().flatten_event(true).init(),
     }
 }
 

@@ -15,6 +15,7 @@ use tokio::task::JoinHandle;
 
 use crate::config::HubConfig;
 use crate::directory::Snapshot;
+use crate::metrics::{self, Metrics};
 use crate::store::{Store, StoreLimits};
 use crate::tls::{self, TlsMaterial};
 
@@ -38,6 +39,7 @@ pub(crate) struct Shared {
     next_conn: AtomicU64,
     pub release_wake: Notify,
     buckets: Mutex<HashMap<NodeId, Bucket>>,
+    pub metrics: Metrics,
 }
 
 /// A token bucket: sends per second with a burst.
@@ -157,6 +159,32 @@ impl Shared {
             .unwrap_or((0, 0))
     }
 
+    /// The `/metrics` text: counters as they stand, gauges read now.
+    pub async fn metrics_text(&self) -> String {
+        let (queued, held) = self.store.queue_totals().await.unwrap_or_default();
+        let (connections, connected_nodes) = self
+            .registry
+            .lock()
+            .map(|r| (r.values().map(HashMap::len).sum::<usize>(), r.len()))
+            .unwrap_or_default();
+        let now = crate::now_ms() / 1000;
+        let snap = metrics::Snapshot {
+            queued,
+            held,
+            connections: connections as i64,
+            connected_nodes: connected_nodes as i64,
+            db_bytes: std::fs::metadata(Store::db_path(&self.config.data))
+                .map_or(0, |m| m.len() as i64),
+            crl_age_secs: self
+                .crl
+                .read()
+                .ok()
+                .and_then(|c| c.as_ref().map(|(_, crl)| now - crl.this_update)),
+            cert_not_after: None,
+        };
+        self.metrics.encode(&snap)
+    }
+
     pub fn live_count(&self) -> usize {
         self.registry
             .lock()
@@ -214,6 +242,8 @@ fn hex_to_bytes(s: &str) -> Option<Vec<u8>> {
 /// A running hub.
 pub struct HubHandle {
     pub addr: SocketAddr,
+    /// Where `/metrics` is served, when it is.
+    pub metrics_addr: Option<SocketAddr>,
     shutdown: watch::Sender<bool>,
     join: JoinHandle<()>,
     shared: Arc<Shared>,
@@ -295,7 +325,16 @@ pub async fn start(config: HubConfig) -> anyhow::Result<HubHandle> {
     )
     .with_context(|| format!("cannot listen on {}", config.listen))?;
     let addr = endpoint.local_addr()?;
+    let metrics_listener = match config.metrics {
+        Some(a) => Some(metrics::http::bind(a).await?),
+        None => None,
+    };
+    let metrics_addr = metrics_listener
+        .as_ref()
+        .map(tokio::net::TcpListener::local_addr)
+        .transpose()?;
     let shared = Arc::new(Shared {
+        metrics: Metrics::new(store.commit_metrics()),
         store,
         ca_der,
         dir: RwLock::new(Arc::new(snap)),
@@ -308,10 +347,14 @@ pub async fn start(config: HubConfig) -> anyhow::Result<HubHandle> {
         config,
     });
     let (tx, rx) = watch::channel(false);
+    if let Some(l) = metrics_listener {
+        tokio::spawn(metrics::http::serve(l, shared.clone(), rx.clone()));
+    }
     let join = tokio::spawn(run(shared.clone(), endpoint, material, rx));
-    tracing::info!(%addr, "hub listening");
+    tracing::info!(%addr, metrics = ?metrics_addr, "hub listening");
     Ok(HubHandle {
         addr,
+        metrics_addr,
         shutdown: tx,
         join,
         shared,

@@ -249,7 +249,7 @@ pub async fn run(opts: DemoOptions) -> Result<()> {
         key: opts.dir.join("hub").join("hub.key"),
         crl: None,
         name: "联席演示枢纽".into(),
-        limits: Default::default(),
+        ..Default::default()
     })
     .await
     .map_err(|e| {

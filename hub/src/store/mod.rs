@@ -15,6 +15,8 @@ use std::sync::{Arc, Mutex};
 
 use lianxi_shared::{ErrorCode, MessageId, NodeId, ProtoError};
 use rusqlite::{Connection, OpenFlags};
+
+use crate::metrics::CommitMetrics;
 use tokio::sync::{mpsc, oneshot};
 
 pub use reads::{DeliveryRow, NodeStatus};
@@ -132,6 +134,7 @@ pub(crate) enum Op {
 pub struct Store {
     tx: mpsc::Sender<Op>,
     pool: Arc<reads::ReadPool>,
+    commits: CommitMetrics,
 }
 
 pub(crate) fn open_conn(path: &Path, write: bool) -> Result<Connection, StoreError> {
@@ -186,9 +189,11 @@ impl Store {
             })?;
         }
         let (tx, rx) = mpsc::channel(4096);
+        let commits = CommitMetrics::default();
+        let observed = commits.clone();
         std::thread::Builder::new()
             .name("hub-store-writer".into())
-            .spawn(move || writer::run(conn, rx, limits))
+            .spawn(move || writer::run(conn, rx, limits, observed))
             .map_err(|e| StoreError::Corrupt(format!("cannot start writer: {e}")))?;
         Ok(Store {
             tx,
@@ -196,7 +201,18 @@ impl Store {
                 path,
                 idle: Mutex::new(Vec::new()),
             }),
+            commits,
         })
+    }
+
+    /// The writer's commit sizes and durations, for `/metrics`.
+    pub fn commit_metrics(&self) -> CommitMetrics {
+        self.commits.clone()
+    }
+
+    /// Deliveries queued and held (embargo) for all nodes.
+    pub async fn queue_totals(&self) -> Result<(i64, i64), StoreError> {
+        self.read(reads::totals).await
     }
 
     async fn call<T>(

@@ -131,3 +131,12 @@ pub(crate) fn status(c: &Connection) -> Result<Vec<NodeStatus>, StoreError> {
     })?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
+
+/// Deliveries queued and held, over all nodes.
+pub(crate) fn totals(c: &Connection) -> Result<(i64, i64), StoreError> {
+    Ok(c.query_row(
+        "SELECT (SELECT count(*) FROM deliveries), (SELECT count(*) FROM held)",
+        [],
+        |r| Ok((r.get(0)?, r.get(1)?)),
+    )?)
+}

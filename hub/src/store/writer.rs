@@ -4,6 +4,8 @@ use lianxi_shared::NodeId;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use tokio::sync::{mpsc, oneshot};
 
+use crate::metrics::CommitMetrics;
+
 use super::{Inserted, NewEnvelope, Op, StoreError, StoreLimits};
 
 /// Largest number of operations grouped into one commit.
@@ -48,7 +50,12 @@ impl Reply {
     }
 }
 
-pub(crate) fn run(mut conn: Connection, mut rx: mpsc::Receiver<Op>, limits: StoreLimits) {
+pub(crate) fn run(
+    mut conn: Connection,
+    mut rx: mpsc::Receiver<Op>,
+    limits: StoreLimits,
+    metrics: CommitMetrics,
+) {
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while let Some(first) = rx.blocking_recv() {
         batch.push(first);
@@ -58,7 +65,10 @@ pub(crate) fn run(mut conn: Connection, mut rx: mpsc::Receiver<Op>, limits: Stor
                 Err(_) => break,
             }
         }
+        let (size, started) = (batch.len(), std::time::Instant::now());
         let replies = apply_batch(&mut conn, batch.drain(..), &limits);
+        metrics.batch_size.observe(size as f64);
+        metrics.duration.observe(started.elapsed().as_secs_f64());
         for r in replies {
             r.send();
         }

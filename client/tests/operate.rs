@@ -1,0 +1,138 @@
+//! What the hub's operator sees: the Prometheus `/metrics` endpoint scraped
+//! with a real HTTP client while real nodes send through the real hub, JSON
+//! logs, and `lianxi-hub status --json`.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use common::rogue::Rogue;
+use common::{Net, bin, s};
+use lianxi_shared::{Bulletin, MessageId, Payload};
+
+/// A free loopback TCP port (the hub binds it a moment later).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+fn scrape(url: &str) -> (String, String) {
+    let mut r = ureq::get(url).call().unwrap();
+    let ctype = r
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    (ctype, r.body_mut().read_to_string().unwrap())
+}
+
+/// The value of one sample line (`name{labels} value`), if present.
+fn sample(text: &str, name: &str) -> Option<f64> {
+    text.lines()
+        .find(|l| l.split_whitespace().next() == Some(name))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|v| v.parse().ok())
+}
+
+#[test]
+fn metrics_count_what_the_hub_does_and_name_no_one() {
+    let port = free_port();
+    let mut net = Net::new().with_crl();
+    net.hub_config = Some(format!("metrics = \"127.0.0.1:{port}\"\nlog_format = \"json\"\n"));
+    net.start_hub();
+    let a = net.node("nat", "全国中小企业协会", "national", "secretary");
+    let b = net.node("gd", "广东省中小企业协会", "provincial", "secretary");
+    let url = format!("http://127.0.0.1:{port}/metrics");
+
+    a.send("gd", "关于报送年度总结的通知", "请于月底前报送。");
+    // A modified node sends a message dated a day ahead: refused, counted by code.
+    let rogue = Rogue::new(&a.home);
+    let ahead = lianxi_node::now_ms() + 86_400_000;
+    let payload = Payload::Bulletin(Bulletin {
+        title: "来自未来".into(),
+        body: "x".into(),
+        ..Default::default()
+    });
+    let refused = rogue
+        .send_sealed(rogue.seal(&["gd"], &payload, MessageId::generate(ahead), ahead))
+        .unwrap_err();
+    assert_eq!(refused.code.as_str(), "clock_skew");
+
+    let (ctype, before) = scrape(&url);
+    assert!(ctype.starts_with("application/openmetrics-text"), "{ctype}");
+    assert!(before.ends_with("# EOF\n"), "{before}");
+    assert_eq!(sample(&before, "lianxi_hub_sends_accepted_total"), Some(1.0), "{before}");
+    assert_eq!(
+        sample(&before, "lianxi_hub_sends_refused_total{code=\"clock_skew\"}"),
+        Some(1.0),
+        "{before}"
+    );
+    assert_eq!(sample(&before, "lianxi_hub_queued_envelopes"), Some(1.0), "{before}");
+    assert!(sample(&before, "lianxi_hub_commit_batch_size_operations_count").unwrap() >= 1.0);
+    assert!(sample(&before, "lianxi_hub_commit_duration_seconds_sum").unwrap() > 0.0);
+    assert_eq!(sample(&before, "lianxi_hub_crl_loaded"), Some(1.0));
+    let age = sample(&before, "lianxi_hub_crl_age_seconds").unwrap();
+    assert!((0.0..3600.0).contains(&age), "CRL age {age}");
+    assert!(sample(&before, "lianxi_hub_store_size_bytes").unwrap() > 0.0);
+    for line in before.lines().filter(|l| l.starts_with("# TYPE")) {
+        let name = line.split_whitespace().nth(2).unwrap();
+        assert!(name.starts_with("lianxi_hub_"), "{line}");
+    }
+
+    b.ok(&["sync"]);
+    let (_, after) = scrape(&url);
+    assert_eq!(sample(&after, "lianxi_hub_queued_envelopes"), Some(0.0), "{after}");
+    assert!(sample(&after, "lianxi_hub_deliveries_total").unwrap() >= 1.0);
+    assert!(sample(&after, "lianxi_hub_delivery_acks_total").unwrap() >= 1.0);
+
+    // Blind: no node, name or title in what the operator scrapes; the only
+    // labels are error codes and histogram bounds.
+    for text in [&before, &after] {
+        for secret in ["全国", "广东", "年度总结", "来自未来", "\"nat\"", "\"gd\""] {
+            assert!(!text.contains(secret), "{secret} in metrics");
+        }
+        for line in text.lines().filter(|l| !l.starts_with('#')) {
+            if let Some(labels) = line.split_once('{').map(|x| x.1) {
+                let key = labels.split('=').next().unwrap();
+                assert!(key == "code" || key == "le", "label {key}: {line}");
+            }
+        }
+    }
+    // Only /metrics, only GET.
+    assert!(matches!(
+        ureq::get(&format!("http://127.0.0.1:{port}/")).call(),
+        Err(ureq::Error::StatusCode(404))
+    ));
+
+    // JSON logs: every line on stderr is one JSON object.
+    let log = std::fs::read_to_string(net.dir.path().join("hub-1.log")).unwrap();
+    assert!(log.lines().count() > 3);
+    for line in log.lines() {
+        let v: serde_json::Value = serde_json::from_str(line)
+            .unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        assert!(v["level"].is_string() && v["timestamp"].is_string(), "{line}");
+    }
+}
+
+#[test]
+fn metrics_listen_only_on_loopback() {
+    let mut net = Net::new();
+    net.hub_config = Some("metrics = \"0.0.0.0:9464\"\n".into());
+    let dir = net.dir.path().to_owned();
+    let out = std::process::Command::new(bin("lianxi-hub"))
+        .args(["serve", "--no-crl", "--listen", "127.0.0.1:0", "--data"])
+        .arg(dir.join("hub-data"))
+        .args(["--ca", s(&net.ca_dir().join("ca.crt"))])
+        .args(["--cert", s(&dir.join("hub").join("hub.crt"))])
+        .args(["--key", s(&dir.join("hub").join("hub.key"))])
+        .args(["--metrics", "0.0.0.0:9464"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("not a loopback address"), "{err}");
+}

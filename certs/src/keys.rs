@@ -32,6 +32,19 @@ pub fn pkcs8_v1_pem(sk: &SigningKey) -> Result<Zeroizing<String>, ProtoError> {
     v1(sk).to_pkcs8_pem(LineEnding::LF).map_err(key_err)
 }
 
+/// Whether an ed25519 PKCS#8 key (v1 or v2, DER) is the key `cert_der` binds:
+/// a certificate and key replaced one after the other are a pair only once
+/// both files are new.
+pub fn key_matches_cert(key_der: &[u8], cert_der: &[u8]) -> bool {
+    let Ok(sk) = SigningKey::from_pkcs8_der(key_der) else {
+        return false;
+    };
+    let Ok((_, cert)) = x509_parser::parse_x509_certificate(cert_der) else {
+        return false;
+    };
+    cert.public_key().subject_public_key.data.as_ref() == sk.verifying_key().as_bytes()
+}
+
 /// A key rcgen generated, as PKCS#8 v1 PEM.
 pub fn rcgen_pem_v1(kp: &rcgen::KeyPair) -> Result<Zeroizing<String>, ProtoError> {
     let der = Zeroizing::new(kp.serialize_der());

@@ -171,6 +171,26 @@ pub fn verify_node_cert(
     info_of(&cert)
 }
 
+/// A certificate's serial (hex) and its notAfter, seconds since the epoch.
+pub fn serial_and_expiry(der: &[u8]) -> Result<(String, i64), ProtoError> {
+    let (_, cert) = X509Certificate::from_der(der)
+        .map_err(|e| bad(format!("cannot parse certificate: {e}")))?;
+    Ok((
+        hex(&trim_serial(cert.raw_serial())),
+        cert.validity().not_after.timestamp(),
+    ))
+}
+
+/// Days from `now` until `not_after` when that is within `EXPIRY_WARNING_DAYS`
+/// (0 or less: expired), else `None`: when a certificate's holder should be told.
+pub fn expires_soon(not_after: i64, now: i64) -> Option<i64> {
+    let left = not_after - now;
+    (left <= EXPIRY_WARNING_DAYS * 86_400).then(|| left.div_euclid(86_400))
+}
+
+/// How long before a certificate expires its holder is warned, days.
+pub const EXPIRY_WARNING_DAYS: i64 = 30;
+
 /// The serial number of a certificate, as hex.
 pub fn serial_hex(der: &[u8]) -> Result<String, ProtoError> {
     let (_, cert) = X509Certificate::from_der(der)

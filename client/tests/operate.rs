@@ -42,7 +42,9 @@ fn sample(text: &str, name: &str) -> Option<f64> {
 fn metrics_count_what_the_hub_does_and_name_no_one() {
     let port = free_port();
     let mut net = Net::new().with_crl();
-    net.hub_config = Some(format!("metrics = \"127.0.0.1:{port}\"\nlog_format = \"json\"\n"));
+    net.hub_config = Some(format!(
+        "metrics = \"127.0.0.1:{port}\"\nlog_format = \"json\"\n"
+    ));
     net.start_hub();
     let a = net.node("nat", "全国中小企业协会", "national", "secretary");
     let b = net.node("gd", "广东省中小企业协会", "provincial", "secretary");
@@ -65,13 +67,24 @@ fn metrics_count_what_the_hub_does_and_name_no_one() {
     let (ctype, before) = scrape(&url);
     assert!(ctype.starts_with("application/openmetrics-text"), "{ctype}");
     assert!(before.ends_with("# EOF\n"), "{before}");
-    assert_eq!(sample(&before, "lianxi_hub_sends_accepted_total"), Some(1.0), "{before}");
     assert_eq!(
-        sample(&before, "lianxi_hub_sends_refused_total{code=\"clock_skew\"}"),
+        sample(&before, "lianxi_hub_sends_accepted_total"),
         Some(1.0),
         "{before}"
     );
-    assert_eq!(sample(&before, "lianxi_hub_queued_envelopes"), Some(1.0), "{before}");
+    assert_eq!(
+        sample(
+            &before,
+            "lianxi_hub_sends_refused_total{code=\"clock_skew\"}"
+        ),
+        Some(1.0),
+        "{before}"
+    );
+    assert_eq!(
+        sample(&before, "lianxi_hub_queued_envelopes"),
+        Some(1.0),
+        "{before}"
+    );
     assert!(sample(&before, "lianxi_hub_commit_batch_size_operations_count").unwrap() >= 1.0);
     assert!(sample(&before, "lianxi_hub_commit_duration_seconds_sum").unwrap() > 0.0);
     assert_eq!(sample(&before, "lianxi_hub_crl_loaded"), Some(1.0));
@@ -85,7 +98,11 @@ fn metrics_count_what_the_hub_does_and_name_no_one() {
 
     b.ok(&["sync"]);
     let (_, after) = scrape(&url);
-    assert_eq!(sample(&after, "lianxi_hub_queued_envelopes"), Some(0.0), "{after}");
+    assert_eq!(
+        sample(&after, "lianxi_hub_queued_envelopes"),
+        Some(0.0),
+        "{after}"
+    );
     assert!(sample(&after, "lianxi_hub_deliveries_total").unwrap() >= 1.0);
     assert!(sample(&after, "lianxi_hub_delivery_acks_total").unwrap() >= 1.0);
 
@@ -112,9 +129,12 @@ fn metrics_count_what_the_hub_does_and_name_no_one() {
     let log = std::fs::read_to_string(net.dir.path().join("hub-1.log")).unwrap();
     assert!(log.lines().count() > 3);
     for line in log.lines() {
-        let v: serde_json::Value = serde_json::from_str(line)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
-        assert!(v["level"].is_string() && v["timestamp"].is_string(), "{line}");
+        let v: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("not JSON ({e}): {line}"));
+        assert!(
+            v["level"].is_string() && v["timestamp"].is_string(),
+            "{line}"
+        );
     }
 }
 
@@ -135,4 +155,77 @@ fn metrics_listen_only_on_loopback() {
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("not a loopback address"), "{err}");
+}
+
+fn hub_status(net: &Net) -> serde_json::Value {
+    let out = std::process::Command::new(bin("lianxi-hub"))
+        .args(["status", "--json", "--data", s(&net.hub_data())])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[test]
+fn a_renewed_hub_certificate_is_served_without_a_restart() {
+    let mut net = Net::new().with_crl();
+    net.hub_config = Some("[limits]\ncrl_poll_ms = 100\n".into());
+    net.start_hub();
+    let a = net.node("nat", "全国中小企业协会", "national", "secretary");
+    let b = net.node("gd", "广东省中小企业协会", "provincial", "secretary");
+    let pid = net.hub_pid();
+    let first = hub_status(&net);
+    let old_serial = first["certificate"]["serial"].as_str().unwrap().to_owned();
+    assert!(
+        first["certificate_days_left"].as_i64().unwrap() > 300,
+        "{first}"
+    );
+    assert_eq!(first["warnings"], serde_json::json!([]), "{first}");
+
+    // A certificate issued for 20 days: `status` warns, as the hub's log does.
+    let next = net.dir.path().join("hub-next");
+    common::ca_ok(&[
+        "hub",
+        "--dir",
+        s(&net.ca_dir()),
+        "--host",
+        "localhost",
+        "--host",
+        "127.0.0.1",
+        "--out",
+        s(&next),
+        "--days",
+        "20",
+    ]);
+    let live = net.dir.path().join("hub");
+    // The certificate first, its key a moment later, as a person copies them.
+    std::fs::copy(next.join("hub.crt"), live.join("hub.crt")).unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(400));
+    std::fs::copy(next.join("hub.key"), live.join("hub.key")).unwrap();
+    common::eventually(
+        "the hub reloads its certificate",
+        std::time::Duration::from_secs(20),
+        || hub_status(&net)["certificate"]["serial"] != old_serial.as_str(),
+    );
+    let st = hub_status(&net);
+    assert_eq!(st["certificate_days_left"], 19, "{st}");
+    assert!(
+        st["warnings"][0]
+            .as_str()
+            .unwrap()
+            .contains("expires in 19 day"),
+        "{st}"
+    );
+    assert_eq!(net.hub_pid(), pid, "no restart");
+
+    // New connections get the new certificate and work as before.
+    a.send("gd", "换证之后", "照常收发。");
+    b.ok(&["sync"]);
+    assert!(b.titles().contains(&"换证之后".to_string()));
+    let log = std::fs::read_to_string(net.dir.path().join("hub-1.log")).unwrap();
+    assert!(log.contains("hub certificate reloaded"), "{log}");
 }

@@ -241,7 +241,9 @@ async fn drive(
                     tokio::spawn(async move {
                         match shared.store.ack(node.clone(), seqs).await {
                             Ok(n) => shared.metrics.acked(n),
-                            Err(e) => tracing::error!(node = %node, error = %e, "ack not stored; deliveries will repeat"),
+                            Err(e) => {
+                                tracing::error!(node = %node, error = %e, "ack not stored; deliveries will repeat")
+                            }
                         }
                     });
                 }

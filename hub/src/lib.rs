@@ -5,10 +5,10 @@
 
 pub mod config;
 mod conn;
-pub mod crl_state;
 pub mod directory;
 pub mod metrics;
 pub mod server;
+pub mod state;
 pub mod store;
 pub mod tls;
 

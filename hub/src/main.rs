@@ -168,41 +168,7 @@ fn main() -> ExitCode {
         },
         Cmd::Status { data, json } => match lianxi_hub::store::status(&data) {
             Ok(nodes) => {
-                let now = lianxi_hub::now_ms() / 1000;
-                let crl = lianxi_hub::crl_state::read(&data);
-                let warning = crl.as_ref().and_then(|c| c.warning(now));
-                if json {
-                    println!(
-                        "{}",
-                        serde_json::json!({
-                            "nodes": nodes,
-                            "crl": crl,
-                            "crl_stale": crl.as_ref().is_some_and(|c| c.stale(now)),
-                            "warnings": warning.iter().collect::<Vec<_>>(),
-                        })
-                    );
-                } else {
-                    if let Some(w) = &warning {
-                        println!("warning: {w}");
-                    }
-                    if let Some(c) = &crl {
-                        println!(
-                            "CRL: {} revoked, next update {}",
-                            c.revoked,
-                            c.next_update.map_or("—".into(), |t| t.to_string())
-                        );
-                    }
-                    println!(
-                        "{:<24} {:>8} {:>8}  last seen (unix)",
-                        "node", "queued", "held"
-                    );
-                    for n in nodes {
-                        println!(
-                            "{:<24} {:>8} {:>8}  {}",
-                            n.node_id, n.queued, n.held, n.last_seen
-                        );
-                    }
-                }
+                status(&data, &nodes, json);
                 ExitCode::SUCCESS
             }
             Err(e) => {
@@ -217,6 +183,69 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
+    }
+}
+
+/// `lianxi-hub status`: queues per node, totals, and what the running hub
+/// recorded of its CRL and its own certificate, with warnings.
+fn status(data: &std::path::Path, nodes: &[lianxi_hub::store::NodeStatus], json: bool) {
+    use lianxi_hub::state::{CertState, CrlState, read};
+    let now = lianxi_hub::now_ms() / 1000;
+    let crl = read::<CrlState>(data);
+    let cert = read::<CertState>(data);
+    let warnings: Vec<String> = crl
+        .as_ref()
+        .and_then(|c| c.warning(now))
+        .into_iter()
+        .chain(cert.as_ref().and_then(|c| c.warning(now)))
+        .collect();
+    let (queued, held) = nodes
+        .iter()
+        .fold((0, 0), |(q, h), n| (q + n.queued, h + n.held));
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({
+                "nodes": nodes,
+                "queued": queued,
+                "held": held,
+                "crl": crl,
+                "crl_stale": crl.as_ref().is_some_and(|c| c.stale(now)),
+                "certificate": cert,
+                "certificate_days_left": cert.as_ref().map(|c| (c.not_after - now).div_euclid(86_400)),
+                "warnings": warnings,
+            })
+        );
+        return;
+    }
+    for w in &warnings {
+        println!("warning: {w}");
+    }
+    if let Some(c) = &crl {
+        println!(
+            "CRL: {} revoked, next update {}",
+            c.revoked,
+            c.next_update.map_or("—".into(), |t| t.to_string())
+        );
+    }
+    if let Some(c) = &cert {
+        println!(
+            "certificate: serial {}, expires {} ({} days left)",
+            c.serial,
+            c.not_after,
+            (c.not_after - now).div_euclid(86_400)
+        );
+    }
+    println!("queued {queued}, held {held}");
+    println!(
+        "{:<24} {:>8} {:>8}  last seen (unix)",
+        "node", "queued", "held"
+    );
+    for n in nodes {
+        println!(
+            "{:<24} {:>8} {:>8}  {}",
+            n.node_id, n.queued, n.held, n.last_seen
+        );
     }
 }
 

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::time::{Duration, SystemTime};
 
@@ -40,6 +40,8 @@ pub(crate) struct Shared {
     pub release_wake: Notify,
     buckets: Mutex<HashMap<NodeId, Bucket>>,
     pub metrics: Metrics,
+    /// The hub certificate's notAfter (seconds), as last loaded.
+    cert_not_after: AtomicI64,
 }
 
 /// A token bucket: sends per second with a burst.
@@ -180,7 +182,7 @@ impl Shared {
                 .read()
                 .ok()
                 .and_then(|c| c.as_ref().map(|(_, crl)| now - crl.this_update)),
-            cert_not_after: None,
+            cert_not_after: Some(self.cert_not_after.load(Ordering::Relaxed)),
         };
         self.metrics.encode(&snap)
     }
@@ -195,9 +197,9 @@ impl Shared {
     /// Apply a new CRL: rebuild the directory and drop revoked live connections.
     fn apply_crl(&self, der: Vec<u8>, crl: Crl) {
         warn_if_stale(&crl);
-        crate::crl_state::record(
+        crate::state::record(
             &self.config.data,
-            &crate::crl_state::CrlState::of(Some(&crl), crate::now_ms() / 1000),
+            &crate::state::CrlState::of(Some(&crl), crate::now_ms() / 1000),
         );
         let crl = Arc::new(crl);
         if let Ok(mut c) = self.crl.write() {
@@ -299,9 +301,9 @@ pub async fn start(config: HubConfig) -> anyhow::Result<HubHandle> {
         },
     )
     .with_context(|| format!("hub data {}", config.data.display()))?;
-    crate::crl_state::record(
+    crate::state::record(
         &config.data,
-        &crate::crl_state::CrlState::of(crl.as_ref().map(|c| &c.1), crate::now_ms() / 1000),
+        &crate::state::CrlState::of(crl.as_ref().map(|c| &c.1), crate::now_ms() / 1000),
     );
     let all: HashMap<NodeId, Vec<u8>> = store.node_certs().await?.into_iter().collect();
     let snap = Snapshot::build(
@@ -333,8 +335,14 @@ pub async fn start(config: HubConfig) -> anyhow::Result<HubHandle> {
         .as_ref()
         .map(tokio::net::TcpListener::local_addr)
         .transpose()?;
+    let cert_state = material.cert_state(crate::now_ms() / 1000);
+    if let Some(c) = &cert_state {
+        crate::state::record(&config.data, c);
+        warn_if_expiring(c);
+    }
     let shared = Arc::new(Shared {
         metrics: Metrics::new(store.commit_metrics()),
+        cert_not_after: AtomicI64::new(cert_state.map_or(0, |c| c.not_after)),
         store,
         ca_der,
         dir: RwLock::new(Arc::new(snap)),
@@ -368,7 +376,7 @@ async fn run(
     mut stop: watch::Receiver<bool>,
 ) {
     let release = tokio::spawn(release_loop(shared.clone()));
-    let crl_watch = tokio::spawn(crl_loop(shared.clone(), endpoint.clone(), material));
+    let crl_watch = tokio::spawn(files_loop(shared.clone(), endpoint.clone(), material));
     loop {
         tokio::select! {
             _ = stop.changed() => break,
@@ -422,36 +430,72 @@ async fn release_loop(shared: Arc<Shared>) {
     }
 }
 
-async fn crl_loop(shared: Arc<Shared>, endpoint: quinn::Endpoint, material: TlsMaterial) {
-    let Some(path) = shared.config.crl.clone() else {
-        return;
-    };
-    let stamp = |p: &std::path::Path| {
-        std::fs::metadata(p)
-            .ok()
-            .map(|m| (m.len(), m.modified().unwrap_or(SystemTime::UNIX_EPOCH)))
-    };
-    let mut last = stamp(&path);
+/// Say so when the hub's own certificate is within 30 days of its end.
+fn warn_if_expiring(c: &crate::state::CertState) {
+    if let Some(w) = c.warning(crate::now_ms() / 1000) {
+        tracing::warn!(not_after = c.not_after, "{w}");
+    }
+}
+
+/// Size and modification time: what tells that an operator replaced a file.
+fn stamp(p: &std::path::Path) -> Option<(u64, SystemTime)> {
+    std::fs::metadata(p)
+        .ok()
+        .map(|m| (m.len(), m.modified().unwrap_or(SystemTime::UNIX_EPOCH)))
+}
+
+/// Watch the CRL, the hub's certificate and its key; apply a changed CRL, and
+/// serve a renewed certificate to new connections without a restart (open
+/// sessions keep theirs). A file that does not load keeps the previous one.
+async fn files_loop(shared: Arc<Shared>, endpoint: quinn::Endpoint, mut material: TlsMaterial) {
+    let cfg = shared.config.clone();
+    let mut crl_seen = cfg.crl.as_deref().and_then(stamp);
+    let mut cert_seen = (stamp(&cfg.cert), stamp(&cfg.key));
     loop {
-        tokio::time::sleep(Duration::from_millis(
-            shared.config.limits.crl_poll_ms.max(50),
-        ))
-        .await;
-        let now = stamp(&path);
-        if now == last {
+        tokio::time::sleep(Duration::from_millis(cfg.limits.crl_poll_ms.max(50))).await;
+        let cert_now = (stamp(&cfg.cert), stamp(&cfg.key));
+        if cert_now != cert_seen {
+            cert_seen = cert_now;
+            match TlsMaterial::load(&cfg.ca, &cfg.cert, &cfg.key) {
+                Ok(m) => match tls::server_config(
+                    &m,
+                    shared.crl_der().as_deref(),
+                    cfg.limits.idle_timeout_secs,
+                ) {
+                    Ok(server) => {
+                        endpoint.set_server_config(Some(server));
+                        if let Some(c) = m.cert_state(crate::now_ms() / 1000) {
+                            crate::state::record(&cfg.data, &c);
+                            shared.cert_not_after.store(c.not_after, Ordering::Relaxed);
+                            tracing::info!(serial = %c.serial, not_after = c.not_after, "hub certificate reloaded");
+                            warn_if_expiring(&c);
+                        }
+                        material = m;
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %format!("{e:#}"), "new hub certificate not applied")
+                    }
+                },
+                // Often the moment between copying the certificate and its key.
+                Err(e) => {
+                    tracing::warn!(error = %format!("{e:#}"), "hub certificate or key changed but does not load yet; keeping the previous one")
+                }
+            }
+        }
+        let Some(path) = cfg.crl.as_deref() else {
+            continue;
+        };
+        let now = stamp(path);
+        if now == crl_seen {
             continue;
         }
-        last = now;
-        match read_crl(&path, &shared.ca_der) {
+        crl_seen = now;
+        match read_crl(path, &shared.ca_der) {
             Ok((der, crl)) => {
                 let revoked = crl.len();
                 warn_if_stale(&crl);
-                match tls::server_config(
-                    &material,
-                    Some(&der),
-                    shared.config.limits.idle_timeout_secs,
-                ) {
-                    Ok(cfg) => endpoint.set_server_config(Some(cfg)),
+                match tls::server_config(&material, Some(&der), cfg.limits.idle_timeout_secs) {
+                    Ok(c) => endpoint.set_server_config(Some(c)),
                     Err(e) => {
                         tracing::error!(error = %e, "new CRL not applied");
                         continue;

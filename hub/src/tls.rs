@@ -27,9 +27,34 @@ impl TlsMaterial {
             .with_context(|| format!("hub certificate {}", cert.display()))?
             .collect::<Result<Vec<_>, _>>()?;
         let key_bytes = lianxi_certs::files::read_secret(key)?;
-        let key = PrivateKeyDer::from_pem_slice(&key_bytes)
+        let key_der = PrivateKeyDer::from_pem_slice(&key_bytes)
             .with_context(|| format!("hub key {}", key.display()))?;
-        Ok(TlsMaterial { ca, chain, key })
+        let leaf = chain
+            .first()
+            .with_context(|| format!("hub certificate {}: no certificate", cert.display()))?;
+        if !lianxi_certs::keys::key_matches_cert(key_der.secret_der(), leaf) {
+            anyhow::bail!(
+                "hub key {} is not the key of certificate {}",
+                key.display(),
+                cert.display()
+            );
+        }
+        Ok(TlsMaterial {
+            ca,
+            chain,
+            key: key_der,
+        })
+    }
+
+    /// The hub certificate's serial and expiry, for `status` and `/metrics`.
+    pub fn cert_state(&self, now: i64) -> Option<crate::state::CertState> {
+        let (serial, not_after) =
+            lianxi_certs::verify::serial_and_expiry(self.chain.first()?).ok()?;
+        Some(crate::state::CertState {
+            serial,
+            not_after,
+            loaded_at: now,
+        })
     }
 }
 

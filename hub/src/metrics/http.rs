@@ -46,7 +46,11 @@ pub async fn bind(addr: SocketAddr) -> Result<TcpListener, BindError> {
 }
 
 /// Serve scrapes until `stop` turns true.
-pub(crate) async fn serve(listener: TcpListener, shared: Arc<Shared>, mut stop: watch::Receiver<bool>) {
+pub(crate) async fn serve(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    mut stop: watch::Receiver<bool>,
+) {
     let slots = Arc::new(Semaphore::new(MAX_AT_ONCE));
     loop {
         tokio::select! {
@@ -72,7 +76,13 @@ async fn answer(mut stream: TcpStream, shared: &Shared) -> std::io::Result<()> {
     let mut buf = [0u8; 1024];
     while !head.windows(4).any(|w| w == b"\r\n\r\n") {
         if head.len() > MAX_HEAD {
-            return respond(&mut stream, "431 Request Header Fields Too Large", "text/plain", "").await;
+            return respond(
+                &mut stream,
+                "431 Request Header Fields Too Large",
+                "text/plain",
+                "",
+            )
+            .await;
         }
         let n = stream.read(&mut buf).await?;
         if n == 0 {
@@ -82,18 +92,34 @@ async fn answer(mut stream: TcpStream, shared: &Shared) -> std::io::Result<()> {
     }
     let line = head.split(|&b| b == b'\r').next().unwrap_or_default();
     let mut parts = line.split(|&b| b == b' ');
-    let (method, target) = (parts.next().unwrap_or_default(), parts.next().unwrap_or_default());
+    let (method, target) = (
+        parts.next().unwrap_or_default(),
+        parts.next().unwrap_or_default(),
+    );
     match (method, target) {
         (b"GET", b"/metrics") => {
             let text = shared.metrics_text().await;
             respond(&mut stream, "200 OK", CONTENT_TYPE, &text).await
         }
         (b"GET", _) => respond(&mut stream, "404 Not Found", "text/plain", "try /metrics\n").await,
-        _ => respond(&mut stream, "405 Method Not Allowed", "text/plain", "GET /metrics\n").await,
+        _ => {
+            respond(
+                &mut stream,
+                "405 Method Not Allowed",
+                "text/plain",
+                "GET /metrics\n",
+            )
+            .await
+        }
     }
 }
 
-async fn respond(stream: &mut TcpStream, status: &str, ctype: &str, body: &str) -> std::io::Result<()> {
+async fn respond(
+    stream: &mut TcpStream,
+    status: &str,
+    ctype: &str,
+    body: &str,
+) -> std::io::Result<()> {
     let head = format!(
         "HTTP/1.1 {status}\r\nContent-Type: {ctype}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         body.len()

@@ -38,6 +38,10 @@ pub struct SignPolicy {
     /// Revoke the node's live certificates and issue this one; without it a
     /// second live certificate for a node id is refused (`already_issued`).
     pub replace: bool,
+    /// Renew: the node keeps its live certificate until it expires, and the
+    /// new one certifies what the live one does (tier and roles), for the
+    /// keys in the request, unless `tier`/`roles` say otherwise.
+    pub renew: bool,
 }
 
 /// How the CA key is kept at rest.
@@ -241,7 +245,41 @@ impl Ca {
         let req = parse_request(request)?;
         let requested = req.identity;
         let mut identity = requested.clone();
-        let decided_by = if policy.tier.is_some() || policy.roles.is_some() {
+        let live: Vec<IssuedRecord> = self
+            .records()?
+            .issued
+            .into_iter()
+            .filter(|x| {
+                x.node_id.as_ref() == Some(&identity.node_id)
+                    && x.revoked_at.is_none()
+                    && x.not_after > now
+            })
+            .collect();
+        if policy.renew && policy.replace {
+            return Err(ProtoError::new(
+                ErrorCode::BadRequest,
+                "--renew keeps the live certificate until it expires, --replace revokes it: choose one",
+            ));
+        }
+        let renewed = live.iter().max_by_key(|r| r.not_after);
+        if policy.renew && renewed.is_none() {
+            return Err(ProtoError::new(
+                ErrorCode::NotFound,
+                format!(
+                    "{} has no live certificate to renew (expired or revoked): sign without --renew",
+                    identity.node_id
+                ),
+            ));
+        }
+        let decided_by = if let Some(r) =
+            renewed.filter(|_| policy.renew && policy.tier.is_none() && policy.roles.is_none())
+        {
+            if let Some(t) = r.tier.as_deref() {
+                identity.attrs.tier = t.parse()?;
+            }
+            identity.attrs.roles = r.roles.clone();
+            DecidedBy::Renewal
+        } else if policy.tier.is_some() || policy.roles.is_some() {
             if let Some(tier) = policy.tier {
                 identity.attrs.tier = tier;
             }
@@ -265,16 +303,6 @@ impl Ca {
             identity.attrs.roles = roles;
             by
         };
-        let live = self
-            .records()?
-            .issued
-            .into_iter()
-            .filter(|x| {
-                x.node_id.as_ref() == Some(&identity.node_id)
-                    && x.revoked_at.is_none()
-                    && x.not_after > now
-            })
-            .collect();
         Ok(Preview {
             identity,
             requested,
@@ -294,12 +322,12 @@ impl Ca {
         now: i64,
     ) -> Result<Signed, ProtoError> {
         let preview = self.preview(request, policy, now)?;
-        if !preview.live.is_empty() && !policy.replace {
+        if !preview.live.is_empty() && !policy.replace && !policy.renew {
             let serials: Vec<&str> = preview.live.iter().map(|r| r.serial.as_str()).collect();
             return Err(ProtoError::new(
                 ErrorCode::AlreadyIssued,
                 format!(
-                    "{} already has a live certificate (serial {}); sign with --replace to revoke it and issue this one",
+                    "{} already has a live certificate (serial {}); sign with --renew to issue the next one (the live one stays valid until it expires) or --replace to revoke it",
                     preview.identity.node_id,
                     serials.join(", ")
                 ),
@@ -322,11 +350,11 @@ impl Ca {
             .map_err(err(ErrorCode::Internal))?;
         let mut r = self.records()?;
         let mut replaced = Vec::new();
-        for rec in r
-            .issued
-            .iter_mut()
-            .filter(|x| x.node_id.as_ref() == Some(&identity.node_id) && x.revoked_at.is_none())
-        {
+        for rec in r.issued.iter_mut().filter(|x| {
+            policy.replace
+                && x.node_id.as_ref() == Some(&identity.node_id)
+                && x.revoked_at.is_none()
+        }) {
             rec.revoked_at = Some(now);
             replaced.push(rec.serial.clone());
         }
@@ -490,4 +518,24 @@ impl Ca {
     pub fn list(&self) -> Result<Vec<IssuedRecord>, ProtoError> {
         Ok(self.records()?.issued)
     }
+}
+
+/// The live certificates among `list` that end within 30 days of `now` and
+/// were not renewed yet (no later live certificate for the same node, or hub
+/// name), with the days left: what the CA operator must act on.
+pub fn expiring(list: &[IssuedRecord], now: i64) -> Vec<(&IssuedRecord, i64)> {
+    let live = |r: &&IssuedRecord| r.revoked_at.is_none() && r.not_after > now;
+    let same = |a: &IssuedRecord, b: &IssuedRecord| {
+        a.kind == b.kind && a.node_id == b.node_id && (a.node_id.is_some() || a.name == b.name)
+    };
+    list.iter()
+        .filter(live)
+        .filter(|r| {
+            !list
+                .iter()
+                .filter(live)
+                .any(|o| same(o, r) && o.not_after > r.not_after)
+        })
+        .filter_map(|r| crate::verify::expires_soon(r.not_after, now).map(|d| (r, d)))
+        .collect()
 }

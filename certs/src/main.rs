@@ -7,6 +7,7 @@ use anyhow::Context;
 use clap::{CommandFactory, Parser, Subcommand};
 use lianxi_certs::ca::{Ca, KeyLock, Preview, SignPolicy, Validity};
 use lianxi_certs::passphrase;
+use lianxi_certs::policy::DecidedBy;
 use lianxi_certs::unix_now;
 use lianxi_shared::text::{escape_line, escape_text};
 use lianxi_shared::{ErrorCode, NodeId, ProtoError, ids::parse_roles};
@@ -148,6 +149,11 @@ struct SignArgs {
     /// Revoke the node's live certificate(s) and issue this one.
     #[arg(long)]
     replace: bool,
+    /// Renew: issue the next certificate of a node that has a live one, for
+    /// the keys in the request, with the live one's tier and roles; the live
+    /// one stays valid until it expires.
+    #[arg(long, conflicts_with = "replace")]
+    renew: bool,
     /// Show what would be signed, and sign nothing.
     #[arg(long)]
     dry_run: bool,
@@ -254,12 +260,18 @@ fn run(cli: &Cli) -> anyhow::Result<serde_json::Value> {
         }
         Cmd::List { dir } => {
             let list = cli.open(dir)?.list()?;
+            let expiring = lianxi_certs::ca::expiring(&list, now);
             if !cli.json {
                 for r in &list {
+                    let soon = expiring.iter().find(|(e, _)| e.serial == r.serial);
                     let state = if r.revoked_at.is_some() {
-                        "REVOKED"
+                        "REVOKED".to_string()
+                    } else if r.not_after <= now {
+                        "expired".to_string()
+                    } else if let Some((_, days)) = soon {
+                        format!("{days}d left")
                     } else {
-                        "valid"
+                        "valid".to_string()
                     };
                     let id = r
                         .node_id
@@ -276,8 +288,26 @@ fn run(cli: &Cli) -> anyhow::Result<serde_json::Value> {
                         r.serial
                     );
                 }
+                for (r, days) in &expiring {
+                    println!(
+                        "warning: {} {} expires in {days} day(s); renew it ({})",
+                        r.kind,
+                        r.node_id
+                            .as_ref()
+                            .map_or_else(|| escape_line(&r.name).to_string(), |n| n.to_string()),
+                        if r.node_id.is_some() {
+                            "`lianxi renew` on the node, then `lianxi-ca sign --renew`"
+                        } else {
+                            "`lianxi-ca hub`, then copy it over the hub's files"
+                        }
+                    );
+                }
             }
-            json!({"issued": list})
+            let soon: Vec<_> = expiring
+                .iter()
+                .map(|(r, d)| json!({"serial": r.serial, "kind": r.kind, "node_id": r.node_id, "name": r.name, "days_left": d}))
+                .collect();
+            json!({"issued": list, "expiring": soon})
         }
     })
 }
@@ -291,6 +321,7 @@ fn sign(cli: &Cli, a: &SignArgs, now: i64) -> anyhow::Result<serde_json::Value> 
         roles,
         tier,
         replace,
+        renew,
         dry_run,
         yes,
         days,
@@ -301,6 +332,7 @@ fn sign(cli: &Cli, a: &SignArgs, now: i64) -> anyhow::Result<serde_json::Value> 
         roles: roles.as_deref().map(parse_roles).transpose()?,
         tier: tier.as_deref().map(str::parse).transpose()?,
         replace: *replace,
+        renew: *renew,
     };
     let ca = cli.open(dir)?;
     let preview = ca.preview(&req, &policy, now)?;
@@ -389,8 +421,15 @@ fn preview_text(p: &Preview, days: i64) -> String {
     );
     for r in &p.live {
         s += &format!(
-            "\nlive      certificate {} (issued {}): --replace revokes it",
-            r.serial, r.issued_at
+            "\nlive      certificate {} (issued {}, expires {}): {}",
+            r.serial,
+            r.issued_at,
+            r.not_after,
+            if matches!(p.decided_by, DecidedBy::Renewal) {
+                "stays valid until then"
+            } else {
+                "--renew keeps it, --replace revokes it"
+            }
         );
     }
     s

@@ -55,6 +55,8 @@ pub enum DecidedBy {
     Request,
     Policy,
     Operator,
+    /// A renewal: what the node's live certificate certifies.
+    Renewal,
 }
 
 impl DecidedBy {
@@ -63,6 +65,7 @@ impl DecidedBy {
             DecidedBy::Request => "request",
             DecidedBy::Policy => "policy",
             DecidedBy::Operator => "operator",
+            DecidedBy::Renewal => "renewal",
         }
     }
 }

@@ -184,8 +184,19 @@ pub fn serial_and_expiry(der: &[u8]) -> Result<(String, i64), ProtoError> {
 /// Days from `now` until `not_after` when that is within `EXPIRY_WARNING_DAYS`
 /// (0 or less: expired), else `None`: when a certificate's holder should be told.
 pub fn expires_soon(not_after: i64, now: i64) -> Option<i64> {
+    let days = days_left(not_after, now);
+    (days <= EXPIRY_WARNING_DAYS).then_some(days)
+}
+
+/// Whole days from `now` until `not_after`, counting a started day (19.5 days
+/// left is 20); negative once it has passed.
+pub fn days_left(not_after: i64, now: i64) -> i64 {
     let left = not_after - now;
-    (left <= EXPIRY_WARNING_DAYS * 86_400).then(|| left.div_euclid(86_400))
+    if left > 0 {
+        (left + 86_399) / 86_400
+    } else {
+        left.div_euclid(86_400)
+    }
 }
 
 /// How long before a certificate expires its holder is warned, days.

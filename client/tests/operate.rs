@@ -212,12 +212,12 @@ fn a_renewed_hub_certificate_is_served_without_a_restart() {
         || hub_status(&net)["certificate"]["serial"] != old_serial.as_str(),
     );
     let st = hub_status(&net);
-    assert_eq!(st["certificate_days_left"], 19, "{st}");
+    assert_eq!(st["certificate_days_left"], 20, "{st}");
     assert!(
         st["warnings"][0]
             .as_str()
             .unwrap()
-            .contains("expires in 19 day"),
+            .contains("expires in 20 day"),
         "{st}"
     );
     assert_eq!(net.hub_pid(), pid, "no restart");

@@ -257,3 +257,158 @@ fn a_backup_brings_the_node_back_elsewhere() {
         vec!["备份前的通知".to_owned(), "备份后的通知".to_owned()]
     );
 }
+
+/// `lianxi renew` and `lianxi-ca sign --renew` on the CA in `net`: returns
+/// what `renew --cert` printed.
+fn renew(
+    net: &Net,
+    node: &common::Node,
+    id: &str,
+    new_keys: bool,
+    days: &str,
+) -> serde_json::Value {
+    let mut args = vec!["renew"];
+    if new_keys {
+        args.push("--new-keys");
+    }
+    let req = node.ok(&args);
+    assert_eq!(req["new_age_key"], new_keys);
+    let crt = net.dir.path().join(format!("{id}-renewed.crt"));
+    let signed = common::ca_ok(&[
+        "sign",
+        "--dir",
+        s(&net.ca_dir()),
+        "--request",
+        req["request"].as_str().unwrap(),
+        "--out",
+        s(&crt),
+        "--renew",
+        "--days",
+        days,
+    ]);
+    assert_eq!(
+        signed["replaced"],
+        serde_json::json!([]),
+        "a renewal revokes nothing"
+    );
+    node.ok(&["renew", "--cert", s(&crt)])
+}
+
+#[test]
+fn certificates_are_renewed_and_a_new_age_key_keeps_the_old_ones() {
+    let (net, nat, gd) = nat_and_gd();
+    let sz = net.node("sz", "深圳市中小企业服务协会", "prefecture", "member");
+    // A node whose certificate ends in 20 days is warned, and so is the CA.
+    let old = net.node_signed(
+        "hz",
+        "杭州市中小企业协会",
+        "prefecture",
+        "member",
+        &["--days", "20"],
+    );
+    let who = old.ok(&["whoami"]);
+    assert_eq!(who["cert_days_left"], 20, "{who}");
+    assert!(
+        old.text(&["whoami", "--lang", "en"])
+            .contains("expires in 20 day(s)")
+    );
+    assert!(old.text(&["whoami"]).contains("20 天后到期"));
+    let list = common::ca_ok(&["list", "--dir", s(&net.ca_dir())]);
+    let soon: Vec<&str> = list["expiring"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["node_id"].as_str().unwrap_or(""))
+        .collect();
+    assert_eq!(soon, ["hz"], "{list}");
+    // Plain renewal: same keys, a later end; the live certificate is not revoked.
+    let done = renew(&net, &old, "hz", false, "365");
+    assert_eq!(done["age_key_rotated"], false);
+    assert_eq!(
+        old.ok(&["whoami"])["cert_days_left"],
+        serde_json::Value::Null
+    );
+    let list = common::ca_ok(&["list", "--dir", s(&net.ca_dir())]);
+    assert_eq!(list["expiring"], serde_json::json!([]), "{list}");
+    old.ok(&["sync"]);
+
+    // Before nat rotates its age key: a bulletin it keeps, and one in flight.
+    gd.send("nat", "轮换前的通知", "旧密钥加密。");
+    nat.ok(&["sync"]);
+    let before = nat.ok(&["whoami"])["age_recipient"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let asked = nat.ok(&["renew", "--new-keys"]);
+    // Asking again reuses the pending key: a request already with the CA stays good.
+    assert_eq!(
+        nat.ok(&["renew", "--new-keys"])["request"],
+        asked["request"]
+    );
+    gd.send("nat", "途中的通知", "仍加密给旧密钥。");
+    let done = renew(&net, &nat, "nat", true, "400");
+    assert_eq!(done["age_key_rotated"], true, "{done}");
+    let after = done["age_recipient"].as_str().unwrap().to_owned();
+    assert_ne!(after, before);
+    assert_eq!(nat.ok(&["whoami"])["age_recipient"], after.as_str());
+    let key_file = nat.home.join("identity").join("retired.key");
+    assert_eq!(
+        std::os::unix::fs::PermissionsExt::mode(
+            &std::fs::metadata(&key_file).unwrap().permissions()
+        ) & 0o777,
+        0o600
+    );
+
+    // The message sealed to the old key opens; so does what gd seals to the
+    // new one once it has nat's new certificate.
+    nat.ok(&["sync"]);
+    gd.ok(&["directory"]);
+    let dir = gd.ok(&["directory", "--offline"]);
+    let nat_entry = dir["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["node_id"] == "nat")
+        .unwrap()
+        .clone();
+    assert_eq!(nat_entry["age_recipient"], after.as_str(), "{dir}");
+    gd.send("nat", "轮换后的通知", "新密钥加密。");
+    nat.ok(&["sync"]);
+    let titles = nat.titles();
+    for t in ["轮换前的通知", "途中的通知", "轮换后的通知"] {
+        assert!(titles.contains(&t.to_string()), "{t}: {titles:?}");
+    }
+    // The original sealed to the old key is still forwarded whole.
+    let first = nat.ok(&["list"]);
+    let id = first["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["title"] == "轮换前的通知")
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    nat.ok(&["forward", &id, "--to", "sz"]);
+    sz.ok(&["sync"]);
+    assert!(sz.titles().contains(&"轮换前的通知".to_string()));
+    // A backup carries the retired key too.
+    let out = net.dir.path().join("nat.backup");
+    let pass = net.dir.path().join("pass");
+    std::fs::write(&pass, "备份口令 2026").unwrap();
+    let b = nat.ok(&[
+        "backup",
+        "--out",
+        s(&out),
+        "--backup-passphrase-file",
+        s(&pass),
+    ]);
+    assert!(
+        b["summary"]["files"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|f| f == "identity/retired.key"),
+        "{b}"
+    );
+}

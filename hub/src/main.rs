@@ -212,7 +212,7 @@ fn status(data: &std::path::Path, nodes: &[lianxi_hub::store::NodeStatus], json:
                 "crl": crl,
                 "crl_stale": crl.as_ref().is_some_and(|c| c.stale(now)),
                 "certificate": cert,
-                "certificate_days_left": cert.as_ref().map(|c| (c.not_after - now).div_euclid(86_400)),
+                "certificate_days_left": cert.as_ref().map(|c| lianxi_certs::verify::days_left(c.not_after, now)),
                 "warnings": warnings,
             })
         );
@@ -233,7 +233,7 @@ fn status(data: &std::path::Path, nodes: &[lianxi_hub::store::NodeStatus], json:
             "certificate: serial {}, expires {} ({} days left)",
             c.serial,
             c.not_after,
-            (c.not_after - now).div_euclid(86_400)
+            lianxi_certs::verify::days_left(c.not_after, now)
         );
     }
     println!("queued {queued}, held {held}");

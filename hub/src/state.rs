@@ -144,6 +144,8 @@ mod tests {
         };
         assert_eq!(cert.warning(60 * day), None);
         assert!(cert.warning(71 * day).unwrap().contains("in 29 day"));
+        assert!(cert.warning(71 * day + 1).unwrap().contains("in 29 day"));
+        assert!(cert.warning(71 * day - 1).unwrap().contains("in 30 day"));
         assert!(cert.warning(101 * day).unwrap().contains("has expired"));
         let dir = tempfile::tempdir().unwrap();
         record(dir.path(), &cert);

@@ -30,6 +30,8 @@ const FILES: &[&str] = &[
     "node.toml",
     "identity/node.key",
     "identity/age.key",
+    "identity/retired.key",
+    "identity/age.key.next",
     "request.csr",
     "node.crt",
     "ca.crt",

@@ -163,11 +163,9 @@ impl Node {
             String::from_utf8_lossy(&wrap).trim().to_owned()
         } else {
             let identity = self.identity();
-            let k = tokio::task::spawn_blocking(move || {
-                lianxi_shared::envelope::unwrap_key(&wrap, &identity.age)
-            })
-            .await
-            .map_err(|_| ProtoError::code(ErrorCode::Internal))??;
+            let k = tokio::task::spawn_blocking(move || identity.unwrap_key(&wrap))
+                .await
+                .map_err(|_| ProtoError::code(ErrorCode::Internal))??;
             k.to_string()
         };
         let payload = Payload::Forward(Box::new(Forward {

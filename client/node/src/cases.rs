@@ -364,7 +364,7 @@ impl Node {
                     let key = if k.starts_with(lianxi_shared::AGE_SECRET_PREFIX.as_bytes()) {
                         String::from_utf8_lossy(&k).trim().to_owned()
                     } else {
-                        lianxi_shared::envelope::unwrap_key(&k, &identity.age)?.to_string()
+                        identity.unwrap_key(&k)?.to_string()
                     };
                     Ok(Original { envelope, key })
                 })
@@ -397,11 +397,11 @@ impl Node {
     /// The confidential fields, if this node can open them.
     pub fn case_confidential(&self, state: &CaseState) -> Option<Confidential> {
         let identity = self.identity();
-        state
-            .sealed
-            .iter()
-            .rev()
-            .find_map(|b| Confidential::open(b, &identity.age).ok())
+        state.sealed.iter().rev().find_map(|b| {
+            identity
+                .age_keys()
+                .find_map(|id| Confidential::open(b, id).ok())
+        })
     }
 
     /// Grants this node owes: after a referral it made was accepted, re-seal the

@@ -79,6 +79,14 @@ impl Home {
     pub fn age_identity_path(&self) -> PathBuf {
         self.dir.join("identity").join("age.key")
     }
+    /// The node's earlier age identities, kept after a key rotation.
+    pub fn retired_keys_path(&self) -> PathBuf {
+        self.dir.join("identity").join("retired.key")
+    }
+    /// The next age identity, between `renew --new-keys` and installing its certificate.
+    pub fn next_age_path(&self) -> PathBuf {
+        self.dir.join("identity").join("age.key.next")
+    }
     pub fn request_path(&self) -> PathBuf {
         self.dir.join("request.csr")
     }

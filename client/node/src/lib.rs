@@ -17,6 +17,7 @@ pub mod ics;
 pub mod identity;
 pub mod net;
 pub mod node;
+pub mod renew;
 pub mod search;
 pub mod sync;
 pub mod time_fmt;

@@ -477,5 +477,7 @@ pub(crate) fn open_with(
             format!("{} is not in the verified directory", header.sender),
         )
     })?;
-    lianxi_shared::envelope::open(envelope, wrap, sender, me, &identity.age)
+    crate::identity::first_that_opens(identity, |id| {
+        lianxi_shared::envelope::open(envelope, wrap, sender, me, id)
+    })
 }

@@ -82,6 +82,18 @@ pub enum NodeCmd {
     },
     /// This node's identity, keys and certificate.
     Whoami,
+    /// Renew this node's certificate before it expires: write a request
+    /// (renewal.csr) for the CA's `lianxi-ca sign --renew`, then install what
+    /// it signs with `--cert`.
+    Renew {
+        /// Request a new age (encryption) key with it. The earlier key is kept,
+        /// so what was encrypted to it still opens; the signing key stays.
+        #[arg(long, conflicts_with = "cert")]
+        new_keys: bool,
+        /// Install the renewed certificate the CA signed (PEM).
+        #[arg(long)]
+        cert: Option<PathBuf>,
+    },
     /// Save the whole node (settings, keys, certificates, archive) to one
     /// file encrypted under a passphrase; it can run meanwhile.
     Backup {

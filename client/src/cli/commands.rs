@@ -149,6 +149,9 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         } => crate::cli::identity::enroll(cert, ca, hub, server_name, &home, json).await?,
         NodeCmd::Key(cmd) => crate::cli::keys::run(cmd, &home, json)?,
         NodeCmd::Whoami => crate::cli::identity::whoami(&home, json).await?,
+        NodeCmd::Renew { new_keys, cert } => {
+            crate::cli::identity::renew(&home, new_keys, cert, json)?
+        }
         NodeCmd::Directory { offline } => {
             crate::cli::identity::directory(offline, &home, json).await?
         }

@@ -13,6 +13,7 @@ use serde_json::{Value, json};
 
 use crate::cli::args::InitArgs as InitArgsCli;
 use crate::cli::commands::print;
+use crate::cli::output::tr;
 use lianxi::time_fmt::rfc3339;
 
 pub fn init(a: InitArgsCli, home: &Home, json: bool) -> anyhow::Result<()> {
@@ -93,6 +94,9 @@ pub async fn whoami(home: &Home, json: bool) -> anyhow::Result<()> {
         None => None,
     };
     let crl_stale = crl_next.is_some_and(|t| t.saturating_mul(1000) < now_ms());
+    let expiry = node
+        .as_ref()
+        .and_then(|n| lianxi::renew::expiry_warning(&n.me, now_ms() / 1000));
     let v = json!({
         "node_id": cfg.node_id, "name": cfg.name, "org": cfg.org, "tier": cfg.tier, "roles": cfg.roles,
         "hub": cfg.hub, "home": home.dir,
@@ -104,6 +108,7 @@ pub async fn whoami(home: &Home, json: bool) -> anyhow::Result<()> {
         "signing_key_file": home.signing_key_path(),
         "crl_next_update": crl_next.map(|t| rfc3339(t.saturating_mul(1000))),
         "crl_stale": crl_stale,
+        "cert_days_left": expiry,
     });
     print(json, v.clone(), || {
         let mut s = format!(
@@ -141,8 +146,85 @@ pub async fn whoami(home: &Home, json: bool) -> anyhow::Result<()> {
             Some(t) => s += &format!("\nCRL valid until {}", rfc3339(t.saturating_mul(1000))),
             None => s += "\nno CRL seen yet",
         }
+        if let Some(days) = expiry {
+            s += &format!("\n{}", expiry_text(days));
+        }
         s
     });
+    Ok(())
+}
+
+/// The warning a person reads when the certificate ends within 30 days.
+pub fn expiry_text(days: i64) -> String {
+    if days < 0 {
+        tr(
+            "警告：本节点证书已过期，无法连接枢纽；请运行 `lianxi renew` 并请 CA 签发新证书",
+            "warning: this node's certificate has expired and the hub refuses it; run `lianxi renew` and have the CA sign it",
+        )
+        .to_string()
+    } else {
+        format!(
+            "{} {days} {}",
+            tr(
+                "警告：本节点证书将在",
+                "warning: this node's certificate expires in"
+            ),
+            tr(
+                "天后到期；请运行 `lianxi renew` 并请 CA 以 `lianxi-ca sign --renew` 签发",
+                "day(s); run `lianxi renew` and have the CA sign it with `lianxi-ca sign --renew`",
+            )
+        )
+    }
+}
+
+/// `lianxi renew`: write a renewal request, or install the renewed certificate.
+pub fn renew(home: &Home, new_keys: bool, cert: Option<PathBuf>, json: bool) -> anyhow::Result<()> {
+    match cert {
+        None => {
+            let r = lianxi::renew::request(home, new_keys)?;
+            print(
+                json,
+                json!({"request": r.path, "new_age_key": r.new_age_key,
+                       "not_after": rfc3339(r.not_after * 1000)}),
+                || {
+                    format!(
+                        "{} {}\n{}",
+                        tr("续期申请已写入", "renewal request written to"),
+                        r.path.display(),
+                        tr(
+                            "请交 CA 运行 `lianxi-ca sign --renew --request renewal.csr`，再以 `lianxi renew --cert 新证书` 安装。",
+                            "have the CA run `lianxi-ca sign --renew --request renewal.csr`, then install it with `lianxi renew --cert NEW.crt`.",
+                        )
+                    )
+                },
+            );
+        }
+        Some(path) => {
+            let bytes =
+                std::fs::read(&path).with_context(|| format!("reading {}", path.display()))?;
+            let done = lianxi::renew::install(home, &bytes)?;
+            print(
+                json,
+                json!({"node_id": done.info.node_id, "not_after": rfc3339(done.info.not_after * 1000),
+                       "previous_not_after": rfc3339(done.previous_not_after * 1000),
+                       "age_key_rotated": done.rotated, "age_recipient": done.info.age_recipient}),
+                || {
+                    let mut s = format!(
+                        "{} {}",
+                        tr("证书已续期，有效期至", "certificate renewed, valid until"),
+                        rfc3339(done.info.not_after * 1000)
+                    );
+                    if done.rotated {
+                        s += tr(
+                            "\n已启用新的加密密钥；旧密钥保留，旧消息照常可读。",
+                            "\nthe new encryption key is in use; the earlier one is kept, so earlier messages still open.",
+                        );
+                    }
+                    s
+                },
+            );
+        }
+    }
     Ok(())
 }
 

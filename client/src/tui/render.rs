@@ -119,11 +119,16 @@ fn render_status(f: &mut Frame, app: &App, area: Rect) {
         ),
         ConnView::Offline => ("○", t.offline.to_owned(), Color::Red),
     };
-    let crl = if app.crl_stale {
+    let mut crl = if app.crl_stale {
         format!("{} │ ", t.crl_stale)
     } else {
         String::new()
     };
+    match lianxi_certs::verify::expires_soon(app.me.not_after, app.now_ms / 1000) {
+        Some(d) if d < 0 => crl += &format!("{} │ ", t.cert_expired),
+        Some(d) => crl += &format!("{} {d} {} │ ", t.cert_expires_in, t.cert_days),
+        None => {}
+    }
     let left = format!(
         " {state} {} │ {crl}{} {} │ {} {} ",
         app.hub_addr, t.pending, app.pending, app.me.node_id, app.me.name

@@ -199,6 +199,18 @@ impl Net {
 
     /// Create, sign and enroll a node.
     pub fn node(&self, id: &str, name: &str, tier: &str, roles: &str) -> Node {
+        self.node_signed(id, name, tier, roles, &[])
+    }
+
+    /// A node whose certificate the CA signs with these extra `sign` options.
+    pub fn node_signed(
+        &self,
+        id: &str,
+        name: &str,
+        tier: &str,
+        roles: &str,
+        sign: &[&str],
+    ) -> Node {
         let home = self.dir.path().join(format!("node-{id}"));
         let node = Node { home: home.clone() };
         let req = self.dir.path().join(format!("{id}.csr"));
@@ -218,15 +230,18 @@ impl Net {
             s(&req),
         ]);
         let crt = self.dir.path().join(format!("{id}.crt"));
-        ca_ok(&[
+        let ca = self.ca_dir();
+        let mut args = vec![
             "sign",
             "--dir",
-            s(&self.ca_dir()),
+            s(&ca),
             "--request",
             s(&req),
             "--out",
             s(&crt),
-        ]);
+        ];
+        args.extend_from_slice(sign);
+        ca_ok(&args);
         node.ok(&[
             "enroll",
             "--cert",

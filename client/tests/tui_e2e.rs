@@ -231,6 +231,11 @@ fn the_demo_starts_delivers_and_quits_cleanly() {
         |s| s.contains("下一任执行副主席") && s.contains("已召集") && s.contains("委派"),
     );
     assert!(screen.contains("第1次联席会议"), "{screen}");
+    // Rights-defence cases for a node that is not the hotline.
+    tmux.keys("demo", &["2"]);
+    tmux.wait_for("demo", "the demo's cases", Duration::from_secs(15), |s| {
+        s.contains("配套企业货款被拖欠逾期一年") && s.contains("光伏组件出口遭遇反倾销调查")
+    });
     tmux.keys("demo", &["q"]);
     tmux.wait_exit("demo", Duration::from_secs(15));
     assert_eq!(
@@ -238,6 +243,52 @@ fn the_demo_starts_delivers_and_quits_cleanly() {
         "0",
         "exit code"
     );
+    // The same folder again, as a prefecture member: its cases are there, and
+    // no sample bulletin is sent a second time.
+    let titles = || {
+        let out = std::process::Command::new(bin("lianxi"))
+            .args([
+                "--home",
+                s(&d.join("nodes").join("hz")),
+                "list",
+                "--json",
+                "--limit",
+                "1000",
+            ])
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        let mut t: Vec<String> = v["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["title"].as_str().unwrap_or_default().to_owned())
+            .collect();
+        t.sort();
+        t
+    };
+    let cmd = format!(
+        "{} demo --dir {} --as hz --interval 0.3; echo $? > {}",
+        bin("lianxi").display(),
+        s(&d),
+        s(&exit)
+    );
+    tmux.start("again", (120, 40), &cmd);
+    tmux.wait_for("again", "connected again", Duration::from_secs(30), |s| {
+        s.contains("已连接")
+    });
+    tmux.keys("again", &["2"]);
+    tmux.wait_for("again", "hz's cases", Duration::from_secs(15), |s| {
+        s.contains("外观设计专利被仿冒")
+    });
+    std::thread::sleep(Duration::from_secs(3));
+    tmux.keys("again", &["q"]);
+    tmux.wait_exit("again", Duration::from_secs(15));
+    let after = titles();
+    assert!(after.len() >= 2, "{after:?}");
+    let mut once = after.clone();
+    once.dedup();
+    assert_eq!(once, after, "a sample bulletin was sent again");
     assert!(d.join("hub-data").join("hub.db").exists());
     assert!(
         d.join("logs").read_dir().unwrap().next().is_some(),

@@ -11,6 +11,7 @@ use lianxi_shared::{Audience, NodeId, Tier};
 
 use super::home_of;
 use crate::Result;
+use crate::archive::cases::CaseFilter;
 use crate::cases::Intake;
 use crate::node::Node;
 use crate::sync::sync;
@@ -71,7 +72,14 @@ const SAMPLES: &[Sample] = &[
         urgency: Urgency::Normal,
         co_handlers: &[],
         recused: &[],
-        share: || Audience::Nodes(["hz", "zj", "su", "cd", "sz", "sc"].iter().filter_map(|n| NodeId::new(*n).ok()).collect()),
+        share: || {
+            Audience::Nodes(
+                ["hz", "zj", "su", "cd", "sz", "sc"]
+                    .iter()
+                    .filter_map(|n| NodeId::new(*n).ok())
+                    .collect(),
+            )
+        },
         status: None,
     },
 ];
@@ -84,7 +92,12 @@ fn ids(list: &[&str]) -> Result<Vec<NodeId>> {
 pub(super) async fn seed(dir: &Path) -> Result<()> {
     let wait = Duration::from_secs(10);
     let hotline = Node::open(home_of(dir, "hotline"))?;
-    if !hotline.cases(None).await?.is_empty() {
+    let me = hotline.me.node_id.clone();
+    let existing = hotline
+        .archive
+        .call(move |a| a.cases(&me, &CaseFilter::default()))
+        .await?;
+    if !existing.is_empty() {
         return Ok(());
     }
     let mut keys = Vec::new();

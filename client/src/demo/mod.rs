@@ -5,6 +5,7 @@
 //! The demo is only a launcher: it uses the real CA code, the real hub and the
 //! real node core, with no special paths in any of them.
 
+mod cases;
 mod content;
 
 use std::path::{Path, PathBuf};
@@ -115,12 +116,19 @@ async fn simulate(node: Arc<Node>, id: String, interval: f64, first: Duration) {
         let _ = worker.await;
         return;
     }
+    // Each sample goes out once per demo directory, also across runs: the
+    // count sent so far is kept beside the node's home.
+    let progress = node.home.dir.join("demo-samples-sent");
+    let mut i: usize = std::fs::read_to_string(&progress)
+        .ok()
+        .and_then(|t| t.trim().parse().ok())
+        .unwrap_or(0);
     let mut next = first;
-    let mut i = 0usize;
-    loop {
+    while i < mine.len() {
         tokio::time::sleep(next).await;
-        let (_, to, title, body) = mine[i % mine.len()];
+        let (_, to, title, body) = mine[i];
         i += 1;
+        let _ = std::fs::write(&progress, i.to_string());
         let audience: Audience = to.parse().unwrap_or(Audience::All);
         let payload = Payload::Bulletin(Bulletin {
             title: (*title).into(),
@@ -136,6 +144,8 @@ async fn simulate(node: Arc<Node>, id: String, interval: f64, first: Duration) {
         let jitter = 0.5 + rand::random::<f64>();
         next = Duration::from_secs_f64(interval * jitter * content::NODES.len() as f64 / 3.0);
     }
+    // Every sample sent: stay connected, so receipts and replies still flow.
+    let _ = worker.await;
 }
 
 /// Run the demo until the user quits the UI.
@@ -261,6 +271,9 @@ pub async fn run(opts: DemoOptions) -> Result<()> {
     set_hub(&opts.dir, &hub.addr.to_string())?;
     if let Err(e) = seed_conference(&opts.dir).await {
         tracing::warn!(code = %e.code, reason = %e.message, "demo conference not seeded");
+    }
+    if let Err(e) = cases::seed(&opts.dir).await {
+        tracing::warn!(code = %e.code, reason = %e.message, "demo cases not seeded");
     }
     let mut sims = Vec::new();
     for (k, (id, ..)) in content::NODES.iter().enumerate() {

@@ -13,24 +13,42 @@ use serde_json::Value;
 pub mod rogue;
 
 /// Path of a workspace binary. `cargo test` builds only this package's
-/// executables, so the hub's and the CA's are brought up to date here once per
-/// test process, workspace-wide so that the dependencies already built for the
-/// tests are reused (a no-op when they are current).
+/// executables, so the hub's and the CA's are brought up to date here,
+/// workspace-wide so that the dependencies already built for the tests are
+/// reused (a no-op when they are current): once per test process, or under
+/// cargo-nextest (a process per test) once per run, the first test of the run
+/// building while the others wait on a file lock.
 pub fn bin(name: &str) -> PathBuf {
     static BUILT: std::sync::Once = std::sync::Once::new();
     let lianxi = PathBuf::from(env!("CARGO_BIN_EXE_lianxi"));
+    let dir = lianxi.parent().expect("bin dir").to_owned();
     if name != "lianxi" {
-        BUILT.call_once(|| {
-            let mut cargo = Command::new(env!("CARGO"));
-            cargo.args(["build", "-q", "--workspace", "--bins", "--tests"]);
-            if !cfg!(debug_assertions) {
-                cargo.arg("--release"); // the same profile as this test
+        BUILT.call_once(|| match std::env::var("NEXTEST_RUN_ID") {
+            Ok(run) => {
+                let marks = dir.join("lianxi-test-builds");
+                std::fs::create_dir_all(&marks).expect("marker dir");
+                let lock = std::fs::File::create(marks.join("lock")).expect("lock file");
+                lock.lock().expect("build lock");
+                let done = marks.join(run);
+                if !done.exists() {
+                    build_workspace_bins();
+                    std::fs::write(&done, b"").expect("marker");
+                }
             }
-            let status = cargo.status().expect("cargo build");
-            assert!(status.success(), "building the hub and CA binaries");
+            Err(_) => build_workspace_bins(),
         });
     }
-    lianxi.parent().expect("bin dir").join(name)
+    dir.join(name)
+}
+
+fn build_workspace_bins() {
+    let mut cargo = Command::new(env!("CARGO"));
+    cargo.args(["build", "-q", "--workspace", "--bins", "--tests"]);
+    if !cfg!(debug_assertions) {
+        cargo.arg("--release"); // the same profile as this test
+    }
+    let status = cargo.status().expect("cargo build");
+    assert!(status.success(), "building the hub and CA binaries");
 }
 
 /// Run to completion with no terminal on stdin (as in CI), capturing output.

@@ -85,7 +85,7 @@ const SAMPLES: &[Sample] = &[
 ];
 
 fn ids(list: &[&str]) -> Result<Vec<NodeId>> {
-    list.iter().map(|n| Ok(NodeId::new(*n)?)).collect()
+    list.iter().map(|n| NodeId::new(*n)).collect()
 }
 
 /// Register, share and advance the sample cases, once per demo directory.

@@ -56,6 +56,18 @@ fn plain_text_and_times_say_what_json_says() {
         shown["created_at"]
     );
 
+    // Receipts read in the node's language, Chinese by default.
+    let zh = a.text(&["receipts", &id]);
+    assert!(
+        zh.contains("1 个收件单位：") && zh.contains("已读，"),
+        "{zh}"
+    );
+    let en = a.text(&["receipts", &id, "--lang", "en"]);
+    assert!(
+        en.contains("1 recipients: ") && en.contains(" read, ") && !en.contains("已"),
+        "{en}"
+    );
+
     // Plain text carries what a person must not miss.
     let line = b.text(&["list"]);
     for want in ["通知", "[需回执]", "[附件 1]", "关于报送年度总结的通知"] {

@@ -16,8 +16,9 @@ use serde_json::{Value, json};
 use crate::cli::args::{BulletinCmd, BulletinMeta, ListFilter, SendCmd};
 use crate::cli::commands::{message_json, print};
 use crate::cli::delivery::{Delivery, deliver_now};
-use crate::cli::output::tr;
+use crate::cli::output::{lang, tr};
 use lianxi::time_fmt::{self, DayEdge, rfc3339};
+use lianxi::tui::i18n::Lang;
 
 /// A start typed by a person (a date means 00:00), in the node's zone.
 fn start(s: &str) -> Result<i64, ProtoError> {
@@ -253,22 +254,40 @@ async fn receipts(node: &Node, json: bool, id: String) -> anyhow::Result<()> {
                    "acknowledged": r.acknowledged, "overdue": r.overdue});
     print(json, v, || {
         let mut s = format!(
-            "{}\n{} recipients: {} delivered, {} read, {} acknowledged, {} overdue\n",
+            "{}\n{} {}：{} {}，{} {}，{} {}，{} {}\n",
             r.title,
             r.recipients.len(),
+            tr("个收件单位", "recipients"),
             r.delivered,
+            tr("已送达", "delivered"),
             r.read,
+            tr("已读", "read"),
             r.acknowledged,
-            r.overdue
+            tr("已回执", "acknowledged"),
+            r.overdue,
+            tr("逾期", "overdue"),
         );
+        if lang() == Lang::En {
+            s = s.replace('：', ": ").replace('，', ", ");
+        }
         for x in &r.recipients {
             let when = x.acked_at.or(x.read_at).or(x.delivered_at);
+            let state = match x.state() {
+                "acknowledged" => tr("已回执", "acknowledged"),
+                "read" => tr("已读", "read"),
+                "delivered" => tr("已送达", "delivered"),
+                _ => tr("未送达", "pending"),
+            };
             s += &format!(
-                "{:<16} {:<13} {}{}\n",
+                "{:<16} {} {}{}\n",
                 x.node_id,
-                x.state(),
+                lianxi::tui::widgets::text::fit(state, 13),
                 when.map(rfc3339).unwrap_or_default(),
-                if x.overdue { "  OVERDUE" } else { "" }
+                if x.overdue {
+                    tr("  逾期", "  OVERDUE")
+                } else {
+                    ""
+                }
             );
         }
         s.trim_end().to_owned()

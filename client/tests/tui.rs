@@ -420,6 +420,9 @@ fn snapshots_of_every_screen() {
         let mut a = app(Lang::Zh, (w, h));
         update(&mut a, Action::Help);
         snap!(format!("help_{w}x{h}"), a);
+        let mut a = app(Lang::En, (w, h));
+        update(&mut a, Action::Help);
+        snap!(format!("help_english_{w}x{h}"), a);
         let mut a = app(Lang::Zh, (w, h));
         update(
             &mut a,

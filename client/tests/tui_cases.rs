@@ -337,6 +337,47 @@ fn snapshots_of_the_case_screens() {
         type_text(&mut a, "（联系人陈经理）");
         snap!(format!("case_redaction_leak_{w}x{h}"), a);
     }
-    let a = cases_app(Lang::En, (80, 24));
-    snap!("case_timeline_english_80x24", a);
+    for (w, h) in [(80u16, 24u16), (120, 40)] {
+        let a = cases_app(Lang::En, (w, h));
+        snap!(format!("case_timeline_english_{w}x{h}"), a);
+        // What the demo gives every other node: a case shared with it, read
+        // without the confidential fields.
+        for lang in [Lang::Zh, Lang::En] {
+            let a = member_app(lang, (w, h));
+            let name = format!("case_shared_with_member_{lang:?}_{w}x{h}").to_lowercase();
+            snap!(name, a);
+        }
+    }
+}
+
+/// The cases tab of a provincial association (gd) the hotline shared a case
+/// with.
+fn member_app(lang: Lang, size: (u16, u16)) -> App {
+    let me = directory()[0].clone(); // gd
+    let mut a = App::new(me, "127.0.0.1:7443".into(), lang);
+    a.now_ms = T0;
+    a.size = size;
+    update(&mut a, Action::DirectoryLoaded(directory()));
+    update(&mut a, Action::GoTab(Tab::Cases));
+    let shared = case_file(
+        "2026-HOTLINE-0001",
+        "配套企业货款被拖欠逾期一年",
+        CaseStatus::Accepted,
+        T0 - 3 * 86_400_000,
+    );
+    update(
+        &mut a,
+        Action::CasesLoaded {
+            view: 0,
+            rows: vec![shared.state.clone()],
+        },
+    );
+    update(
+        &mut a,
+        Action::CaseLoaded(Box::new(CaseDetail {
+            file: shared,
+            confidential: None,
+        })),
+    );
+    a
 }

@@ -424,3 +424,107 @@ fn certificates_are_renewed_and_a_new_age_key_keeps_the_old_ones() {
         "{b}"
     );
 }
+
+fn has_han(s: &str) -> bool {
+    s.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c))
+}
+
+/// `--lang` reaches every line a person reads: a case file, the conference
+/// overview, delivery reports and errors. What a node wrote (names, titles)
+/// stays as written; error codes are the same in both languages.
+#[test]
+fn every_line_follows_the_language() {
+    let mut net = Net::new();
+    net.start_hub();
+    let hot = net.node("hotline", "全国维权热线", "national", "legal-aid");
+    let _gd = net.node("gd", "广东省中小企业协会", "provincial", "secretary");
+    let intake = |lang: &str| {
+        hot.text(&[
+            "--lang",
+            lang,
+            "case",
+            "intake",
+            "--title",
+            "货款拖欠",
+            "--category",
+            "contract",
+            "--jurisdiction",
+            "广东",
+            "--enterprise",
+            "某某五金有限公司",
+            "--contact",
+            "李经理",
+            "--summary",
+            "逾期一年未付。",
+            "--support",
+            "legal",
+            "--urgency",
+            "urgent",
+            "--share",
+            "gd",
+        ])
+    };
+    let zh = intake("zh");
+    assert!(zh.contains("已登记：已送达枢纽，收件方 1 个"), "{zh}");
+    let en = intake("en");
+    assert!(en.contains("registered: sent to 1 recipient(s)"), "{en}");
+    assert!(!has_han(&en), "{en}");
+
+    let cases = hot.ok(&["case", "list"]);
+    let number = cases[0]["number"].as_str().unwrap().to_owned();
+    let md_zh = hot.text(&["case", "show", &number]);
+    for want in [
+        "| 状态 | 登记 |",
+        "| 类别 | 合同/账款拖欠 |",
+        "## 办理经过",
+        "登记：货款拖欠",
+    ] {
+        assert!(md_zh.contains(want), "{want:?} missing from {md_zh}");
+    }
+    let md_en = hot.text(&["--lang", "en", "case", "show", &number]);
+    for want in [
+        "| Status | reported |",
+        "| Category | contract / unpaid invoices |",
+        "| Urgency | urgent |",
+        "## Timeline",
+        "registered: 货款拖欠 (reported)",
+    ] {
+        assert!(md_en.contains(want), "{want:?} missing from {md_en}");
+    }
+    // Only what the nodes typed is Chinese in the English file.
+    // (Longest first: "广东" is inside "广东省中小企业协会".)
+    let typed = [
+        "广东省中小企业协会",
+        "某某五金有限公司",
+        "逾期一年未付。",
+        "全国维权热线",
+        "货款拖欠",
+        "李经理",
+        "广东",
+    ];
+    let mut rest = md_en.clone();
+    for t in typed {
+        rest = rest.replace(t, "");
+    }
+    assert!(!has_han(&rest), "untranslated text in {rest}");
+
+    // The conference overview.
+    let conf = hot.text(&["--lang", "en", "conference", "show"]);
+    assert!(
+        conf.contains("chair: ") && conf.contains("members: "),
+        "{conf}"
+    );
+    let mut rest = conf.clone();
+    for t in typed {
+        rest = rest.replace(t, "");
+    }
+    assert!(!has_han(&rest), "untranslated text in {conf}");
+    let conf = hot.text(&["conference", "show"]);
+    assert!(conf.contains("主席：") && conf.contains("成员："), "{conf}");
+
+    // Errors: the code's description in the language, the same code.
+    let e = hot.err_text(&["case", "show", "LX-1999-9999"]);
+    assert!(e.contains("没有该项") && e.contains("[not_found]"), "{e}");
+    let e = hot.err_text(&["--lang", "en", "case", "show", "LX-1999-9999"]);
+    assert!(e.contains("[not_found]") && !has_han(&e), "{e}");
+}

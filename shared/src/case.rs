@@ -22,7 +22,7 @@ use crate::ids::{MessageId, NodeId};
 use crate::payload::Attachment;
 
 macro_rules! zh_enum {
-    ($(#[$m:meta])* $name:ident { $($var:ident = $s:literal / $zh:literal),+ $(,)? }) => {
+    ($(#[$m:meta])* $name:ident { $($var:ident = $s:literal / $zh:literal / $en:literal),+ $(,)? }) => {
         $(#[$m])*
         #[derive(Clone, Copy, PartialEq, Eq, Hash, Debug, PartialOrd, Ord, Serialize, Deserialize)]
         #[serde(rename_all = "snake_case")]
@@ -31,6 +31,8 @@ macro_rules! zh_enum {
             pub const ALL: &'static [$name] = &[$($name::$var),+];
             pub fn as_str(self) -> &'static str { match self { $($name::$var => $s),+ } }
             pub fn zh(self) -> &'static str { match self { $($name::$var => $zh),+ } }
+            /// The English label (for reading; the wire value is [`Self::as_str`]).
+            pub fn en(self) -> &'static str { match self { $($name::$var => $en),+ } }
         }
         impl std::str::FromStr for $name {
             type Err = ProtoError;
@@ -48,31 +50,31 @@ macro_rules! zh_enum {
 zh_enum!(
     /// What the case is about.
     CaseCategory {
-        Ip = "ip" / "知识产权",
-        TradeRemedy = "trade_remedy" / "贸易救济/反倾销",
-        Contract = "contract" / "合同/账款拖欠",
-        Labour = "labour" / "劳动",
-        UnfairCompetition = "unfair_competition" / "不正当竞争",
-        Other = "other" / "其他",
+        Ip = "ip" / "知识产权" / "intellectual property",
+        TradeRemedy = "trade_remedy" / "贸易救济/反倾销" / "trade remedy / anti-dumping",
+        Contract = "contract" / "合同/账款拖欠" / "contract / unpaid invoices",
+        Labour = "labour" / "劳动" / "labour",
+        UnfairCompetition = "unfair_competition" / "不正当竞争" / "unfair competition",
+        Other = "other" / "其他" / "other",
     }
 );
 zh_enum!(
     /// Support the enterprise asks for.
-    Support { Legal = "legal" / "法律", Association = "association" / "行会", Publicity = "publicity" / "舆论" }
+    Support { Legal = "legal" / "法律" / "legal", Association = "association" / "行会" / "association", Publicity = "publicity" / "舆论" / "publicity" }
 );
 zh_enum!(
     /// How fast the case needs attention.
-    Urgency { Normal = "normal" / "一般", Urgent = "urgent" / "紧急", Critical = "critical" / "特急" }
+    Urgency { Normal = "normal" / "一般" / "normal", Urgent = "urgent" / "紧急" / "urgent", Critical = "critical" / "特急" / "critical" }
 );
 zh_enum!(
     /// Where a case is in its lifecycle.
     CaseStatus {
-        Reported = "reported" / "登记",
-        Accepted = "accepted" / "受理",
-        InProgress = "in_progress" / "办理中",
-        Resolved = "resolved" / "已办结",
-        Referred = "referred" / "转办",
-        Closed = "closed" / "结案",
+        Reported = "reported" / "登记" / "reported",
+        Accepted = "accepted" / "受理" / "accepted",
+        InProgress = "in_progress" / "办理中" / "in progress",
+        Resolved = "resolved" / "已办结" / "resolved",
+        Referred = "referred" / "转办" / "referred",
+        Closed = "closed" / "结案" / "closed",
     }
 );
 
@@ -655,7 +657,7 @@ fn recused(node: &NodeId, number: &str) -> ProtoError {
     ProtoError::new(
         ErrorCode::Recused,
         format!(
-            "{node} is recused from case {number} (回避: conflict of interest); it may not receive it"
+            "{node} is recused from case {number} (conflict of interest); it may not receive it"
         ),
     )
 }

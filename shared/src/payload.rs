@@ -51,6 +51,14 @@ impl Category {
             Category::Notice => "通知",
         }
     }
+    pub fn en(self) -> &'static str {
+        match self {
+            Category::Policy => "policy",
+            Category::News => "news",
+            Category::Activity => "activity",
+            Category::Notice => "notice",
+        }
+    }
 }
 
 impl std::str::FromStr for Category {

@@ -10,6 +10,7 @@ use serde_json::{Value, json};
 use sha2::Digest;
 
 use crate::archive::cases::CaseFile;
+use crate::lang::Lang;
 use crate::time_fmt;
 
 /// Display names of nodes: "广东省中小企业协会 (gd)".
@@ -32,48 +33,92 @@ impl Names {
         }
     }
 
-    fn list(&self, ids: &[NodeId]) -> String {
+    fn list(&self, ids: &[NodeId], lang: Lang) -> String {
         if ids.is_empty() {
             return "—".into();
         }
         ids.iter()
             .map(|i| self.of(i))
             .collect::<Vec<_>>()
-            .join("、")
+            .join(lang.list_sep())
     }
 }
 
-/// One line describing a step, in Chinese.
-pub fn describe(step: &Step, names: &Names) -> String {
+/// One line describing a step, in `lang`.
+pub fn describe(step: &Step, names: &Names, lang: Lang) -> String {
+    let l = |zh, en| lang.pick(zh, en);
+    let status = |s: lianxi_shared::case::CaseStatus| lang.pick(s.zh(), s.en());
     match &step.event.msg.change {
-        CaseChange::Notice(n) if step.event.id == step.event.msg.case => {
-            format!("登记：{}（{}）", n.facts.title, n.status.zh())
+        CaseChange::Notice(n) if step.event.id == step.event.msg.case => format!(
+            "{}{}{}{}{}",
+            l("登记：", "registered: "),
+            n.facts.title,
+            l("（", " ("),
+            status(n.status),
+            l("）", ")")
+        ),
+        CaseChange::Notice(n) => {
+            format!(
+                "{}{}",
+                l("共享给：", "shared with: "),
+                names.list(&n.shared, lang)
+            )
         }
-        CaseChange::Notice(n) => format!("共享给：{}", names.list(&n.shared)),
-        CaseChange::Status { status, note } if note.is_empty() => format!("状态 → {}", status.zh()),
-        CaseChange::Status { status, note } => format!("状态 → {}：{note}", status.zh()),
-        CaseChange::Note { text, attachments } if attachments.is_empty() => format!("备注：{text}"),
+        CaseChange::Status { status: s, note } if note.is_empty() => {
+            format!("{} → {}", l("状态", "status"), status(*s))
+        }
+        CaseChange::Status { status: s, note } => {
+            format!(
+                "{} → {}{}{note}",
+                l("状态", "status"),
+                status(*s),
+                l("：", ": ")
+            )
+        }
+        CaseChange::Note { text, attachments } if attachments.is_empty() => {
+            format!("{}{text}", l("备注：", "note: "))
+        }
         CaseChange::Note { text, attachments } => format!(
-            "备注：{text}（附件 {}）",
+            "{}{text}{}{}{}",
+            l("备注：", "note: "),
+            l("（附件 ", " (attachments: "),
             attachments
                 .iter()
                 .map(|a| a.name.as_str())
                 .collect::<Vec<_>>()
-                .join("、")
+                .join(lang.list_sep()),
+            l("）", ")"),
         ),
-        CaseChange::Referral { to, note } => format!("转办至 {}：{note}", names.of(to)),
+        CaseChange::Referral { to, note } => format!(
+            "{} {}{}{note}",
+            l("转办至", "referred to"),
+            names.of(to),
+            l("：", ": ")
+        ),
         CaseChange::ReferralAnswer {
             accept: true,
             reason,
-        } => format!("接受转办 {reason}"),
+        } => format!("{} {reason}", l("接受转办", "referral accepted")),
         CaseChange::ReferralAnswer {
             accept: false,
             reason,
-        } => format!("拒绝转办：{reason}"),
-        CaseChange::Recusal { nodes, reason } => format!("回避：{}（{reason}）", names.list(nodes)),
-        CaseChange::Grant { .. } => "保密信息已授权给现有承办方".into(),
+        } => format!("{}{reason}", l("拒绝转办：", "referral declined: ")),
+        CaseChange::Recusal { nodes, reason } => format!(
+            "{}{}{}{reason}{}",
+            l("回避：", "recused: "),
+            names.list(nodes, lang),
+            l("（", " ("),
+            l("）", ")")
+        ),
+        CaseChange::Grant { .. } => l(
+            "保密信息已授权给现有承办方",
+            "confidential fields granted to the current handlers",
+        )
+        .into(),
     }
-    .trim_end_matches(['：', ' '])
+    .trim_end_matches(['：', ':', ' '])
+    .trim_end_matches(" ()")
+    .trim_end_matches("（）")
     .to_owned()
 }
 
@@ -109,13 +154,15 @@ pub fn summary_json(s: &CaseState, me: &NodeId, now: i64) -> Value {
     state_json(s, me, None, now)
 }
 
-/// The whole file: state, confidential fields (handlers only) and timeline.
+/// The whole file: state, confidential fields (handlers only) and timeline
+/// (each step's `text` in `lang`).
 pub fn file_json(
     f: &CaseFile,
     me: &NodeId,
     conf: Option<&Confidential>,
     names: &Names,
     now: i64,
+    lang: Lang,
 ) -> Value {
     let mut v = state_json(&f.state, me, conf, now);
     v["timeline"] = f
@@ -138,7 +185,7 @@ pub fn file_json(
                 "at": time_fmt::minutes(e.created_at),
                 "sender": e.sender.as_str(),
                 "kind": e.msg.change.kind(),
-                "text": describe(st, names),
+                "text": describe(st, names, lang),
                 "documents": docs,
                 "ignored": st.ignored.as_ref().map(|x| json!({"code": x.code.as_str(), "reason": x.message})),
             })
@@ -151,57 +198,83 @@ fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
-/// The case file as Markdown, for a court or a bureau.
-pub fn file_markdown(f: &CaseFile, conf: Option<&Confidential>, names: &Names) -> String {
+/// The case file as Markdown, for a court or a bureau, in `lang`.
+pub fn file_markdown(
+    f: &CaseFile,
+    conf: Option<&Confidential>,
+    names: &Names,
+    lang: Lang,
+) -> String {
+    let l = |zh, en| lang.pick(zh, en);
     let s = &f.state;
     let facts = &s.facts;
     let mut md = format!("# {} {}\n\n", facts.number, facts.title);
     let rows = [
-        ("状态", s.status.zh().to_owned()),
-        ("类别", facts.category.zh().to_owned()),
-        ("管辖地", facts.jurisdiction.clone()),
-        ("紧急程度", facts.urgency.zh().to_owned()),
         (
-            "请求支持",
+            l("状态", "Status"),
+            l(s.status.zh(), s.status.en()).to_owned(),
+        ),
+        (
+            l("类别", "Category"),
+            l(facts.category.zh(), facts.category.en()).to_owned(),
+        ),
+        (l("管辖地", "Jurisdiction"), facts.jurisdiction.clone()),
+        (
+            l("紧急程度", "Urgency"),
+            l(facts.urgency.zh(), facts.urgency.en()).to_owned(),
+        ),
+        (
+            l("请求支持", "Support asked"),
             facts
                 .support
                 .iter()
-                .map(|x| x.zh())
+                .map(|x| l(x.zh(), x.en()))
                 .collect::<Vec<_>>()
-                .join("、"),
+                .join(lang.list_sep()),
         ),
-        ("登记单位", names.of(&s.origin)),
-        ("承办方", names.list(&s.handlers)),
-        ("共享给", names.list(&s.shared)),
-        ("回避", names.list(&s.recused)),
-        ("登记时间", time_fmt::minutes(s.created_at)),
-        ("最近更新", time_fmt::minutes(s.updated_at)),
+        (l("登记单位", "Registered by"), names.of(&s.origin)),
+        (l("承办方", "Handlers"), names.list(&s.handlers, lang)),
+        (l("共享给", "Shared with"), names.list(&s.shared, lang)),
+        (l("回避", "Recused"), names.list(&s.recused, lang)),
+        (l("登记时间", "Registered"), time_fmt::minutes(s.created_at)),
+        (
+            l("最近更新", "Last change"),
+            time_fmt::minutes(s.updated_at),
+        ),
     ];
-    md.push_str("| 项目 | 内容 |\n| --- | --- |\n");
+    md.push_str(l("| 项目 | 内容 |\n", "| Item | Value |\n"));
+    md.push_str("| --- | --- |\n");
     for (k, v) in rows {
         md.push_str(&format!("| {k} | {} |\n", v.replace('|', "\\|")));
     }
     if let Some(c) = conf {
         md.push_str(&format!(
-            "\n## 保密信息（仅承办方）\n\n- 企业：{}\n- 联系人：{}\n",
-            c.enterprise, c.contact
+            "\n## {}\n\n- {}{}\n- {}{}\n",
+            l("保密信息（仅承办方）", "Confidential (handlers only)"),
+            l("企业：", "Enterprise: "),
+            c.enterprise,
+            l("联系人：", "Contact: "),
+            c.contact
         ));
     }
     md.push_str(&format!(
-        "\n## 案情简介\n\n{}\n\n## 办理经过\n\n",
-        facts.summary
+        "\n## {}\n\n{}\n\n## {}\n\n",
+        l("案情简介", "Summary"),
+        facts.summary,
+        l("办理经过", "Timeline")
     ));
     for st in &f.steps {
         let mark = if st.ignored.is_some() {
-            "（未生效）"
+            l("（未生效）", " (not applied)")
         } else {
             ""
         };
         md.push_str(&format!(
-            "- {} {}：{}{mark}\n",
+            "- {} {}{}{}{mark}\n",
             time_fmt::minutes(st.event.created_at),
             names.of(&st.event.sender),
-            describe(st, names)
+            l("：", ": "),
+            describe(st, names, lang)
         ));
     }
     md

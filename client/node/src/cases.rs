@@ -318,7 +318,7 @@ impl Node {
             return Err(ProtoError::new(
                 ErrorCode::Recused,
                 format!(
-                    "{r} is recused from case {number} (回避: conflict of interest); it may not receive it"
+                    "{r} is recused from case {number} (conflict of interest); it may not receive it"
                 ),
             ));
         }

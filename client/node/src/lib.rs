@@ -15,6 +15,7 @@ pub mod conference;
 pub mod home;
 pub mod ics;
 pub mod identity;
+pub mod lang;
 pub mod net;
 pub mod node;
 pub mod renew;

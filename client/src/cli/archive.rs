@@ -180,7 +180,7 @@ pub async fn search(query: String, limit: usize, home: &Home, json: bool) -> any
         .collect();
     print(json, json!({"query": query, "hits": arr}), || {
         if hits.is_empty() {
-            return "no results / 无结果".into();
+            return tr("无结果", "no results").into();
         }
         hits.iter()
             .map(|h| {
@@ -224,7 +224,10 @@ pub async fn export(id: String, out: PathBuf, home: &Home, json: bool) -> anyhow
     let node = Node::open(home.clone())?;
     let files = export_envelope(&node, &id, &out).await?;
     print(json, json!({"dir": out, "files": files}), || {
-        format!("exported to {}", out.display())
+        tr(
+            format!("已导出到 {}", out.display()),
+            format!("exported to {}", out.display()),
+        )
     });
     Ok(())
 }

@@ -15,7 +15,7 @@ use serde_json::{Value, json};
 
 use crate::cli::args::{BulletinCmd, BulletinMeta, ListFilter, SendCmd};
 use crate::cli::commands::{message_json, print};
-use crate::cli::delivery::{Delivery, deliver_now};
+use crate::cli::delivery::deliver_now;
 use crate::cli::output::{lang, tr};
 use lianxi::time_fmt::{self, DayEdge, rfc3339};
 use lianxi::tui::i18n::Lang;
@@ -94,13 +94,8 @@ async fn send_and_report(
     if let (Value::Object(m), Value::Object(x)) = (&mut v, extra) {
         m.extend(x);
     }
-    print(json, v, || match d {
-        Delivery::Sent(n) => format!("{what} {id} sent to {n} recipient(s)"),
-        _ => format!(
-            "{what} {id} queued: the hub is not reachable ({}); it goes out on the next sync",
-            d.why()
-        ),
-    });
+    let n = d.recipients().unwrap_or(0) as usize;
+    print(json, v, || d.text(&format!("{what} {id}"), n));
     Ok(())
 }
 
@@ -124,14 +119,14 @@ pub async fn run(cmd: BulletinCmd, home: &Home, json: bool) -> anyhow::Result<()
             let id = node
                 .queue(audience, Payload::Bulletin(b), not_before)
                 .await?;
-            send_and_report(node, id, json, "bulletin", json!({})).await
+            send_and_report(node, id, json, tr("通报", "bulletin"), json!({})).await
         }
         BulletinCmd::Ack { id, reply } => ack(node, json, id, reply).await,
         BulletinCmd::Receipts { id } => receipts(node, json, id).await,
         BulletinCmd::Remind { id, note } => {
             let (rid, n) = node.remind(&id, note).await?;
             let extra = json!({"bulletin": id, "reminded": n});
-            send_and_report(node, rid, json, "reminder", extra).await
+            send_and_report(node, rid, json, tr("催办", "reminder"), extra).await
         }
         BulletinCmd::Revise {
             id,
@@ -149,7 +144,14 @@ pub async fn run(cmd: BulletinCmd, home: &Home, json: bool) -> anyhow::Result<()
                 effective,
             };
             let rid = node.revise(&id, patch, note).await?;
-            send_and_report(node, rid, json, "revision", json!({"revises": id})).await?;
+            send_and_report(
+                node,
+                rid,
+                json,
+                tr("更正", "revision"),
+                json!({"revises": id}),
+            )
+            .await?;
             let (_, b) = node
                 .archive
                 .call(move |a| a.bulletin_of(&rid.to_string()))
@@ -167,11 +169,25 @@ pub async fn run(cmd: BulletinCmd, home: &Home, json: bool) -> anyhow::Result<()
         }
         BulletinCmd::Withdraw { id, reason } => {
             let rid = node.withdraw(&id, reason).await?;
-            send_and_report(node, rid, json, "withdrawal", json!({"withdraws": id})).await
+            send_and_report(
+                node,
+                rid,
+                json,
+                tr("撤回", "withdrawal"),
+                json!({"withdraws": id}),
+            )
+            .await
         }
         BulletinCmd::Forward { id, to, note } => {
             let rid = node.forward(&id, to.parse()?, note).await?;
-            send_and_report(node, rid, json, "forward", json!({"forwards": id})).await
+            send_and_report(
+                node,
+                rid,
+                json,
+                tr("转发", "forward"),
+                json!({"forwards": id}),
+            )
+            .await
         }
         BulletinCmd::Attachment {
             id,
@@ -184,7 +200,12 @@ pub async fn run(cmd: BulletinCmd, home: &Home, json: bool) -> anyhow::Result<()
             print(
                 json,
                 json!({"name": real, "path": path, "size": data.len()}),
-                || format!("saved {} ({} bytes)", path.display(), data.len()),
+                || {
+                    tr(
+                        format!("已保存 {}（{} 字节）", path.display(), data.len()),
+                        format!("saved {} ({} bytes)", path.display(), data.len()),
+                    )
+                },
             );
             Ok(())
         }
@@ -206,12 +227,26 @@ async fn ack(node: &Node, json: bool, id: String, reply: Option<String>) -> anyh
     let fresh = node.acknowledge(&id, reply).await?;
     if !fresh {
         let v = json!({"id": id, "status": "already_acknowledged"});
-        print(json, v, || format!("{id} was already acknowledged"));
+        print(json, v, || {
+            tr(
+                format!("{id} 已回执过"),
+                format!("{id} was already acknowledged"),
+            )
+        });
         return Ok(());
     }
     let pending = node.archive.call(|a| a.pending()).await?;
     match pending.last() {
-        Some(r) => send_and_report(node, r.id, json, "receipt", json!({"bulletin": id})).await,
+        Some(r) => {
+            send_and_report(
+                node,
+                r.id,
+                json,
+                tr("回执", "receipt"),
+                json!({"bulletin": id}),
+            )
+            .await
+        }
         None => {
             let v = json!({"bulletin": id, "status": "queued"});
             print(json, v, String::new);
@@ -349,10 +384,9 @@ pub async fn export(
             if json {
                 crate::cli::output::line(&json!({"path": p, "count": arr.len()}).to_string());
             } else {
-                crate::cli::output::line(&format!(
-                    "exported {} bulletin(s) to {}",
-                    arr.len(),
-                    p.display()
+                crate::cli::output::line(&tr(
+                    format!("已导出 {} 条通报到 {}", arr.len(), p.display()),
+                    format!("exported {} bulletin(s) to {}", arr.len(), p.display()),
                 ));
             }
         }

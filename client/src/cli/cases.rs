@@ -9,6 +9,7 @@ use lianxi::bulletins::read_attachments;
 use lianxi::case_file::{Names, file_json, file_markdown, summary_json};
 use lianxi::cases::{Intake, TypicalDraft};
 use lianxi::home::Home;
+use lianxi::lang::Lang;
 use lianxi::node::Node;
 use lianxi::{ErrorCode, ProtoError, now_ms};
 use lianxi_certs::files::{create_private_dir, safe_component, write_new_in};
@@ -19,7 +20,8 @@ use serde_json::{Value, json};
 
 use crate::cli::args::{CaseCmd, CaseListArgs, ExportArgs, IntakeArgs, TypicalArgs};
 use crate::cli::commands::print;
-use crate::cli::delivery::{Delivery, deliver_now, deliver_unless_local};
+use crate::cli::delivery::{deliver_now, deliver_unless_local};
+use crate::cli::output::{lang, tr};
 
 fn node_ids(v: &[String]) -> Result<Vec<NodeId>, ProtoError> {
     v.iter().map(|s| NodeId::new(s.trim())).collect()
@@ -43,17 +45,8 @@ async fn report(
     if let (Value::Object(m), Value::Object(x)) = (&mut v, extra) {
         m.extend(x);
     }
-    print(json, v, || match d {
-        Delivery::Sent(_) => format!("{} {what}: sent to {}", q.number, q.recipients.len()),
-        Delivery::Local => format!(
-            "{} {what}: recorded (nobody else receives this case yet)",
-            q.number
-        ),
-        Delivery::Queued(_) => format!(
-            "{} {what}: queued, the hub is not reachable ({}); it goes out on the next sync",
-            q.number,
-            d.why()
-        ),
+    print(json, v, || {
+        d.text(&format!("{} {what}", q.number), q.recipients.len())
     });
     Ok(())
 }
@@ -95,8 +88,8 @@ pub async fn run(cmd: CaseCmd, home: &Home, json: bool) -> anyhow::Result<()> {
             let conf = cx.confidential(&f);
             print(
                 json,
-                file_json(&f, &cx.me, conf.as_ref(), &cx.names, now_ms()),
-                || file_markdown(&f, conf.as_ref(), &cx.names),
+                file_json(&f, &cx.me, conf.as_ref(), &cx.names, now_ms(), lang()),
+                || file_markdown(&f, conf.as_ref(), &cx.names, lang()),
             );
             Ok(())
         }
@@ -104,7 +97,7 @@ pub async fn run(cmd: CaseCmd, home: &Home, json: bool) -> anyhow::Result<()> {
             let status: CaseStatus = status.parse()?;
             let q = node.case_status(&case, status, note).await?;
             let extra = json!({"case_status": status.as_str()});
-            report(node, q, json, status.zh(), extra).await
+            report(node, q, json, tr(status.zh(), status.en()), extra).await
         }
         CaseCmd::Note {
             case,
@@ -128,7 +121,7 @@ pub async fn run(cmd: CaseCmd, home: &Home, json: bool) -> anyhow::Result<()> {
                 }
             };
             let q = node.case_note(&case, text, files).await?;
-            report(node, q, json, "note added", json!({})).await
+            report(node, q, json, tr("备注已添加", "note added"), json!({})).await
         }
         CaseCmd::Share { case, to } => share(&cx, &case, &to).await,
         CaseCmd::Recuse {
@@ -137,19 +130,40 @@ pub async fn run(cmd: CaseCmd, home: &Home, json: bool) -> anyhow::Result<()> {
             reason,
         } => {
             let q = node.case_recuse(&case, node_ids(&nodes)?, reason).await?;
-            report(node, q, json, "recusal recorded", json!({})).await
+            report(
+                node,
+                q,
+                json,
+                tr("回避已记录", "recusal recorded"),
+                json!({}),
+            )
+            .await
         }
         CaseCmd::Refer { case, to, note } => {
             let q = node.case_refer(&case, NodeId::new(to)?, note).await?;
-            report(node, q, json, "referred", json!({})).await
+            report(node, q, json, tr("已转办", "referred"), json!({})).await
         }
         CaseCmd::Accept { case, reason } => {
             let q = node.case_answer(&case, true, reason).await?;
-            report(node, q, json, "referral accepted", json!({})).await
+            report(
+                node,
+                q,
+                json,
+                tr("已接受转办", "referral accepted"),
+                json!({}),
+            )
+            .await
         }
         CaseCmd::Decline { case, reason } => {
             let q = node.case_answer(&case, false, reason).await?;
-            report(node, q, json, "referral declined", json!({})).await
+            report(
+                node,
+                q,
+                json,
+                tr("已拒绝转办", "referral declined"),
+                json!({}),
+            )
+            .await
         }
         CaseCmd::Typical(a) => typical(&cx, a).await,
         CaseCmd::Export(a) => export(&cx, a).await,
@@ -187,7 +201,14 @@ async fn intake(cx: &Ctx, a: IntakeArgs) -> anyhow::Result<()> {
     let r = cx.node.case_intake(form).await?;
     let excluded: Vec<&str> = r.excluded.iter().map(NodeId::as_str).collect();
     let extra = json!({ "excluded": excluded });
-    report(&cx.node, r.queued, cx.json, "registered", extra).await
+    report(
+        &cx.node,
+        r.queued,
+        cx.json,
+        tr("已登记", "registered"),
+        extra,
+    )
+    .await
 }
 
 async fn list(cx: &Ctx, a: CaseListArgs) -> anyhow::Result<()> {
@@ -209,13 +230,13 @@ async fn list(cx: &Ctx, a: CaseListArgs) -> anyhow::Result<()> {
                 format!(
                     "{}  {:<4}  {:<6}  {}{}",
                     s.facts.number,
-                    s.status.zh(),
-                    s.facts.category.zh(),
+                    tr(s.status.zh(), s.status.en()),
+                    tr(s.facts.category.zh(), s.facts.category.en()),
                     s.facts.title,
                     if s.is_handler(&cx.me) {
                         ""
                     } else {
-                        "  [共享]"
+                        tr("  [共享]", "  [shared]")
                     }
                 )
             })
@@ -229,11 +250,15 @@ async fn share(cx: &Ctx, case: &str, to: &str) -> anyhow::Result<()> {
     let r = cx.node.case_share(case, &to.parse::<Audience>()?).await?;
     if !r.excluded.is_empty() && !cx.json {
         let names: Vec<String> = r.excluded.iter().map(|n| cx.names.of(n)).collect();
-        crate::cli::output::warn(&format!("left out (recused, 回避): {}", names.join("、")));
+        crate::cli::output::warn(&format!(
+            "{}{}",
+            tr("已排除（回避）：", "left out (recused): "),
+            names.join(lang().list_sep())
+        ));
     }
     let excluded: Vec<&str> = r.excluded.iter().map(NodeId::as_str).collect();
     let extra = json!({ "excluded": excluded });
-    report(&cx.node, r.queued, cx.json, "shared", extra).await
+    report(&cx.node, r.queued, cx.json, tr("已共享", "shared"), extra).await
 }
 
 async fn typical(cx: &Ctx, a: TypicalArgs) -> anyhow::Result<()> {
@@ -251,9 +276,19 @@ async fn typical(cx: &Ctx, a: TypicalArgs) -> anyhow::Result<()> {
         let v = json!({"title": draft.title, "body": draft.body, "leaks": leaks.len()});
         print(cx.json, v, || {
             let warn = if leaks.is_empty() {
-                "已隐去全部保密信息；用 --publish 发布。".to_owned()
+                tr(
+                    "已隐去全部保密信息；用 --publish 发布。",
+                    "every confidential field is redacted; publish with --publish.",
+                )
+                .to_owned()
             } else {
-                format!("仍含 {} 处保密信息，不能发布。", leaks.len())
+                match lang() {
+                    Lang::Zh => format!("仍含 {} 处保密信息，不能发布。", leaks.len()),
+                    Lang::En => format!(
+                        "{} confidential piece(s) remain; it cannot be published.",
+                        leaks.len()
+                    ),
+                }
             };
             format!("{}\n\n{}\n\n{warn}", draft.title, draft.body)
         });
@@ -266,7 +301,10 @@ async fn typical(cx: &Ctx, a: TypicalArgs) -> anyhow::Result<()> {
         cx.json,
         json!({"id": id.to_string(), "status": d.status(), "recipients": d.recipients(),
                "title": title, "reason": d.reason()}),
-        || format!("typical case published as bulletin {id} ({})", d.status()),
+        || match lang() {
+            Lang::Zh => format!("典型案例已作为通报 {id} 发布（{}）", d.status()),
+            Lang::En => format!("typical case published as bulletin {id} ({})", d.status()),
+        },
     );
     Ok(())
 }
@@ -275,9 +313,9 @@ async fn export(cx: &Ctx, a: ExportArgs) -> anyhow::Result<()> {
     let f = cx.node.case_file(&a.case).await?;
     let conf = cx.confidential(&f);
     let text = match a.format.as_str() {
-        "md" => file_markdown(&f, conf.as_ref(), &cx.names),
+        "md" => file_markdown(&f, conf.as_ref(), &cx.names, lang()),
         "json" => {
-            let v = file_json(&f, &cx.me, conf.as_ref(), &cx.names, now_ms());
+            let v = file_json(&f, &cx.me, conf.as_ref(), &cx.names, now_ms(), lang());
             serde_json::to_string_pretty(&v)?
         }
         other => {
@@ -305,8 +343,13 @@ async fn export(cx: &Ctx, a: ExportArgs) -> anyhow::Result<()> {
             }
         }
     }
-    print(cx.json, json!({"path": out, "documents": docs}), || {
-        format!("wrote {} and {} document(s)", out.display(), docs.len())
-    });
+    print(
+        cx.json,
+        json!({"path": out, "documents": docs}),
+        || match lang() {
+            Lang::Zh => format!("已写入 {} 及 {} 份文件", out.display(), docs.len()),
+            Lang::En => format!("wrote {} and {} document(s)", out.display(), docs.len()),
+        },
+    );
     Ok(())
 }

@@ -15,6 +15,7 @@ use lianxi_shared::NodeId;
 use serde_json::{Value, json};
 
 use crate::cli::args::{Cli, Cmd, ExportCmd, NodeCmd};
+use crate::cli::output::tr;
 
 pub fn message_json(m: &MessageRow) -> Value {
     let mut v = serde_json::to_value(m).unwrap_or(Value::Null);
@@ -107,7 +108,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Some(Cmd::Man { out }) => {
             let files = lianxi_certs::cli_doc::write_man_pages(Cli::command(), &out)?;
             print(cli.json, json!({"dir": out, "pages": files.len()}), || {
-                format!("{} man pages in {}", files.len(), out.display())
+                tr(
+                    format!("已生成 {} 个手册页于 {}", files.len(), out.display()),
+                    format!("{} man pages in {}", files.len(), out.display()),
+                )
             });
             return Ok(());
         }

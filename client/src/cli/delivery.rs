@@ -7,6 +7,8 @@ use lianxi::ProtoError;
 use lianxi::node::Node;
 use lianxi_shared::MessageId;
 
+use crate::cli::output::tr;
+
 /// What became of a message a command just queued.
 #[derive(Debug)]
 pub enum Delivery {
@@ -50,6 +52,33 @@ impl Delivery {
         match self {
             Delivery::Queued(Some(e)) => e.message.clone(),
             _ => String::new(),
+        }
+    }
+
+    /// The line a command prints about `what` (already in the output's
+    /// language: "通报 0190…", "LX-2026-0001 备注已添加"), sent to `n` nodes.
+    pub fn text(&self, what: &str, n: usize) -> String {
+        let why = self.why();
+        let why = if why.is_empty() {
+            String::new()
+        } else {
+            tr(format!("（{why}）"), format!(" ({why})"))
+        };
+        match self {
+            Delivery::Sent(_) => tr(
+                format!("{what}：已送达枢纽，收件方 {n} 个"),
+                format!("{what}: sent to {n} recipient(s)"),
+            ),
+            Delivery::Local => tr(
+                format!("{what}：已记录（尚无其他节点接收）"),
+                format!("{what}: recorded (nobody else receives it)"),
+            ),
+            Delivery::Queued(_) => tr(
+                format!("{what}：已排队，暂时无法连接枢纽{why}；下次同步时发出"),
+                format!(
+                    "{what}: queued, the hub is not reachable{why}; it goes out on the next sync"
+                ),
+            ),
         }
     }
 }

@@ -34,10 +34,17 @@ pub fn init(a: InitArgsCli, home: &Home, json: bool) -> anyhow::Result<()> {
         json!({"node_id": cfg.node_id, "request": req_path, "home": home.dir,
                        "age_identity_file": home.age_identity_path()}),
         || {
-            format!(
-                "节点 {} 已创建 / node created.\nenrollment request: {}\nsend it to the CA operator (lianxi-ca sign), then run `lianxi enroll`.",
-                cfg.node_id,
-                req_path.display()
+            tr(
+                format!(
+                    "节点 {} 已创建。\n证书申请：{}\n请交 CA 操作员签发（lianxi-ca sign），再运行 `lianxi enroll`。",
+                    cfg.node_id,
+                    req_path.display()
+                ),
+                format!(
+                    "node {} created.\nenrollment request: {}\nsend it to the CA operator (lianxi-ca sign), then run `lianxi enroll`.",
+                    cfg.node_id,
+                    req_path.display()
+                ),
             )
         },
     );
@@ -137,14 +144,25 @@ pub async fn whoami(home: &Home, json: bool) -> anyhow::Result<()> {
         }
         match crl_next {
             Some(t) if crl_stale => {
-                s += &format!(
-                    "\nwarning: the newest CRL this node has seen was due for renewal at {}; \
-                 revocations since then may be missing (ask the CA operator to publish a new one)",
-                    rfc3339(t.saturating_mul(1000))
+                let t = rfc3339(t.saturating_mul(1000));
+                s += &tr(
+                    format!(
+                        "\n警告：本节点所见最新的吊销列表（CRL）应于 {t} 更新；此后的吊销可能缺失（请 CA 操作员发布新列表）"
+                    ),
+                    format!(
+                        "\nwarning: the newest CRL this node has seen was due for renewal at {t}; \
+                 revocations since then may be missing (ask the CA operator to publish a new one)"
+                    ),
                 )
             }
-            Some(t) => s += &format!("\nCRL valid until {}", rfc3339(t.saturating_mul(1000))),
-            None => s += "\nno CRL seen yet",
+            Some(t) => {
+                let t = rfc3339(t.saturating_mul(1000));
+                s += &tr(
+                    format!("\n吊销列表有效至 {t}"),
+                    format!("\nCRL valid until {t}"),
+                )
+            }
+            None => s += tr("\n尚未收到吊销列表", "\nno CRL seen yet"),
         }
         if let Some(days) = expiry {
             s += &format!("\n{}", expiry_text(days));

@@ -7,6 +7,7 @@ use serde_json::json;
 
 use crate::cli::args::KeyCmd;
 use crate::cli::commands::print;
+use crate::cli::output::tr;
 
 /// `LIANXI_NEW_PASSPHRASE` (or a file named by `LIANXI_NEW_PASSPHRASE_FILE`):
 /// the new passphrase for `key protect` in scripts.
@@ -29,14 +30,22 @@ pub fn run(cmd: KeyCmd, home: &Home, json: bool) -> anyhow::Result<()> {
             .get_new()?;
             identity.protect(home, pass)?;
             print(json, json!({"protected": true}), || {
-                "身份密钥已用口令加密 / the identity is now passphrase-protected".to_owned()
+                tr(
+                    "身份密钥已用口令加密",
+                    "the identity is now passphrase-protected",
+                )
+                .to_owned()
             });
         }
         KeyCmd::Unprotect => {
             let identity = Identity::load(home)?;
             identity.unprotect(home)?;
             print(json, json!({"protected": false}), || {
-                "身份密钥已解除口令保护 / the identity is no longer passphrase-protected".to_owned()
+                tr(
+                    "身份密钥已解除口令保护",
+                    "the identity is no longer passphrase-protected",
+                )
+                .to_owned()
             });
         }
         KeyCmd::Status => {
@@ -50,9 +59,9 @@ pub fn run(cmd: KeyCmd, home: &Home, json: bool) -> anyhow::Result<()> {
                 format!(
                     "{}\n{}\n{}",
                     if protected {
-                        "口令保护：是 / passphrase-protected"
+                        tr("口令保护：是", "passphrase-protected")
                     } else {
-                        "口令保护：否 / not passphrase-protected"
+                        tr("口令保护：否", "not passphrase-protected")
                     },
                     home.age_identity_path().display(),
                     home.signing_key_path().display()

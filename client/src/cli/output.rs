@@ -26,8 +26,9 @@ pub fn lang() -> Lang {
     LANG.get().copied().unwrap_or_default()
 }
 
-/// `zh` or `en`, whichever the output's language is.
-pub fn tr<'a>(zh: &'a str, en: &'a str) -> &'a str {
+/// `zh` or `en`, whichever the output's language is (both `&str`, or both
+/// `String` when they are formatted).
+pub fn tr<T>(zh: T, en: T) -> T {
     match lang() {
         Lang::Zh => zh,
         Lang::En => en,

@@ -15,9 +15,15 @@ pub async fn sync(timeout: u64, home: &Home, json: bool) -> anyhow::Result<()> {
     let node = Node::open(home.clone())?;
     let r = lianxi::sync::sync(&node, Duration::from_secs(timeout)).await?;
     print(json, serde_json::to_value(&r)?, || {
-        let mut s = format!(
-            "sent {}, received {} new ({} duplicate, {} rejected), {} case message(s), {} still in the outbox",
-            r.sent, r.received, r.duplicates, r.rejected, r.case_messages, r.pending_outbox
+        let mut s = tr(
+            format!(
+                "发出 {}，新收到 {}（重复 {}，拒收 {}），案件消息 {}，发件箱剩余 {}",
+                r.sent, r.received, r.duplicates, r.rejected, r.case_messages, r.pending_outbox
+            ),
+            format!(
+                "sent {}, received {} new ({} duplicate, {} rejected), {} case message(s), {} still in the outbox",
+                r.sent, r.received, r.duplicates, r.rejected, r.case_messages, r.pending_outbox
+            ),
         );
         // Why each was refused; the archive keeps them all.
         const SHOWN: usize = 20;

@@ -1,22 +1,30 @@
 //! Every user-visible string of the terminal UI, one table per language.
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub enum Lang {
-    #[default]
-    Zh,
-    En,
+pub use lianxi_node::lang::Lang;
+
+/// The UI's string tables of a [`Lang`]: `use` this trait to call `lang.t()`.
+pub trait Texts {
+    fn t(self) -> &'static Strings;
+    fn cases(self) -> &'static CaseStrings;
+    fn meetings(self) -> &'static MeetingStrings;
 }
 
-impl Lang {
-    pub fn parse(s: &str) -> Option<Lang> {
-        match s.to_ascii_lowercase().as_str() {
-            "zh" | "zh-cn" | "zh_cn" | "cn" | "中文" => Some(Lang::Zh),
-            "en" | "en-us" | "en_us" | "english" => Some(Lang::En),
-            _ => None,
+impl Texts for Lang {
+    fn cases(self) -> &'static CaseStrings {
+        match self {
+            Lang::Zh => &CASES_ZH,
+            Lang::En => &CASES_EN,
         }
     }
 
-    pub fn t(self) -> &'static Strings {
+    fn meetings(self) -> &'static MeetingStrings {
+        match self {
+            Lang::Zh => &MEETINGS_ZH,
+            Lang::En => &MEETINGS_EN,
+        }
+    }
+
+    fn t(self) -> &'static Strings {
         match self {
             Lang::Zh => &ZH,
             Lang::En => &EN,
@@ -305,23 +313,6 @@ pub struct CaseStrings {
     pub referred_to: &'static str,
 }
 
-impl Lang {
-    pub fn cases(self) -> &'static CaseStrings {
-        match self {
-            Lang::Zh => &CASES_ZH,
-            Lang::En => &CASES_EN,
-        }
-    }
-
-    /// A case enum's label: its Chinese name, or its code in English.
-    pub fn label(self, zh: &'static str, code: &'static str) -> String {
-        match self {
-            Lang::Zh => zh.to_owned(),
-            Lang::En => code.replace('_', " "),
-        }
-    }
-}
-
 pub static CASES_ZH: CaseStrings = CaseStrings {
     views: ["全部", "我承办", "共享给我", "逾期"],
     list_hint: "n 登记 · t 典型案例 · f 切换视图",
@@ -498,15 +489,6 @@ impl MeetingStrings {
             format!("{what}（{n}个单位）")
         } else {
             format!("{what} ({n} organisations)")
-        }
-    }
-}
-
-impl Lang {
-    pub fn meetings(self) -> &'static MeetingStrings {
-        match self {
-            Lang::Zh => &MEETINGS_ZH,
-            Lang::En => &MEETINGS_EN,
         }
     }
 }

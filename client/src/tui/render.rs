@@ -1,6 +1,7 @@
 //! Drawing the [`App`]. Pure: reads the state, writes into a ratatui frame, so it
 //! works on any backend (the terminal, or `TestBackend` in snapshot tests).
 
+use crate::tui::i18n::Texts;
 use crate::tui::theme::{bold, dim, selected};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};

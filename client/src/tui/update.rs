@@ -4,6 +4,7 @@
 //! to the [`App`] and returns [`Effect`]s: work for the runtime to do off the
 //! render loop (archive queries, sending). Results come back as actions.
 
+use crate::tui::i18n::Texts;
 use lianxi_shared::{Audience, NodeInfo};
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 

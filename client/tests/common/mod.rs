@@ -42,8 +42,34 @@ pub fn bin(name: &str) -> PathBuf {
 }
 
 fn build_workspace_bins() {
+    // What `cargo nextest run --workspace` itself builds (`cargo test
+    // --no-run --workspace`): the same feature unification, so after
+    // nextest's build this is a no-op instead of rebuilding the binaries
+    // with another feature set.
     let mut cargo = Command::new(env!("CARGO"));
-    cargo.args(["build", "-q", "--workspace", "--bins", "--tests"]);
+    cargo.args(["test", "--no-run", "-q", "--workspace"]);
+    // Not the variables cargo sets for this test process: build scripts
+    // watch some (LD_LIBRARY_PATH, CARGO_*), and a changed one rebuilds
+    // everything after them.
+    for (k, _) in std::env::vars_os() {
+        let k = k.to_string_lossy();
+        let ours = k == "LD_LIBRARY_PATH"
+            || k.starts_with("NEXTEST")
+            || (k.starts_with("CARGO_")
+                && ![
+                    "CARGO_HOME",
+                    "CARGO_TARGET_DIR",
+                    "CARGO_BUILD_",
+                    "CARGO_TERM_",
+                    "CARGO_NET_",
+                    "CARGO_REGISTR",
+                ]
+                .iter()
+                .any(|keep| k.starts_with(keep)));
+        if ours {
+            cargo.env_remove(k.as_ref());
+        }
+    }
     if !cfg!(debug_assertions) {
         cargo.arg("--release"); // the same profile as this test
     }
@@ -370,6 +396,16 @@ impl Node {
             String::from_utf8_lossy(&out.stderr)
         );
         String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Run `lianxi ARGS` for a person, expecting failure; returns stderr.
+    pub fn err_text(&self, args: &[&str]) -> String {
+        let out = run(Command::new(bin("lianxi"))
+            .arg("--home")
+            .arg(&self.home)
+            .args(args));
+        assert!(!out.status.success(), "lianxi {args:?} should fail");
+        String::from_utf8_lossy(&out.stderr).into_owned()
     }
 
     pub fn ok(&self, args: &[&str]) -> Value {

@@ -22,7 +22,8 @@ pub use self::args::ConfCmd;
 use self::args::{ConveneArgs, RotationArgs};
 use self::parse::{bad, node_id, parse_resolution, proposal_ref, rotation_input};
 use crate::cli::commands::print;
-use crate::cli::delivery::{Delivery, deliver_unless_local};
+use crate::cli::delivery::deliver_unless_local;
+use crate::cli::output::tr;
 
 async fn report(node: &Node, q: ConfQueued, json: bool, what: &str) -> anyhow::Result<()> {
     let d = deliver_unless_local(node, q.id, !q.recipients.is_empty()).await?;
@@ -31,14 +32,7 @@ async fn report(node: &Node, q: ConfQueued, json: bool, what: &str) -> anyhow::R
         "recipients": q.recipients.iter().map(NodeId::as_str).collect::<Vec<_>>(),
         "reason": d.reason(),
     });
-    print(json, v, || match d {
-        Delivery::Sent(_) => format!("{what}: sent to {}", q.recipients.len()),
-        Delivery::Local => format!("{what}: recorded"),
-        Delivery::Queued(_) => format!(
-            "{what}: queued, the hub is not reachable ({}); it goes out on the next sync",
-            d.why()
-        ),
-    });
+    print(json, v, || d.text(what, q.recipients.len()));
     Ok(())
 }
 
@@ -65,17 +59,28 @@ pub async fn run(cmd: ConfCmd, node: Node, json: bool) -> anyhow::Result<()> {
         ConfCmd::Convene(a) => convene(node, json, a).await,
         ConfCmd::Decline { session, reason } => {
             let q = node.decline_turn(session, reason).await?;
-            let what = format!("turn at session {session} declined");
+            let what = tr(
+                format!("已辞任第{session}次会议的轮值"),
+                format!("turn at session {session} declined"),
+            );
             report(node, q, json, &what).await
         }
         ConfCmd::Swap { with } => {
             let with = node_id(&with)?;
             let q = node.agree_swap(with.clone()).await?;
-            report(node, q, json, &format!("swap with {with} agreed")).await
+            let what = tr(
+                format!("已同意与 {with} 互换轮次"),
+                format!("swap with {with} agreed"),
+            );
+            report(node, q, json, &what).await
         }
         ConfCmd::Cancel { session, reason } => {
             let q = node.cancel_meeting(session, reason).await?;
-            report(node, q, json, &format!("session {session} cancelled")).await
+            let what = tr(
+                format!("第{session}次会议已取消"),
+                format!("session {session} cancelled"),
+            );
+            report(node, q, json, &what).await
         }
         ConfCmd::Propose {
             session,
@@ -163,7 +168,10 @@ pub async fn run(cmd: ConfCmd, node: Node, json: bool) -> anyhow::Result<()> {
             std::fs::write(&path, &ics).with_context(|| format!("writing {}", path.display()))?;
             let n = ics.matches("BEGIN:VEVENT").count();
             print(json, json!({"path": path, "events": n}), || {
-                format!("{n} meeting(s) written to {}", path.display())
+                tr(
+                    format!("已将 {n} 次会议写入 {}", path.display()),
+                    format!("{n} meeting(s) written to {}", path.display()),
+                )
             });
             Ok(())
         }
@@ -232,7 +240,10 @@ async fn convene(node: &Node, json: bool, a: ConveneArgs) -> anyhow::Result<()> 
         agenda_deadline: a.agenda_by,
         note: a.note,
     };
-    let what = format!("{} convened", m.display_title());
+    let what = tr(
+        format!("{} 已召集", m.display_title()),
+        format!("{} convened", m.display_title()),
+    );
     let q = node.convene(m).await?;
     report(node, q, json, &what).await?;
     // How many meetings each year has is the overview's to say
@@ -254,5 +265,5 @@ async fn agenda(node: &Node, json: bool, session: u32, items: &[String]) -> anyh
         .map(|s| proposal_ref(m, s))
         .collect::<Result<Vec<_>, _>>()?;
     let q = node.publish_agenda(session, slots).await?;
-    report(node, q, json, "agenda published").await
+    report(node, q, json, tr("议程已发布", "agenda published")).await
 }

@@ -9,6 +9,10 @@ use lianxi_shared::conference::{ConfMsg, Conference, MeetingState, Outcome, Rsvp
 use lianxi_shared::rotation::Turn;
 use serde_json::{Value, json};
 
+use lianxi::lang::Lang;
+
+use crate::cli::output::{lang, tr};
+
 fn ids(v: &[NodeId]) -> Vec<&str> {
     v.iter().map(NodeId::as_str).collect()
 }
@@ -20,6 +24,23 @@ fn status(m: &MeetingState) -> &'static str {
         "held"
     } else {
         "convened"
+    }
+}
+
+/// [`status`] for people, in the output's language.
+fn status_text(m: &MeetingState) -> &'static str {
+    match status(m) {
+        "cancelled" => tr("已取消", "cancelled"),
+        "held" => tr("已召开", "held"),
+        _ => tr("已召集", "convened"),
+    }
+}
+
+/// "第3次" or "session 3".
+fn session_text(n: u32) -> String {
+    match lang() {
+        Lang::Zh => format!("第{n}次"),
+        Lang::En => format!("session {n}"),
     }
 }
 
@@ -69,16 +90,20 @@ pub fn turns_json(turns: &[Turn]) -> Value {
 }
 
 pub fn turns_text(turns: &[Turn], notes: &[String], names: &Names) -> String {
-    let mut out = String::from("session  cycle  executive vice-chair (执行副主席)\n");
+    let mut out = tr(
+        "   会次  轮次  执行副主席\n",
+        "   session  cycle  executive vice-chair\n",
+    )
+    .to_owned();
     for t in turns {
-        let holder = t
-            .holder
-            .as_ref()
-            .map_or("— (nobody eligible)".into(), |h| names.of(h));
+        let holder = t.holder.as_ref().map_or(
+            tr("—（无人符合条件）", "— (nobody eligible)").into(),
+            |h| names.of(h),
+        );
         let _ = writeln!(
             out,
-            "{:>7}  {:>5}  {holder}",
-            format!("第{}次", t.session),
+            "{:>10}  {:>5}  {holder}",
+            session_text(t.session),
             t.cycle + 1
         );
         for n in &t.notes {
@@ -86,7 +111,7 @@ pub fn turns_text(turns: &[Turn], notes: &[String], names: &Names) -> String {
         }
     }
     for n in notes {
-        let _ = writeln!(out, "note: {n}");
+        let _ = writeln!(out, "{}{n}", tr("说明：", "note: "));
     }
     out.trim_end().to_owned()
 }
@@ -94,26 +119,45 @@ pub fn turns_text(turns: &[Turn], notes: &[String], names: &Names) -> String {
 pub fn overview_text(c: &Conference, names: &Names, me: &NodeId) -> String {
     let mut out = String::new();
     let upcoming = c.upcoming_session();
-    let chair = c
-        .roster
-        .chair
-        .as_ref()
-        .map_or("— (no national node with the chair role)".into(), |n| {
-            names.of(n)
-        });
-    let _ = writeln!(out, "主席 chair: {chair}");
-    let list = |v: &[NodeId]| v.iter().map(|n| names.of(n)).collect::<Vec<_>>().join(", ");
-    let _ = writeln!(out, "主席团 presidium: {}", list(&c.presidium(upcoming)));
-    let _ = writeln!(out, "成员 members: {}", list(&c.roster.members));
+    let chair = c.roster.chair.as_ref().map_or(
+        tr(
+            "—（没有具主席角色的全国级节点）",
+            "— (no national node with the chair role)",
+        )
+        .into(),
+        |n| names.of(n),
+    );
+    let _ = writeln!(out, "{}{chair}", tr("主席：", "chair: "));
+    let sep = lang().list_sep();
+    let list = |v: &[NodeId]| v.iter().map(|n| names.of(n)).collect::<Vec<_>>().join(sep);
+    let _ = writeln!(
+        out,
+        "{}{}",
+        tr("主席团：", "presidium: "),
+        list(&c.presidium(upcoming))
+    );
+    let _ = writeln!(
+        out,
+        "{}{}",
+        tr("成员：", "members: "),
+        list(&c.roster.members)
+    );
+    let next = tr("下一轮值：", "next turn: ");
     match c.next_turn(upcoming) {
         Some((s, h)) => {
-            let _ = writeln!(out, "轮值 next turn: 第{s}次 {}", names.of(h));
+            let _ = writeln!(out, "{next}{} {}", session_text(s), names.of(h));
         }
         None => {
-            let _ = writeln!(
-                out,
-                "轮值 next turn: no schedule covers session {upcoming}; the chair publishes one with `lianxi conference rotation --publish`"
-            );
+            let _ = match lang() {
+                Lang::Zh => writeln!(
+                    out,
+                    "{next}尚无覆盖第{upcoming}次会议的轮值表；由主席用 `lianxi conference rotation --publish` 发布"
+                ),
+                Lang::En => writeln!(
+                    out,
+                    "{next}no schedule covers session {upcoming}; the chair publishes one with `lianxi conference rotation --publish`"
+                ),
+            };
         }
     }
     if let Some(p) = &c.schedule {
@@ -121,19 +165,32 @@ pub fn overview_text(c: &Conference, names: &Names, me: &NodeId) -> String {
     }
     let pending = c.pending_answers();
     if !pending.is_empty() {
-        let _ = writeln!(out, "\n待主席纳入 awaiting the chair's next schedule:");
+        let _ = writeln!(
+            out,
+            "\n{}",
+            tr(
+                "待主席纳入下一轮值表：",
+                "awaiting the chair's next schedule:"
+            )
+        );
     }
     for (_, a) in pending {
         let line = match &a.msg {
-            ConfMsg::Decline { session, reason } => {
-                format!("{} declines session {session}: {reason}", names.of(&a.from))
-            }
+            ConfMsg::Decline { session, reason } => match lang() {
+                Lang::Zh => {
+                    format!("{} 辞任第{session}次：{reason}", names.of(&a.from))
+                }
+                Lang::En => {
+                    format!("{} declines session {session}: {reason}", names.of(&a.from))
+                }
+            },
             ConfMsg::Swap { with } => {
                 format!(
-                    "{} agrees to swap turns with {}",
+                    "{}{}{}",
                     names.of(&a.from),
+                    tr(" 同意与 ", " agrees to swap turns with "),
                     names.of(with)
-                )
+                ) + tr(" 互换轮次", "")
             }
             _ => continue,
         };
@@ -146,25 +203,41 @@ pub fn overview_text(c: &Conference, names: &Names, me: &NodeId) -> String {
         let mt = &m.meeting;
         let host = c.host(mt.session).map_or("—".into(), |h| names.of(h));
         let answers = if c.sees_answers(me, mt.session) {
-            format!("answered {}/{}", m.rsvps.len(), c.roster.everyone().len())
+            format!(
+                "{}{}/{}",
+                tr("已回复 ", "answered "),
+                m.rsvps.len(),
+                c.roster.everyone().len()
+            )
         } else {
-            "回复只送主席和执行副主席 answers go to the chair and host".to_owned()
+            tr(
+                "回复只送主席和执行副主席，本节点不得而知",
+                "answers go to the chair and host; this node cannot know them",
+            )
+            .to_owned()
         };
         let _ = writeln!(
             out,
-            "{}  {} {} ({})  host {host}  [{}]  {answers}",
+            "{}  {} {} ({})  {}{host}  [{}]  {answers}",
             mt.display_title(),
             mt.date,
             mt.start,
             mt.tz,
-            status(m),
+            tr("执行副主席 ", "host "),
+            status_text(m),
         );
     }
     for (y, n) in c.thin_years(lianxi::time_fmt::current_year()) {
-        let _ = writeln!(
-            out,
-            "warning: only {n} meeting(s) convened in {y}; the conference meets at least twice a year"
-        );
+        let _ = match lang() {
+            Lang::Zh => writeln!(
+                out,
+                "注意：{y} 年只召集了 {n} 次会议；联席会议每年至少召开两次"
+            ),
+            Lang::En => writeln!(
+                out,
+                "warning: only {n} meeting(s) convened in {y}; the conference meets at least twice a year"
+            ),
+        };
     }
     out.trim_end().to_owned()
 }
@@ -223,27 +296,38 @@ pub fn meeting_text(c: &Conference, m: &MeetingState, names: &Names, me: &NodeId
     let mt = &m.meeting;
     let mut out = String::new();
     let host = c.host(mt.session);
-    let _ = writeln!(out, "{}  [{}]", mt.display_title(), status(m));
+    let min = tr("分钟", "min");
+    let _ = writeln!(out, "{}  [{}]", mt.display_title(), status_text(m));
     let _ = writeln!(
         out,
-        "时间 when: {} {}, {} min ({})",
-        mt.date, mt.start, mt.minutes, mt.tz
+        "{}{} {}, {} {min} ({})",
+        tr("时间：", "when: "),
+        mt.date,
+        mt.start,
+        mt.minutes,
+        mt.tz
     );
-    let _ = writeln!(out, "地点 where: {} {}", mt.place, mt.link);
+    let _ = writeln!(out, "{}{} {}", tr("地点：", "where: "), mt.place, mt.link);
     let _ = writeln!(
         out,
-        "执行副主席 host: {}",
+        "{}{}",
+        tr("执行副主席：", "host: "),
         host.map_or("—".into(), |h| names.of(h))
     );
-    let _ = writeln!(out, "议题征集截止 agenda items by: {}", mt.agenda_deadline);
+    let _ = writeln!(
+        out,
+        "{}{}",
+        tr("议题征集截止：", "agenda items by: "),
+        mt.agenda_deadline
+    );
     if let Some(r) = &m.cancelled {
-        let _ = writeln!(out, "已取消 cancelled: {r}");
+        let _ = writeln!(out, "{}{r}", tr("已取消：", "cancelled: "));
     }
-    let _ = writeln!(out, "\n提议议题 proposals:");
+    let _ = writeln!(out, "\n{}", tr("提议议题：", "proposals:"));
     for (i, p) in m.proposals.iter().enumerate() {
         let _ = writeln!(
             out,
-            "  #{} {} ({} min) — {}",
+            "  #{} {} ({} {min}) — {}",
             i + 1,
             p.item.title,
             p.item.minutes,
@@ -251,25 +335,25 @@ pub fn meeting_text(c: &Conference, m: &MeetingState, names: &Names, me: &NodeId
         );
     }
     if !m.agenda.is_empty() {
-        let _ = writeln!(out, "\n议程 agenda:");
+        let _ = writeln!(out, "\n{}", tr("议程：", "agenda:"));
         let mut at = 0;
         for s in &m.agenda {
             let title = m.proposal(&s.item).map_or("?", |p| p.item.title.as_str());
             let _ = writeln!(
                 out,
-                "  {} {title} ({} min)",
+                "  {} {title} ({} {min})",
                 mt.local_time_after(at),
                 s.minutes
             );
             at += s.minutes;
         }
     }
-    let _ = writeln!(out, "\n出席 attendance:");
+    let _ = writeln!(out, "\n{}", tr("出席：", "attendance:"));
     for (n, (r, _)) in &m.rsvps {
         let a = match r {
-            Rsvp::Attend => "出席 attend".to_owned(),
-            Rsvp::Delegate { name } => format!("委派 delegate: {name}"),
-            Rsvp::Absent { reason } => format!("请假 absent: {reason}"),
+            Rsvp::Attend => tr("出席", "attend").to_owned(),
+            Rsvp::Delegate { name } => format!("{}{name}", tr("委派：", "delegate: ")),
+            Rsvp::Absent { reason } => format!("{}{reason}", tr("请假：", "absent: ")),
         };
         let _ = writeln!(out, "  {}  {a}", names.of(n));
     }
@@ -277,41 +361,56 @@ pub fn meeting_text(c: &Conference, m: &MeetingState, names: &Names, me: &NodeId
     if !c.sees_answers(me, mt.session) {
         let _ = writeln!(
             out,
-            "  其他成员的回复只送主席和执行副主席，本节点不得而知 (others' answers go to the chair and host only; this node cannot know them)"
+            "  {}",
+            tr(
+                "其他成员的回复只送主席和执行副主席，本节点不得而知",
+                "others' answers go to the chair and host only; this node cannot know them"
+            )
         );
     } else if !un.is_empty() {
         let _ = writeln!(
             out,
-            "  未回复 no answer: {}",
+            "  {}{}",
+            tr("未回复：", "no answer: "),
             un.iter()
                 .map(|n| names.of(n))
                 .collect::<Vec<_>>()
-                .join(", ")
+                .join(lang().list_sep())
         );
     }
     if let Some(x) = &m.minutes {
-        let _ = writeln!(
-            out,
-            "\n纪要 minutes (version {}):\n{}",
-            x.version,
-            x.text.trim_end()
-        );
+        let head = match lang() {
+            Lang::Zh => format!("纪要（第{}版）：", x.version),
+            Lang::En => format!("minutes (version {}):", x.version),
+        };
+        let _ = writeln!(out, "\n{head}\n{}", x.text.trim_end());
         for r in &x.resolutions {
             let (f, a, ab) = r.tally();
-            let how = match r.outcome {
-                Outcome::Consensus => "协商一致 consensus".to_owned(),
-                Outcome::Votes(_) => format!("赞成 {f} / 反对 {a} / 弃权 {ab}"),
+            let how = match (&r.outcome, lang()) {
+                (Outcome::Consensus, _) => tr("协商一致", "consensus").to_owned(),
+                (Outcome::Votes(_), Lang::Zh) => {
+                    format!("赞成 {f} / 反对 {a} / 弃权 {ab}")
+                }
+                (Outcome::Votes(_), Lang::En) => {
+                    format!("for {f} / against {a} / abstain {ab}")
+                }
             };
             let verdict = if r.adopted() {
-                "通过 adopted"
+                tr("通过", "adopted")
             } else {
-                "未通过 not adopted"
+                tr("未通过", "not adopted")
             };
-            let _ = writeln!(out, "  决议 {}: {how}, {verdict}", r.title);
+            let _ = writeln!(
+                out,
+                "  {}{}: {how}, {verdict}",
+                tr("决议 ", "resolution "),
+                r.title
+            );
         }
         let _ = writeln!(
             out,
-            "  已确认 acknowledged: {}/{}",
+            "  {}{}/{}",
+            tr("已确认：", "acknowledged: "),
             m.acks.len(),
             m.acks.len() + m.unacknowledged(&c.roster, host).len()
         );

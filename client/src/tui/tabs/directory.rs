@@ -1,5 +1,6 @@
 //! The directory tab: the verified nodes and one node's certificate.
 
+use crate::tui::i18n::Texts;
 use ratatui::style::Style;
 use ratatui::text::Line;
 

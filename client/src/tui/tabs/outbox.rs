@@ -1,5 +1,6 @@
 //! The outbox tab: what waits to be sent, and why.
 
+use crate::tui::i18n::Texts;
 use ratatui::style::{Color, Style};
 use ratatui::text::Line;
 

@@ -1,5 +1,6 @@
 //! The compose form (a new bulletin) as the bulletins tab draws it.
 
+use crate::tui::i18n::Texts;
 use lianxi_shared::Audience;
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Layout, Rect};

@@ -6,6 +6,7 @@ pub mod effects;
 pub mod list;
 pub mod view;
 
+use crate::tui::i18n::Texts;
 use lianxi_shared::Audience;
 
 use crate::tui::app::{App, Compose, Field, Mode, audience_options};

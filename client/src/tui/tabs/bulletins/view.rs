@@ -1,5 +1,6 @@
 //! The bulletins tab's view: a message's row in a list and its detail.
 
+use crate::tui::i18n::Texts;
 use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 

@@ -6,6 +6,7 @@
 pub mod effects;
 pub mod view;
 
+use crate::tui::i18n::Texts;
 use crate::tui::widgets::scroll::keep_visible;
 use lianxi_shared::case::{CaseCategory, CaseState, Confidential, Support, Urgency};
 

@@ -1,6 +1,7 @@
 //! Drawing the Cases tab, the intake form and the typical-case preview.
 //! Every cut and wrap goes through `text`, so Chinese never breaks the layout.
 
+use crate::tui::i18n::Texts;
 use crate::tui::theme::{bold, dim};
 use lianxi_shared::case::{CaseCategory, CaseState, Support, Urgency};
 use ratatui::Frame;
@@ -63,7 +64,7 @@ pub fn render_cases(f: &mut Frame, app: &App, area: Rect) {
         if s.facts.urgency != Urgency::Normal {
             style = style.add_modifier(Modifier::BOLD);
         }
-        let status = app.lang.label(s.status.zh(), s.status.as_str());
+        let status = app.lang.pick(s.status.zh(), s.status.en()).to_owned();
         let head = format!("{} {} ", s.facts.number, fit(&status, 6));
         let rest = w.saturating_sub(width(&head));
         let title = fit(&format!("{}{marks}", s.facts.title), rest);
@@ -95,7 +96,7 @@ fn render_case_detail(f: &mut Frame, app: &App, area: Rect) {
         lines.push(Line::styled(row, bold()));
     }
     let field = |k: &str, v: String| -> Vec<Line<'static>> {
-        let head = format!("{k}：");
+        let head = format!("{k}{}", lang.pick("：", ": "));
         wrap(&format!("{head}{v}"), w)
             .into_iter()
             .map(Line::raw)
@@ -105,7 +106,7 @@ fn render_case_detail(f: &mut Frame, app: &App, area: Rect) {
         .facts
         .support
         .iter()
-        .map(|x| lang.label(x.zh(), x.as_str()))
+        .map(|x| lang.pick(x.zh(), x.en()).to_owned())
         .collect();
     let list = |ids: &[lianxi_shared::NodeId]| {
         if ids.is_empty() {
@@ -114,25 +115,28 @@ fn render_case_detail(f: &mut Frame, app: &App, area: Rect) {
             ids.iter()
                 .map(|i| names.of(i))
                 .collect::<Vec<_>>()
-                .join("、")
+                .join(lang.list_sep())
         }
     };
-    let status = lang.label(s.status.zh(), s.status.as_str());
+    let colon = lang.pick("：", ": ");
+    let status = lang.pick(s.status.zh(), s.status.en()).to_owned();
     lines.extend(field(
         ct.number,
-        format!("{}  {}：{status}", s.facts.number, ct.status),
+        format!("{}  {}{colon}{status}", s.facts.number, ct.status),
     ));
     lines.extend(field(
         ct.category,
         format!(
-            "{}  {}：{}",
-            lang.label(s.facts.category.zh(), s.facts.category.as_str()),
+            "{}  {}{colon}{}",
+            lang.pick(s.facts.category.zh(), s.facts.category.en())
+                .to_owned(),
             ct.urgency,
-            lang.label(s.facts.urgency.zh(), s.facts.urgency.as_str())
+            lang.pick(s.facts.urgency.zh(), s.facts.urgency.en())
+                .to_owned()
         ),
     ));
     lines.extend(field(ct.jurisdiction, s.facts.jurisdiction.clone()));
-    lines.extend(field(ct.support, support.join("、")));
+    lines.extend(field(ct.support, support.join(lang.list_sep())));
     lines.extend(field(ct.handlers, list(&s.handlers)));
     lines.extend(field(ct.shared, list(&s.shared)));
     if !s.recused.is_empty() {
@@ -163,12 +167,18 @@ fn render_case_detail(f: &mut Frame, app: &App, area: Rect) {
     for st in &d.file.steps {
         let who = names.of(&st.event.sender);
         let mut text = format!(
-            "{} {who}：{}",
+            "{} {who}{}{}",
             time_fmt::minutes(st.event.created_at),
-            describe(st, &names)
+            colon,
+            describe(st, &names, lang)
         );
         let style = if st.ignored.is_some() {
-            text.push_str(&format!("（{}）", ct.ignored));
+            text.push_str(&format!(
+                "{}{}{}",
+                lang.pick("（", " ("),
+                ct.ignored,
+                lang.pick("）", ")")
+            ));
             dim().add_modifier(Modifier::CROSSED_OUT)
         } else {
             Style::new()
@@ -277,7 +287,7 @@ pub fn render_intake(f: &mut Frame, app: &App, area: Rect) {
     text_field(f, rows[0], 0, IntakeField::Title, &form.title);
     let cats = CaseCategory::ALL
         .iter()
-        .map(|c| lang.label(c.zh(), c.as_str()))
+        .map(|c| lang.pick(c.zh(), c.en()).to_owned())
         .collect();
     line_field(
         f,
@@ -291,7 +301,7 @@ pub fn render_intake(f: &mut Frame, app: &App, area: Rect) {
     text_field(f, rows[4], 4, IntakeField::Contact, &form.contact);
     let sup = Support::ALL
         .iter()
-        .map(|s| lang.label(s.zh(), s.as_str()))
+        .map(|s| lang.pick(s.zh(), s.en()).to_owned())
         .collect();
     line_field(
         f,
@@ -307,7 +317,7 @@ pub fn render_intake(f: &mut Frame, app: &App, area: Rect) {
     );
     let urg = Urgency::ALL
         .iter()
-        .map(|u| lang.label(u.zh(), u.as_str()))
+        .map(|u| lang.pick(u.zh(), u.en()).to_owned())
         .collect();
     line_field(
         f,

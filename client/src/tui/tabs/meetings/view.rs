@@ -2,6 +2,7 @@
 //! attendance list) and the agenda builder. Every cut and wrap goes through
 //! `text`, so Chinese never breaks the layout.
 
+use crate::tui::i18n::Texts;
 use crate::tui::theme::{bold, dim};
 use lianxi_shared::NodeId;
 use lianxi_shared::conference::{Conference, MeetingState, Outcome, Rsvp};
@@ -161,7 +162,7 @@ fn render_detail(f: &mut Frame, app: &App, area: Rect) {
         push_wrapped(&mut lines, &format!("{}: {host}", mt.host), w, Style::new());
         push_wrapped(
             &mut lines,
-            &format!("{}: {}", mt.presidium, presidium.join("、")),
+            &format!("{}: {}", mt.presidium, presidium.join(app.lang.list_sep())),
             w,
             Style::new(),
         );
@@ -191,7 +192,7 @@ fn render_detail(f: &mut Frame, app: &App, area: Rect) {
     push_wrapped(&mut lines, &format!("{}: {host}", mt.host), w, Style::new());
     push_wrapped(
         &mut lines,
-        &format!("{}: {}", mt.presidium, presidium.join("、")),
+        &format!("{}: {}", mt.presidium, presidium.join(app.lang.list_sep())),
         w,
         Style::new(),
     );
@@ -302,9 +303,12 @@ fn attendance_lines(
     } else if !missing.is_empty() {
         let names: Vec<String> = missing.iter().map(|n| name(app, n)).collect();
         let head = format!("{} ", fit(mt.answers[3], 6));
-        for (i, row) in wrap(&names.join("、"), w.saturating_sub(width(&head)).max(1))
-            .into_iter()
-            .enumerate()
+        for (i, row) in wrap(
+            &names.join(app.lang.list_sep()),
+            w.saturating_sub(width(&head)).max(1),
+        )
+        .into_iter()
+        .enumerate()
         {
             let lead = if i == 0 {
                 head.clone()

@@ -190,6 +190,7 @@ fn a_latin_prefix_finds_every_word_it_begins_also_in_an_archive_from_before_the_
             "DROP TABLE search_words; ALTER TABLE case_events DROP COLUMN msg_key;
              DROP TABLE parked; ALTER TABLE conf_events DROP COLUMN standings;
              ALTER TABLE events DROP COLUMN wrap; DROP TABLE follow;
+             DROP TABLE drafts; DROP TABLE draft_files;
              PRAGMA user_version = 5;",
         )
         .unwrap();

@@ -12,6 +12,7 @@ pub mod bulletins;
 pub mod case_file;
 pub mod cases;
 pub mod conference;
+pub mod drafts;
 pub mod home;
 pub mod ics;
 pub mod identity;

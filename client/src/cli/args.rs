@@ -164,6 +164,13 @@ pub enum NodeCmd {
     },
     /// Messages waiting to be sent, and their state.
     Outbox,
+    /// What was typed and not sent yet (saved as it is typed in the UI):
+    /// list them, show one, delete one. Send a bulletin draft with
+    /// `lianxi send bulletin --draft ID`.
+    Drafts {
+        #[command(subcommand)]
+        cmd: Option<DraftCmd>,
+    },
     /// Export archived data.
     #[command(subcommand)]
     Export(ExportCmd),
@@ -300,23 +307,46 @@ pub enum KeyCmd {
     Status,
 }
 
+/// `lianxi drafts …`
+#[derive(Subcommand)]
+pub enum DraftCmd {
+    /// Every draft, newest first (the default).
+    List,
+    /// One draft in full.
+    Show {
+        /// The draft's id, or a unique prefix of it.
+        id: String,
+    },
+    /// Delete a draft.
+    Delete {
+        /// The draft's id, or a unique prefix of it.
+        id: String,
+    },
+}
+
 #[derive(Subcommand)]
 pub enum SendCmd {
     /// A policy or information bulletin (通报).
     Bulletin {
         /// all | national | provincial | prefecture | role:ROLE | ID,ID,…
-        #[arg(long)]
-        to: String,
+        /// (with --draft: instead of the draft's own audience).
+        #[arg(long, required_unless_present = "draft")]
+        to: Option<String>,
         /// Title (one line).
-        #[arg(long)]
-        title: String,
+        #[arg(long, required_unless_present = "draft", conflicts_with = "draft")]
+        title: Option<String>,
         #[arg(
             long,
-            conflicts_with = "body_file",
-            required_unless_present = "body_file"
+            conflicts_with_all = ["body_file", "draft"],
+            required_unless_present_any = ["body_file", "draft"]
         )]
         /// Body text.
         body: Option<String>,
+        /// Send this draft (its id or a unique prefix, from `lianxi drafts`):
+        /// its title, body, audience, attachments and receipt request, with
+        /// any metadata given here. The draft is deleted once queued.
+        #[arg(long, conflicts_with = "body_file")]
+        draft: Option<String>,
         /// Read the body from this UTF-8 file instead of --body.
         #[arg(long)]
         body_file: Option<PathBuf>,

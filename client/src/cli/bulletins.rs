@@ -104,18 +104,58 @@ pub async fn run(cmd: BulletinCmd, home: &Home, json: bool) -> anyhow::Result<()
     let node = &node;
     match cmd {
         BulletinCmd::Send(SendCmd::Bulletin {
+            draft: Some(draft),
+            to,
+            embargo: None,
+            meta,
+            ..
+        }) => {
+            let max = node.config.max_attachment.unwrap_or(DEFAULT_MAX_ATTACHMENT);
+            let audience = to.as_deref().map(str::parse::<Audience>).transpose()?;
+            // The metadata given here, on top of what the draft holds.
+            let extra = bulletin(String::new(), String::new(), meta, max)?;
+            let id = node
+                .send_bulletin_draft(&draft, audience, move |b| {
+                    let title = std::mem::take(&mut b.title);
+                    let body = std::mem::take(&mut b.body);
+                    let mut attachments = std::mem::take(&mut b.attachments);
+                    let ack = b.ack_required;
+                    *b = extra;
+                    b.title = title;
+                    b.body = body;
+                    attachments.append(&mut b.attachments);
+                    b.attachments = attachments;
+                    b.ack_required |= ack;
+                })
+                .await?;
+            send_and_report(
+                node,
+                id,
+                json,
+                tr("通报", "bulletin"),
+                json!({"draft": draft}),
+            )
+            .await
+        }
+        BulletinCmd::Send(SendCmd::Bulletin { draft: Some(_), .. }) => Err(ProtoError::new(
+            ErrorCode::BadRequest,
+            "--embargo with --draft: send the draft, or revise its release time in the UI",
+        )
+        .into()),
+        BulletinCmd::Send(SendCmd::Bulletin {
             to,
             title,
             body,
             body_file,
             embargo,
             meta,
+            draft: None,
         }) => {
             let max = node.config.max_attachment.unwrap_or(DEFAULT_MAX_ATTACHMENT);
-            let audience: Audience = to.parse()?;
+            let audience: Audience = to.unwrap_or_default().parse()?;
             let body = read_body(body, body_file)?.unwrap_or_default();
             let not_before = embargo.as_deref().map(start).transpose()?;
-            let b = bulletin(title, body, meta, max)?;
+            let b = bulletin(title.unwrap_or_default(), body, meta, max)?;
             let id = node
                 .queue(audience, Payload::Bulletin(b), not_before)
                 .await?;

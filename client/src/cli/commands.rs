@@ -180,6 +180,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             crate::cli::archive::search(query, limit, &home, json).await?
         }
         NodeCmd::Outbox => crate::cli::archive::outbox(&home, json).await?,
+        NodeCmd::Drafts { cmd } => crate::cli::drafts::run(cmd, &home, json).await?,
         NodeCmd::Export(ExportCmd::Envelope { id, out }) => {
             crate::cli::archive::export(id, out, &home, json).await?
         }

@@ -13,6 +13,7 @@ pub mod cases;
 pub mod commands;
 pub mod conference;
 pub mod delivery;
+pub mod drafts;
 pub mod identity;
 pub mod keys;
 pub mod output;

@@ -9,6 +9,7 @@ mod apply;
 pub mod bulletins;
 pub mod cases;
 pub mod conference;
+pub mod drafts;
 mod forwards;
 mod handle;
 mod messages;

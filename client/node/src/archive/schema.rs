@@ -206,6 +206,26 @@ const MIGRATIONS: &[&str] = &[
     "UPDATE messages SET ack_required = 0 WHERE via IS NOT NULL AND direction = 'in';
      ALTER TABLE events ADD COLUMN wrap BLOB;
      CREATE TABLE follow(id TEXT PRIMARY KEY);",
+    // 11: drafts (archive/drafts.rs): what a person is typing, saved as they
+    //     type; their attachments are kept by content in `blobs`.
+    "CREATE TABLE drafts(
+        id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        context TEXT NOT NULL,
+        title TEXT NOT NULL,
+        body TEXT NOT NULL,
+        fields TEXT NOT NULL,
+        created_at INTEGER NOT NULL,
+        updated_at INTEGER NOT NULL
+    );
+    CREATE TABLE draft_files(
+        draft TEXT NOT NULL,
+        idx INTEGER NOT NULL,
+        name TEXT NOT NULL,
+        size INTEGER NOT NULL,
+        sha256 BLOB NOT NULL,
+        PRIMARY KEY(draft, idx)
+    );",
 ];
 
 pub fn latest() -> i64 {

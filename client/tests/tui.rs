@@ -73,6 +73,15 @@ fn rows() -> Vec<MessageRow> {
     ]
 }
 
+/// The id of the draft the open compose form saves into.
+fn draft_id(a: &App) -> String {
+    let Mode::Compose(c) = &a.mode else {
+        panic!("compose")
+    };
+    assert!(!c.draft.is_empty());
+    c.draft.clone()
+}
+
 /// An app with a loaded bulletin list, directory and outbox, connected.
 fn app(lang: Lang, size: (u16, u16)) -> App {
     let mut a = App::new(directory()[0].clone(), "127.0.0.1:7443".into(), lang);
@@ -222,7 +231,7 @@ fn large_lists_are_paged_not_loaded_whole() {
 fn compose_validates_and_queues() {
     let mut a = app(Lang::Zh, (80, 24));
     let fx = update(&mut a, Action::StartCompose);
-    assert_eq!(fx, [Effect::LoadDirectory]);
+    assert_eq!(fx, [Effect::LoadDirectory, Effect::LoadDrafts]);
     update(&mut a, Action::Submit);
     let Mode::Compose(c) = &a.mode else {
         panic!("compose")
@@ -253,6 +262,7 @@ fn compose_validates_and_queues() {
     for ch in "第一行\n第二行".chars() {
         update(&mut a, Action::Char(ch));
     }
+    let draft = draft_id(&a);
     let fx = update(&mut a, Action::Submit);
     assert_eq!(
         fx,
@@ -265,6 +275,7 @@ fn compose_validates_and_queues() {
             body: "第一行\n第二行".into(),
             attachments: vec![],
             ack_required: false,
+            draft,
         }]
     );
     assert!(matches!(a.mode, Mode::Normal));
@@ -614,6 +625,7 @@ fn acknowledging_and_composing_with_attachments_produce_effects() {
     );
     update(&mut a, Action::Attached(Ok(("/tmp/a.pdf".into(), 10))));
     update(&mut a, Action::ToggleAck);
+    let draft = draft_id(&a);
     let fx = update(&mut a, Action::Submit);
     assert_eq!(
         fx,
@@ -622,7 +634,8 @@ fn acknowledging_and_composing_with_attachments_produce_effects() {
             title: "标题".into(),
             body: String::new(),
             attachments: vec!["/tmp/a.pdf".into()],
-            ack_required: true
+            ack_required: true,
+            draft,
         }]
     );
 }

@@ -332,3 +332,82 @@ fn the_ui_shows_the_archive_at_once_when_the_hub_is_down() {
     tmux.wait_exit("b", Duration::from_secs(10));
     assert_eq!(std::fs::read_to_string(&exit).unwrap().trim(), "0");
 }
+
+/// Nothing typed is lost: a long Chinese notice typed in the compose form
+/// survives a SIGKILL of `lianxi` one second after the last key; started
+/// again, the form offers the draft whole, and it is sent exactly as typed,
+/// after which the draft is gone.
+#[test]
+fn a_draft_survives_a_kill_and_is_sent_exactly() {
+    let Some(tmux) = Tmux::new("draft") else {
+        return;
+    };
+    let mut net = Net::new();
+    net.start_hub();
+    let a = net.node("nat", "全国中小企业协会", "national", "secretary");
+    let b = net.node("gd", "广东省中小企业协会", "provincial", "secretary");
+    let exit = net.dir.path().join("a.exit");
+    let title = "关于报送二〇二六年度工作总结的通知";
+    let lines = [
+        "各省级协会：",
+        "为做好联席会议年度工作总结，请于十二月二十日前报送本会年度工作总结，内容包括会员发展、维权服务、政策宣传三部分，并附会员统计表。🎉",
+        "逾期未报的，请说明原因。联席会议秘书处",
+    ];
+    tmux.start("a", (100, 30), &ui_command(&a.home, &exit));
+    tmux.wait_for("a", "connected", Duration::from_secs(15), |s| {
+        s.contains("已连接")
+    });
+    tmux.keys("a", &["n"]);
+    tmux.wait_for("a", "compose form", Duration::from_secs(5), |s| {
+        s.contains("撰写通报")
+    });
+    tmux.text("a", title);
+    tmux.keys("a", &["Tab", "Right", "Right", "Tab"]); // audience: provincial
+    for (i, l) in lines.iter().enumerate() {
+        if i > 0 {
+            tmux.keys("a", &["Enter"]);
+        }
+        tmux.text("a", l);
+    }
+    tmux.wait_for("a", "the last line typed", Duration::from_secs(5), |s| {
+        s.contains("联席会议秘书处")
+    });
+    std::thread::sleep(Duration::from_secs(1));
+    let home = a.home.display().to_string();
+    let killed = Command::new("pkill")
+        .args(["-KILL", "-f", &format!("lianxi --home {home}$")])
+        .status()
+        .unwrap();
+    assert!(killed.success(), "no lianxi process to kill");
+    tmux.wait_exit("a", Duration::from_secs(10));
+    assert_eq!(std::fs::read_to_string(&exit).unwrap().trim(), "137");
+
+    // Started again: the form offers the draft; Enter brings all of it back.
+    tmux.start("a2", (100, 30), &ui_command(&a.home, &exit));
+    tmux.wait_for("a2", "connected", Duration::from_secs(15), |s| {
+        s.contains("已连接")
+    });
+    tmux.keys("a2", &["n"]);
+    tmux.wait_for("a2", "the offered draft", Duration::from_secs(5), |s| {
+        s.contains("有未发送的草稿") && s.contains(title)
+    });
+    tmux.keys("a2", &["Enter"]);
+    tmux.wait_for("a2", "the restored form", Duration::from_secs(5), |s| {
+        !s.contains("有未发送的草稿") && s.contains("联席会议秘书处") && s.contains("省级")
+    });
+    tmux.keys("a2", &["C-s"]);
+    tmux.wait_for("a2", "sent notice", Duration::from_secs(10), |s| {
+        s.contains("已发出")
+    });
+    tmux.keys("a2", &["q"]);
+    tmux.wait_exit("a2", Duration::from_secs(10));
+
+    assert_eq!(a.ok(&["drafts"])["drafts"].as_array().unwrap().len(), 0);
+    b.ok(&["sync"]);
+    let list = b.ok(&["list"]);
+    let id = list["messages"][0]["id"].as_str().unwrap().to_owned();
+    let got = b.ok(&["show", &id]);
+    assert_eq!(got["title"], title);
+    assert_eq!(got["body"], lines.join("\n"));
+    assert_eq!(b.titles().len(), 1);
+}

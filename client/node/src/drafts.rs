@@ -16,7 +16,7 @@ use crate::{Result, now_ms};
 /// A form's content as a front end saves it. Attachments are files on disk
 /// (read when first saved) or files the draft already holds (matched by name
 /// and size), so a restored draft keeps its bytes even if the file is gone.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct DraftInput {
     /// The draft's id (a front end makes one per form with [`new_draft_id`]).
     pub id: String,

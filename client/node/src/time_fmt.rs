@@ -240,6 +240,22 @@ pub fn year(ms: i64) -> i32 {
     local(ms).map(|t| t.year()).unwrap_or(1970)
 }
 
+/// How long ago `elapsed` milliseconds is, for a person: "刚刚", "3 分钟前",
+/// "5 小时前", "2 天前" (or "just now", "3 min ago"…).
+pub fn ago(elapsed: i64, lang: crate::lang::Lang) -> String {
+    use crate::lang::Lang::{En, Zh};
+    let m = elapsed.max(0) / 60_000;
+    match (m, lang) {
+        (0, l) => l.pick("刚刚", "just now").to_owned(),
+        (m, Zh) if m < 60 => format!("{m} 分钟前"),
+        (m, En) if m < 60 => format!("{m} min ago"),
+        (m, Zh) if m < 48 * 60 => format!("{} 小时前", m / 60),
+        (m, En) if m < 48 * 60 => format!("{} h ago", m / 60),
+        (m, Zh) => format!("{} 天前", m / (24 * 60)),
+        (m, En) => format!("{} days ago", m / (24 * 60)),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -325,5 +341,15 @@ mod tests {
             let e = parse_input_in(&sh, junk, DayEdge::End).unwrap_err();
             assert_eq!(e.code, ErrorCode::BadRequest, "{junk:?}");
         }
+    }
+
+    #[test]
+    fn ago_reads_in_either_language() {
+        use crate::lang::Lang;
+        assert_eq!(ago(30_000, Lang::Zh), "刚刚");
+        assert_eq!(ago(5 * 60_000, Lang::Zh), "5 分钟前");
+        assert_eq!(ago(3 * 3_600_000, Lang::En), "3 h ago");
+        assert_eq!(ago(3 * 86_400_000, Lang::Zh), "3 天前");
+        assert_eq!(ago(-5, Lang::En), "just now");
     }
 }

@@ -25,27 +25,6 @@ fn draft_json(d: &Draft) -> Value {
     })
 }
 
-/// "3 分钟前" / "3 min ago".
-pub fn age(ms: i64) -> String {
-    let m = ms.max(0) / 60_000;
-    match (m, lang()) {
-        (0, _) => tr("刚刚", "just now").to_owned(),
-        (m, l) if m < 60 => l
-            .pick(&format!("{m} 分钟前"), &format!("{m} min ago"))
-            .to_owned(),
-        (m, l) if m < 48 * 60 => {
-            let h = m / 60;
-            l.pick(&format!("{h} 小时前"), &format!("{h} h ago"))
-                .to_owned()
-        }
-        (m, l) => {
-            let d = m / (24 * 60);
-            l.pick(&format!("{d} 天前"), &format!("{d} days ago"))
-                .to_owned()
-        }
-    }
-}
-
 pub async fn run(cmd: Option<DraftCmd>, home: &Home, json: bool) -> anyhow::Result<()> {
     let node = Node::open(home.clone())?;
     match cmd.unwrap_or(DraftCmd::List) {
@@ -68,7 +47,7 @@ pub async fn run(cmd: Option<DraftCmd>, home: &Home, json: bool) -> anyhow::Resu
                             "{}  {:<6}  {:<10}  {title}  [{} {}]",
                             &d.id[..d.id.len().min(13)],
                             tr(d.kind.zh(), d.kind.en()),
-                            age(now - d.updated_at),
+                            time_fmt::ago(now - d.updated_at, lang()),
                             d.body.chars().count(),
                             tr("字", "chars"),
                         )

@@ -74,6 +74,17 @@ pub struct Compose {
     pub attachments: Vec<(std::path::PathBuf, u64)>,
     /// Ask recipients to acknowledge (Ctrl-R).
     pub ack_required: bool,
+    /// The draft this form is saved into as it is typed (see
+    /// `tabs/bulletins/draft.rs`).
+    pub draft: String,
+    /// Changed since the last save, at this time (ms).
+    pub dirty_since: Option<i64>,
+    /// Esc on a form with something in it: keep, discard or go back?
+    pub leaving: bool,
+    /// The newest unsent bulletin draft, offered when the form opens empty.
+    pub offer: Option<Box<crate::archive::drafts::Draft>>,
+    /// An offer was made (or the form was restored): not offered again.
+    pub offered: bool,
 }
 
 impl Default for Compose {
@@ -90,6 +101,11 @@ impl Default for Compose {
             attach_input: Editor::new(true),
             attachments: vec![],
             ack_required: false,
+            draft: String::new(),
+            dirty_since: None,
+            leaving: false,
+            offer: None,
+            offered: false,
         }
     }
 }
@@ -139,6 +155,12 @@ pub struct App {
     pub bulletins: super::tabs::bulletins::list::ListView,
     pub directory: super::tabs::directory::DirectoryView,
     pub outbox: super::tabs::outbox::OutboxView,
+    /// Unsent drafts, newest first (the outbox tab lists them).
+    pub drafts: super::tabs::outbox::DraftsView,
+    /// The outbox tab shows the drafts instead of the outbox.
+    pub show_drafts: bool,
+    /// Drafts made in this session so far (makes each new draft id unique).
+    pub draft_seq: u64,
     pub cases: super::tabs::cases::CasesView,
     pub meetings: super::tabs::meetings::MeetingsView,
     pub detail: Option<MessageRow>,
@@ -167,6 +189,9 @@ impl App {
             bulletins: Default::default(),
             directory: Default::default(),
             outbox: Default::default(),
+            drafts: Default::default(),
+            show_drafts: false,
+            draft_seq: 0,
             cases: Default::default(),
             meetings: Default::default(),
             detail: None,

@@ -169,9 +169,12 @@ fn render_main(f: &mut Frame, app: &App, area: Rect) {
         .filter(|l| l.preset > 0)
         .map(|l| format!(" · {}", t.presets[l.preset]))
         .unwrap_or_default();
-    let block = Block::new()
+    let mut block = Block::new()
         .borders(Borders::ALL)
         .title(format!(" {}{filter} ", t.tabs[app.tab.index()]));
+    if app.tab == Tab::Outbox {
+        block = super::tabs::outbox::frame(app, block);
+    }
     let inner = block.inner(left);
     f.render_widget(block, left);
     let w = usize::from(inner.width);

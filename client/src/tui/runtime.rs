@@ -37,12 +37,42 @@ impl Drop for Restore {
     }
 }
 
+/// Writes of drafts (saving, deleting, sending one) run one after another in
+/// the order `update` asked for them, on their own task, so that a late save
+/// never brings back a draft just sent; the others run concurrently.
+fn draft_lane(
+    node: Arc<Node>,
+    net: mpsc::Sender<NetCmd>,
+    tx: mpsc::UnboundedSender<Msg>,
+) -> (mpsc::UnboundedSender<Effect>, tokio::task::JoinHandle<()>) {
+    let (lane, mut rx) = mpsc::unbounded_channel::<Effect>();
+    let task = tokio::spawn(async move {
+        while let Some(e) = rx.recv().await {
+            let send = |a: Action| {
+                let _ = tx.send(Msg::Action(a));
+            };
+            if let Err(e) = super::tabs::bulletins::effects::run(&node, &net, &send, e).await {
+                tracing::warn!(code = %e.code, reason = %e.message, "draft effect failed");
+            }
+        }
+    });
+    (lane, task)
+}
+
 fn run_effect(
     node: &Arc<Node>,
     net: &mpsc::Sender<NetCmd>,
     tx: &mpsc::UnboundedSender<Msg>,
+    lane: &mpsc::UnboundedSender<Effect>,
     effect: Effect,
 ) {
+    if matches!(
+        effect,
+        Effect::Queue { .. } | Effect::SaveDraft(..) | Effect::DeleteDraft(..)
+    ) {
+        let _ = lane.send(effect);
+        return;
+    }
     let (node, net, tx) = (node.clone(), net.clone(), tx.clone());
     tokio::spawn(async move {
         let send = |a: Action| {
@@ -65,7 +95,10 @@ fn run_effect(
                 | Effect::LoadReceipts(..)
                 | Effect::Acknowledge(..)
                 | Effect::CheckAttachment(..)
-                | Effect::Queue { .. }) => {
+                | Effect::Queue { .. }
+                | Effect::SaveDraft(..)
+                | Effect::DeleteDraft(..)
+                | Effect::LoadDrafts) => {
                     super::tabs::bulletins::effects::run(&node, &net, &send, e).await?
                 }
                 e @ (Effect::LoadCases { .. }
@@ -175,6 +208,7 @@ pub async fn run(node: Arc<Node>, lang: Lang) -> Result<()> {
         })
     };
 
+    let (lane, lane_task) = draft_lane(node.clone(), net_tx.clone(), tx.clone());
     let mut app = App::new(node.me.clone(), node.hub_addr().unwrap_or_default(), lang);
     app.now_ms = now_ms();
     app.crl_stale = node
@@ -197,7 +231,7 @@ pub async fn run(node: Arc<Node>, lang: Lang) -> Result<()> {
         Effect::LoadDirectory,
         Effect::LoadOutbox,
     ] {
-        run_effect(&node, &net_tx, &tx, e);
+        run_effect(&node, &net_tx, &tx, &lane, e);
     }
     terminal.draw(|f| render(f, &app)).map_err(term_err)?;
     while let Some(first) = rx.recv().await {
@@ -215,7 +249,7 @@ pub async fn run(node: Arc<Node>, lang: Lang) -> Result<()> {
             };
             if let Some(a) = action {
                 for e in update(&mut app, a) {
-                    run_effect(&node, &net_tx, &tx, e);
+                    run_effect(&node, &net_tx, &tx, &lane, e);
                 }
             }
         }
@@ -226,6 +260,14 @@ pub async fn run(node: Arc<Node>, lang: Lang) -> Result<()> {
     }
     stop.store(true, Ordering::Relaxed);
     ticker.abort();
+    // What was typed is written before the program ends.
+    drop(lane);
+    if tokio::time::timeout(Duration::from_secs(10), lane_task)
+        .await
+        .is_err()
+    {
+        tracing::error!("drafts were still being written at exit");
+    }
     drop(net_tx);
     let _ = tokio::time::timeout(Duration::from_secs(3), worker).await;
     Ok(())

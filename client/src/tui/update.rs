@@ -68,6 +68,14 @@ pub enum Action {
     Conn(ConnState),
     Arrived(MessageRow),
     Queued(Result<String, String>),
+    /// Unsent drafts, newest first.
+    DraftsLoaded(Vec<crate::archive::drafts::Draft>),
+    /// A draft could not be saved (why).
+    DraftNotSaved(String),
+    /// The outbox tab: show the drafts, or the outbox.
+    ToggleDrafts,
+    /// Delete the draft selected in the drafts list.
+    DeleteDraft,
     ReceiptsLoaded(crate::archive::bulletins::Receipts),
     /// Acknowledge the bulletin in the detail pane.
     Acknowledge,
@@ -135,7 +143,14 @@ pub enum Effect {
         body: String,
         attachments: Vec<std::path::PathBuf>,
         ack_required: bool,
+        /// The form's draft: saved with this content, then sent and deleted
+        /// in one transaction.
+        draft: String,
     },
+    /// Save a form's content as its draft.
+    SaveDraft(Box<crate::drafts::DraftInput>),
+    DeleteDraft(String),
+    LoadDrafts,
     LoadReceipts(String),
     Acknowledge(String),
     /// Check a file to attach (exists, size within the limit).
@@ -221,6 +236,12 @@ pub fn on_key(app: &App, key: KeyEvent) -> Option<Action> {
             _ => None,
         },
         Mode::Search(_) => editing(key),
+        Mode::Compose(c) if c.leaving => match key.code {
+            KeyCode::Char(ch) => Some(Action::Char(ch)),
+            KeyCode::Enter => Some(Action::Enter),
+            KeyCode::Esc => Some(Action::Back),
+            _ => None,
+        },
         Mode::Compose(c) => match key.code {
             KeyCode::Char('s') if ctrl => Some(Action::Submit),
             KeyCode::Char('r') if ctrl => Some(Action::ToggleAck),
@@ -259,13 +280,15 @@ pub fn on_key(app: &App, key: KeyEvent) -> Option<Action> {
             KeyCode::Char('t') if app.tab == Tab::Cases => Action::Typical,
             KeyCode::Char('e') if app.tab == Tab::Meetings => Action::EditAgenda,
             KeyCode::Char('y') if app.tab == Tab::Meetings => Action::Attend,
+            KeyCode::Char('d') if app.tab == Tab::Outbox => Action::ToggleDrafts,
+            KeyCode::Char('x') | KeyCode::Delete if app.tab == Tab::Outbox => Action::DeleteDraft,
             KeyCode::Esc => Action::Back,
             _ => return None,
         }),
     }
 }
 
-pub(super) fn notice(app: &mut App, text: impl Into<String>) {
+pub(crate) fn notice(app: &mut App, text: impl Into<String>) {
     app.notice = Some((text.into(), app.now_ms));
 }
 
@@ -339,6 +362,11 @@ fn normal(app: &mut App, action: Action, out: &mut Vec<Effect>) -> Mode {
     {
         return mode;
     }
+    if app.tab == Tab::Outbox
+        && let Some(mode) = super::tabs::outbox::normal(app, &action, out)
+    {
+        return mode;
+    }
     match action {
         Action::TypicalReady(Ok(v)) => return Mode::Typical(v),
         Action::TypicalReady(Err(e)) => notice(app, e),
@@ -397,7 +425,9 @@ fn normal(app: &mut App, action: Action, out: &mut Vec<Effect>) -> Mode {
         }
         Action::StartCompose => {
             out.push(Effect::LoadDirectory);
-            return Mode::Compose(Box::default());
+            out.push(Effect::LoadDrafts);
+            let c = super::tabs::bulletins::draft::new_form(app);
+            return Mode::Compose(Box::new(c));
         }
         other => common(app, other, out),
     }
@@ -468,6 +498,8 @@ pub(crate) fn common(app: &mut App, action: Action, out: &mut Vec<Effect>) {
             out.push(Effect::LoadOutbox);
         }
         Action::Queued(Err(e)) => notice(app, format!("{}: {e}", app.lang.t().send_failed)),
+        Action::DraftsLoaded(d) => app.drafts.loaded(d),
+        Action::DraftNotSaved(e) => notice(app, format!("{}: {e}", app.lang.t().draft_not_saved)),
         Action::Reminded(Ok(n)) => notice(app, format!("{} {n}", app.lang.t().reminded_n)),
         Action::Reminded(Err(e)) => notice(app, e),
         Action::ReceiptsLoaded(r) if app.detail.as_ref().is_some_and(|d| d.id == r.id) => {

@@ -2,6 +2,7 @@
 //! effects, and the compose form with its update.
 
 pub mod compose;
+pub mod draft;
 pub mod effects;
 pub mod list;
 pub mod view;
@@ -15,10 +16,21 @@ use crate::tui::widgets::editor::Editor;
 
 pub(crate) fn compose_update(
     app: &mut App,
-    mut c: Compose,
+    c: Compose,
     action: Action,
     out: &mut Vec<Effect>,
 ) -> Mode {
+    let (c, action) = match draft::before(app, c, action, out) {
+        Ok(go_on) => go_on,
+        Err(mode) => return mode,
+    };
+    let before = draft::content(&c);
+    let mode = form_update(app, c, action, out);
+    draft::after(app, &before, mode)
+}
+
+/// The form's own keys: fields, audience, attachments, sending.
+fn form_update(app: &mut App, mut c: Compose, action: Action, out: &mut Vec<Effect>) -> Mode {
     let t = app.lang.t();
     if let Some(sel) = c.picker {
         let n = app.directory.items.len();
@@ -41,7 +53,6 @@ pub(crate) fn compose_update(
     let options = audience_options().len();
     match action {
         Action::Back => return Mode::Normal,
-        Action::Quit => app.quit = true,
         Action::NextField | Action::PrevField => {
             let order = [
                 Field::Title,
@@ -73,6 +84,7 @@ pub(crate) fn compose_update(
                     body: c.body.text(),
                     attachments: c.attachments.iter().map(|(p, _)| p.clone()).collect(),
                     ack_required: c.ack_required,
+                    draft: c.draft.clone(),
                 });
                 return Mode::Normal;
             }

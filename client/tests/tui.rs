@@ -78,8 +78,8 @@ fn draft_id(a: &App) -> String {
     let Mode::Compose(c) = &a.mode else {
         panic!("compose")
     };
-    assert!(!c.draft.is_empty());
-    c.draft.clone()
+    assert!(!c.drafting.id.is_empty());
+    c.drafting.id.clone()
 }
 
 /// An app with a loaded bulletin list, directory and outbox, connected.

@@ -7,8 +7,8 @@
 
 use lianxi::archive::drafts::{Draft, DraftFile, DraftKind};
 use lianxi::tui::app::{App, Field, Mode, Tab};
+use lianxi::tui::drafting::DRAFT_SAVE_MS;
 use lianxi::tui::i18n::Lang;
-use lianxi::tui::tabs::bulletins::draft::DRAFT_SAVE_MS;
 use lianxi::tui::update::{Action, Effect, update};
 use lianxi_shared::{Audience, NodeId};
 
@@ -74,7 +74,7 @@ fn typing_is_saved_after_a_pause_and_on_quit() {
     let fx = update(&mut a, Action::Tick(T0 + DRAFT_SAVE_MS));
     let d = saved(&fx).expect("saved after the pause");
     assert_eq!(d.title, "关于");
-    assert_eq!(d.id, compose(&a).draft);
+    assert_eq!(d.id, compose(&a).drafting.id);
     // Nothing changed since: nothing to save.
     assert!(saved(&update(&mut a, Action::Tick(T0 + 5_000))).is_none());
     // Moving the cursor changes nothing either.
@@ -93,7 +93,7 @@ fn esc_on_a_filled_form_asks_keep_discard_or_back() {
     let mut a = app(Lang::Zh, (80, 24));
     // An empty form closes at once (and no empty draft is kept).
     update(&mut a, Action::StartCompose);
-    let id = compose(&a).draft.clone();
+    let id = compose(&a).drafting.id.clone();
     let fx = update(&mut a, Action::Back);
     assert!(matches!(a.mode, Mode::Normal));
     assert_eq!(fx, [Effect::DeleteDraft(id)]);
@@ -104,13 +104,13 @@ fn esc_on_a_filled_form_asks_keep_discard_or_back() {
     update(&mut a, Action::NextField);
     typed(&mut a, BODY);
     assert!(update(&mut a, Action::Back).is_empty());
-    assert!(compose(&a).leaving);
+    assert!(compose(&a).drafting.leaving);
     // Typing in the question does not reach the form.
     update(&mut a, Action::Char('x'));
     // Back to editing, everything still there.
     update(&mut a, Action::Back);
     let c = compose(&a);
-    assert!(!c.leaving);
+    assert!(!c.drafting.leaving);
     assert_eq!(
         (c.title.text(), c.body.text()),
         ("标题".into(), BODY.into())
@@ -125,7 +125,7 @@ fn esc_on_a_filled_form_asks_keep_discard_or_back() {
     // Discard: the draft is deleted.
     update(&mut a, Action::StartCompose);
     typed(&mut a, "不要了");
-    let id = compose(&a).draft.clone();
+    let id = compose(&a).drafting.id.clone();
     update(&mut a, Action::Back);
     let fx = update(&mut a, Action::Char('d'));
     assert_eq!(fx, [Effect::DeleteDraft(id)]);
@@ -137,11 +137,11 @@ fn an_empty_form_offers_the_newest_draft_and_restores_all_of_it() {
     let mut a = app(Lang::Zh, (80, 24));
     update(&mut a, Action::StartCompose);
     update(&mut a, Action::DraftsLoaded(vec![a_draft()]));
-    assert!(compose(&a).offer.is_some());
+    assert!(compose(&a).drafting.offer.is_some());
     update(&mut a, Action::Enter);
     let c = compose(&a);
-    assert!(c.offer.is_none());
-    assert_eq!(c.draft, a_draft().id);
+    assert!(c.drafting.offer.is_none());
+    assert_eq!(c.drafting.id, a_draft().id);
     assert_eq!(c.title.text(), "关于报送年度工作总结的通知");
     assert_eq!(c.body.text(), BODY);
     assert_eq!(c.focus, Field::Body);
@@ -168,10 +168,10 @@ fn an_empty_form_offers_the_newest_draft_and_restores_all_of_it() {
     update(&mut a, Action::DraftsLoaded(vec![a_draft()]));
     update(&mut a, Action::Back);
     let c = compose(&a);
-    assert!(c.offer.is_none() && c.title.is_empty() && c.draft != a_draft().id);
+    assert!(c.drafting.offer.is_none() && c.title.is_empty() && c.drafting.id != a_draft().id);
     // Not offered twice.
     update(&mut a, Action::DraftsLoaded(vec![a_draft()]));
-    assert!(compose(&a).offer.is_none());
+    assert!(compose(&a).drafting.offer.is_none());
 
     // Typing straight away turns it down too, and keeps the key.
     update(&mut a, Action::Back);
@@ -197,7 +197,7 @@ fn the_outbox_tab_lists_drafts_to_open_or_delete() {
     );
     update(&mut a, Action::Up);
     update(&mut a, Action::Open);
-    assert_eq!(compose(&a).draft, a_draft().id);
+    assert_eq!(compose(&a).drafting.id, a_draft().id);
     assert_eq!(compose(&a).body.text(), BODY);
 }
 
@@ -227,4 +227,137 @@ fn snapshots_of_the_draft_screens() {
             snap!(format!("drafts_list_{l}_{w}x{h}"), a);
         }
     }
+}
+
+fn effects_have_delete(fx: &[Effect], id: &str) -> bool {
+    fx.iter()
+        .any(|e| matches!(e, Effect::DeleteDraft(d) if d == id))
+}
+
+#[test]
+fn the_intake_form_keeps_its_draft_confidential_fields_and_all() {
+    let mut a = app(Lang::Zh, (80, 24));
+    a.me = directory()[1].clone(); // the hotline
+    update(&mut a, Action::GoTab(Tab::Cases));
+    let fx = update(&mut a, Action::StartCompose);
+    assert!(fx.contains(&Effect::LoadDrafts), "{fx:?}");
+    update(&mut a, Action::DraftsLoaded(vec![]));
+    typed(&mut a, "货款拖欠");
+    for _ in 0..3 {
+        update(&mut a, Action::NextField); // category, jurisdiction, enterprise
+    }
+    typed(&mut a, "某某五金有限公司");
+    let fx = update(&mut a, Action::Tick(T0 + DRAFT_SAVE_MS));
+    let d = saved(&fx).expect("saved after the pause").clone();
+    assert_eq!(d.kind, Some(DraftKind::CaseIntake));
+    assert_eq!(d.title, "货款拖欠");
+    assert_eq!(d.fields["enterprise"], "某某五金有限公司");
+    // Esc asks; keep.
+    update(&mut a, Action::Back);
+    let Mode::Intake(f) = &a.mode else { panic!() };
+    assert!(f.drafting.leaving);
+    let fx = update(&mut a, Action::Char('k'));
+    assert!(saved(&fx).is_some() && matches!(a.mode, Mode::Normal));
+
+    // Opened again: offered, and restored whole.
+    update(&mut a, Action::StartCompose);
+    let draft = Draft {
+        id: d.id.clone(),
+        kind: DraftKind::CaseIntake,
+        context: String::new(),
+        title: d.title.clone(),
+        body: "逾期一年未付。".into(),
+        fields: d.fields.clone(),
+        attachments: vec![],
+        created_at: T0,
+        updated_at: T0,
+    };
+    update(&mut a, Action::DraftsLoaded(vec![a_draft(), draft]));
+    let Mode::Intake(f) = &a.mode else { panic!() };
+    assert_eq!(
+        f.drafting.offer.as_ref().map(|o| o.kind),
+        Some(DraftKind::CaseIntake),
+        "a bulletin draft is not offered to the intake form"
+    );
+    update(&mut a, Action::Enter);
+    let Mode::Intake(f) = &a.mode else { panic!() };
+    assert_eq!(f.enterprise.text(), "某某五金有限公司");
+    assert_eq!(f.summary.text(), "逾期一年未付。");
+    assert_eq!(f.drafting.id, d.id);
+    // Registered: the draft goes.
+    let fx = update(&mut a, Action::IntakeDone(Ok("2026-HOTLINE-0001".into())));
+    assert!(effects_have_delete(&fx, &d.id), "{fx:?}");
+}
+
+#[test]
+fn the_typical_case_editor_keeps_edits_and_offers_them_for_the_same_case() {
+    use lianxi::cases::TypicalDraft;
+    use lianxi::tui::tabs::cases::TypicalView;
+    use lianxi_shared::case::Confidential;
+    let view = || {
+        TypicalView::new(
+            "case-1".into(),
+            "2026-HOTLINE-0001".into(),
+            TypicalDraft {
+                title: "某企业货款被拖欠案".into(),
+                body: "【已隐去】为整机厂供应结构件。".into(),
+            },
+            Confidential {
+                enterprise: "明辉精密五金".into(),
+                contact: "李经理".into(),
+            },
+        )
+    };
+    let mut a = app(Lang::Zh, (80, 24));
+    let fx = update(&mut a, Action::TypicalReady(Ok(Box::new(view()))));
+    assert!(fx.contains(&Effect::LoadDrafts));
+    update(&mut a, Action::DraftsLoaded(vec![]));
+    // Unchanged: Esc closes, nothing kept.
+    let Mode::Typical(v) = &a.mode else { panic!() };
+    let id = v.drafting.id.clone();
+    let fx = update(&mut a, Action::Back);
+    assert!(effects_have_delete(&fx, &id) && matches!(a.mode, Mode::Normal));
+
+    update(&mut a, Action::TypicalReady(Ok(Box::new(view()))));
+    update(&mut a, Action::DraftsLoaded(vec![]));
+    typed(&mut a, "经协会协调，已全部回款。");
+    let fx = update(&mut a, Action::Tick(T0 + DRAFT_SAVE_MS));
+    let d = saved(&fx).unwrap().clone();
+    assert_eq!(d.context, "case-1");
+    assert!(d.body.ends_with("经协会协调，已全部回款。"));
+
+    // The same case's editor opened again offers the edits.
+    update(&mut a, Action::Back);
+    update(&mut a, Action::Char('k'));
+    update(&mut a, Action::TypicalReady(Ok(Box::new(view()))));
+    let mut other_case = Draft {
+        id: "other".into(),
+        kind: DraftKind::Typical,
+        context: "case-2".into(),
+        title: "别的案例".into(),
+        body: String::new(),
+        fields: serde_json::json!({}),
+        attachments: vec![],
+        created_at: T0,
+        updated_at: T0 + 1,
+    };
+    let mine = Draft {
+        id: d.id.clone(),
+        kind: DraftKind::Typical,
+        context: "case-1".into(),
+        title: d.title.clone(),
+        body: d.body.clone(),
+        fields: d.fields.clone(),
+        attachments: vec![],
+        created_at: T0,
+        updated_at: T0,
+    };
+    other_case.updated_at = T0 + 5;
+    update(&mut a, Action::DraftsLoaded(vec![other_case, mine]));
+    update(&mut a, Action::Enter);
+    let Mode::Typical(v) = &a.mode else { panic!() };
+    assert_eq!(v.body.text(), d.body);
+    assert_eq!(v.drafting.id, d.id);
+    let fx = update(&mut a, Action::Published(Ok("id".into())));
+    assert!(effects_have_delete(&fx, &d.id));
 }

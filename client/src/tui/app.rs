@@ -74,17 +74,8 @@ pub struct Compose {
     pub attachments: Vec<(std::path::PathBuf, u64)>,
     /// Ask recipients to acknowledge (Ctrl-R).
     pub ack_required: bool,
-    /// The draft this form is saved into as it is typed (see
-    /// `tabs/bulletins/draft.rs`).
-    pub draft: String,
-    /// Changed since the last save, at this time (ms).
-    pub dirty_since: Option<i64>,
-    /// Esc on a form with something in it: keep, discard or go back?
-    pub leaving: bool,
-    /// The newest unsent bulletin draft, offered when the form opens empty.
-    pub offer: Option<Box<crate::archive::drafts::Draft>>,
-    /// An offer was made (or the form was restored): not offered again.
-    pub offered: bool,
+    /// Its draft, saved as it is typed (`tui/drafting.rs`).
+    pub drafting: super::drafting::DraftState,
 }
 
 impl Default for Compose {
@@ -101,11 +92,7 @@ impl Default for Compose {
             attach_input: Editor::new(true),
             attachments: vec![],
             ack_required: false,
-            draft: String::new(),
-            dirty_since: None,
-            leaving: false,
-            offer: None,
-            offered: false,
+            drafting: Default::default(),
         }
     }
 }

@@ -9,6 +9,7 @@
 //! style in `theme.rs`; every user-facing string in `i18n.rs`.
 
 pub mod app;
+pub mod drafting;
 pub mod i18n;
 pub mod render;
 pub mod runtime;

@@ -214,6 +214,15 @@ pub fn on_key(app: &App, key: KeyEvent) -> Option<Action> {
             _ => editing(key),
         }
     };
+    if super::drafting::of(&app.mode).is_some_and(|d| d.leaving) {
+        // The Esc question: keep (k, Enter), discard (d), back (Esc).
+        return match key.code {
+            KeyCode::Char(ch) => Some(Action::Char(ch)),
+            KeyCode::Enter => Some(Action::Enter),
+            KeyCode::Esc => Some(Action::Back),
+            _ => None,
+        };
+    }
     match &app.mode {
         Mode::Help => Some(Action::Back),
         Mode::Intake(f) => form(
@@ -236,12 +245,6 @@ pub fn on_key(app: &App, key: KeyEvent) -> Option<Action> {
             _ => None,
         },
         Mode::Search(_) => editing(key),
-        Mode::Compose(c) if c.leaving => match key.code {
-            KeyCode::Char(ch) => Some(Action::Char(ch)),
-            KeyCode::Enter => Some(Action::Enter),
-            KeyCode::Esc => Some(Action::Back),
-            _ => None,
-        },
         Mode::Compose(c) => match key.code {
             KeyCode::Char('s') if ctrl => Some(Action::Submit),
             KeyCode::Char('r') if ctrl => Some(Action::ToggleAck),
@@ -368,7 +371,11 @@ fn normal(app: &mut App, action: Action, out: &mut Vec<Effect>) -> Mode {
         return mode;
     }
     match action {
-        Action::TypicalReady(Ok(v)) => return Mode::Typical(v),
+        Action::TypicalReady(Ok(mut v)) => {
+            v.drafting = super::drafting::DraftState::new(app);
+            out.push(Effect::LoadDrafts);
+            return Mode::Typical(v);
+        }
         Action::TypicalReady(Err(e)) => notice(app, e),
         Action::Quit => app.quit = true,
         Action::NextTab => switch_tab(app, Tab::ALL[(app.tab.index() + 1) % 5], out),

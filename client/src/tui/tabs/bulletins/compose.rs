@@ -8,12 +8,12 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph};
 
-use crate::archive::drafts::Draft;
 use crate::tui::app::{App, Compose, Field, Mode, audience_options};
 use crate::tui::i18n::Strings;
 use crate::tui::render::{audience_label, popup};
 use crate::tui::tabs::bulletins::view::human_size;
 use crate::tui::theme::{bold, dim, selected};
+use crate::tui::widgets::draft_popup;
 use crate::tui::widgets::text::{fit, truncate, width};
 
 pub fn render_compose(f: &mut Frame, app: &App, area: Rect) {
@@ -40,11 +40,8 @@ pub fn render_compose(f: &mut Frame, app: &App, area: Rect) {
         (Field::Attachments, render_attachments(f, c, t, att_a)),
     ];
     render_hint(f, c, t, hint_a);
-    if c.leaving {
-        return render_leaving(f, t, area);
-    }
-    if let Some(d) = &c.offer {
-        return render_offer(f, app, t, area, d);
+    if draft_popup::render(f, app, &c.drafting, area) {
+        return;
     }
     match c.picker {
         // The real terminal cursor at the insertion point (input methods draw there).
@@ -211,44 +208,4 @@ fn render_picker(f: &mut Frame, app: &App, c: &Compose, t: &Strings, area: Rect,
         })
         .collect();
     f.render_widget(Paragraph::new(lines), pi);
-}
-
-/// Esc on a form with something in it: keep, discard, or back.
-fn render_leaving(f: &mut Frame, t: &Strings, area: Rect) {
-    let w = (width(t.leave_hint) + 4).max(30);
-    let inner = popup(
-        f,
-        area,
-        (u16::try_from(w).unwrap_or(60), 3),
-        format!(" {} ", t.leave_title),
-    );
-    let line = Line::styled(truncate(t.leave_hint, usize::from(inner.width)), bold());
-    f.render_widget(Paragraph::new(line), inner);
-}
-
-/// The newest unsent draft, offered when the form opens empty.
-fn render_offer(f: &mut Frame, app: &App, t: &Strings, area: Rect, d: &Draft) {
-    let inner = popup(f, area, (64, 6), format!(" {} ", t.offer_title));
-    let w = usize::from(inner.width);
-    let title = if d.title.trim().is_empty() {
-        t.untitled
-    } else {
-        d.title.as_str()
-    };
-    let first = d.body.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
-    let lines = vec![
-        Line::styled(truncate(title, w), bold()),
-        Line::styled(truncate(first, w), dim()),
-        Line::raw(truncate(
-            &format!(
-                "{} · {} {}",
-                crate::time_fmt::ago(app.now_ms - d.updated_at, app.lang),
-                d.body.chars().count(),
-                t.chars
-            ),
-            w,
-        )),
-        Line::styled(truncate(t.offer_hint, w), selected()),
-    ];
-    f.render_widget(Paragraph::new(lines), inner);
 }

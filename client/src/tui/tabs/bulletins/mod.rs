@@ -11,6 +11,7 @@ use crate::tui::i18n::Texts;
 use lianxi_shared::Audience;
 
 use crate::tui::app::{App, Compose, Field, Mode, audience_options};
+use crate::tui::drafting::{self, Drafted};
 use crate::tui::update::{Action, Effect, common, edit};
 use crate::tui::widgets::editor::Editor;
 
@@ -20,13 +21,13 @@ pub(crate) fn compose_update(
     action: Action,
     out: &mut Vec<Effect>,
 ) -> Mode {
-    let (c, action) = match draft::before(app, c, action, out) {
+    let (c, action) = match drafting::before(app, c, action, out) {
         Ok(go_on) => go_on,
         Err(mode) => return mode,
     };
-    let before = draft::content(&c);
+    let before = c.content();
     let mode = form_update(app, c, action, out);
-    draft::after(app, &before, mode)
+    drafting::after(app, &before, mode)
 }
 
 /// The form's own keys: fields, audience, attachments, sending.
@@ -84,7 +85,7 @@ fn form_update(app: &mut App, mut c: Compose, action: Action, out: &mut Vec<Effe
                     body: c.body.text(),
                     attachments: c.attachments.iter().map(|(p, _)| p.clone()).collect(),
                     ack_required: c.ack_required,
-                    draft: c.draft.clone(),
+                    draft: c.drafting.id.clone(),
                 });
                 return Mode::Normal;
             }

@@ -3,6 +3,7 @@
 //! Pure like the rest of `update`: archive and network work goes out as
 //! [`Effect`]s and comes back as [`Action`]s.
 
+pub mod draft;
 pub mod effects;
 pub mod view;
 
@@ -13,6 +14,7 @@ use lianxi_shared::case::{CaseCategory, CaseState, Confidential, Support, Urgenc
 use crate::archive::cases::CaseFile;
 use crate::cases::{Intake, TypicalDraft};
 use crate::tui::app::{App, Mode};
+use crate::tui::drafting::{self, Drafted};
 use crate::tui::update::{Action, Effect};
 use crate::tui::widgets::editor::Editor;
 
@@ -94,6 +96,8 @@ pub struct IntakeForm {
     pub urgency: usize,
     pub error: Option<String>,
     pub sending: bool,
+    /// Its draft, saved as it is typed (`tui/drafting.rs`).
+    pub drafting: crate::tui::drafting::DraftState,
 }
 
 impl Default for IntakeForm {
@@ -111,6 +115,7 @@ impl Default for IntakeForm {
             urgency: 0,
             error: None,
             sending: false,
+            drafting: Default::default(),
         }
     }
 }
@@ -172,6 +177,10 @@ pub struct TypicalView {
     pub leaks: usize,
     pub sending: bool,
     pub error: Option<String>,
+    /// The text as prepared (unchanged, nothing to keep as a draft).
+    pub prepared: (String, String),
+    /// Its draft, saved as it is edited (`tui/drafting.rs`).
+    pub drafting: crate::tui::drafting::DraftState,
 }
 
 impl TypicalView {
@@ -195,12 +204,14 @@ impl TypicalView {
             leaks: 0,
             sending: false,
             error: None,
+            prepared: (draft.title.clone(), draft.body.clone()),
+            drafting: Default::default(),
         };
         v.recheck();
         v
     }
 
-    fn recheck(&mut self) {
+    pub(crate) fn recheck(&mut self) {
         self.leaks = self
             .confidential
             .leaks(&format!("{}\n{}", self.title.text(), self.body.text()))
@@ -259,7 +270,12 @@ pub fn normal(app: &mut App, action: &Action, out: &mut Vec<Effect>) -> Option<M
         }
         Action::StartCompose => {
             out.push(Effect::LoadDirectory);
-            return Some(Mode::Intake(Box::default()));
+            out.push(Effect::LoadDrafts);
+            let form = IntakeForm {
+                drafting: crate::tui::drafting::DraftState::new(app),
+                ..IntakeForm::default()
+            };
+            return Some(Mode::Intake(Box::new(form)));
         }
         Action::Typical => {
             if let Some(s) = app.cases.selected_case() {
@@ -311,15 +327,25 @@ pub fn common(app: &mut App, action: Action, out: &mut Vec<Effect>) -> Option<Ac
     None
 }
 
-/// The intake form.
-pub fn intake(app: &mut App, mut form: IntakeForm, action: Action, out: &mut Vec<Effect>) -> Mode {
+/// The intake form, saved as its draft as it is typed.
+pub fn intake(app: &mut App, form: IntakeForm, action: Action, out: &mut Vec<Effect>) -> Mode {
+    let (form, action) = match drafting::before(app, form, action, out) {
+        Ok(go_on) => go_on,
+        Err(mode) => return mode,
+    };
+    let before = form.content();
+    let mode = intake_form(app, form, action, out);
+    drafting::after(app, &before, mode)
+}
+
+fn intake_form(app: &mut App, mut form: IntakeForm, action: Action, out: &mut Vec<Effect>) -> Mode {
     let pos = IntakeField::ALL
         .iter()
         .position(|f| *f == form.focus)
         .unwrap_or(0);
     let n = IntakeField::ALL.len();
     match action {
-        Action::Back | Action::Quit => return Mode::Normal,
+        Action::Back => return Mode::Normal,
         Action::NextField => form.focus = IntakeField::ALL[(pos + 1) % n],
         Action::PrevField => form.focus = IntakeField::ALL[(pos + n - 1) % n],
         Action::Left | Action::Right if form.focus.is_choice() => {
@@ -347,6 +373,7 @@ pub fn intake(app: &mut App, mut form: IntakeForm, action: Action, out: &mut Vec
             Err(m) => form.error = Some(m.to_owned()),
         },
         Action::IntakeDone(Ok(number)) => {
+            out.push(Effect::DeleteDraft(form.drafting.id.clone()));
             crate::tui::update::notice(app, format!("{} {number}", app.lang.cases().registered));
             out.push(Effect::LoadOutbox);
             load(app, out);
@@ -370,10 +397,21 @@ pub fn intake(app: &mut App, mut form: IntakeForm, action: Action, out: &mut Vec
     Mode::Intake(Box::new(form))
 }
 
-/// The typical-case preview: edit, see what remains confidential, publish.
-pub fn typical(app: &mut App, mut v: TypicalView, action: Action, out: &mut Vec<Effect>) -> Mode {
+/// The typical-case preview: edit, see what remains confidential, publish;
+/// saved as its draft as it is edited.
+pub fn typical(app: &mut App, v: TypicalView, action: Action, out: &mut Vec<Effect>) -> Mode {
+    let (v, action) = match drafting::before(app, v, action, out) {
+        Ok(go_on) => go_on,
+        Err(mode) => return mode,
+    };
+    let before = v.content();
+    let mode = typical_view(app, v, action, out);
+    drafting::after(app, &before, mode)
+}
+
+fn typical_view(app: &mut App, mut v: TypicalView, action: Action, out: &mut Vec<Effect>) -> Mode {
     match action {
-        Action::Back | Action::Quit => return Mode::Normal,
+        Action::Back => return Mode::Normal,
         Action::NextField | Action::PrevField => v.on_title = !v.on_title,
         Action::Submit if !v.sending => {
             if v.leaks > 0 {
@@ -387,6 +425,7 @@ pub fn typical(app: &mut App, mut v: TypicalView, action: Action, out: &mut Vec<
             }
         }
         Action::Published(Ok(_)) => {
+            out.push(Effect::DeleteDraft(v.drafting.id.clone()));
             crate::tui::update::notice(app, app.lang.cases().published);
             out.push(Effect::LoadOutbox);
             return Mode::Normal;

@@ -362,6 +362,9 @@ pub fn render_intake(f: &mut Frame, app: &App, area: Rect) {
             rows[8],
         );
     }
+    if crate::tui::widgets::draft_popup::render(f, app, &form.drafting, area) {
+        return;
+    }
     if let Some(p) = cursor {
         f.set_cursor_position(p);
     }
@@ -429,5 +432,8 @@ fn render_typical_view(f: &mut Frame, app: &App, v: &TypicalView, area: Rect) {
             body_a.y + (layout.cursor.0 - top) as u16,
         )
     };
+    if crate::tui::widgets::draft_popup::render(f, app, &v.drafting, area) {
+        return;
+    }
     f.set_cursor_position(p);
 }

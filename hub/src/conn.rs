@@ -15,7 +15,7 @@ use rustls_pki_types::CertificateDer;
 use tokio::sync::{Notify, mpsc};
 
 use crate::server::{Live, Shared};
-use crate::store::{DeliveryRow, Inserted, NewEnvelope};
+use crate::store::{DeliveryRow, HubStore, Inserted, NewEnvelope};
 
 /// Application close codes.
 const CLOSE_OK: u32 = 0;

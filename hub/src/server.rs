@@ -16,7 +16,7 @@ use tokio::task::JoinHandle;
 use crate::config::HubConfig;
 use crate::directory::Snapshot;
 use crate::metrics::{self, Metrics};
-use crate::store::{Store, StoreLimits};
+use crate::store::{HubStore, Store, StoreLimits};
 use crate::tls::{self, TlsMaterial};
 
 pub(crate) struct Live {
@@ -175,8 +175,7 @@ impl Shared {
             held,
             connections: connections as i64,
             connected_nodes: connected_nodes as i64,
-            db_bytes: std::fs::metadata(Store::db_path(&self.config.data))
-                .map_or(0, |m| m.len() as i64),
+            db_bytes: self.store.size_bytes().map_or(0, |n| n as i64),
             crl_age_secs: self
                 .crl
                 .read()

@@ -1,25 +1,29 @@
-//! The hub's store-and-forward storage: SQLite in WAL mode with one writer thread.
+//! The hub's store-and-forward storage, behind one seam ([`HubStore`]): what
+//! the hub needs of its database, whatever the database. Each backend keeps
+//! the same promises, checked by one conformance suite
+//! (`hub/tests/conformance.rs`) run against every backend:
+//! - a send is acknowledged only once it is durable (many sends may share one
+//!   commit);
+//! - an id is stored once: the same envelope again is a duplicate, another
+//!   envelope with that id is refused as replayed;
+//! - a sender's queue to each recipient is held to its quota;
+//! - each recipient's deliveries are numbered in commit order, and a fetch
+//!   after a number never skips one committed later;
+//! - an embargoed delivery is held until its time and released once.
 //!
-//! Every write goes through the writer thread, which groups whatever is queued
-//! into one transaction and commits it with `synchronous=FULL` before answering
-//! any of the callers: a send is acknowledged only once it is durable, and many
-//! sends share one fsync. Reads use a small pool of read connections on tokio's
-//! blocking threads, never on the async reactor.
+//! `sqlite/` is the embedded default (one hub, nothing to install).
 
-mod reads;
-pub mod schema;
-mod writer;
+pub mod sqlite;
 
-use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex};
+use std::future::Future;
 
 use lianxi_shared::{ErrorCode, MessageId, NodeId, ProtoError};
-use rusqlite::{Connection, OpenFlags};
+use serde::Serialize;
 
 use crate::metrics::CommitMetrics;
-use tokio::sync::{mpsc, oneshot};
 
-pub use reads::{DeliveryRow, NodeStatus};
+pub use sqlite::SqliteStore;
+pub use sqlite::status;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -114,183 +118,145 @@ pub enum Inserted {
     Duplicate,
 }
 
-pub(crate) enum Op {
-    Insert(
-        Box<NewEnvelope>,
-        i64,
-        oneshot::Sender<Result<Inserted, StoreError>>,
-    ),
-    Ack(NodeId, Vec<u64>, oneshot::Sender<Result<usize, StoreError>>),
-    Register(
-        NodeId,
-        Vec<u8>,
-        i64,
-        oneshot::Sender<Result<(), StoreError>>,
-    ),
-    Release(i64, oneshot::Sender<Result<Vec<NodeId>, StoreError>>),
+/// One queued delivery with its envelope.
+#[derive(Debug)]
+pub struct DeliveryRow {
+    pub seq: u64,
+    pub header: Vec<u8>,
+    pub sig: Vec<u8>,
+    pub body: Vec<u8>,
+    pub wrap: Vec<u8>,
 }
 
+/// A node as the store knows it, for `lianxi-hub status`.
+#[derive(Debug, Serialize)]
+pub struct NodeStatus {
+    pub node_id: String,
+    pub first_seen: i64,
+    pub last_seen: i64,
+    /// Deliveries waiting for the node.
+    pub queued: i64,
+    /// Embargoed deliveries not yet released.
+    pub held: i64,
+}
+
+/// What the hub needs of its storage. Every method is durable when it
+/// returns `Ok`, and safe to call from any task.
+pub trait HubStore: Clone + Send + Sync + 'static {
+    /// Store an envelope and its deliveries (or hold them until
+    /// `not_before`), within the quotas; a duplicate changes nothing.
+    fn insert(
+        &self,
+        env: NewEnvelope,
+        now: i64,
+    ) -> impl Future<Output = Result<Inserted, StoreError>> + Send;
+    /// A node has stored these deliveries: drop them. Returns how many were.
+    fn ack(
+        &self,
+        node: NodeId,
+        seqs: Vec<u64>,
+    ) -> impl Future<Output = Result<usize, StoreError>> + Send;
+    /// Record a node's certificate (on every connection).
+    fn register(
+        &self,
+        node: NodeId,
+        cert: Vec<u8>,
+        now: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Queue the embargoed deliveries that are due; returns who got some.
+    fn release(&self, now: i64) -> impl Future<Output = Result<Vec<NodeId>, StoreError>> + Send;
+    /// Up to `limit` of a node's deliveries after `after`, in order,
+    /// stopping once `max_bytes` of them are read.
+    fn fetch(
+        &self,
+        node: NodeId,
+        after: u64,
+        limit: usize,
+        max_bytes: usize,
+    ) -> impl Future<Output = Result<Vec<DeliveryRow>, StoreError>> + Send;
+    /// When the next embargo ends, if any is held.
+    fn next_release(&self) -> impl Future<Output = Result<Option<i64>, StoreError>> + Send;
+    /// Every node's last certificate.
+    fn node_certs(&self)
+    -> impl Future<Output = Result<Vec<(NodeId, Vec<u8>)>, StoreError>> + Send;
+    /// Deliveries queued and held, over all nodes.
+    fn queue_totals(&self) -> impl Future<Output = Result<(i64, i64), StoreError>> + Send;
+    /// Commit batch sizes and durations, for `/metrics`.
+    fn commit_metrics(&self) -> CommitMetrics;
+    /// The size of what the store holds on disk, if it knows.
+    fn size_bytes(&self) -> Option<u64>;
+}
+
+/// The store a hub runs on.
 #[derive(Clone)]
-pub struct Store {
-    tx: mpsc::Sender<Op>,
-    pool: Arc<reads::ReadPool>,
-    commits: CommitMetrics,
-}
-
-pub(crate) fn open_conn(path: &Path, write: bool) -> Result<Connection, StoreError> {
-    let flags = if write {
-        OpenFlags::SQLITE_OPEN_READ_WRITE
-            | OpenFlags::SQLITE_OPEN_CREATE
-            | OpenFlags::SQLITE_OPEN_NO_MUTEX
-    } else {
-        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
-    };
-    let conn = Connection::open_with_flags(path, flags)?;
-    conn.busy_timeout(std::time::Duration::from_secs(10))?;
-    if write {
-        schema::check(&conn)?;
-        let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
-        if mode != "wal" {
-            return Err(StoreError::Corrupt(format!(
-                "cannot enable WAL (journal_mode={mode})"
-            )));
-        }
-        conn.pragma_update(None, "synchronous", "FULL")?;
-    }
-    Ok(conn)
+pub enum Store {
+    Sqlite(SqliteStore),
 }
 
 impl Store {
-    pub fn db_path(data: &Path) -> PathBuf {
-        data.join("hub.db")
-    }
-
-    /// Open (or create) the store in `data`, checking that an existing file is a
-    /// hub database this version understands. Must be called inside a tokio runtime.
-    pub fn open(data: &Path) -> Result<Store, StoreError> {
+    /// Open (or create) the embedded store in `data`. Must be called inside a
+    /// tokio runtime.
+    pub fn open(data: &std::path::Path) -> Result<Store, StoreError> {
         Self::open_limited(data, StoreLimits::default())
     }
 
-    /// Open with limits. At `max_db_bytes`, writes fail with
-    /// [`StoreError::Full`]; over a queue quota, with [`StoreError::QueueFull`];
+    /// The embedded store, with limits: at `max_db_bytes` writes fail with
+    /// [`StoreError::Full`], over a queue quota with [`StoreError::QueueFull`];
     /// either way nothing already stored is touched.
-    pub fn open_limited(data: &Path, limits: StoreLimits) -> Result<Store, StoreError> {
-        let max_db_bytes = limits.max_db_bytes;
-        std::fs::create_dir_all(data)
-            .map_err(|e| StoreError::Corrupt(format!("{}: {e}", data.display())))?;
-        let path = Self::db_path(data);
-        let mut conn = open_conn(&path, true)?;
-        schema::migrate(&mut conn)?;
-        if max_db_bytes > 0 {
-            let page: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
-            let pages = (max_db_bytes as i64 / page.max(512)).max(16);
-            let _: i64 = conn.query_row(&format!("PRAGMA max_page_count = {pages}"), [], |r| {
-                r.get(0)
-            })?;
+    pub fn open_limited(data: &std::path::Path, limits: StoreLimits) -> Result<Store, StoreError> {
+        SqliteStore::open_limited(data, limits).map(Store::Sqlite)
+    }
+
+    /// The embedded store's database file in `data`.
+    pub fn db_path(data: &std::path::Path) -> std::path::PathBuf {
+        SqliteStore::db_path(data)
+    }
+}
+
+/// Each method to the backend in use.
+macro_rules! each {
+    ($self:ident, $s:ident => $e:expr) => {
+        match $self {
+            Store::Sqlite($s) => $e,
         }
-        let (tx, rx) = mpsc::channel(4096);
-        let commits = CommitMetrics::default();
-        let observed = commits.clone();
-        std::thread::Builder::new()
-            .name("hub-store-writer".into())
-            .spawn(move || writer::run(conn, rx, limits, observed))
-            .map_err(|e| StoreError::Corrupt(format!("cannot start writer: {e}")))?;
-        Ok(Store {
-            tx,
-            pool: Arc::new(reads::ReadPool {
-                path,
-                idle: Mutex::new(Vec::new()),
-            }),
-            commits,
-        })
-    }
+    };
+}
 
-    /// The writer's commit sizes and durations, for `/metrics`.
-    pub fn commit_metrics(&self) -> CommitMetrics {
-        self.commits.clone()
+impl HubStore for Store {
+    async fn insert(&self, env: NewEnvelope, now: i64) -> Result<Inserted, StoreError> {
+        each!(self, s => s.insert(env, now).await)
     }
-
-    /// Deliveries queued and held (embargo) for all nodes.
-    pub async fn queue_totals(&self) -> Result<(i64, i64), StoreError> {
-        self.read(reads::totals).await
+    async fn ack(&self, node: NodeId, seqs: Vec<u64>) -> Result<usize, StoreError> {
+        each!(self, s => s.ack(node, seqs).await)
     }
-
-    async fn call<T>(
-        &self,
-        op: impl FnOnce(oneshot::Sender<Result<T, StoreError>>) -> Op,
-    ) -> Result<T, StoreError> {
-        let (reply, rx) = oneshot::channel();
-        self.tx
-            .send(op(reply))
-            .await
-            .map_err(|_| StoreError::Closed)?;
-        rx.await.map_err(|_| StoreError::Closed)?
+    async fn register(&self, node: NodeId, cert: Vec<u8>, now: i64) -> Result<(), StoreError> {
+        each!(self, s => s.register(node, cert, now).await)
     }
-
-    /// Store an envelope and its deliveries durably.
-    pub async fn insert(&self, env: NewEnvelope, now: i64) -> Result<Inserted, StoreError> {
-        self.call(|r| Op::Insert(Box::new(env), now, r)).await
+    async fn release(&self, now: i64) -> Result<Vec<NodeId>, StoreError> {
+        each!(self, s => s.release(now).await)
     }
-
-    /// A node has stored these deliveries: drop them. Returns how many were removed.
-    pub async fn ack(&self, node: NodeId, seqs: Vec<u64>) -> Result<usize, StoreError> {
-        self.call(|r| Op::Ack(node, seqs, r)).await
-    }
-
-    /// Record a node's certificate (on every connection).
-    pub async fn register(&self, node: NodeId, cert: Vec<u8>, now: i64) -> Result<(), StoreError> {
-        self.call(|r| Op::Register(node, cert, now, r)).await
-    }
-
-    /// Move embargoed deliveries that are due into the queues; returns who got some.
-    pub async fn release(&self, now: i64) -> Result<Vec<NodeId>, StoreError> {
-        self.call(|r| Op::Release(now, r)).await
-    }
-
-    async fn read<T: Send + 'static>(
-        &self,
-        f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
-    ) -> Result<T, StoreError> {
-        let pool = self.pool.clone();
-        tokio::task::spawn_blocking(move || pool.with(f))
-            .await
-            .map_err(|_| StoreError::Closed)?
-    }
-
-    /// Up to `limit` deliveries after `after`, stopping once `max_bytes` of them are read.
-    pub async fn fetch(
+    async fn fetch(
         &self,
         node: NodeId,
         after: u64,
         limit: usize,
         max_bytes: usize,
     ) -> Result<Vec<DeliveryRow>, StoreError> {
-        self.read(move |c| reads::fetch(c, &node, after, limit, max_bytes))
-            .await
+        each!(self, s => s.fetch(node, after, limit, max_bytes).await)
     }
-
-    pub async fn next_release(&self) -> Result<Option<i64>, StoreError> {
-        self.read(reads::next_release).await
+    async fn next_release(&self) -> Result<Option<i64>, StoreError> {
+        each!(self, s => s.next_release().await)
     }
-
-    pub async fn node_certs(&self) -> Result<Vec<(NodeId, Vec<u8>)>, StoreError> {
-        self.read(reads::node_certs).await
+    async fn node_certs(&self) -> Result<Vec<(NodeId, Vec<u8>)>, StoreError> {
+        each!(self, s => s.node_certs().await)
     }
-}
-
-/// Status of a hub's data directory, read without starting the hub.
-pub fn status(data: &Path) -> Result<Vec<NodeStatus>, StoreError> {
-    let path = Store::db_path(data);
-    if !path.exists() {
-        return Err(StoreError::Foreign(format!(
-            "{} does not exist",
-            path.display()
-        )));
+    async fn queue_totals(&self) -> Result<(i64, i64), StoreError> {
+        each!(self, s => s.queue_totals().await)
     }
-    let conn = open_conn(&path, false)?;
-    let app: i64 = conn.query_row("PRAGMA application_id", [], |r| r.get(0))?;
-    if app != schema::APPLICATION_ID {
-        return Err(StoreError::Foreign(format!("application_id {app:#x}")));
+    fn commit_metrics(&self) -> CommitMetrics {
+        each!(self, s => s.commit_metrics())
     }
-    reads::status(&conn)
+    fn size_bytes(&self) -> Option<u64> {
+        each!(self, s => s.size_bytes())
+    }
 }

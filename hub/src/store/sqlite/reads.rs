@@ -5,9 +5,9 @@ use std::sync::Mutex;
 
 use lianxi_shared::NodeId;
 use rusqlite::{Connection, OptionalExtension, params};
-use serde::Serialize;
 
-use super::{StoreError, open_conn};
+use super::open_conn;
+use crate::store::{DeliveryRow, NodeStatus, StoreError};
 
 pub(crate) struct ReadPool {
     pub path: PathBuf,
@@ -32,16 +32,6 @@ impl ReadPool {
         }
         out
     }
-}
-
-/// One queued delivery with its envelope.
-#[derive(Debug)]
-pub struct DeliveryRow {
-    pub seq: u64,
-    pub header: Vec<u8>,
-    pub sig: Vec<u8>,
-    pub body: Vec<u8>,
-    pub wrap: Vec<u8>,
 }
 
 pub(crate) fn fetch(
@@ -100,17 +90,6 @@ pub(crate) fn node_certs(c: &Connection) -> Result<Vec<(NodeId, Vec<u8>)>, Store
         }
     }
     Ok(out)
-}
-
-#[derive(Debug, Serialize)]
-pub struct NodeStatus {
-    pub node_id: String,
-    pub first_seen: i64,
-    pub last_seen: i64,
-    /// Deliveries waiting for the node.
-    pub queued: i64,
-    /// Embargoed deliveries not yet released.
-    pub held: i64,
 }
 
 pub(crate) fn status(c: &Connection) -> Result<Vec<NodeStatus>, StoreError> {

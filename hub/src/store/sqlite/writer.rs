@@ -6,7 +6,8 @@ use tokio::sync::{mpsc, oneshot};
 
 use crate::metrics::CommitMetrics;
 
-use super::{Inserted, NewEnvelope, Op, StoreError, StoreLimits};
+use super::Op;
+use crate::store::{Inserted, NewEnvelope, StoreError, StoreLimits};
 
 /// Largest number of operations grouped into one commit.
 const MAX_BATCH: usize = 1024;

@@ -1,0 +1,202 @@
+//! The embedded store: SQLite in WAL mode with one writer thread.
+//!
+//! Every write goes through the writer thread, which groups whatever is queued
+//! into one transaction and commits it with `synchronous=FULL` before answering
+//! any of the callers: a send is acknowledged only once it is durable, and many
+//! sends share one fsync. Reads use a small pool of read connections on tokio's
+//! blocking threads, never on the async reactor.
+
+mod reads;
+pub mod schema;
+mod writer;
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use lianxi_shared::NodeId;
+use rusqlite::{Connection, OpenFlags};
+use tokio::sync::{mpsc, oneshot};
+
+use super::{DeliveryRow, HubStore, Inserted, NewEnvelope, NodeStatus, StoreError, StoreLimits};
+use crate::metrics::CommitMetrics;
+
+pub(crate) enum Op {
+    Insert(
+        Box<NewEnvelope>,
+        i64,
+        oneshot::Sender<Result<Inserted, StoreError>>,
+    ),
+    Ack(NodeId, Vec<u64>, oneshot::Sender<Result<usize, StoreError>>),
+    Register(
+        NodeId,
+        Vec<u8>,
+        i64,
+        oneshot::Sender<Result<(), StoreError>>,
+    ),
+    Release(i64, oneshot::Sender<Result<Vec<NodeId>, StoreError>>),
+}
+
+/// The embedded store: SQLite in WAL mode with one writer thread.
+#[derive(Clone)]
+pub struct SqliteStore {
+    tx: mpsc::Sender<Op>,
+    path: PathBuf,
+    pool: Arc<reads::ReadPool>,
+    commits: CommitMetrics,
+}
+
+pub(crate) fn open_conn(path: &Path, write: bool) -> Result<Connection, StoreError> {
+    let flags = if write {
+        OpenFlags::SQLITE_OPEN_READ_WRITE
+            | OpenFlags::SQLITE_OPEN_CREATE
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    } else {
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX
+    };
+    let conn = Connection::open_with_flags(path, flags)?;
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    if write {
+        schema::check(&conn)?;
+        let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
+        if mode != "wal" {
+            return Err(StoreError::Corrupt(format!(
+                "cannot enable WAL (journal_mode={mode})"
+            )));
+        }
+        conn.pragma_update(None, "synchronous", "FULL")?;
+    }
+    Ok(conn)
+}
+
+impl SqliteStore {
+    pub fn db_path(data: &Path) -> PathBuf {
+        data.join("hub.db")
+    }
+
+    /// Open (or create) the store in `data` with limits, checking that an
+    /// existing file is a hub database this version understands. At
+    /// `max_db_bytes`, writes fail with [`StoreError::Full`]; over a queue
+    /// quota, with [`StoreError::QueueFull`]; either way nothing already
+    /// stored is touched. Must be called inside a tokio runtime.
+    pub fn open_limited(data: &Path, limits: StoreLimits) -> Result<SqliteStore, StoreError> {
+        let max_db_bytes = limits.max_db_bytes;
+        std::fs::create_dir_all(data)
+            .map_err(|e| StoreError::Corrupt(format!("{}: {e}", data.display())))?;
+        let path = Self::db_path(data);
+        let mut conn = open_conn(&path, true)?;
+        schema::migrate(&mut conn)?;
+        if max_db_bytes > 0 {
+            let page: i64 = conn.query_row("PRAGMA page_size", [], |r| r.get(0))?;
+            let pages = (max_db_bytes as i64 / page.max(512)).max(16);
+            let _: i64 = conn.query_row(&format!("PRAGMA max_page_count = {pages}"), [], |r| {
+                r.get(0)
+            })?;
+        }
+        let (tx, rx) = mpsc::channel(4096);
+        let commits = CommitMetrics::default();
+        let observed = commits.clone();
+        std::thread::Builder::new()
+            .name("hub-store-writer".into())
+            .spawn(move || writer::run(conn, rx, limits, observed))
+            .map_err(|e| StoreError::Corrupt(format!("cannot start writer: {e}")))?;
+        Ok(SqliteStore {
+            tx,
+            path: path.clone(),
+            pool: Arc::new(reads::ReadPool {
+                path,
+                idle: Mutex::new(Vec::new()),
+            }),
+            commits,
+        })
+    }
+}
+
+impl HubStore for SqliteStore {
+    fn commit_metrics(&self) -> CommitMetrics {
+        self.commits.clone()
+    }
+
+    fn size_bytes(&self) -> Option<u64> {
+        std::fs::metadata(&self.path).ok().map(|m| m.len())
+    }
+
+    async fn queue_totals(&self) -> Result<(i64, i64), StoreError> {
+        self.read(reads::totals).await
+    }
+
+    async fn insert(&self, env: NewEnvelope, now: i64) -> Result<Inserted, StoreError> {
+        self.call(|r| Op::Insert(Box::new(env), now, r)).await
+    }
+
+    async fn ack(&self, node: NodeId, seqs: Vec<u64>) -> Result<usize, StoreError> {
+        self.call(|r| Op::Ack(node, seqs, r)).await
+    }
+
+    async fn register(&self, node: NodeId, cert: Vec<u8>, now: i64) -> Result<(), StoreError> {
+        self.call(|r| Op::Register(node, cert, now, r)).await
+    }
+
+    async fn release(&self, now: i64) -> Result<Vec<NodeId>, StoreError> {
+        self.call(|r| Op::Release(now, r)).await
+    }
+
+    async fn fetch(
+        &self,
+        node: NodeId,
+        after: u64,
+        limit: usize,
+        max_bytes: usize,
+    ) -> Result<Vec<DeliveryRow>, StoreError> {
+        self.read(move |c| reads::fetch(c, &node, after, limit, max_bytes))
+            .await
+    }
+
+    async fn next_release(&self) -> Result<Option<i64>, StoreError> {
+        self.read(reads::next_release).await
+    }
+
+    async fn node_certs(&self) -> Result<Vec<(NodeId, Vec<u8>)>, StoreError> {
+        self.read(reads::node_certs).await
+    }
+}
+
+impl SqliteStore {
+    async fn call<T>(
+        &self,
+        op: impl FnOnce(oneshot::Sender<Result<T, StoreError>>) -> Op,
+    ) -> Result<T, StoreError> {
+        let (reply, rx) = oneshot::channel();
+        self.tx
+            .send(op(reply))
+            .await
+            .map_err(|_| StoreError::Closed)?;
+        rx.await.map_err(|_| StoreError::Closed)?
+    }
+
+    async fn read<T: Send + 'static>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || pool.with(f))
+            .await
+            .map_err(|_| StoreError::Closed)?
+    }
+}
+
+/// Status of a hub's data directory, read without starting the hub.
+pub fn status(data: &Path) -> Result<Vec<NodeStatus>, StoreError> {
+    let path = SqliteStore::db_path(data);
+    if !path.exists() {
+        return Err(StoreError::Foreign(format!(
+            "{} does not exist",
+            path.display()
+        )));
+    }
+    let conn = open_conn(&path, false)?;
+    let app: i64 = conn.query_row("PRAGMA application_id", [], |r| r.get(0))?;
+    if app != schema::APPLICATION_ID {
+        return Err(StoreError::Foreign(format!("application_id {app:#x}")));
+    }
+    reads::status(&conn)
+}

@@ -1,0 +1,261 @@
+//! The store conformance suite: every promise the hub relies on from its
+//! storage, checked the same way against each backend (`HubStore`). A new
+//! backend runs `all` against a fresh, empty store of its own.
+
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeSet;
+
+use lianxi_hub::store::{HubStore, Inserted, NewEnvelope, Store, StoreError, StoreLimits};
+use lianxi_shared::{MessageId, NodeId};
+
+const NOW: i64 = 1_795_000_000_000;
+
+fn id(s: &str) -> NodeId {
+    NodeId::new(s).unwrap()
+}
+
+fn env(i: u32, from: &str, to: &[&str], size: usize) -> NewEnvelope {
+    let b = i.to_be_bytes();
+    let mut r = [0u8; 16];
+    r[..4].copy_from_slice(&b);
+    NewEnvelope {
+        id: MessageId::new_v7(NOW + i64::from(i), r),
+        sender: id(from),
+        digest: [b[3]; 32],
+        header: vec![b[3]; 64],
+        sig: [b[3]; 64],
+        body: vec![b[3]; size],
+        created_at: NOW,
+        not_before: None,
+        deliveries: to.iter().map(|n| (id(n), vec![7; 100])).collect(),
+    }
+}
+
+async fn seqs<S: HubStore>(s: &S, node: &str) -> Vec<u64> {
+    s.fetch(id(node), 0, 10_000, usize::MAX)
+        .await
+        .unwrap()
+        .iter()
+        .map(|r| r.seq)
+        .collect()
+}
+
+/// Every check, each on a fresh store from `open` (which takes the limits).
+pub async fn all<S: HubStore>(open: impl Fn(StoreLimits) -> S) {
+    order_and_windows(open(StoreLimits::default())).await;
+    duplicates_and_replays(open(StoreLimits::default())).await;
+    acks(open(StoreLimits::default())).await;
+    quotas(open(StoreLimits {
+        queue_count_per_pair: 2,
+        queue_bytes_per_pair: 0,
+        max_db_bytes: 0,
+    }))
+    .await;
+    byte_quotas(open(StoreLimits {
+        queue_count_per_pair: 0,
+        queue_bytes_per_pair: 5_000,
+        max_db_bytes: 0,
+    }))
+    .await;
+    embargoes(open(StoreLimits::default())).await;
+    certificates(open(StoreLimits::default())).await;
+    concurrent_senders(open(StoreLimits::default())).await;
+}
+
+/// A recipient's deliveries come in commit order; a fetch after a number,
+/// with a limit or a byte budget, returns the next ones; others get nothing.
+async fn order_and_windows<S: HubStore>(s: S) {
+    for i in 1..=5 {
+        let r = s.insert(env(i, "a", &["b"], 1_000), NOW).await.unwrap();
+        assert_eq!(
+            r,
+            Inserted::Stored {
+                ready: vec![id("b")],
+                held: false
+            }
+        );
+    }
+    let all = s.fetch(id("b"), 0, 100, usize::MAX).await.unwrap();
+    assert_eq!(all.len(), 5);
+    assert!(all.windows(2).all(|w| w[0].seq < w[1].seq), "ordered");
+    assert_eq!(all[0].body, vec![1; 1_000]);
+    assert_eq!(all[4].wrap, vec![7; 100]);
+    let after = s.fetch(id("b"), all[1].seq, 2, usize::MAX).await.unwrap();
+    assert_eq!(
+        after.iter().map(|r| r.seq).collect::<Vec<_>>(),
+        [all[2].seq, all[3].seq]
+    );
+    // A byte budget stops after the row that reaches it.
+    let budget = s.fetch(id("b"), 0, 100, 1_500).await.unwrap();
+    assert_eq!(budget.len(), 2);
+    assert!(
+        s.fetch(id("c"), 0, 100, usize::MAX)
+            .await
+            .unwrap()
+            .is_empty()
+    );
+    assert_eq!(s.queue_totals().await.unwrap(), (5, 0));
+}
+
+/// The same envelope twice is a duplicate (no second delivery), before and
+/// after it is delivered; another envelope with that id is refused.
+async fn duplicates_and_replays<S: HubStore>(s: S) {
+    let e = env(1, "a", &["b", "c"], 10);
+    s.insert(e, NOW).await.unwrap();
+    assert_eq!(
+        s.insert(env(1, "a", &["b", "c"], 10), NOW).await.unwrap(),
+        Inserted::Duplicate
+    );
+    let mut other = env(1, "a", &["b"], 10);
+    other.digest = [99; 32];
+    assert!(matches!(
+        s.insert(other, NOW).await,
+        Err(StoreError::Replayed(_))
+    ));
+    assert_eq!(seqs(&s, "b").await.len(), 1);
+    for n in ["b", "c"] {
+        let q = seqs(&s, n).await;
+        assert_eq!(s.ack(id(n), q).await.unwrap(), 1);
+    }
+    // Delivered everywhere: the content is gone, the id still recognised.
+    assert_eq!(
+        s.insert(env(1, "a", &["b", "c"], 10), NOW).await.unwrap(),
+        Inserted::Duplicate
+    );
+    let mut other = env(1, "a", &["b"], 10);
+    other.digest = [98; 32];
+    assert!(matches!(
+        s.insert(other, NOW).await,
+        Err(StoreError::Replayed(_))
+    ));
+    assert!(seqs(&s, "b").await.is_empty());
+}
+
+/// An ack drops exactly the node's own deliveries it names.
+async fn acks<S: HubStore>(s: S) {
+    for i in 1..=3 {
+        s.insert(env(i, "a", &["b", "c"], 10), NOW).await.unwrap();
+    }
+    let b = seqs(&s, "b").await;
+    let c = seqs(&s, "c").await;
+    assert_eq!(s.ack(id("b"), vec![b[0], 999_999]).await.unwrap(), 1);
+    assert_eq!(s.ack(id("b"), vec![b[0]]).await.unwrap(), 0, "acked once");
+    // c's numbers mean nothing for b (unless they are b's own).
+    let foreign: Vec<u64> = c.iter().copied().filter(|x| !b.contains(x)).collect();
+    assert_eq!(s.ack(id("b"), foreign).await.unwrap(), 0);
+    assert_eq!(seqs(&s, "b").await, b[1..]);
+    assert_eq!(seqs(&s, "c").await, c);
+    assert_eq!(s.ack(id("b"), vec![]).await.unwrap(), 0);
+}
+
+/// A sender's queue to one recipient is held to its count; other pairs are
+/// not affected; collecting frees the quota.
+async fn quotas<S: HubStore>(s: S) {
+    s.insert(env(1, "a", &["b"], 10), NOW).await.unwrap();
+    s.insert(env(2, "a", &["b", "c"], 10), NOW).await.unwrap();
+    match s.insert(env(3, "a", &["b", "c"], 10), NOW).await {
+        Err(StoreError::QueueFull(v)) => assert_eq!(v, [id("b")]),
+        other => panic!("expected the quota: {other:?}"),
+    }
+    // Nothing of the refused envelope was stored.
+    assert_eq!(seqs(&s, "c").await.len(), 1);
+    s.insert(env(4, "a", &["c"], 10), NOW).await.unwrap();
+    s.insert(env(5, "x", &["b"], 10), NOW).await.unwrap();
+    let b = seqs(&s, "b").await;
+    s.ack(id("b"), vec![b[0]]).await.unwrap();
+    s.insert(env(3, "a", &["b"], 10), NOW).await.unwrap();
+}
+
+async fn byte_quotas<S: HubStore>(s: S) {
+    s.insert(env(1, "a", &["b"], 2_000), NOW).await.unwrap();
+    s.insert(env(2, "a", &["b"], 2_000), NOW).await.unwrap();
+    assert!(matches!(
+        s.insert(env(3, "a", &["b"], 2_000), NOW).await,
+        Err(StoreError::QueueFull(_))
+    ));
+    s.insert(env(4, "a", &["b"], 10), NOW).await.unwrap();
+}
+
+/// An embargoed delivery is held, announced by `next_release`, and queued
+/// once when its time comes.
+async fn embargoes<S: HubStore>(s: S) {
+    let mut e = env(1, "a", &["b", "c"], 10);
+    e.not_before = Some(NOW + 60_000);
+    assert_eq!(
+        s.insert(e, NOW).await.unwrap(),
+        Inserted::Stored {
+            ready: vec![],
+            held: true
+        }
+    );
+    assert!(seqs(&s, "b").await.is_empty());
+    assert_eq!(s.next_release().await.unwrap(), Some(NOW + 60_000));
+    assert_eq!(s.queue_totals().await.unwrap(), (0, 2));
+    assert!(s.release(NOW + 59_999).await.unwrap().is_empty());
+    assert_eq!(s.release(NOW + 60_000).await.unwrap(), [id("b"), id("c")]);
+    assert!(s.release(NOW + 60_000).await.unwrap().is_empty(), "once");
+    assert_eq!(s.next_release().await.unwrap(), None);
+    assert_eq!(seqs(&s, "b").await.len(), 1);
+    // A time already past is not held.
+    let mut e = env(2, "a", &["b"], 10);
+    e.not_before = Some(NOW - 1);
+    assert_eq!(
+        s.insert(e, NOW).await.unwrap(),
+        Inserted::Stored {
+            ready: vec![id("b")],
+            held: false
+        }
+    );
+}
+
+/// The newest certificate of each node.
+async fn certificates<S: HubStore>(s: S) {
+    s.register(id("a"), b"cert-a-1".to_vec(), NOW)
+        .await
+        .unwrap();
+    s.register(id("b"), b"cert-b".to_vec(), NOW).await.unwrap();
+    s.register(id("a"), b"cert-a-2".to_vec(), NOW + 1)
+        .await
+        .unwrap();
+    assert_eq!(
+        s.node_certs().await.unwrap(),
+        [
+            (id("a"), b"cert-a-2".to_vec()),
+            (id("b"), b"cert-b".to_vec())
+        ]
+    );
+}
+
+/// Many senders at once: every envelope is stored once, and the recipient's
+/// numbers are unique and ordered as fetched.
+async fn concurrent_senders<S: HubStore>(s: S) {
+    let mut tasks = Vec::new();
+    for i in 1..=200u32 {
+        let s = s.clone();
+        let from = format!("s{}", i % 8);
+        tasks.push(tokio::spawn(async move {
+            s.insert(env(i, &from, &["b"], 100), NOW).await.unwrap()
+        }));
+    }
+    for t in tasks {
+        t.await.unwrap();
+    }
+    let rows = s.fetch(id("b"), 0, 10_000, usize::MAX).await.unwrap();
+    assert_eq!(rows.len(), 200);
+    let unique: BTreeSet<u64> = rows.iter().map(|r| r.seq).collect();
+    assert_eq!(unique.len(), 200);
+    assert!(rows.windows(2).all(|w| w[0].seq < w[1].seq));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_embedded_sqlite_store_keeps_every_promise() {
+    let dirs = std::sync::Mutex::new(Vec::new());
+    all(|limits| {
+        let d = tempfile::tempdir().unwrap();
+        let s = Store::open_limited(d.path(), limits).unwrap();
+        dirs.lock().unwrap().push(d);
+        s
+    })
+    .await;
+}

@@ -26,7 +26,36 @@ pub struct HubConfig {
     pub metrics: Option<SocketAddr>,
     /// How the hub writes its log lines to stderr.
     pub log_format: LogFormat,
+    /// Where envelopes and queues are kept.
+    pub storage: Storage,
     pub limits: Limits,
+}
+
+/// The store: the embedded SQLite file in `data` (the default), or a
+/// PostgreSQL database shared by several hubs.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Storage {
+    /// `postgresql://user@host/db?…` (a password is better given in
+    /// `PGPASSWORD` or `~/.pgpass` than here). `None`: SQLite in `data`.
+    pub database: Option<String>,
+}
+
+impl Storage {
+    /// The database's address without user or password, for logs and errors.
+    pub fn redacted(&self) -> String {
+        match &self.database {
+            None => "sqlite".into(),
+            Some(url) => match url.split_once("://") {
+                Some((scheme, rest)) => {
+                    let rest = rest.rsplit_once('@').map_or(rest, |(_, r)| r);
+                    let rest = rest.split_once('?').map_or(rest, |(r, _)| r);
+                    format!("{scheme}://{rest}")
+                }
+                None => "postgresql".into(),
+            },
+        }
+    }
 }
 
 /// Log lines as text for people, or one JSON object per line for a collector.
@@ -133,6 +162,7 @@ impl Default for HubConfig {
             name: "lianxi-hub".into(),
             metrics: None,
             log_format: LogFormat::Text,
+            storage: Storage::default(),
             limits: Limits::default(),
         }
     }
@@ -171,6 +201,17 @@ impl HubConfig {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_database_address_is_shown_without_its_secrets() {
+        let s = super::Storage {
+            database: Some(
+                "postgresql://hub:secret@db1.example.org:5432/lianxi?sslmode=require".into(),
+            ),
+        };
+        assert_eq!(s.redacted(), "postgresql://db1.example.org:5432/lianxi");
+        assert_eq!(super::Storage::default().redacted(), "sqlite");
+    }
+
     use super::*;
 
     /// deploy/hub.toml is what operators copy: it must load, and the limits
@@ -183,6 +224,7 @@ mod tests {
         assert_eq!(cfg.data, PathBuf::from("/var/lib/lianxi-hub"));
         assert_eq!(cfg.metrics, Some(SocketAddr::from(([127, 0, 0, 1], 9464))));
         assert_eq!(cfg.log_format, LogFormat::Json);
+        assert_eq!(cfg.storage.database, None);
         assert_eq!(
             format!("{:?}", cfg.limits),
             format!("{:?}", Limits::default())

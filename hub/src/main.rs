@@ -17,6 +17,8 @@ struct Cli {
     cmd: Cmd,
 }
 
+// Parsed once at start: the size of `Serve` costs nothing.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 enum Cmd {
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
@@ -65,6 +67,11 @@ enum Cmd {
         /// Log lines on stderr as text or as JSON objects [default: text].
         #[arg(long, value_enum)]
         log_format: Option<lianxi_hub::config::LogFormat>,
+        /// Keep envelopes and queues in this PostgreSQL database
+        /// (postgresql://USER@HOST/DB), which several hubs may share, instead
+        /// of hub.db in --data.
+        #[arg(long, value_name = "URL")]
+        database: Option<String>,
     },
     /// Nodes seen and queue depth per node.
     Status {
@@ -91,6 +98,7 @@ fn main() -> ExitCode {
             no_crl,
             metrics,
             log_format,
+            database,
         } => {
             let mut cfg = match config.as_deref().map(HubConfig::load).transpose() {
                 Ok(c) => c.unwrap_or_default(),
@@ -122,6 +130,9 @@ fn main() -> ExitCode {
             }
             if let Some(f) = log_format {
                 cfg.log_format = f
+            }
+            if database.is_some() {
+                cfg.storage.database = database
             }
             init_logs(cfg.log_format);
             if cfg.crl.is_none() && !no_crl {

@@ -291,15 +291,20 @@ pub async fn start(config: HubConfig) -> anyhow::Result<HubHandle> {
     if let Some((_, c)) = &crl {
         warn_if_stale(c);
     }
-    let store = Store::open_limited(
-        &config.data,
-        StoreLimits {
-            max_db_bytes: config.limits.max_db_bytes,
-            queue_count_per_pair: config.limits.queue_count_per_pair,
-            queue_bytes_per_pair: config.limits.queue_bytes_per_pair,
-        },
-    )
-    .with_context(|| format!("hub data {}", config.data.display()))?;
+    let limits = StoreLimits {
+        max_db_bytes: config.limits.max_db_bytes,
+        queue_count_per_pair: config.limits.queue_count_per_pair,
+        queue_bytes_per_pair: config.limits.queue_bytes_per_pair,
+    };
+    let store = match &config.storage.database {
+        None => Store::open_limited(&config.data, limits)
+            .with_context(|| format!("hub data {}", config.data.display()))?,
+        Some(url) => crate::store::PgStore::open(url, limits)
+            .await
+            .map(Store::Postgres)
+            .with_context(|| format!("database {}", config.storage.redacted()))?,
+    };
+    tracing::info!(storage = %config.storage.redacted(), "store opened");
     crate::state::record(
         &config.data,
         &crate::state::CrlState::of(crl.as_ref().map(|c| &c.1), crate::now_ms() / 1000),

@@ -6,7 +6,10 @@
 
 use std::collections::BTreeSet;
 
-use lianxi_hub::store::{HubStore, Inserted, NewEnvelope, Store, StoreError, StoreLimits};
+mod common;
+
+use common::pg::Pg;
+use lianxi_hub::store::{HubStore, Inserted, NewEnvelope, PgStore, Store, StoreError, StoreLimits};
 use lianxi_shared::{MessageId, NodeId};
 
 const NOW: i64 = 1_795_000_000_000;
@@ -42,25 +45,31 @@ async fn seqs<S: HubStore>(s: &S, node: &str) -> Vec<u64> {
 }
 
 /// Every check, each on a fresh store from `open` (which takes the limits).
-pub async fn all<S: HubStore>(open: impl Fn(StoreLimits) -> S) {
-    order_and_windows(open(StoreLimits::default())).await;
-    duplicates_and_replays(open(StoreLimits::default())).await;
-    acks(open(StoreLimits::default())).await;
-    quotas(open(StoreLimits {
-        queue_count_per_pair: 2,
-        queue_bytes_per_pair: 0,
-        max_db_bytes: 0,
-    }))
+pub async fn all<S: HubStore>(open: impl AsyncFn(StoreLimits) -> S) {
+    order_and_windows(open(StoreLimits::default()).await).await;
+    duplicates_and_replays(open(StoreLimits::default()).await).await;
+    acks(open(StoreLimits::default()).await).await;
+    quotas(
+        open(StoreLimits {
+            queue_count_per_pair: 2,
+            queue_bytes_per_pair: 0,
+            max_db_bytes: 0,
+        })
+        .await,
+    )
     .await;
-    byte_quotas(open(StoreLimits {
-        queue_count_per_pair: 0,
-        queue_bytes_per_pair: 5_000,
-        max_db_bytes: 0,
-    }))
+    byte_quotas(
+        open(StoreLimits {
+            queue_count_per_pair: 0,
+            queue_bytes_per_pair: 5_000,
+            max_db_bytes: 0,
+        })
+        .await,
+    )
     .await;
-    embargoes(open(StoreLimits::default())).await;
-    certificates(open(StoreLimits::default())).await;
-    concurrent_senders(open(StoreLimits::default())).await;
+    embargoes(open(StoreLimits::default()).await).await;
+    certificates(open(StoreLimits::default()).await).await;
+    concurrent_senders(open(StoreLimits::default()).await).await;
 }
 
 /// A recipient's deliveries come in commit order; a fetch after a number,
@@ -251,11 +260,150 @@ async fn concurrent_senders<S: HubStore>(s: S) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_embedded_sqlite_store_keeps_every_promise() {
     let dirs = std::sync::Mutex::new(Vec::new());
-    all(|limits| {
+    all(async |limits| {
         let d = tempfile::tempdir().unwrap();
         let s = Store::open_limited(d.path(), limits).unwrap();
         dirs.lock().unwrap().push(d);
         s
     })
     .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_postgresql_store_keeps_every_promise() {
+    let Some(pg) = Pg::start() else {
+        return;
+    };
+    let n = std::sync::atomic::AtomicU32::new(0);
+    all(async |limits| {
+        // A fresh database for each check.
+        let name = format!("c{}", n.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+        let (admin, conn) = tokio_postgres::connect(&pg.url(), tokio_postgres::NoTls)
+            .await
+            .unwrap();
+        tokio::spawn(conn);
+        admin
+            .batch_execute(&format!("CREATE DATABASE {name}"))
+            .await
+            .unwrap();
+        PgStore::open(&pg.url_of(&name), limits).await.unwrap()
+    })
+    .await;
+}
+
+/// A database of something else, or of a newer hub, is refused untouched.
+#[tokio::test]
+async fn postgresql_refuses_a_foreign_or_newer_database() {
+    let Some(pg) = Pg::start() else {
+        return;
+    };
+    let (admin, conn) = tokio_postgres::connect(&pg.url(), tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    for db in ["other", "newer"] {
+        admin
+            .batch_execute(&format!("CREATE DATABASE {db}"))
+            .await
+            .unwrap();
+    }
+    let (other, conn) = tokio_postgres::connect(&pg.url_of("other"), tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    other
+        .batch_execute("CREATE TABLE invoices(x INT)")
+        .await
+        .unwrap();
+    assert!(matches!(
+        PgStore::open(&pg.url_of("other"), StoreLimits::default()).await,
+        Err(StoreError::Foreign(_))
+    ));
+    let tables: i64 = other
+        .query_one(
+            "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'public'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert_eq!(tables, 1, "left untouched");
+    drop(
+        PgStore::open(&pg.url_of("newer"), StoreLimits::default())
+            .await
+            .unwrap(),
+    );
+    let (newer, conn) = tokio_postgres::connect(&pg.url_of("newer"), tokio_postgres::NoTls)
+        .await
+        .unwrap();
+    tokio::spawn(conn);
+    newer
+        .batch_execute("UPDATE lianxi_hub SET version = 999")
+        .await
+        .unwrap();
+    assert!(matches!(
+        PgStore::open(&pg.url_of("newer"), StoreLimits::default()).await,
+        Err(StoreError::Newer { found: 999, .. })
+    ));
+}
+
+/// Two hubs (two stores, two writers) on one database at once: every
+/// envelope stored once with numbers unique and ordered per recipient, a
+/// quota held across both, an embargo released by exactly one.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_postgresql_hubs_share_one_database_correctly() {
+    let Some(pg) = Pg::start() else {
+        return;
+    };
+    let limits = StoreLimits {
+        queue_count_per_pair: 40,
+        queue_bytes_per_pair: 0,
+        max_db_bytes: 0,
+    };
+    let h1 = PgStore::open(&pg.url(), limits).await.unwrap();
+    let h2 = PgStore::open(&pg.url(), limits).await.unwrap();
+    // 8 senders through both hubs to one recipient, 50 each against a quota
+    // of 40: whichever hub takes a send, each sender gets exactly 40 in.
+    let mut tasks = Vec::new();
+    for i in 1..=400u32 {
+        let h = if i % 2 == 0 { h1.clone() } else { h2.clone() };
+        let from = format!("s{}", i % 8);
+        tasks.push(tokio::spawn(async move {
+            (i % 8, h.insert(env(i, &from, &["b"], 100), NOW).await)
+        }));
+    }
+    let mut stored = [0; 8];
+    for t in tasks {
+        match t.await.unwrap() {
+            (s, Ok(Inserted::Stored { .. })) => stored[s as usize] += 1,
+            (_, Err(StoreError::QueueFull(_))) => {}
+            (s, other) => panic!("s{s}: {other:?}"),
+        }
+    }
+    assert_eq!(stored, [40; 8], "the quota holds across both hubs");
+    // Seen from either hub: the same rows, numbered uniquely in order.
+    for h in [&h1, &h2] {
+        let rows = h.fetch(id("b"), 0, 10_000, usize::MAX).await.unwrap();
+        assert_eq!(rows.len(), 320);
+        assert!(rows.windows(2).all(|w| w[0].seq < w[1].seq));
+    }
+    // The same id through both hubs at once: one stores, one sees a duplicate.
+    let (a, b) = tokio::join!(
+        h1.insert(env(9_001, "x", &["c"], 10), NOW),
+        h2.insert(env(9_001, "x", &["c"], 10), NOW)
+    );
+    let mut r = [a.unwrap(), b.unwrap()];
+    r.sort_by_key(|x| matches!(x, Inserted::Duplicate));
+    assert!(matches!(r[0], Inserted::Stored { .. }) && r[1] == Inserted::Duplicate);
+    // An embargo released once, whichever hub gets there.
+    let mut e = env(9_002, "x", &["c", "d"], 10);
+    e.not_before = Some(NOW + 1_000);
+    h1.insert(e, NOW).await.unwrap();
+    let (a, b) = tokio::join!(h1.release(NOW + 1_000), h2.release(NOW + 1_000));
+    let mut released: Vec<NodeId> = a.unwrap();
+    released.extend(b.unwrap());
+    released.sort();
+    assert_eq!(released, [id("c"), id("d")], "each delivery released once");
+    assert_eq!(seqs(&h2, "c").await.len(), 2);
+    assert_eq!(seqs(&h1, "d").await.len(), 1);
 }

@@ -10,6 +10,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+/// The throwaway PostgreSQL server of the hub's tests (one copy).
+#[path = "../../../hub/tests/common/pg.rs"]
+pub mod pg;
 pub mod rogue;
 
 /// Path of a workspace binary. `cargo test` builds only this package's

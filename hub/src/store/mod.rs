@@ -13,6 +13,7 @@
 //!
 //! `sqlite/` is the embedded default (one hub, nothing to install).
 
+pub mod postgres;
 pub mod sqlite;
 
 use std::future::Future;
@@ -22,6 +23,7 @@ use serde::Serialize;
 
 use crate::metrics::CommitMetrics;
 
+pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
 pub use sqlite::status;
 
@@ -43,6 +45,9 @@ pub enum StoreError {
     Closed,
     #[error("sqlite: {0}")]
     Sqlite(rusqlite::Error),
+    /// The shared database failed or cannot be reached; nothing was stored.
+    #[error("postgresql: {0}")]
+    Postgres(String),
 }
 
 impl From<rusqlite::Error> for StoreError {
@@ -80,6 +85,10 @@ impl From<StoreError> for ProtoError {
                 ),
             ),
             StoreError::Closed => ProtoError::code(ErrorCode::Unavailable),
+            StoreError::Postgres(_) => ProtoError::new(
+                ErrorCode::Unavailable,
+                "the hub's database cannot be reached; nothing was stored, try again",
+            ),
             other => ProtoError::new(ErrorCode::Internal, format!("storage: {other}")),
         }
     }
@@ -191,6 +200,7 @@ pub trait HubStore: Clone + Send + Sync + 'static {
 #[derive(Clone)]
 pub enum Store {
     Sqlite(SqliteStore),
+    Postgres(PgStore),
 }
 
 impl Store {
@@ -218,6 +228,7 @@ macro_rules! each {
     ($self:ident, $s:ident => $e:expr) => {
         match $self {
             Store::Sqlite($s) => $e,
+            Store::Postgres($s) => $e,
         }
     };
 }

@@ -109,8 +109,13 @@ impl Pg {
 
     /// A connection string for the `postgres` database.
     pub fn url(&self) -> String {
+        self.url_of("postgres")
+    }
+
+    /// A connection string for database `db`.
+    pub fn url_of(&self, db: &str) -> String {
         format!(
-            "postgresql://postgres@/postgres?host={}&port=5432",
+            "postgresql://postgres@/{db}?host={}&port=5432",
             self.socket_dir().display()
         )
     }

@@ -1,0 +1,132 @@
+//! Several hubs on one PostgreSQL database, over real QUIC with the real
+//! binaries: node A on hub 1 and node B on hub 2 exchange bulletins both
+//! ways, and an embargoed bulletin is released once.
+
+#![allow(clippy::unwrap_used)]
+
+mod common;
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+
+use common::pg::Pg;
+use common::{Net, bin, eventually, s};
+
+/// A second hub process on the same certificate and database.
+struct SecondHub(Child, String);
+
+impl Drop for SecondHub {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+fn second_hub(net: &Net, config: &std::path::Path) -> SecondHub {
+    let hubdir = net.dir.path().join("hub");
+    let data = net.dir.path().join("hub2-data");
+    let log = std::fs::File::create(net.dir.path().join("hub2.log")).unwrap();
+    let mut child = Command::new(bin("lianxi-hub"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--data", s(&data)])
+        .args(["--ca", s(&net.ca_dir().join("ca.crt"))])
+        .args(["--cert", s(&hubdir.join("hub.crt"))])
+        .args(["--key", s(&hubdir.join("hub.key"))])
+        .args(["--no-crl", "--config", s(config)])
+        .stdout(Stdio::piped())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let addr = line
+        .trim()
+        .rsplit(' ')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        addr.starts_with("127.0.0.1:"),
+        "hub 2 did not start: {line:?}"
+    );
+    SecondHub(child, addr)
+}
+
+/// Point a node at another hub.
+fn move_to(node: &common::Node, addr: &str) {
+    let path = node.home.join("node.toml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let moved: Vec<String> = text
+        .lines()
+        .map(|l| {
+            if l.starts_with("hub =") {
+                format!("hub = \"{addr}\"")
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect();
+    std::fs::write(&path, moved.join("\n") + "\n").unwrap();
+}
+
+#[test]
+fn two_hubs_on_one_postgresql_relay_between_their_nodes() {
+    let Some(pg) = Pg::start() else {
+        return;
+    };
+    let mut net = Net::new();
+    let config = format!("[storage]\ndatabase = \"{}\"\n", pg.url());
+    net.hub_config = Some(config.clone());
+    net.start_hub();
+    let a = net.node("nat", "全国中小企业协会", "national", "secretary");
+    let b = net.node("gd", "广东省中小企业协会", "provincial", "secretary");
+    let cfg = net.dir.path().join("hub2.toml");
+    std::fs::write(&cfg, &config).unwrap();
+    let hub2 = second_hub(&net, &cfg);
+    move_to(&b, &hub2.1);
+    assert!(!net.hub_data().join("hub.db").exists(), "no SQLite file");
+
+    // A on hub 1 → B on hub 2, and back.
+    let sent = a.send("gd", "经由两台联络中心的通报", "正文");
+    assert_eq!(sent["status"], "sent", "{sent}");
+    b.ok(&["sync"]);
+    assert_eq!(b.titles(), ["经由两台联络中心的通报"]);
+    let back = b.send("nat", "回复：已收到", "收到");
+    assert_eq!(back["status"], "sent", "{back}");
+    a.ok(&["sync"]);
+    assert!(a.titles().contains(&"回复：已收到".to_owned()));
+
+    // An embargo: held, then released once, whichever hub does it.
+    let at = lianxi::time_fmt::rfc3339(lianxi::now_ms() + 3_000);
+    let e = a.ok(&[
+        "send",
+        "bulletin",
+        "--to",
+        "gd",
+        "--title",
+        "定时发布的通报",
+        "--body",
+        "x",
+        "--embargo",
+        &at,
+    ]);
+    assert_eq!(e["status"], "sent", "{e}");
+    b.ok(&["sync"]);
+    assert!(!b.titles().contains(&"定时发布的通报".to_owned()), "held");
+    eventually(
+        "the embargo released",
+        std::time::Duration::from_secs(20),
+        || {
+            b.ok(&["sync"]);
+            b.titles().contains(&"定时发布的通报".to_owned())
+        },
+    );
+    let n = b
+        .titles()
+        .iter()
+        .filter(|t| t.as_str() == "定时发布的通报")
+        .count();
+    assert_eq!(n, 1, "released once");
+    drop(hub2);
+}

@@ -76,7 +76,9 @@ fn two_hubs_on_one_postgresql_relay_between_their_nodes() {
         return;
     };
     let mut net = Net::new();
-    let config = format!("[storage]\ndatabase = \"{}\"\n", pg.url());
+    // Polling only every minute: a live delivery across hubs within seconds
+    // is the notification's doing.
+    let config = format!("[storage]\ndatabase = \"{}\"\npoll_ms = 60000\n", pg.url());
     net.hub_config = Some(config.clone());
     net.start_hub();
     let a = net.node("nat", "全国中小企业协会", "national", "secretary");
@@ -96,6 +98,41 @@ fn two_hubs_on_one_postgresql_relay_between_their_nodes() {
     assert_eq!(back["status"], "sent", "{back}");
     a.ok(&["sync"]);
     assert!(a.titles().contains(&"回复：已收到".to_owned()));
+
+    // Live: B listens on hub 2 while A sends through hub 1.
+    let mut listen = Command::new(bin("lianxi"))
+        .args(["--home", s(&b.home), "--json", "listen"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let out = listen.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(out).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    // Connected once the archive's messages are replayed or a moment passes.
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    let started = std::time::Instant::now();
+    a.send("gd", "实时送达的通报", "正文");
+    let got = loop {
+        let line = rx
+            .recv_timeout(std::time::Duration::from_secs(10))
+            .expect("no live delivery across hubs within 10 s");
+        if line.contains("实时送达的通报") {
+            break started.elapsed();
+        }
+    };
+    let _ = listen.kill();
+    let _ = listen.wait();
+    assert!(
+        got < std::time::Duration::from_secs(8),
+        "live across hubs in {got:?} (polling is every minute)"
+    );
 
     // An embargo: held, then released once, whichever hub does it.
     let at = lianxi::time_fmt::rfc3339(lianxi::now_ms() + 3_000);

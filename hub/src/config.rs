@@ -33,12 +33,24 @@ pub struct HubConfig {
 
 /// The store: the embedded SQLite file in `data` (the default), or a
 /// PostgreSQL database shared by several hubs.
-#[derive(Clone, Debug, Default, Deserialize)]
+#[derive(Clone, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Storage {
     /// `postgresql://user@host/db?…` (a password is better given in
     /// `PGPASSWORD` or `~/.pgpass` than here). `None`: SQLite in `data`.
     pub database: Option<String>,
+    /// With a shared database: how often a hub looks for what other hubs
+    /// queued for its nodes, milliseconds, in case a notification is lost.
+    pub poll_ms: u64,
+}
+
+impl Default for Storage {
+    fn default() -> Self {
+        Storage {
+            database: None,
+            poll_ms: 2_000,
+        }
+    }
 }
 
 impl Storage {
@@ -207,6 +219,7 @@ mod tests {
             database: Some(
                 "postgresql://hub:secret@db1.example.org:5432/lianxi?sslmode=require".into(),
             ),
+            poll_ms: 2_000,
         };
         assert_eq!(s.redacted(), "postgresql://db1.example.org:5432/lianxi");
         assert_eq!(super::Storage::default().redacted(), "sqlite");

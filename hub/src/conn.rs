@@ -459,7 +459,14 @@ async fn feed_loop(
                     return;
                 }
             }
-            notify.notified().await;
+            // Woken by an arrival; with other hubs on the store, also look
+            // now and then in case their announcement was lost.
+            match shared.store.poll_interval() {
+                Some(every) => {
+                    let _ = tokio::time::timeout(every, notify.notified()).await;
+                }
+                None => notify.notified().await,
+            }
             continue;
         }
         cursor = rows.last().map_or(cursor, |r| r.seq);

@@ -112,6 +112,15 @@ impl Shared {
         }
     }
 
+    /// Wake the delivery tasks of every live connection.
+    pub fn wake_all(&self) {
+        if let Ok(r) = self.registry.lock() {
+            for live in r.values().flat_map(|m| m.values()) {
+                live.notify.notify_one();
+            }
+        }
+    }
+
     /// Wake the delivery tasks of a node's live connections.
     pub fn wake(&self, node: &NodeId) {
         if let Ok(r) = self.registry.lock()
@@ -299,10 +308,14 @@ pub async fn start(config: HubConfig) -> anyhow::Result<HubHandle> {
     let store = match &config.storage.database {
         None => Store::open_limited(&config.data, limits)
             .with_context(|| format!("hub data {}", config.data.display()))?,
-        Some(url) => crate::store::PgStore::open(url, limits)
-            .await
-            .map(Store::Postgres)
-            .with_context(|| format!("database {}", config.storage.redacted()))?,
+        Some(url) => crate::store::PgStore::open(
+            url,
+            limits,
+            Duration::from_millis(config.storage.poll_ms.max(50)),
+        )
+        .await
+        .map(Store::Postgres)
+        .with_context(|| format!("database {}", config.storage.redacted()))?,
     };
     tracing::info!(storage = %config.storage.redacted(), "store opened");
     crate::state::record(
@@ -380,6 +393,10 @@ async fn run(
     mut stop: watch::Receiver<bool>,
 ) {
     let release = tokio::spawn(release_loop(shared.clone()));
+    let wakeups = shared
+        .store
+        .wakeups()
+        .map(|rx| tokio::spawn(wakeup_loop(shared.clone(), rx)));
     let crl_watch = tokio::spawn(files_loop(shared.clone(), endpoint.clone(), material));
     loop {
         tokio::select! {
@@ -392,9 +409,34 @@ async fn run(
     }
     release.abort();
     crl_watch.abort();
+    if let Some(w) = wakeups {
+        w.abort();
+    }
     endpoint.close(quinn::VarInt::from_u32(0), b"hub shutting down");
     let _ = tokio::time::timeout(Duration::from_secs(3), endpoint.wait_idle()).await;
     tracing::info!("hub stopped");
+}
+
+/// Other hubs queued something for these nodes (or, `None`, maybe for
+/// anyone): wake their connections here, and the release loop for embargoes.
+async fn wakeup_loop(
+    shared: Arc<Shared>,
+    mut rx: tokio::sync::broadcast::Receiver<crate::store::postgres::Wake>,
+) {
+    loop {
+        match rx.recv().await {
+            Ok(Some(nodes)) => {
+                for n in &nodes {
+                    shared.wake(n);
+                }
+            }
+            Ok(None) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+                shared.wake_all();
+                shared.release_wake.notify_one();
+            }
+            Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
+        }
+    }
 }
 
 async fn release_loop(shared: Arc<Shared>) {
@@ -421,8 +463,13 @@ async fn release_loop(shared: Arc<Shared>) {
                 }
             }
             Ok(None) => {
+                // Another hub may hold an embargo this one never heard of.
+                let idle = shared
+                    .store
+                    .poll_interval()
+                    .unwrap_or(Duration::from_secs(60));
                 tokio::select! {
-                    _ = tokio::time::sleep(Duration::from_secs(60)) => {}
+                    _ = tokio::time::sleep(idle) => {}
                     _ = shared.release_wake.notified() => {}
                 }
             }

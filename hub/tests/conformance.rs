@@ -13,6 +13,7 @@ use lianxi_hub::store::{HubStore, Inserted, NewEnvelope, PgStore, Store, StoreEr
 use lianxi_shared::{MessageId, NodeId};
 
 const NOW: i64 = 1_795_000_000_000;
+const POLL: std::time::Duration = std::time::Duration::from_secs(2);
 
 fn id(s: &str) -> NodeId {
     NodeId::new(s).unwrap()
@@ -286,7 +287,9 @@ async fn the_postgresql_store_keeps_every_promise() {
             .batch_execute(&format!("CREATE DATABASE {name}"))
             .await
             .unwrap();
-        PgStore::open(&pg.url_of(&name), limits).await.unwrap()
+        PgStore::open(&pg.url_of(&name), limits, POLL)
+            .await
+            .unwrap()
     })
     .await;
 }
@@ -316,7 +319,7 @@ async fn postgresql_refuses_a_foreign_or_newer_database() {
         .await
         .unwrap();
     assert!(matches!(
-        PgStore::open(&pg.url_of("other"), StoreLimits::default()).await,
+        PgStore::open(&pg.url_of("other"), StoreLimits::default(), POLL).await,
         Err(StoreError::Foreign(_))
     ));
     let tables: i64 = other
@@ -329,7 +332,7 @@ async fn postgresql_refuses_a_foreign_or_newer_database() {
         .get(0);
     assert_eq!(tables, 1, "left untouched");
     drop(
-        PgStore::open(&pg.url_of("newer"), StoreLimits::default())
+        PgStore::open(&pg.url_of("newer"), StoreLimits::default(), POLL)
             .await
             .unwrap(),
     );
@@ -342,7 +345,7 @@ async fn postgresql_refuses_a_foreign_or_newer_database() {
         .await
         .unwrap();
     assert!(matches!(
-        PgStore::open(&pg.url_of("newer"), StoreLimits::default()).await,
+        PgStore::open(&pg.url_of("newer"), StoreLimits::default(), POLL).await,
         Err(StoreError::Newer { found: 999, .. })
     ));
 }
@@ -360,8 +363,8 @@ async fn two_postgresql_hubs_share_one_database_correctly() {
         queue_bytes_per_pair: 0,
         max_db_bytes: 0,
     };
-    let h1 = PgStore::open(&pg.url(), limits).await.unwrap();
-    let h2 = PgStore::open(&pg.url(), limits).await.unwrap();
+    let h1 = PgStore::open(&pg.url(), limits, POLL).await.unwrap();
+    let h2 = PgStore::open(&pg.url(), limits, POLL).await.unwrap();
     // 8 senders through both hubs to one recipient, 50 each against a quota
     // of 40: whichever hub takes a send, each sender gets exactly 40 in.
     let mut tasks = Vec::new();

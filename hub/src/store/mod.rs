@@ -194,6 +194,16 @@ pub trait HubStore: Clone + Send + Sync + 'static {
     fn commit_metrics(&self) -> CommitMetrics;
     /// The size of what the store holds on disk, if it knows.
     fn size_bytes(&self) -> Option<u64>;
+    /// Other hubs sharing the store announce what they queued here (`None`
+    /// in a message: every node may have something). `None`: no other hub.
+    fn wakeups(&self) -> Option<tokio::sync::broadcast::Receiver<postgres::Wake>> {
+        None
+    }
+    /// How often to look for what other hubs queued, in case an
+    /// announcement was lost. `None`: only this hub writes.
+    fn poll_interval(&self) -> Option<std::time::Duration> {
+        None
+    }
 }
 
 /// The store a hub runs on.
@@ -269,5 +279,11 @@ impl HubStore for Store {
     }
     fn size_bytes(&self) -> Option<u64> {
         each!(self, s => s.size_bytes())
+    }
+    fn wakeups(&self) -> Option<tokio::sync::broadcast::Receiver<postgres::Wake>> {
+        each!(self, s => s.wakeups())
+    }
+    fn poll_interval(&self) -> Option<std::time::Duration> {
+        each!(self, s => s.poll_interval())
     }
 }

@@ -17,7 +17,10 @@
 //! - embargoed rows are taken with `FOR UPDATE SKIP LOCKED`: exactly one hub
 //!   releases each.
 
+mod notify;
 mod schema;
+
+pub use notify::Wake;
 
 use std::sync::Arc;
 
@@ -58,6 +61,8 @@ pub struct PgStore {
     url: Arc<str>,
     reader: Arc<Mutex<Option<Client>>>,
     commits: CommitMetrics,
+    wakes: tokio::sync::broadcast::Sender<Wake>,
+    poll: std::time::Duration,
 }
 
 async fn connect(url: &str) -> Result<Client, StoreError> {
@@ -73,17 +78,27 @@ async fn connect(url: &str) -> Result<Client, StoreError> {
 impl PgStore {
     /// Connect to `url` (`postgresql://…`), check or create the schema, and
     /// start this hub's writer.
-    pub async fn open(url: &str, limits: StoreLimits) -> Result<PgStore, StoreError> {
+    /// Other hubs' commits wake this one's connections (LISTEN/NOTIFY), and
+    /// it looks anyway every `poll` in case a notification was lost.
+    pub async fn open(
+        url: &str,
+        limits: StoreLimits,
+        poll: std::time::Duration,
+    ) -> Result<PgStore, StoreError> {
         let mut c = connect(url).await?;
         schema::migrate(&mut c).await?;
         let (tx, rx) = mpsc::channel(4096);
         let commits = CommitMetrics::default();
         tokio::spawn(writer(url.to_owned(), Some(c), rx, limits, commits.clone()));
+        let (wakes, _) = tokio::sync::broadcast::channel(1024);
+        tokio::spawn(notify::listen(url.to_owned(), wakes.clone()));
         Ok(PgStore {
             tx,
             url: url.into(),
             reader: Arc::new(Mutex::new(None)),
             commits,
+            wakes,
+            poll,
         })
     }
 
@@ -218,6 +233,14 @@ impl HubStore for PgStore {
     fn size_bytes(&self) -> Option<u64> {
         None
     }
+
+    fn wakeups(&self) -> Option<tokio::sync::broadcast::Receiver<Wake>> {
+        Some(self.wakes.subscribe())
+    }
+
+    fn poll_interval(&self) -> Option<std::time::Duration> {
+        Some(self.poll)
+    }
 }
 
 /// This hub's writer: batches of operations, one transaction each.
@@ -322,6 +345,26 @@ async fn apply_batch(c: &mut Client, ops: Vec<Op>, limits: &StoreLimits) {
     .await;
     match result {
         Ok(()) => {
+            // Tell the other hubs, after the commit and once per batch.
+            let mut ready: Vec<NodeId> = Vec::new();
+            let mut held = false;
+            for d in &done {
+                match d {
+                    Done::Insert(_, Ok(Inserted::Stored { ready: r, held: h })) => {
+                        ready.extend(r.iter().cloned());
+                        held |= *h;
+                    }
+                    Done::Nodes(_, v) => ready.extend(v.iter().cloned()),
+                    _ => {}
+                }
+            }
+            ready.sort();
+            ready.dedup();
+            if (!ready.is_empty() || held)
+                && let Err(e) = notify::announce(c, &ready, held).await
+            {
+                tracing::warn!(error = %e, "could not notify the other hubs; they will poll");
+            }
             for d in done {
                 match d {
                     Done::Insert(r, v) => drop(r.send(v)),

@@ -172,7 +172,7 @@ impl Fed {
             &home,
             cert.as_bytes(),
             &self.ca_pem,
-            &self.addr,
+            std::slice::from_ref(&self.addr),
             Some("localhost".into()),
         )?;
         let node = Node::open(home.clone())?;

@@ -134,6 +134,45 @@ fn two_hubs_on_one_postgresql_relay_between_their_nodes() {
         "live across hubs in {got:?} (polling is every minute)"
     );
 
+    // Failover: A knows both hubs; hub 1 is killed; A's next send goes
+    // through hub 2, and B gets it once.
+    let hub1 = net.hub_addr();
+    std::fs::write(
+        a.home.join("node.toml"),
+        std::fs::read_to_string(a.home.join("node.toml"))
+            .unwrap()
+            .lines()
+            .map(|l| {
+                if l.starts_with("hub =") {
+                    format!("hub = [\"{hub1}\", \"{}\"]", hub2.1)
+                } else {
+                    l.to_owned()
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\n"),
+    )
+    .unwrap();
+    assert_eq!(a.ok(&["whoami"])["hubs"].as_array().unwrap().len(), 2);
+    net.kill_hub();
+    let started = std::time::Instant::now();
+    let sent = a.send("gd", "联络中心宕机后的通报", "正文");
+    assert_eq!(sent["status"], "sent", "{sent}");
+    let took = started.elapsed();
+    assert!(
+        took < std::time::Duration::from_secs(10),
+        "failover took {took:?}"
+    );
+    b.ok(&["sync"]);
+    let n = b
+        .titles()
+        .iter()
+        .filter(|t| t.as_str() == "联络中心宕机后的通报")
+        .count();
+    assert_eq!(n, 1);
+    // The embargo below goes through hub 2 alone now.
+    move_to(&a, &hub2.1);
+
     // An embargo: held, then released once, whichever hub does it.
     let at = lianxi::time_fmt::rfc3339(lianxi::now_ms() + 3_000);
     let e = a.ok(&[

@@ -90,7 +90,9 @@ fn app(lang: Lang, size: (u16, u16)) -> App {
     update(&mut a, Action::DirectoryLoaded(directory()));
     update(
         &mut a,
-        Action::Conn(ConnState::Connected { hub: "hub".into() }),
+        Action::Conn(ConnState::Connected {
+            hub: "127.0.0.1:7443".into(),
+        }),
     );
     update(
         &mut a,
@@ -354,7 +356,9 @@ fn connection_states_and_arrivals() {
     assert_eq!(
         update(
             &mut a,
-            Action::Conn(ConnState::Connected { hub: "h".into() })
+            Action::Conn(ConnState::Connected {
+                hub: "127.0.0.1:7443".into()
+            })
         ),
         [Effect::LoadDirectory]
     );

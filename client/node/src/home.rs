@@ -15,9 +15,10 @@ pub struct NodeConfig {
     pub org: String,
     pub tier: Tier,
     pub roles: Vec<Role>,
-    /// `host:port` of the hub, set by `enroll`.
-    #[serde(default)]
-    pub hub: Option<String>,
+    /// `host:port` of the hub, or of several hubs sharing one database
+    /// (`hub = ["a:7443", "b:7443"]`), set by `enroll --hub` (repeatable).
+    #[serde(default, skip_serializing_if = "HubList::is_empty")]
+    pub hub: HubList,
     /// TLS server name of the hub (defaults to the host part of `hub`).
     #[serde(default)]
     pub server_name: Option<String>,
@@ -34,6 +35,44 @@ pub struct NodeConfig {
     /// The organisation's code in case numbers (`2026-BJ-0007`); default: the node id in capitals.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub case_prefix: Option<String>,
+}
+
+/// The hubs a node may use, in order of preference: one address in
+/// node.toml is a string, several are a list.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct HubList(pub Vec<String>);
+
+impl HubList {
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+    pub fn first(&self) -> Option<&str> {
+        self.0.first().map(String::as_str)
+    }
+}
+
+impl Serialize for HubList {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self.0.as_slice() {
+            [one] => s.serialize_str(one),
+            many => many.serialize(s),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for HubList {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum OneOrMany {
+            One(String),
+            Many(Vec<String>),
+        }
+        Ok(match OneOrMany::deserialize(d)? {
+            OneOrMany::One(a) => HubList(vec![a]),
+            OneOrMany::Many(v) => HubList(v),
+        })
+    }
 }
 
 /// The files of a node's home.

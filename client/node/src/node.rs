@@ -36,6 +36,8 @@ pub struct Node {
     pub ca_der: Vec<u8>,
     pub me: NodeInfo,
     pub archive: ArchiveHandle,
+    /// Which of the configured hubs answered last: tried first next time.
+    preferred: std::sync::atomic::AtomicUsize,
 }
 
 /// Create keys and an enrollment request. Returns the request PEM.
@@ -71,7 +73,7 @@ pub fn init(home: &Home, args: InitArgs) -> Result<(String, NodeConfig)> {
         org: args.org,
         tier: args.tier,
         roles: args.roles,
-        hub: None,
+        hub: Default::default(),
         server_name: None,
         lang: None,
         time_zone: None,
@@ -102,9 +104,15 @@ pub fn enroll(
     home: &Home,
     cert: &[u8],
     ca: &[u8],
-    hub: &str,
+    hubs: &[String],
     server_name: Option<String>,
 ) -> Result<NodeInfo> {
+    if hubs.is_empty() {
+        return Err(ProtoError::new(
+            ErrorCode::BadRequest,
+            "give the hub's address with --hub (repeat it for several hubs)",
+        ));
+    }
     let mut cfg = home.load_config()?;
     let identity = Identity::load(home)?;
     let cert_der = pem_or_der(cert, "CERTIFICATE")?;
@@ -139,7 +147,7 @@ pub fn enroll(
     )?;
     // The CA may have narrowed the roles; the certificate is the truth.
     cfg.roles = info.roles.clone();
-    cfg.hub = Some(hub.to_owned());
+    cfg.hub = crate::home::HubList(hubs.to_vec());
     cfg.server_name = server_name;
     home.save_config(&cfg)?;
     Ok(info)
@@ -194,6 +202,7 @@ impl Node {
             ca_der,
             me,
             archive,
+            preferred: Default::default(),
         })
     }
 
@@ -201,8 +210,11 @@ impl Node {
         self.identity.age.to_public().to_string()
     }
 
+    /// The hub this node uses now (the one that answered last).
     pub fn hub_addr(&self) -> Result<String> {
-        self.config.hub.clone().ok_or_else(|| {
+        let hubs = &self.config.hub.0;
+        let i = self.preferred.load(std::sync::atomic::Ordering::Relaxed);
+        hubs.get(i).or(hubs.first()).cloned().ok_or_else(|| {
             ProtoError::new(
                 ErrorCode::NotEnrolled,
                 "no hub address: run `lianxi enroll --hub`",
@@ -242,17 +254,54 @@ impl Node {
         &self,
         timeout: Duration,
     ) -> Result<(Session, tokio::sync::mpsc::Receiver<Event>)> {
-        let addr = self.hub_addr()?;
-        let server_name = match &self.config.server_name {
-            Some(s) => s.clone(),
-            None => addr
-                .rsplit_once(':')
-                .map(|(h, _)| h.trim_matches(['[', ']']).to_owned())
-                .unwrap_or(addr.clone()),
-        };
+        use std::sync::atomic::Ordering::Relaxed;
+        let hubs = &self.config.hub.0;
+        if hubs.is_empty() {
+            self.hub_addr()?;
+        }
         let mut tls = self.tls()?;
         tls.crl = self.known_crl().await?;
-        Session::connect(&addr, &server_name, &tls, timeout).await
+        // The hub that answered last first, then the others in order; a
+        // name with several addresses is each of them in turn. Each try
+        // gets a share of the time, so a dead hub cannot use it all.
+        let start = self
+            .preferred
+            .load(Relaxed)
+            .min(hubs.len().saturating_sub(1));
+        let order: Vec<usize> = (0..hubs.len()).map(|k| (start + k) % hubs.len()).collect();
+        let share = if hubs.len() > 1 {
+            (timeout / hubs.len() as u32).max(Duration::from_secs(2))
+        } else {
+            timeout
+        };
+        let mut last = None;
+        for i in order {
+            let addr = &hubs[i];
+            let server_name = match &self.config.server_name {
+                Some(s) => s.clone(),
+                None => addr
+                    .rsplit_once(':')
+                    .map(|(h, _)| h.trim_matches(['[', ']']).to_owned())
+                    .unwrap_or(addr.clone()),
+            };
+            let targets: Vec<String> = match tokio::net::lookup_host(addr.as_str()).await {
+                Ok(it) => it.map(|sa| sa.to_string()).collect(),
+                Err(_) => vec![addr.clone()],
+            };
+            for t in targets {
+                match Session::connect(&t, &server_name, &tls, share).await {
+                    Ok(ok) => {
+                        self.preferred.store(i, Relaxed);
+                        return Ok(ok);
+                    }
+                    Err(e) => {
+                        tracing::info!(hub = %t, code = %e.code, "hub not reachable; trying the next");
+                        last = Some(e);
+                    }
+                }
+            }
+        }
+        Err(last.unwrap_or_else(|| ProtoError::code(ErrorCode::HubUnreachable)))
     }
 
     /// Fetch the directory from the hub, verify every certificate ourselves and

@@ -438,6 +438,7 @@ pub async fn sync(node: &Node, timeout: Duration) -> Result<SyncReport> {
 pub enum ConnState {
     Connecting,
     Connected {
+        /// The address of the hub it is on (one of the node's hubs).
         hub: String,
     },
     Reconnecting {
@@ -545,7 +546,7 @@ async fn session_loop(
     backoff.reset();
     if events
         .send(NetEvent::State(ConnState::Connected {
-            hub: session.hub_name.clone(),
+            hub: node.hub_addr().unwrap_or_else(|_| session.hub_name.clone()),
         }))
         .await
         .is_err()

@@ -73,9 +73,11 @@ pub enum NodeCmd {
         /// The federation CA's certificate (PEM), to verify the hub and every node.
         #[arg(long)]
         ca: PathBuf,
-        /// host:port of the hub.
-        #[arg(long)]
-        hub: String,
+        /// host:port of the hub; repeat it for several hubs sharing one
+        /// database (tried in turn when one is down). A name with several
+        /// addresses works too.
+        #[arg(long, required = true)]
+        hub: Vec<String>,
         /// TLS name of the hub if it differs from the host in --hub.
         #[arg(long)]
         server_name: Option<String>,

@@ -13,7 +13,8 @@ use serde_json::{Value, json};
 
 use crate::cli::args::InitArgs as InitArgsCli;
 use crate::cli::commands::print;
-use crate::cli::output::tr;
+use crate::cli::output::{lang, tr};
+use lianxi::lang::Lang;
 use lianxi::time_fmt::rfc3339;
 
 pub fn init(a: InitArgsCli, home: &Home, json: bool) -> anyhow::Result<()> {
@@ -54,7 +55,7 @@ pub fn init(a: InitArgsCli, home: &Home, json: bool) -> anyhow::Result<()> {
 pub async fn enroll(
     cert: PathBuf,
     ca: PathBuf,
-    hub: String,
+    hub: Vec<String>,
     server_name: Option<String>,
     home: &Home,
     json: bool,
@@ -75,19 +76,22 @@ pub async fn enroll(
             false
         }
     };
+    let hubs = hub.join(", ");
     print(
         json,
-        json!({"node_id": info.node_id, "hub": hub, "connected": connected, "not_after": rfc3339(info.not_after * 1000)}),
-        || {
-            format!(
-                "enrolled {} with hub {hub}{}",
-                info.node_id,
-                if connected {
-                    ""
-                } else {
-                    " (hub not reachable now; it will be used on the next sync)"
-                }
-            )
+        json!({"node_id": info.node_id, "hub": hub.first(), "hubs": hub, "connected": connected,
+               "not_after": rfc3339(info.not_after * 1000)}),
+        || match (lang(), connected) {
+            (Lang::Zh, true) => format!("{} 已登记，联络中心 {hubs}", info.node_id),
+            (Lang::Zh, false) => format!(
+                "{} 已登记，联络中心 {hubs}（暂时无法连接；下次同步时使用）",
+                info.node_id
+            ),
+            (Lang::En, true) => format!("enrolled {} with hub {hubs}", info.node_id),
+            (Lang::En, false) => format!(
+                "enrolled {} with hub {hubs} (hub not reachable now; it will be used on the next sync)",
+                info.node_id
+            ),
         },
     );
     Ok(())
@@ -106,7 +110,7 @@ pub async fn whoami(home: &Home, json: bool) -> anyhow::Result<()> {
         .and_then(|n| lianxi::renew::expiry_warning(&n.me, now_ms() / 1000));
     let v = json!({
         "node_id": cfg.node_id, "name": cfg.name, "org": cfg.org, "tier": cfg.tier, "roles": cfg.roles,
-        "hub": cfg.hub, "home": home.dir,
+        "hub": cfg.hub.first(), "hubs": cfg.hub.0, "home": home.dir,
         "enrolled": node.is_some(),
         "signing_key": node.as_ref().map(|n| n.me.signing_key.iter().map(|b| format!("{b:02x}")).collect::<String>()),
         "age_recipient": node.as_ref().map(|n| n.age_recipient()),
@@ -137,7 +141,7 @@ pub async fn whoami(home: &Home, json: bool) -> anyhow::Result<()> {
                 "\nage recipient {}\ncertificate valid until {}\nhub {}",
                 n.age_recipient(),
                 rfc3339(n.me.not_after * 1000),
-                cfg.hub.clone().unwrap_or_default()
+                cfg.hub.0.join(", ")
             );
         } else {
             s += "\nnot enrolled yet";

@@ -84,7 +84,7 @@ pub fn prepare(dir: &Path) -> Result<()> {
             &home,
             cert.as_bytes(),
             &ca_pem,
-            "127.0.0.1:0",
+            &["127.0.0.1:0".to_owned()],
             Some("localhost".into()),
         )?;
     }
@@ -96,7 +96,7 @@ fn set_hub(dir: &Path, addr: &str) -> Result<()> {
     for (id, ..) in content::NODES {
         let home = home_of(dir, id);
         let mut cfg = home.load_config()?;
-        cfg.hub = Some(addr.to_owned());
+        cfg.hub = lianxi_node::home::HubList(vec![addr.to_owned()]);
         home.save_config(&cfg)?;
     }
     Ok(())

@@ -490,7 +490,11 @@ pub(crate) fn common(app: &mut App, action: Action, out: &mut Vec<Effect>) {
         Action::Conn(s) => {
             app.conn = match s {
                 ConnState::Connecting => ConnView::Connecting,
-                ConnState::Connected { .. } => ConnView::Connected,
+                ConnState::Connected { hub } => {
+                    // Which of the node's hubs it is on now.
+                    app.hub_addr = hub;
+                    ConnView::Connected
+                }
                 ConnState::Reconnecting { attempt, in_ms, .. } => {
                     ConnView::Reconnecting { attempt, in_ms }
                 }

@@ -75,6 +75,8 @@ pub struct Crl {
     revoked: HashSet<Vec<u8>>,
     pub this_update: i64,
     pub next_update: Option<i64>,
+    /// The CRL number (RFC 5280: increases with each CRL of a CA).
+    pub number: Option<u64>,
 }
 
 fn trim_serial(s: &[u8]) -> Vec<u8> {
@@ -109,7 +111,17 @@ impl Crl {
                 .collect(),
             this_update: list.last_update().timestamp(),
             next_update: list.next_update().map(|t| t.timestamp()),
+            number: list.crl_number().and_then(|n| u64::try_from(n).ok()),
         })
+    }
+
+    /// Which of two CRLs of one CA is newer: the CRL number first (two CRLs
+    /// issued within one second differ only there), then thisUpdate.
+    pub fn version(&self) -> (i64, i64) {
+        let number = self
+            .number
+            .map_or(-1, |n| i64::try_from(n).unwrap_or(i64::MAX));
+        (number, self.this_update)
     }
 
     pub fn is_revoked(&self, serial: &[u8]) -> bool {

@@ -206,3 +206,35 @@ fn two_hubs_on_one_postgresql_relay_between_their_nodes() {
     assert_eq!(n, 1, "released once");
     drop(hub2);
 }
+
+/// A node revoked by the CRL that one hub loads is refused by every hub of
+/// the cluster, also one started without a CRL file.
+#[test]
+fn a_revocation_reaches_every_hub_through_the_database() {
+    let Some(pg) = Pg::start() else {
+        return;
+    };
+    let mut net = Net::new().with_crl();
+    let config = format!("[storage]\ndatabase = \"{}\"\n", pg.url());
+    net.hub_config = Some(config.clone());
+    net.start_hub();
+    let c = net.node("sz", "深圳市中小企业服务协会", "prefecture", "member");
+    let cfg = net.dir.path().join("hub2.toml");
+    std::fs::write(&cfg, &config).unwrap();
+    let hub2 = second_hub(&net, &cfg);
+    move_to(&c, &hub2.1);
+    c.ok(&["sync"]);
+    net.revoke("sz");
+    let start = std::time::Instant::now();
+    while c.run(&["sync", "--timeout", "3"]).0 {
+        let logs = |f: &str| std::fs::read_to_string(net.dir.path().join(f)).unwrap_or_default();
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(20),
+            "hub 2 still serves the revoked node\nhub 1: {}\nhub 2: {}",
+            logs("hub-1.log"),
+            logs("hub2.log")
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    drop(hub2);
+}

@@ -495,6 +495,38 @@ fn stamp(p: &std::path::Path) -> Option<(u64, SystemTime)> {
         .map(|m| (m.len(), m.modified().unwrap_or(SystemTime::UNIX_EPOCH)))
 }
 
+/// Use a verified CRL: in the TLS configuration (new handshakes), the
+/// directory, and the connections of nodes it revokes (closed).
+async fn use_crl(
+    shared: &Arc<Shared>,
+    endpoint: &quinn::Endpoint,
+    material: &TlsMaterial,
+    der: Vec<u8>,
+    crl: Crl,
+) -> bool {
+    let revoked = crl.len();
+    warn_if_stale(&crl);
+    match tls::server_config(material, Some(&der), shared.config.limits.idle_timeout_secs) {
+        Ok(c) => endpoint.set_server_config(Some(c)),
+        Err(e) => {
+            tracing::error!(error = %e, "new CRL not applied");
+            return false;
+        }
+    }
+    let s = shared.clone();
+    let _ = tokio::task::spawn_blocking(move || s.apply_crl(der, crl)).await;
+    tracing::info!(revoked, "CRL reloaded");
+    true
+}
+
+/// The version of the CRL in use (none: lower than any).
+fn crl_in_use(shared: &Shared) -> (i64, i64) {
+    shared
+        .crl_der()
+        .and_then(|der| Crl::parse_verified(&der, &shared.ca_der).ok())
+        .map_or((i64::MIN, i64::MIN), |c| c.version())
+}
+
 /// Watch the CRL, the hub's certificate and its key; apply a changed CRL, and
 /// serve a renewed certificate to new connections without a restart (open
 /// sessions keep theirs). A file that does not load keeps the previous one.
@@ -502,8 +534,37 @@ async fn files_loop(shared: Arc<Shared>, endpoint: quinn::Endpoint, mut material
     let cfg = shared.config.clone();
     let mut crl_seen = cfg.crl.as_deref().and_then(stamp);
     let mut cert_seen = (stamp(&cfg.cert), stamp(&cfg.key));
+    // With other hubs on the store: share the CRL this hub has, and take a
+    // newer one another hub shared (verified against the CA again).
+    if let Some(der) = shared.crl_der() {
+        let t = crl_in_use(&shared);
+        if let Err(e) = shared.store.publish_crl(der, t).await {
+            tracing::warn!(error = %e, "cannot share the CRL with the other hubs");
+        }
+    }
+    let mut bad_shared = None;
     loop {
         tokio::time::sleep(Duration::from_millis(cfg.limits.crl_poll_ms.max(50))).await;
+        if let Ok(Some((der, t))) = shared.store.shared_crl().await
+            && t > crl_in_use(&shared)
+        {
+            match Crl::parse_verified(&der, &shared.ca_der) {
+                Ok(crl) if crl.version() > crl_in_use(&shared) => {
+                    tracing::info!(
+                        number = t.0,
+                        this_update = t.1,
+                        "a newer CRL from another hub"
+                    );
+                    use_crl(&shared, &endpoint, &material, der, crl).await;
+                }
+                Ok(_) => {}
+                Err(e) if bad_shared != Some(t) => {
+                    bad_shared = Some(t);
+                    tracing::error!(error = %e, "the shared CRL does not verify; ignored");
+                }
+                Err(_) => {}
+            }
+        }
         let cert_now = (stamp(&cfg.cert), stamp(&cfg.key));
         if cert_now != cert_seen {
             cert_seen = cert_now;
@@ -543,18 +604,19 @@ async fn files_loop(shared: Arc<Shared>, endpoint: quinn::Endpoint, mut material
         crl_seen = now;
         match read_crl(path, &shared.ca_der) {
             Ok((der, crl)) => {
-                let revoked = crl.len();
-                warn_if_stale(&crl);
-                match tls::server_config(&material, Some(&der), cfg.limits.idle_timeout_secs) {
-                    Ok(c) => endpoint.set_server_config(Some(c)),
-                    Err(e) => {
-                        tracing::error!(error = %e, "new CRL not applied");
-                        continue;
-                    }
+                let t = crl.version();
+                if t < crl_in_use(&shared) {
+                    tracing::warn!(
+                        number = t.0,
+                        "the CRL file is older than the CRL in use (shared by another hub); kept the newer"
+                    );
+                    continue;
                 }
-                let s = shared.clone();
-                let _ = tokio::task::spawn_blocking(move || s.apply_crl(der, crl)).await;
-                tracing::info!(revoked, "CRL reloaded");
+                if use_crl(&shared, &endpoint, &material, der.clone(), crl).await
+                    && let Err(e) = shared.store.publish_crl(der, t).await
+                {
+                    tracing::warn!(error = %e, "cannot share the CRL with the other hubs");
+                }
             }
             Err(e) => {
                 tracing::error!(error = %format!("{e:#}"), "CRL file changed but is not valid; keeping the previous one")

@@ -204,6 +204,23 @@ pub trait HubStore: Clone + Send + Sync + 'static {
     fn poll_interval(&self) -> Option<std::time::Duration> {
         None
     }
+    /// Share a verified CRL with the other hubs (kept only if its version,
+    /// [`lianxi_certs::Crl::version`], is newer than the one shared). A store
+    /// no other hub reads keeps nothing.
+    fn publish_crl(
+        &self,
+        _der: Vec<u8>,
+        _version: (i64, i64),
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        async { Ok(()) }
+    }
+    /// The newest CRL a hub of the cluster shared: (DER, version). It is
+    /// verified against the CA again before use.
+    fn shared_crl(
+        &self,
+    ) -> impl Future<Output = Result<Option<(Vec<u8>, (i64, i64))>, StoreError>> + Send {
+        async { Ok(None) }
+    }
 }
 
 /// The store a hub runs on.
@@ -285,5 +302,11 @@ impl HubStore for Store {
     }
     fn poll_interval(&self) -> Option<std::time::Duration> {
         each!(self, s => s.poll_interval())
+    }
+    async fn publish_crl(&self, der: Vec<u8>, version: (i64, i64)) -> Result<(), StoreError> {
+        each!(self, s => s.publish_crl(der, version).await)
+    }
+    async fn shared_crl(&self) -> Result<Option<(Vec<u8>, (i64, i64))>, StoreError> {
+        each!(self, s => s.shared_crl().await)
     }
 }

@@ -241,6 +241,30 @@ impl HubStore for PgStore {
     fn poll_interval(&self) -> Option<std::time::Duration> {
         Some(self.poll)
     }
+
+    async fn publish_crl(&self, der: Vec<u8>, version: (i64, i64)) -> Result<(), StoreError> {
+        self.read(async |c| {
+            c.execute(
+                "INSERT INTO crl(id, der, number, this_update) VALUES (1, $1, $2, $3)
+                 ON CONFLICT (id) DO UPDATE
+                 SET der = excluded.der, number = excluded.number, this_update = excluded.this_update
+                 WHERE (crl.number, crl.this_update) < (excluded.number, excluded.this_update)",
+                &[&der, &version.0, &version.1],
+            )
+            .await
+        })
+        .await
+        .map(|_| ())
+    }
+
+    async fn shared_crl(&self) -> Result<Option<(Vec<u8>, (i64, i64))>, StoreError> {
+        self.read(async |c| {
+            c.query_opt("SELECT der, number, this_update FROM crl WHERE id = 1", &[])
+                .await
+                .map(|r| r.map(|r| (r.get(0), (r.get(1), r.get(2)))))
+        })
+        .await
+    }
 }
 
 /// This hub's writer: batches of operations, one transaction each.

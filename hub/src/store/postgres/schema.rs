@@ -57,6 +57,14 @@ const MIGRATIONS: &[&str] = &[
         bytes BIGINT NOT NULL,
         PRIMARY KEY(sender, recipient)
     );",
+    // 2: the newest CRL any hub of the cluster has loaded, so every hub
+    //    refuses a revoked node, whichever has the CRL file.
+    "CREATE TABLE crl(
+        id INTEGER PRIMARY KEY CHECK (id = 1),
+        der BYTEA NOT NULL,
+        number BIGINT NOT NULL,
+        this_update BIGINT NOT NULL
+    );",
 ];
 
 pub fn latest() -> i64 {

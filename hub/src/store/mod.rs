@@ -149,6 +149,11 @@ pub struct NodeStatus {
     pub held: i64,
 }
 
+/// [`lianxi_certs::Crl::version`]: (CRL number, thisUpdate).
+pub type CrlVersion = (i64, i64);
+/// A CRL shared between the hubs: its DER and version.
+pub type SharedCrl = (Vec<u8>, CrlVersion);
+
 /// What the hub needs of its storage. Every method is durable when it
 /// returns `Ok`, and safe to call from any task.
 pub trait HubStore: Clone + Send + Sync + 'static {
@@ -210,15 +215,13 @@ pub trait HubStore: Clone + Send + Sync + 'static {
     fn publish_crl(
         &self,
         _der: Vec<u8>,
-        _version: (i64, i64),
+        _version: CrlVersion,
     ) -> impl Future<Output = Result<(), StoreError>> + Send {
         async { Ok(()) }
     }
     /// The newest CRL a hub of the cluster shared: (DER, version). It is
     /// verified against the CA again before use.
-    fn shared_crl(
-        &self,
-    ) -> impl Future<Output = Result<Option<(Vec<u8>, (i64, i64))>, StoreError>> + Send {
+    fn shared_crl(&self) -> impl Future<Output = Result<Option<SharedCrl>, StoreError>> + Send {
         async { Ok(None) }
     }
 }
@@ -303,10 +306,10 @@ impl HubStore for Store {
     fn poll_interval(&self) -> Option<std::time::Duration> {
         each!(self, s => s.poll_interval())
     }
-    async fn publish_crl(&self, der: Vec<u8>, version: (i64, i64)) -> Result<(), StoreError> {
+    async fn publish_crl(&self, der: Vec<u8>, version: CrlVersion) -> Result<(), StoreError> {
         each!(self, s => s.publish_crl(der, version).await)
     }
-    async fn shared_crl(&self) -> Result<Option<(Vec<u8>, (i64, i64))>, StoreError> {
+    async fn shared_crl(&self) -> Result<Option<SharedCrl>, StoreError> {
         each!(self, s => s.shared_crl().await)
     }
 }

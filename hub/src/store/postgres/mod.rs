@@ -28,7 +28,9 @@ use lianxi_shared::NodeId;
 use tokio::sync::{Mutex, mpsc, oneshot};
 use tokio_postgres::{Client, NoTls, Transaction};
 
-use super::{DeliveryRow, HubStore, Inserted, NewEnvelope, StoreError, StoreLimits};
+use super::{
+    CrlVersion, DeliveryRow, HubStore, Inserted, NewEnvelope, SharedCrl, StoreError, StoreLimits,
+};
 use crate::metrics::CommitMetrics;
 
 /// Largest number of operations grouped into one commit.
@@ -242,7 +244,7 @@ impl HubStore for PgStore {
         Some(self.poll)
     }
 
-    async fn publish_crl(&self, der: Vec<u8>, version: (i64, i64)) -> Result<(), StoreError> {
+    async fn publish_crl(&self, der: Vec<u8>, version: CrlVersion) -> Result<(), StoreError> {
         self.read(async |c| {
             c.execute(
                 "INSERT INTO crl(id, der, number, this_update) VALUES (1, $1, $2, $3)
@@ -257,7 +259,7 @@ impl HubStore for PgStore {
         .map(|_| ())
     }
 
-    async fn shared_crl(&self) -> Result<Option<(Vec<u8>, (i64, i64))>, StoreError> {
+    async fn shared_crl(&self) -> Result<Option<SharedCrl>, StoreError> {
         self.read(async |c| {
             c.query_opt("SELECT der, number, this_update FROM crl WHERE id = 1", &[])
                 .await

@@ -80,6 +80,16 @@ pub(crate) async fn handle(shared: Arc<Shared>, incoming: quinn::Incoming) {
         Err(crate::store::StoreError::Full) => {
             tracing::warn!(node = %info.node_id, "disk full: node not recorded; serving it anyway");
         }
+        // The shared database is down: say so, so the node tries another
+        // hub (whose database connection may work) or keeps its outbox.
+        Err(e @ crate::store::StoreError::Postgres(_)) => {
+            tracing::warn!(node = %info.node_id, error = %e, "database unavailable; refusing the session");
+            conn.close(
+                quinn::VarInt::from_u32(CLOSE_PROTOCOL),
+                b"unavailable: the hub cannot reach its database",
+            );
+            return;
+        }
         Err(e) => {
             tracing::error!(node = %info.node_id, error = %e, "cannot record node");
             conn.close(quinn::VarInt::from_u32(CLOSE_PROTOCOL), b"internal");

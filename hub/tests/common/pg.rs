@@ -135,7 +135,8 @@ impl Pg {
             .unwrap_or_else(|e| panic!("{}: {e}", exe.display()))
     }
 
-    fn ctl_start(&self) {
+    /// Start the server (again, after [`Pg::stop_immediate`]).
+    pub fn ctl_start(&self) {
         let opts = format!(
             "-c listen_addresses='' -k {} -p 5432 -c fsync=on -c synchronous_commit=on",
             self.socket_dir().display()

@@ -55,6 +55,15 @@ pub(super) fn start(
     (commands, events, welcome)
 }
 
+/// The connection ended under a read or write: with the hub's reason when
+/// it closed it.
+fn lost(e: &dyn std::fmt::Display, c: Option<&quinn::ConnectionError>) -> ProtoError {
+    match c {
+        Some(quinn::ConnectionError::ApplicationClosed(c)) => super::tls::closed_by_hub(c),
+        _ => unreachable(format!("connection lost: {e}")),
+    }
+}
+
 fn now() -> Now {
     Now::new(Instant::now(), now_ms())
 }
@@ -104,11 +113,17 @@ impl Driver {
                 r = self.recv.read_chunk(256 * 1024, true), if reading => match r {
                     Ok(Some(chunk)) => self.session.handle_bytes(&chunk.bytes),
                     Ok(None) => self.session.handle_end(),
-                    Err(e) => self.session.handle_lost(unreachable(format!("connection lost: {e}"))),
+                    Err(e) => {
+                        let c = match &e { quinn::ReadError::ConnectionLost(c) => Some(c), _ => None };
+                        self.session.handle_lost(lost(&e, c));
+                    }
                 },
                 r = write_some(&mut self.send, &self.writing), if !closed => match r {
                     Ok(n) => self.written(n),
-                    Err(e) => self.session.handle_lost(unreachable(format!("connection lost: {e}"))),
+                    Err(e) => {
+                        let c = match &e { quinn::WriteError::ConnectionLost(c) => Some(c), _ => None };
+                        self.session.handle_lost(lost(&e, c));
+                    }
                 },
                 p = events.reserve(), if !self.forward.is_empty() => {
                     if let (Ok(p), Some(ev)) = (p, self.forward.pop_front()) {

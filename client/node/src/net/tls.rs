@@ -87,13 +87,27 @@ pub(super) fn map_connect_error(addr: &str, e: quinn::ConnectionError) -> ProtoE
             ErrorCode::UntrustedCertificate,
             format!("TLS with {addr} failed: {text}"),
         ),
-        (_, quinn::ConnectionError::ApplicationClosed(c)) => {
-            let reason = String::from_utf8_lossy(&c.reason).to_string();
-            ProtoError::new(
-                ErrorCode::HubUnreachable,
-                format!("the hub closed the connection: {reason}"),
-            )
-        }
+        (_, quinn::ConnectionError::ApplicationClosed(c)) => closed_by_hub(c),
         _ => unreachable(format!("cannot connect to {addr}: {text}")),
     }
+}
+
+/// The hub closed the connection; its reason is `code` or `code: words`. A
+/// transient code it names (`unavailable` while its database is down) is
+/// kept, so the message stays queued with that reason; anything else is
+/// `hub_unreachable`. The reason is the hub's text: bounded, no controls.
+pub(super) fn closed_by_hub(c: &quinn::ApplicationClose) -> ProtoError {
+    let reason: String = String::from_utf8_lossy(&c.reason)
+        .chars()
+        .filter(|ch| !ch.is_control())
+        .take(200)
+        .collect();
+    let named = reason.split(':').next().map(str::trim);
+    let code = ErrorCode::ALL
+        .iter()
+        .copied()
+        .find(|k| Some(k.as_str()) == named)
+        .filter(|k| crate::node::is_transient(*k))
+        .unwrap_or(ErrorCode::HubUnreachable);
+    ProtoError::new(code, format!("the hub closed the connection: {reason}"))
 }

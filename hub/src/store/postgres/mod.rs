@@ -67,8 +67,19 @@ pub struct PgStore {
     poll: std::time::Duration,
 }
 
+/// The connection settings of `url`, with a connect timeout (5 s) unless the
+/// URL sets one: a database host that does not answer must not hold a
+/// writer for minutes while senders wait.
+pub(crate) fn pg_config(url: &str) -> Result<tokio_postgres::Config, StoreError> {
+    let mut cfg: tokio_postgres::Config = url.parse().map_err(pg_err)?;
+    if cfg.get_connect_timeout().is_none() {
+        cfg.connect_timeout(std::time::Duration::from_secs(5));
+    }
+    Ok(cfg)
+}
+
 async fn connect(url: &str) -> Result<Client, StoreError> {
-    let (client, conn) = tokio_postgres::connect(url, NoTls).await.map_err(pg_err)?;
+    let (client, conn) = pg_config(url)?.connect(NoTls).await.map_err(pg_err)?;
     tokio::spawn(async move {
         if let Err(e) = conn.await {
             tracing::warn!(error = %e, "PostgreSQL connection ended");

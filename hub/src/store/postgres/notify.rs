@@ -56,7 +56,11 @@ pub async fn announce(c: &Client, nodes: &[NodeId], held: bool) -> Result<(), St
 /// reconnecting with a pause when the connection is lost.
 pub async fn listen(url: String, tx: broadcast::Sender<Wake>) {
     loop {
-        match tokio_postgres::connect(&url, NoTls).await {
+        let connected = match super::pg_config(&url) {
+            Ok(cfg) => cfg.connect(NoTls).await.map_err(pg_err),
+            Err(e) => Err(e),
+        };
+        match connected {
             Ok((client, mut conn)) => {
                 let (msgs, mut rx) = tokio::sync::mpsc::unbounded_channel();
                 let pump = tokio::spawn(async move {

@@ -322,3 +322,104 @@ fn a_postgresql_restart_under_traffic_loses_and_duplicates_nothing() {
     }
     drop(hub2);
 }
+
+/// One session per node across the cluster: node A listens on hub 1; a
+/// session of A opened on hub 2 takes it over, hub 1 closes its session
+/// with `session_moved` and the hub's address, and A's listener follows to
+/// hub 2 (not back to hub 1, which would push the other session off) and
+/// keeps receiving there.
+#[test]
+fn a_session_opened_on_another_hub_takes_the_node_over() {
+    let Some(pg) = Pg::start() else {
+        return;
+    };
+    let mut net = Net::new();
+    let config = format!("[storage]\ndatabase = \"{}\"\npoll_ms = 60000\n", pg.url());
+    net.hub_config = Some(config.clone());
+    net.start_hub();
+    let a = net.node("nat", "全国中小企业协会", "national", "secretary");
+    let b = net.node("gd", "广东省中小企业协会", "provincial", "secretary");
+    let cfg = net.dir.path().join("hub2.toml");
+    std::fs::write(&cfg, &config).unwrap();
+    let hub2 = second_hub(&net, &cfg);
+    let hub1 = net.hub_addr();
+    let both = |node: &common::Node, first: &str, second: &str| {
+        let path = node.home.join("node.toml");
+        let text = std::fs::read_to_string(&path).unwrap();
+        let lines: Vec<String> = text
+            .lines()
+            .map(|l| {
+                if l.starts_with("hub =") {
+                    format!("hub = [\"{first}\", \"{second}\"]")
+                } else {
+                    l.to_owned()
+                }
+            })
+            .collect();
+        std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+    };
+    both(&a, &hub1, &hub2.1);
+
+    let mut listen = Command::new(bin("lianxi"))
+        .args(["--home", s(&a.home), "--lang", "en", "listen"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    for out in [
+        Box::new(listen.stdout.take().unwrap()) as Box<dyn std::io::Read + Send>,
+        Box::new(listen.stderr.take().unwrap()),
+    ] {
+        let tx = tx.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(out).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    return;
+                }
+            }
+        });
+    }
+    let wait_for = |what: &str, f: &dyn Fn(&str) -> bool| -> Vec<String> {
+        let mut seen = Vec::new();
+        loop {
+            match rx.recv_timeout(std::time::Duration::from_secs(15)) {
+                Ok(line) => {
+                    let hit = f(&line);
+                    seen.push(line);
+                    if hit {
+                        return seen;
+                    }
+                }
+                Err(_) => panic!("{what} not seen; the listener said: {seen:#?}"),
+            }
+        }
+    };
+    wait_for("connected to hub 1", &|l| {
+        l.contains("Connected") && l.contains(&hub1)
+    });
+
+    // Another session of A, opened on hub 2 (its first hub there).
+    both(&a, &hub2.1, &hub1);
+    a.ok(&["sync"]);
+    let seen = wait_for("the listener connected to hub 2", &|l| {
+        l.contains("Connected") && l.contains(&hub2.1)
+    });
+    assert!(
+        seen.iter()
+            .any(|l| l.contains("session_moved") && l.contains(&hub2.1)),
+        "closed by hub 1 with the new hub's address: {seen:#?}"
+    );
+    let log = std::fs::read_to_string(net.dir.path().join("hub-1.log")).unwrap();
+    assert!(
+        log.contains("session moved to another hub"),
+        "hub 1 says so"
+    );
+
+    // And it stays there, receiving live.
+    b.send("nat", "会话迁移后的通报", "正文");
+    wait_for("the bulletin on hub 2", &|l| l.contains("会话迁移后的通报"));
+    let _ = listen.kill();
+    let _ = listen.wait();
+    drop(hub2);
+}

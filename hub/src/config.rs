@@ -28,6 +28,11 @@ pub struct HubConfig {
     pub log_format: LogFormat,
     /// Where envelopes and queues are kept.
     pub storage: Storage,
+    /// The address nodes reach this hub at (`host:port`, as in their
+    /// `node.toml`). With other hubs on the database, a node's session
+    /// taken over by this hub is closed on the others with this address, so
+    /// the node follows it. Default: the address the hub listens on.
+    pub advertise: Option<String>,
     pub limits: Limits,
 }
 
@@ -173,6 +178,7 @@ impl Default for HubConfig {
             crl: None,
             name: "lianxi-hub".into(),
             metrics: None,
+            advertise: None,
             log_format: LogFormat::Text,
             storage: Storage::default(),
             limits: Limits::default(),

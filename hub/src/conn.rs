@@ -19,7 +19,7 @@ use crate::store::{DeliveryRow, HubStore, Inserted, NewEnvelope};
 
 /// Application close codes.
 const CLOSE_OK: u32 = 0;
-const CLOSE_PROTOCOL: u32 = 1;
+pub(crate) const CLOSE_PROTOCOL: u32 = 1;
 
 pub(crate) async fn handle(shared: Arc<Shared>, incoming: quinn::Incoming) {
     let remote = incoming.remote_address();
@@ -103,6 +103,21 @@ pub(crate) async fn handle(shared: Arc<Shared>, incoming: quinn::Incoming) {
         cert: Arc::new(der),
     };
     let id = shared.add_live(&info.node_id, live);
+    // With other hubs on the database: this hub serves the node now, and
+    // the others close their sessions of it. Best effort: a claim lost here
+    // is corrected when the node next connects.
+    if let Err(e) = shared
+        .store
+        .claim_session(
+            info.node_id.clone(),
+            shared.instance.clone(),
+            shared.advertise.clone(),
+            crate::now_ms(),
+        )
+        .await
+    {
+        tracing::warn!(node = %info.node_id, error = %e, "cannot announce the session to the other hubs");
+    }
     tracing::info!(node = %info.node_id, %remote, "connected");
     let reason = session(&shared, &conn, &info, notify).await;
     shared.remove_live(&info.node_id, id);

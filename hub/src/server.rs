@@ -9,13 +9,14 @@ use std::time::{Duration, SystemTime};
 
 use anyhow::Context;
 use lianxi_certs::Crl;
-use lianxi_shared::{NodeId, NodeInfo};
+use lianxi_shared::{ErrorCode, NodeId, NodeInfo};
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
 use crate::config::HubConfig;
 use crate::directory::Snapshot;
 use crate::metrics::{self, Metrics};
+use crate::store::postgres::Wake;
 use crate::store::{HubStore, Store, StoreLimits};
 use crate::tls::{self, TlsMaterial};
 
@@ -42,6 +43,10 @@ pub(crate) struct Shared {
     pub metrics: Metrics,
     /// The hub certificate's notAfter (seconds), as last loaded.
     cert_not_after: AtomicI64,
+    /// This process among the hubs of a cluster: a random token, and the
+    /// address nodes reach it at.
+    pub instance: String,
+    pub advertise: String,
 }
 
 /// A token bucket: sends per second with a burst.
@@ -119,6 +124,31 @@ impl Shared {
                 live.notify.notify_one();
             }
         }
+    }
+
+    /// Close this hub's sessions of `node`: it opened one on the hub at
+    /// `addr`, which serves it now.
+    pub fn session_moved(&self, node: &NodeId, addr: &str) {
+        if let Ok(r) = self.registry.lock()
+            && let Some(m) = r.get(node)
+        {
+            let reason = format!("{}: {addr}", ErrorCode::SessionMoved.as_str());
+            for live in m.values() {
+                live.conn.close(
+                    quinn::VarInt::from_u32(crate::conn::CLOSE_PROTOCOL),
+                    reason.as_bytes(),
+                );
+            }
+            tracing::info!(node = %node, to = %addr, sessions = m.len(), "session moved to another hub; closed here");
+        }
+    }
+
+    /// The nodes with a session on this hub now.
+    pub fn live_nodes(&self) -> Vec<NodeId> {
+        self.registry
+            .lock()
+            .map(|r| r.keys().cloned().collect())
+            .unwrap_or_default()
     }
 
     /// Wake the delivery tasks of a node's live connections.
@@ -369,6 +399,8 @@ pub async fn start(config: HubConfig) -> anyhow::Result<HubHandle> {
         next_conn: AtomicU64::new(1),
         release_wake: Notify::new(),
         buckets: Mutex::new(HashMap::new()),
+        instance: instance_token(),
+        advertise: config.advertise.clone().unwrap_or_else(|| addr.to_string()),
         config,
     });
     let (tx, rx) = watch::channel(false);
@@ -398,6 +430,7 @@ async fn run(
         .wakeups()
         .map(|rx| tokio::spawn(wakeup_loop(shared.clone(), rx)));
     let crl_watch = tokio::spawn(files_loop(shared.clone(), endpoint.clone(), material));
+    let sessions = tokio::spawn(sessions_loop(shared.clone()));
     loop {
         tokio::select! {
             _ = stop.changed() => break,
@@ -409,6 +442,7 @@ async fn run(
     }
     release.abort();
     crl_watch.abort();
+    sessions.abort();
     if let Some(w) = wakeups {
         w.abort();
     }
@@ -419,23 +453,69 @@ async fn run(
 
 /// Other hubs queued something for these nodes (or, `None`, maybe for
 /// anyone): wake their connections here, and the release loop for embargoes.
-async fn wakeup_loop(
-    shared: Arc<Shared>,
-    mut rx: tokio::sync::broadcast::Receiver<crate::store::postgres::Wake>,
-) {
+async fn wakeup_loop(shared: Arc<Shared>, mut rx: tokio::sync::broadcast::Receiver<Wake>) {
     loop {
         match rx.recv().await {
-            Ok(Some(nodes)) => {
+            Ok(Wake::Queued(Some(nodes))) => {
                 for n in &nodes {
                     shared.wake(n);
                 }
             }
-            Ok(None) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
+            Ok(Wake::Session {
+                node,
+                instance,
+                addr,
+            }) => {
+                if instance != shared.instance {
+                    shared.session_moved(&node, &addr);
+                }
+            }
+            Ok(Wake::Queued(None)) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
                 shared.wake_all();
                 shared.release_wake.notify_one();
+                check_sessions(&shared).await;
             }
             Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
         }
+    }
+}
+
+/// A random token naming this hub process among those of a cluster.
+fn instance_token() -> String {
+    use ring::rand::SecureRandom;
+    let mut b = [0u8; 8];
+    let _ = ring::rand::SystemRandom::new().fill(&mut b);
+    format!(
+        "{:016x}",
+        u64::from_be_bytes(b) ^ u64::from(std::process::id())
+    )
+}
+
+/// Close the sessions here of nodes another hub serves now (what a lost
+/// announcement would have said).
+async fn check_sessions(shared: &Shared) {
+    let nodes = shared.live_nodes();
+    if nodes.is_empty() {
+        return;
+    }
+    if let Ok(owners) = shared.store.session_hubs(nodes).await {
+        for (node, instance, addr) in owners {
+            if instance != shared.instance {
+                shared.session_moved(&node, &addr);
+            }
+        }
+    }
+}
+
+/// With other hubs on the store: look now and then which hub serves the
+/// nodes connected here.
+async fn sessions_loop(shared: Arc<Shared>) {
+    let Some(every) = shared.store.poll_interval() else {
+        return;
+    };
+    loop {
+        tokio::time::sleep(every.max(Duration::from_millis(100))).await;
+        check_sessions(&shared).await;
     }
 }
 

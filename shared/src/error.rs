@@ -71,7 +71,8 @@ codes! {
     QuotaExceeded = "quota_exceeded": "the sender's queue to a recipient is at its quota until the recipient collects; retry later" / "发给该收件方的待取队列已满，待其取走后再试",
     TooLarge = "too_large": "the message or attachment is larger than allowed" / "消息或附件超过允许的大小",
     StorageFull = "storage_full": "the hub's disk is full; nothing was stored" / "枢纽磁盘已满，未存储任何内容",
-    Unavailable = "unavailable": "the service is shutting down or overloaded; try again" / "服务正在关闭或过载，请稍后再试",
+    Unavailable = "unavailable": "the service is shutting down, overloaded or cannot reach its database; try again" / "服务正在关闭、过载或无法访问其数据库，请稍后再试",
+    SessionMoved = "session_moved": "the node opened a session on another hub of the cluster, which now serves it; reconnect there" / "本节点已在集群中另一台枢纽上建立会话，由其继续服务；请连接该枢纽",
     Internal = "internal": "an internal error; nothing was stored" / "内部错误，未存储任何内容",
     // Node side
     NotEnrolled = "not_enrolled": "this node has no certificate yet: run `lianxi enroll`" / "本节点尚无证书：请运行 `lianxi enroll`",

@@ -159,6 +159,7 @@ pub fn is_transient(code: ErrorCode) -> bool {
         code,
         ErrorCode::HubUnreachable
             | ErrorCode::Unavailable
+            | ErrorCode::SessionMoved
             | ErrorCode::StorageFull
             | ErrorCode::RateLimited
             | ErrorCode::QuotaExceeded
@@ -220,6 +221,21 @@ impl Node {
                 "no hub address: run `lianxi enroll --hub`",
             )
         })
+    }
+
+    /// After a session closed with `session_moved: ADDRESS` (another hub of
+    /// the cluster took the node's session over), connect to that hub first
+    /// next time, so two sessions of this node do not push each other off
+    /// two hubs in turn. An address not among the node's hubs changes nothing.
+    pub fn follow_moved_session(&self, e: &ProtoError) {
+        if e.code != ErrorCode::SessionMoved {
+            return;
+        }
+        let to = e.message.rsplit(' ').next().unwrap_or_default();
+        if let Some(i) = self.config.hub.0.iter().position(|h| h == to) {
+            self.preferred
+                .store(i, std::sync::atomic::Ordering::Relaxed);
+        }
     }
 
     fn tls(&self) -> Result<TlsSetup> {

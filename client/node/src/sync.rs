@@ -502,7 +502,10 @@ pub async fn run_connected(
             {
                 return Err(e);
             }
-            Err(e) => e.to_string(),
+            Err(e) => {
+                node.follow_moved_session(&e);
+                e.to_string()
+            }
         };
         let delay = backoff.next_delay(rand::random::<f64>());
         let state = ConnState::Reconnecting {

@@ -219,6 +219,26 @@ pub trait HubStore: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = Result<(), StoreError>> + Send {
         async { Ok(()) }
     }
+    /// Say that hub `instance` (reached at `addr`) serves `node`'s session
+    /// now; the other hubs of the cluster close theirs. A store no other hub
+    /// reads keeps nothing.
+    fn claim_session(
+        &self,
+        _node: NodeId,
+        _instance: String,
+        _addr: String,
+        _now: i64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send {
+        async { Ok(()) }
+    }
+    /// Which hub serves each of `nodes` (node, instance, address), for those
+    /// a hub has claimed.
+    fn session_hubs(
+        &self,
+        _nodes: Vec<NodeId>,
+    ) -> impl Future<Output = Result<Vec<(NodeId, String, String)>, StoreError>> + Send {
+        async { Ok(Vec::new()) }
+    }
     /// The newest CRL a hub of the cluster shared: (DER, version). It is
     /// verified against the CA again before use.
     fn shared_crl(&self) -> impl Future<Output = Result<Option<SharedCrl>, StoreError>> + Send {
@@ -308,6 +328,21 @@ impl HubStore for Store {
     }
     async fn publish_crl(&self, der: Vec<u8>, version: CrlVersion) -> Result<(), StoreError> {
         each!(self, s => s.publish_crl(der, version).await)
+    }
+    async fn claim_session(
+        &self,
+        node: NodeId,
+        instance: String,
+        addr: String,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        each!(self, s => s.claim_session(node, instance, addr, now).await)
+    }
+    async fn session_hubs(
+        &self,
+        nodes: Vec<NodeId>,
+    ) -> Result<Vec<(NodeId, String, String)>, StoreError> {
+        each!(self, s => s.session_hubs(nodes).await)
     }
     async fn shared_crl(&self) -> Result<Option<SharedCrl>, StoreError> {
         each!(self, s => s.shared_crl().await)

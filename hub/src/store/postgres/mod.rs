@@ -270,6 +270,49 @@ impl HubStore for PgStore {
         .map(|_| ())
     }
 
+    async fn claim_session(
+        &self,
+        node: NodeId,
+        instance: String,
+        addr: String,
+        now: i64,
+    ) -> Result<(), StoreError> {
+        let payload = notify::session_payload(&instance, &node, &addr);
+        self.read(async |c| {
+            c.execute(
+                "INSERT INTO sessions(node, instance, addr, since) VALUES ($1, $2, $3, $4)
+                 ON CONFLICT (node) DO UPDATE
+                 SET instance = excluded.instance, addr = excluded.addr, since = excluded.since",
+                &[&node.as_str(), &instance, &addr, &now],
+            )
+            .await?;
+            c.execute("SELECT pg_notify($1, $2)", &[&notify::SESSIONS, &payload])
+                .await
+        })
+        .await
+        .map(|_| ())
+    }
+
+    async fn session_hubs(
+        &self,
+        nodes: Vec<NodeId>,
+    ) -> Result<Vec<(NodeId, String, String)>, StoreError> {
+        let names: Vec<&str> = nodes.iter().map(NodeId::as_str).collect();
+        let rows = self
+            .read(async |c| {
+                c.query(
+                    "SELECT node, instance, addr FROM sessions WHERE node = ANY($1)",
+                    &[&names],
+                )
+                .await
+            })
+            .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|r| Some((node(r.get(0))?, r.get(1), r.get(2))))
+            .collect())
+    }
+
     async fn shared_crl(&self) -> Result<Option<SharedCrl>, StoreError> {
         self.read(async |c| {
             c.query_opt("SELECT der, number, this_update FROM crl WHERE id = 1", &[])

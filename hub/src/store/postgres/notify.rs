@@ -5,6 +5,10 @@
 //! on its own connection and wakes its connections of those nodes. A lost
 //! notification or a listener reconnect only delays a delivery: the hub also
 //! polls (`HubStore::poll_interval`), and wakes everyone after reconnecting.
+//!
+//! A hub that opens a session for a node announces it on `lianxi_session`
+//! (its instance and address): the other hubs close their sessions of that
+//! node, so a node is served by one hub of the cluster at a time.
 
 use std::time::Duration;
 
@@ -16,14 +20,47 @@ use super::pg_err;
 use crate::store::StoreError;
 
 pub const CHANNEL: &str = "lianxi_queued";
+pub const SESSIONS: &str = "lianxi_session";
 /// What a payload says when every node should look (an embargo held, or a
 /// listener that may have missed notifications).
 pub const EVERYONE: &str = "*";
 /// NOTIFY payloads must stay under 8000 bytes.
 const MAX_PAYLOAD: usize = 7_000;
 
-/// A wake-up: these nodes have something new (`None`: everyone may).
-pub type Wake = Option<Vec<NodeId>>;
+/// What another hub announced.
+#[derive(Clone, Debug)]
+pub enum Wake {
+    /// These nodes have something new (`None`: everyone may).
+    Queued(Option<Vec<NodeId>>),
+    /// `node` opened a session on hub `instance`, which nodes reach at `addr`.
+    Session {
+        node: NodeId,
+        instance: String,
+        addr: String,
+    },
+}
+
+impl Wake {
+    fn parse(channel: &str, p: &str) -> Option<Wake> {
+        if channel == SESSIONS {
+            let mut it = p.split(' ');
+            let (instance, node, addr) = (it.next()?, it.next()?, it.next()?);
+            return Some(Wake::Session {
+                node: NodeId::new(node).ok()?,
+                instance: instance.to_owned(),
+                addr: addr.to_owned(),
+            });
+        }
+        Some(Wake::Queued((p != EVERYONE).then(|| {
+            p.split(',').filter_map(|n| NodeId::new(n).ok()).collect()
+        })))
+    }
+}
+
+/// Announce that this hub (`instance`, reached at `addr`) serves `node` now.
+pub fn session_payload(instance: &str, node: &NodeId, addr: &str) -> String {
+    format!("{instance} {node} {addr}")
+}
 
 /// Announce what a batch queued: one NOTIFY per 7 KB of node ids.
 pub async fn announce(c: &Client, nodes: &[NodeId], held: bool) -> Result<(), StoreError> {
@@ -67,7 +104,10 @@ pub async fn listen(url: String, tx: broadcast::Sender<Wake>) {
                     loop {
                         match std::future::poll_fn(|cx| conn.poll_message(cx)).await {
                             Some(Ok(AsyncMessage::Notification(n))) => {
-                                if msgs.send(n.payload().to_owned()).is_err() {
+                                if msgs
+                                    .send((n.channel().to_owned(), n.payload().to_owned()))
+                                    .is_err()
+                                {
                                     return;
                                 }
                             }
@@ -81,19 +121,16 @@ pub async fn listen(url: String, tx: broadcast::Sender<Wake>) {
                     }
                 });
                 if client
-                    .batch_execute(&format!("LISTEN {CHANNEL}"))
+                    .batch_execute(&format!("LISTEN {CHANNEL}; LISTEN {SESSIONS}"))
                     .await
                     .is_ok()
                 {
                     // What was announced while nobody listened is found by looking.
-                    let _ = tx.send(None);
-                    while let Some(p) = rx.recv().await {
-                        let wake = if p == EVERYONE {
-                            None
-                        } else {
-                            Some(p.split(',').filter_map(|n| NodeId::new(n).ok()).collect())
-                        };
-                        let _ = tx.send(wake);
+                    let _ = tx.send(Wake::Queued(None));
+                    while let Some((channel, p)) = rx.recv().await {
+                        if let Some(wake) = Wake::parse(&channel, &p) {
+                            let _ = tx.send(wake);
+                        }
                     }
                 }
                 pump.abort();

@@ -65,6 +65,13 @@ const MIGRATIONS: &[&str] = &[
         number BIGINT NOT NULL,
         this_update BIGINT NOT NULL
     );",
+    // 3: which hub serves each node's session now (the newest claim).
+    "CREATE TABLE sessions(
+        node TEXT PRIMARY KEY,
+        instance TEXT NOT NULL,
+        addr TEXT NOT NULL,
+        since BIGINT NOT NULL
+    );",
 ];
 
 pub fn latest() -> i64 {

@@ -415,6 +415,25 @@ fn a_session_opened_on_another_hub_takes_the_node_over() {
         log.contains("session moved to another hub"),
         "hub 1 says so"
     );
+    // The operator sees it too: which hub serves each node.
+    let out = Command::new(bin("lianxi-hub"))
+        .args(["status", "--json", "--database", &pg.url()])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let st: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let nat = st["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["node_id"] == "nat")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(nat["hub"], hub2.1.as_str(), "{st}");
 
     // And it stays there, receiving live.
     b.send("nat", "会话迁移后的通报", "正文");

@@ -75,9 +75,28 @@ enum Cmd {
     },
     /// Nodes seen and queue depth per node.
     Status {
-        /// The hub's data directory (read while it serves).
+        /// The hub's data directory (read while it serves): hub.db, and what
+        /// the running hub recorded of its CRL and certificate.
+        #[arg(long)]
+        data: Option<PathBuf>,
+        /// Read nodes and queues from this PostgreSQL database (shared by a
+        /// cluster of hubs) instead of hub.db; each node's hub is shown.
+        #[arg(long, value_name = "URL")]
+        database: Option<String>,
+        /// Machine-readable JSON output.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Copy a serving hub's SQLite database to a new file, consistent and
+    /// checked, without stopping it. (A hub on PostgreSQL is backed up with
+    /// PostgreSQL's tools: docs/DEPLOYMENT.md.)
+    Backup {
+        /// The hub's data directory, holding hub.db.
         #[arg(long)]
         data: PathBuf,
+        /// The copy to write; it must not exist yet.
+        #[arg(long)]
+        out: PathBuf,
         /// Machine-readable JSON output.
         #[arg(long)]
         json: bool,
@@ -177,33 +196,75 @@ fn main() -> ExitCode {
                 ExitCode::FAILURE
             }
         },
-        Cmd::Status { data, json } => match lianxi_hub::store::status(&data) {
-            Ok(nodes) => {
-                status(&data, &nodes, json);
+        Cmd::Status {
+            data,
+            database,
+            json,
+        } => {
+            let nodes = match (&database, &data) {
+                (Some(url), _) => tokio::runtime::Runtime::new()
+                    .map_err(|e| lianxi_hub::store::StoreError::Postgres(e.to_string()))
+                    .and_then(|rt| rt.block_on(lianxi_hub::store::postgres::status(url))),
+                (None, Some(d)) => lianxi_hub::store::status(d),
+                (None, None) => Err(lianxi_hub::store::StoreError::Foreign(
+                    "give --data DIR (a hub on SQLite) or --database URL (on PostgreSQL)".into(),
+                )),
+            };
+            match nodes {
+                Ok(nodes) => {
+                    status(data.as_deref(), &nodes, json);
+                    ExitCode::SUCCESS
+                }
+                Err(e) => fail(json, &e),
+            }
+        }
+        Cmd::Backup { data, out, json } => match lianxi_hub::store::backup(&data, &out) {
+            Ok(b) => {
+                if json {
+                    println!("{}", serde_json::json!(b));
+                } else {
+                    println!(
+                        "backed up to {} ({} bytes; {} nodes, {} queued, {} held)",
+                        b.out.display(),
+                        b.bytes,
+                        b.nodes,
+                        b.queued,
+                        b.held
+                    );
+                }
                 ExitCode::SUCCESS
             }
-            Err(e) => {
-                if json {
-                    println!(
-                        "{}",
-                        serde_json::json!({"error": {"code": "io", "message": e.to_string()}})
-                    );
-                } else {
-                    eprintln!("lianxi-hub: {e}");
-                }
-                ExitCode::FAILURE
-            }
+            Err(e) => fail(json, &e),
         },
     }
 }
 
+/// Report a store error, as JSON with a stable code or as a line on stderr.
+fn fail(json: bool, e: &lianxi_hub::store::StoreError) -> ExitCode {
+    let code = match e {
+        lianxi_hub::store::StoreError::Postgres(_) => "unavailable",
+        lianxi_hub::store::StoreError::Newer { .. } => "archive_newer",
+        lianxi_hub::store::StoreError::Corrupt(_) => "archive_corrupt",
+        _ => "io",
+    };
+    if json {
+        println!(
+            "{}",
+            serde_json::json!({"error": {"code": code, "message": e.to_string()}})
+        );
+    } else {
+        eprintln!("lianxi-hub: {e}");
+    }
+    ExitCode::FAILURE
+}
+
 /// `lianxi-hub status`: queues per node, totals, and what the running hub
 /// recorded of its CRL and its own certificate, with warnings.
-fn status(data: &std::path::Path, nodes: &[lianxi_hub::store::NodeStatus], json: bool) {
+fn status(data: Option<&std::path::Path>, nodes: &[lianxi_hub::store::NodeStatus], json: bool) {
     use lianxi_hub::state::{CertState, CrlState, read};
     let now = lianxi_hub::now_ms() / 1000;
-    let crl = read::<CrlState>(data);
-    let cert = read::<CertState>(data);
+    let crl = data.and_then(read::<CrlState>);
+    let cert = data.and_then(read::<CertState>);
     let warnings: Vec<String> = crl
         .as_ref()
         .and_then(|c| c.warning(now))
@@ -249,13 +310,17 @@ fn status(data: &std::path::Path, nodes: &[lianxi_hub::store::NodeStatus], json:
     }
     println!("queued {queued}, held {held}");
     println!(
-        "{:<24} {:>8} {:>8}  last seen (unix)",
-        "node", "queued", "held"
+        "{:<24} {:>8} {:>8}  {:<12} hub",
+        "node", "queued", "held", "last seen"
     );
     for n in nodes {
         println!(
-            "{:<24} {:>8} {:>8}  {}",
-            n.node_id, n.queued, n.held, n.last_seen
+            "{:<24} {:>8} {:>8}  {:<12} {}",
+            n.node_id,
+            n.queued,
+            n.held,
+            n.last_seen,
+            n.hub.as_deref().unwrap_or("-")
         );
     }
 }

@@ -25,7 +25,7 @@ use crate::metrics::CommitMetrics;
 
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
-pub use sqlite::status;
+pub use sqlite::{Backup, backup, status};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -147,6 +147,9 @@ pub struct NodeStatus {
     pub queued: i64,
     /// Embargoed deliveries not yet released.
     pub held: i64,
+    /// With several hubs: the address of the hub serving its session.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub hub: Option<String>,
 }
 
 /// [`lianxi_certs::Crl::version`]: (CRL number, thisUpdate).

@@ -19,8 +19,10 @@
 
 mod notify;
 mod schema;
+mod status;
 
 pub use notify::Wake;
+pub use status::status;
 
 use std::sync::Arc;
 

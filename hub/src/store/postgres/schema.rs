@@ -78,6 +78,34 @@ pub fn latest() -> i64 {
     MIGRATIONS.len() as i64
 }
 
+/// Check, without changing anything, that the database is a hub's at the
+/// schema this hub knows (for reading it from outside a hub).
+pub async fn check_current(c: &Client) -> Result<(), StoreError> {
+    let marked: bool = c
+        .query_one("SELECT to_regclass('public.lianxi_hub') IS NOT NULL", &[])
+        .await
+        .map_err(pg_err)?
+        .get(0);
+    if !marked {
+        return Err(StoreError::Foreign("no lianxi_hub mark".into()));
+    }
+    let row = c
+        .query_one("SELECT application, version FROM lianxi_hub", &[])
+        .await
+        .map_err(pg_err)?;
+    let (app, version): (String, i64) = (row.get(0), row.get(1));
+    if app != APPLICATION {
+        return Err(StoreError::Foreign(format!("application {app:?}")));
+    }
+    if version != latest() {
+        return Err(StoreError::Newer {
+            found: version,
+            supported: latest(),
+        });
+    }
+    Ok(())
+}
+
 /// Check the mark and bring the schema up to date, each step in its own
 /// transaction. Hubs starting at once serialise on an advisory lock.
 pub async fn migrate(c: &mut Client) -> Result<(), StoreError> {

@@ -6,6 +6,8 @@
 //! sends share one fsync. Reads use a small pool of read connections on tokio's
 //! blocking threads, never on the async reactor.
 
+mod backup;
+pub use backup::{Backup, backup};
 mod reads;
 pub mod schema;
 mod writer;
@@ -194,9 +196,6 @@ pub fn status(data: &Path) -> Result<Vec<NodeStatus>, StoreError> {
         )));
     }
     let conn = open_conn(&path, false)?;
-    let app: i64 = conn.query_row("PRAGMA application_id", [], |r| r.get(0))?;
-    if app != schema::APPLICATION_ID {
-        return Err(StoreError::Foreign(format!("application_id {app:#x}")));
-    }
+    backup::check_app(&conn)?;
     reads::status(&conn)
 }

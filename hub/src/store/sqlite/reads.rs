@@ -106,6 +106,7 @@ pub(crate) fn status(c: &Connection) -> Result<Vec<NodeStatus>, StoreError> {
             last_seen: r.get(2)?,
             queued: r.get(3)?,
             held: r.get(4)?,
+            hub: None,
         })
     })?;
     Ok(rows.collect::<Result<_, _>>()?)

@@ -33,8 +33,14 @@ pub struct BenchNode {
 
 pub struct Fed {
     pub dir: tempfile::TempDir,
-    hub: Option<Child>,
+    /// The hub processes (one, unless [`Fed::add_hub`] started more).
+    hubs: Vec<Option<Child>>,
+    /// The first hub's address.
     pub addr: String,
+    /// Every hub's address, in start order.
+    pub addrs: Vec<String>,
+    /// Configuration added to [`BENCH_LIMITS`] (e.g. a `[storage]` section).
+    extra: String,
     /// The CA's record file is read-modified-written: one signature at a time.
     ca: std::sync::Mutex<Ca>,
     ca_pem: Vec<u8>,
@@ -66,6 +72,11 @@ fn hub_binary() -> anyhow::Result<PathBuf> {
 
 impl Fed {
     pub fn new() -> anyhow::Result<Fed> {
+        Fed::with_config("")
+    }
+
+    /// A federation whose hubs also read `extra` (TOML) from their config.
+    pub fn with_config(extra: &str) -> anyhow::Result<Fed> {
         let dir = tempfile::Builder::new().prefix("lianxi-bench").tempdir()?;
         let now = lianxi_certs::unix_now();
         let ca_dir = dir.path().join("ca");
@@ -85,19 +96,24 @@ impl Fed {
         let ca_pem = std::fs::read(Ca::cert_path(&ca_dir))?;
         let mut fed = Fed {
             dir,
-            hub: None,
+            hubs: Vec::new(),
             addr: String::new(),
+            addrs: Vec::new(),
+            extra: extra.to_owned(),
             ca: std::sync::Mutex::new(ca),
             ca_pem,
             now,
         };
-        fed.start_hub()?;
+        fed.add_hub()?;
         Ok(fed)
     }
 
-    fn start_hub(&mut self) -> anyhow::Result<()> {
+    /// Start one more hub process on the same certificate and configuration
+    /// (its own data directory); its address.
+    pub fn add_hub(&mut self) -> anyhow::Result<String> {
         let d = self.dir.path();
-        std::fs::write(d.join("hub.toml"), BENCH_LIMITS)?;
+        let k = self.hubs.len();
+        std::fs::write(d.join("hub.toml"), format!("{BENCH_LIMITS}{}", self.extra))?;
         let s = |p: PathBuf| p.to_string_lossy().into_owned();
         let mut child = Command::new(hub_binary()?)
             .args([
@@ -105,7 +121,7 @@ impl Fed {
                 "--listen",
                 "127.0.0.1:0",
                 "--data",
-                &s(d.join("hub-data")),
+                &s(d.join(format!("hub-data-{k}"))),
             ])
             .args(["--ca", &s(d.join("ca").join("ca.crt"))])
             .args(["--cert", &s(d.join("hub").join("hub.crt"))])
@@ -114,7 +130,7 @@ impl Fed {
             .arg("--no-crl") // a throw-away federation that revokes nothing
             .env("RUST_LOG", "info") // the production default
             .stdout(Stdio::piped())
-            .stderr(std::fs::File::create(d.join("hub.log"))?)
+            .stderr(std::fs::File::create(d.join(format!("hub-{k}.log")))?)
             .spawn()
             .context("starting lianxi-hub")?;
         let mut line = String::new();
@@ -128,14 +144,34 @@ impl Fed {
         if !addr.starts_with("127.0.0.1:") {
             bail!("the hub did not start: {line:?}");
         }
-        self.addr = addr;
-        self.hub = Some(child);
-        Ok(())
+        if self.addrs.is_empty() {
+            self.addr = addr.clone();
+        }
+        self.addrs.push(addr.clone());
+        self.hubs.push(Some(child));
+        Ok(addr)
     }
 
-    /// The hub's resident memory, KiB.
+    /// SIGKILL hub `k`: no chance to flush or say goodbye.
+    pub fn kill_hub(&mut self, k: usize) {
+        if let Some(mut h) = self.hubs.get_mut(k).and_then(Option::take) {
+            let _ = h.kill();
+            let _ = h.wait();
+        }
+    }
+
+    /// CPU time (user + system) the running hubs have used, seconds.
+    pub fn hubs_cpu_secs(&self) -> f64 {
+        self.hubs
+            .iter()
+            .flatten()
+            .map(|h| proc_cpu_secs(h.id()))
+            .sum()
+    }
+
+    /// The first hub's resident memory, KiB.
     pub fn hub_rss_kib(&self) -> u64 {
-        let Some(pid) = self.hub.as_ref().map(Child::id) else {
+        let Some(pid) = self.hubs.first().and_then(Option::as_ref).map(Child::id) else {
             return 0;
         };
         std::fs::read_to_string(format!("/proc/{pid}/status"))
@@ -151,6 +187,11 @@ impl Fed {
 
     /// Create and enroll a node (provincial secretary unless `tier` says otherwise).
     pub fn node(&self, id: &str, tier: Tier) -> anyhow::Result<BenchNode> {
+        self.node_on(id, tier, std::slice::from_ref(&self.addr))
+    }
+
+    /// A node whose `node.toml` lists these hubs (the first is tried first).
+    pub fn node_on(&self, id: &str, tier: Tier, hubs: &[String]) -> anyhow::Result<BenchNode> {
         let home = Home::new(self.dir.path().join("nodes").join(id));
         let (csr, _) = node::init(
             &home,
@@ -172,7 +213,7 @@ impl Fed {
             &home,
             cert.as_bytes(),
             &self.ca_pem,
-            std::slice::from_ref(&self.addr),
+            hubs,
             Some("localhost".into()),
         )?;
         let node = Node::open(home.clone())?;
@@ -252,9 +293,26 @@ impl Fed {
 
 impl Drop for Fed {
     fn drop(&mut self) {
-        if let Some(mut h) = self.hub.take() {
-            let _ = h.kill();
-            let _ = h.wait();
+        for k in 0..self.hubs.len() {
+            self.kill_hub(k);
         }
     }
+}
+
+/// A process's CPU time so far (user + system), seconds; 0 if unknown.
+pub fn proc_cpu_secs(pid: u32) -> f64 {
+    let Ok(stat) = std::fs::read_to_string(format!("/proc/{pid}/stat")) else {
+        return 0.0;
+    };
+    // After the command name (which may hold spaces) in parentheses:
+    // fields 14 and 15 of the whole line are utime and stime, in ticks.
+    let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+    let f: Vec<u64> = rest
+        .split_whitespace()
+        .skip(11)
+        .take(2)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    // USER_HZ is 100 on Linux for every architecture this runs on.
+    f.iter().sum::<u64>() as f64 / 100.0
 }

@@ -7,6 +7,7 @@
 
 mod archive_fill;
 mod baseline;
+mod cluster;
 mod fanout;
 mod fed;
 mod scenarios;
@@ -24,7 +25,7 @@ struct Args {
     #[arg(long)]
     smoke: bool,
     /// Only these scenarios (baselines, mosquitto, relay, latency, fan-out,
-    /// connections, catch-up, search, ui).
+    /// connections, catch-up, search, ui, cluster).
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
 }
@@ -107,6 +108,88 @@ fn machine() -> String {
     format!("{cpu}, {cores} cores{mem}")
 }
 
+/// Two hubs on one PostgreSQL against one hub on SQLite, with the same
+/// run's PostgreSQL baseline; cross-hub latency; failover time.
+async fn cluster_rows(rows: &mut Vec<Row>, smoke: bool, sqlite: Option<&scenarios::Relay>) {
+    let Some(pg) = cluster::Pg::start() else {
+        eprintln!("SKIPPED cluster scenarios: PostgreSQL is not installed");
+        return;
+    };
+    let secs = if smoke { 0.5 } else { 5.0 };
+    let base = ok(
+        rows,
+        "limit: PostgreSQL",
+        cluster::pg_baseline(&pg, 8, secs).await,
+    );
+    if let Some(b) = base {
+        rows.push(Row {
+            scenario: "limit: PostgreSQL",
+            workload: "8 connections, 32 × 1 KiB rows per transaction (one INSERT … unnest), fsync and synchronous_commit on".into(),
+            figure: format!("{} rows/s", fmt_rate(b)),
+            baseline: "—".into(),
+            ratio: "—".into(),
+            target: "",
+            met: None,
+        });
+    }
+    let (pairs, per) = if smoke { (8, 200) } else { (8, 20_000) };
+    let limit = Duration::from_secs(if smoke { 60 } else { 300 });
+    if let Some(r) = ok(
+        rows,
+        "relay, 2 hubs on PostgreSQL",
+        cluster::relay(&pg, pairs, per, limit).await,
+    ) {
+        let vs_sqlite = sqlite.map(|s| r.per_sec / s.per_sec);
+        let vs_pg = base.map(|b| r.per_sec / b);
+        rows.push(Row {
+            scenario: "relay, 2 hubs on PostgreSQL",
+            workload: format!("{pairs} senders on hub 1 → {pairs} receivers on hub 2, {} pre-sealed 1 KiB envelopes, durable acks ({:.1} s; CPU of both hubs {:.0} µs/envelope{})", fmt_rate(r.delivered as f64), r.secs, r.hub_cpu_us, sqlite.map_or(String::new(), |s| format!(", one SQLite hub {:.0}", s.hub_cpu_us))),
+            figure: format!("{} envelopes/s", fmt_rate(r.per_sec)),
+            baseline: format!(
+                "one hub on SQLite {}; PostgreSQL {} rows/s",
+                sqlite.map_or("—".into(), |s| fmt_rate(s.per_sec)),
+                base.map_or("—".into(), fmt_rate)
+            ),
+            ratio: format!(
+                "{}× SQLite hub, {}× PostgreSQL",
+                vs_sqlite.map_or("—".into(), |v| format!("{v:.2}")),
+                vs_pg.map_or("—".into(), |v| format!("{v:.2}"))
+            ),
+            target: "≥ 0.5× one hub on SQLite and ≥ 0.5× PostgreSQL",
+            met: Some(vs_sqlite.is_some_and(|v| v >= 0.5) && vs_pg.is_some_and(|v| v >= 0.5)),
+        });
+    }
+    if let Some(l) = ok(
+        rows,
+        "latency across hubs",
+        cluster::latency(&pg, 1000, if smoke { 1.0 } else { 10.0 }).await,
+    ) {
+        rows.push(Row {
+            scenario: "latency across hubs",
+            workload: format!("1,000 envelopes/s from a node on hub 1 to a node on hub 2 (woken by NOTIFY), sealed at send, verified + decrypted ({} samples)", fmt_rate(l.n as f64)),
+            figure: format!("p50 {:.2} ms, p99 {:.2} ms", l.p50_ms, l.p99_ms),
+            baseline: "—".into(),
+            ratio: "—".into(),
+            target: "p99 ≤ 50 ms",
+            met: Some(l.p99_ms <= 50.0),
+        });
+    }
+    let rounds = if smoke { 1 } else { 3 };
+    if let Some(f) = ok(rows, "failover", cluster::failover(&pg, rounds).await) {
+        let worst = f.iter().copied().fold(0.0, f64::max);
+        let each: Vec<String> = f.iter().map(|s| format!("{s:.2} s")).collect();
+        rows.push(Row {
+            scenario: "failover",
+            workload: format!("SIGKILL of the node's hub → its next acknowledged send through the other hub (`lianxi send`'s 5 s connect budget, dead hub tried first); {} kills", f.len()),
+            figure: format!("worst {worst:.2} s ({})", each.join(", ")),
+            baseline: "—".into(),
+            ratio: "—".into(),
+            target: "≤ 5 s",
+            met: Some(worst <= 5.0),
+        });
+    }
+}
+
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
     let args = Args::parse();
@@ -187,7 +270,8 @@ async fn main() -> anyhow::Result<()> {
     // ---- Scenarios.
     // About 30 s of relaying at this machine's rate (the target's workload).
     let (pairs, per) = if smoke { (8, 200) } else { (8, 55_000) };
-    if want("relay")
+    let mut sqlite_relay = None;
+    if (want("relay") || want("cluster"))
         && let Some(r) = ok(
             &mut rows,
             "relay",
@@ -201,13 +285,17 @@ async fn main() -> anyhow::Result<()> {
     {
         rows.push(Row {
             scenario: "relay",
-            workload: format!("{pairs} senders → {pairs} receivers, {} pre-sealed 1 KiB envelopes, durable acks, signatures checked ({:.1} s; hub RSS {:.0} MiB)", fmt_rate(r.delivered as f64), r.secs, r.hub_rss_mib),
+            workload: format!("{pairs} senders → {pairs} receivers, {} pre-sealed 1 KiB envelopes, durable acks, signatures checked ({:.1} s; hub RSS {:.0} MiB; hub CPU {:.0} µs/envelope)", fmt_rate(r.delivered as f64), r.secs, r.hub_rss_mib, r.hub_cpu_us),
             figure: format!("{} envelopes/s", fmt_rate(r.per_sec)),
             baseline: mosq.map_or("Mosquitto: skipped".into(), |m| format!("Mosquitto {}", fmt_rate(m))),
             ratio: mosq.map_or(format!("{:.2} of quinn", r.per_sec / quinn), |m| format!("{:.2}× Mosquitto, {:.2} of quinn", r.per_sec / m, r.per_sec / quinn)),
             target: "≥ 20,000/s and ≥ 1.5× Mosquitto",
             met: Some(r.per_sec >= 20_000.0 && mosq.is_none_or(|m| r.per_sec >= 1.5 * m)),
         });
+        sqlite_relay = Some(r);
+    }
+    if want("cluster") {
+        cluster_rows(&mut rows, smoke, sqlite_relay.as_ref()).await;
     }
     if want("latency")
         && let Some(l) = ok(

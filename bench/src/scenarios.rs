@@ -25,7 +25,7 @@ fn payload_1k(stamp: u64) -> Payload {
     })
 }
 
-fn seal_to(from: &BenchNode, to: &BenchNode, stamp: u64) -> anyhow::Result<Sealed> {
+pub fn seal_to(from: &BenchNode, to: &BenchNode, stamp: u64) -> anyhow::Result<Sealed> {
     let now = lianxi_node::now_ms();
     let recipients = [(to.info.node_id.clone(), to.identity.age.to_public())];
     Ok(seal(
@@ -101,22 +101,38 @@ async fn receive(
 }
 
 pub struct Relay {
-    /// The hub's resident memory after the run, MiB.
+    /// The (first) hub's resident memory after the run, MiB.
     pub hub_rss_mib: f64,
     pub per_sec: f64,
     pub delivered: u64,
     pub secs: f64,
+    /// CPU time of all hub processes per delivered envelope, microseconds.
+    pub hub_cpu_us: f64,
 }
 
 /// Pre-sealed 1 KiB envelopes, `pairs` senders → `pairs` receivers, every
 /// send acknowledged only once durable; the hub verifies every signature.
 pub async fn relay(pairs: usize, per_sender: usize, limit: Duration) -> anyhow::Result<Relay> {
     let fed = Fed::new()?;
+    let one = [fed.addr.clone()];
+    relay_in(&fed, &one, &one, pairs, per_sender, limit).await
+}
+
+/// [`relay`] with the senders on `sender_hubs` and the receivers on
+/// `receiver_hubs` (several hubs sharing one database).
+pub async fn relay_in(
+    fed: &Fed,
+    sender_hubs: &[String],
+    receiver_hubs: &[String],
+    pairs: usize,
+    per_sender: usize,
+    limit: Duration,
+) -> anyhow::Result<Relay> {
     let mut senders = Vec::new();
     let mut receivers = Vec::new();
     for i in 0..pairs {
-        senders.push(fed.node(&format!("s{i}"), Tier::Provincial)?);
-        receivers.push(fed.node(&format!("r{i}"), Tier::Prefecture)?);
+        senders.push(fed.node_on(&format!("s{i}"), Tier::Provincial, sender_hubs)?);
+        receivers.push(fed.node_on(&format!("r{i}"), Tier::Prefecture, receiver_hubs)?);
     }
     // Receivers connect first (so the hub knows them) and subscribe.
     let counter = Arc::new(AtomicU64::new(0));
@@ -153,6 +169,7 @@ pub async fn relay(pairs: usize, per_sender: usize, limit: Duration) -> anyhow::
         sessions.push(s.node.connect(Duration::from_secs(10)).await?.0);
     }
     let start = Instant::now();
+    let cpu_before = fed.hubs_cpu_secs();
     let mut send_tasks = Vec::new();
     for (s, batch) in sessions.iter().cloned().zip(sealed) {
         send_tasks.push(tokio::spawn(async move { send_all(&s, batch, 256).await }));
@@ -164,12 +181,14 @@ pub async fn relay(pairs: usize, per_sender: usize, limit: Duration) -> anyhow::
         t.await??;
     }
     let secs = start.elapsed().as_secs_f64();
+    let cpu = fed.hubs_cpu_secs() - cpu_before;
     let delivered = counter.load(Ordering::Relaxed);
     Ok(Relay {
         hub_rss_mib: fed.hub_rss_kib() as f64 / 1024.0,
         per_sec: delivered as f64 / secs,
         delivered,
         secs,
+        hub_cpu_us: cpu * 1e6 / delivered.max(1) as f64,
     })
 }
 
@@ -183,8 +202,20 @@ pub struct Latency {
 /// time, verified and decrypted at the recipient.
 pub async fn latency(rate: u32, secs: f64) -> anyhow::Result<Latency> {
     let fed = Fed::new()?;
-    let a = Arc::new(fed.node("a", Tier::Provincial)?);
-    let b = fed.node("b", Tier::Prefecture)?;
+    let one = [fed.addr.clone()];
+    latency_in(&fed, &one, &one, rate, secs).await
+}
+
+/// [`latency`] from a node on `a_hubs` to one on `b_hubs`.
+pub async fn latency_in(
+    fed: &Fed,
+    a_hubs: &[String],
+    b_hubs: &[String],
+    rate: u32,
+    secs: f64,
+) -> anyhow::Result<Latency> {
+    let a = Arc::new(fed.node_on("a", Tier::Provincial, a_hubs)?);
+    let b = fed.node_on("b", Tier::Prefecture, b_hubs)?;
     let (rs, mut events) = b.node.connect(Duration::from_secs(10)).await?;
     rs.subscribe().await?;
     let (ss, _ev) = a.node.connect(Duration::from_secs(10)).await?;

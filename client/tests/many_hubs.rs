@@ -442,3 +442,48 @@ fn a_session_opened_on_another_hub_takes_the_node_over() {
     let _ = listen.wait();
     drop(hub2);
 }
+
+/// A node that has only ever connected to hub 2 is known to hub 1 at once
+/// (the session announcement, else the next poll): hub 1's directory lists
+/// it and a node on hub 1 sends to it.
+#[test]
+fn a_node_seen_only_by_one_hub_is_known_to_the_others() {
+    let Some(pg) = Pg::start() else {
+        return;
+    };
+    let mut net = Net::new();
+    let config = format!("[storage]\ndatabase = \"{}\"\npoll_ms = 60000\n", pg.url());
+    net.hub_config = Some(config.clone());
+    net.start_hub();
+    let a = net.node("nat", "全国中小企业协会", "national", "secretary");
+    a.ok(&["sync"]);
+    let cfg = net.dir.path().join("hub2.toml");
+    std::fs::write(&cfg, &config).unwrap();
+    let hub2 = second_hub(&net, &cfg);
+    let c = net.node_at(
+        "hz",
+        "杭州市中小企业协会",
+        "prefecture",
+        "member",
+        &[],
+        &hub2.1,
+    );
+    c.ok(&["sync"]);
+    eventually(
+        "hub 1 lists the node of hub 2",
+        std::time::Duration::from_secs(10),
+        || {
+            a.ok(&["sync"]);
+            a.ok(&["directory"])["nodes"]
+                .as_array()
+                .is_some_and(|n| n.iter().any(|x| x["node_id"] == "hz"))
+        },
+    );
+    let sent = a.send("hz", "发往另一台联络中心节点的通报", "正文");
+    assert_eq!(sent["status"], "sent", "{sent}");
+    c.ok(&["sync"]);
+    assert_eq!(c.titles(), ["发往另一台联络中心节点的通报"]);
+    let log = std::fs::read_to_string(net.dir.path().join("hub-1.log")).unwrap();
+    assert!(log.contains("node learnt from another hub"), "{log}");
+    drop(hub2);
+}

@@ -98,6 +98,43 @@ impl Shared {
             .await
     }
 
+    /// Take certificates other hubs of the cluster recorded: each one new
+    /// or changed here is verified (CA, CRL in use, validity, node id) like
+    /// one presented in a handshake, then added to the directory.
+    pub fn learn(&self, certs: Vec<(NodeId, Vec<u8>)>) {
+        let now = crate::now_ms() / 1000;
+        let crl = self
+            .crl
+            .read()
+            .ok()
+            .and_then(|c| c.as_ref().map(|(_, c)| c.clone()));
+        for (id, der) in certs {
+            let known = self
+                .all_certs
+                .lock()
+                .map(|a| a.get(&id).map(Vec::as_slice) == Some(der.as_slice()))
+                .unwrap_or(true);
+            if known {
+                continue;
+            }
+            match lianxi_certs::verify_node_cert(&der, &self.ca_der, crl.as_deref(), now) {
+                Ok(info) if info.node_id == id => {
+                    if let Ok(mut all) = self.all_certs.lock() {
+                        all.insert(id.clone(), der.clone());
+                    }
+                    if let Ok(mut d) = self.dir.write() {
+                        let next = d.with(info, der);
+                        *d = Arc::new(next);
+                    }
+                    tracing::info!(node = %id, "node learnt from another hub");
+                }
+                _ => {
+                    tracing::warn!(node = %id, "a certificate another hub recorded does not verify here; ignored")
+                }
+            }
+        }
+    }
+
     pub fn add_live(&self, node: &NodeId, live: Live) -> u64 {
         let id = self.next_conn.fetch_add(1, Ordering::Relaxed);
         if let Ok(mut r) = self.registry.lock() {
@@ -430,7 +467,7 @@ async fn run(
         .wakeups()
         .map(|rx| tokio::spawn(wakeup_loop(shared.clone(), rx)));
     let crl_watch = tokio::spawn(files_loop(shared.clone(), endpoint.clone(), material));
-    let sessions = tokio::spawn(sessions_loop(shared.clone()));
+    let cluster = tokio::spawn(cluster_loop(shared.clone()));
     loop {
         tokio::select! {
             _ = stop.changed() => break,
@@ -442,7 +479,7 @@ async fn run(
     }
     release.abort();
     crl_watch.abort();
-    sessions.abort();
+    cluster.abort();
     if let Some(w) = wakeups {
         w.abort();
     }
@@ -468,6 +505,9 @@ async fn wakeup_loop(shared: Arc<Shared>, mut rx: tokio::sync::broadcast::Receiv
             }) => {
                 if instance != shared.instance {
                     shared.session_moved(&node, &addr);
+                    if !shared.directory().nodes.contains_key(&node) {
+                        learn_recent(&shared).await;
+                    }
                 }
             }
             Ok(Wake::Queued(None)) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
@@ -507,15 +547,26 @@ async fn check_sessions(shared: &Shared) {
     }
 }
 
+/// Learn the nodes other hubs of the cluster saw in the last minutes (a
+/// margin for clocks that differ between hubs).
+async fn learn_recent(shared: &Shared) {
+    let since = crate::now_ms() / 1000 - 300;
+    match shared.store.node_certs_since(since).await {
+        Ok(certs) => shared.learn(certs),
+        Err(e) => tracing::warn!(error = %e, "cannot read the nodes other hubs saw"),
+    }
+}
+
 /// With other hubs on the store: look now and then which hub serves the
-/// nodes connected here.
-async fn sessions_loop(shared: Arc<Shared>) {
+/// nodes connected here, and which nodes the other hubs have seen.
+async fn cluster_loop(shared: Arc<Shared>) {
     let Some(every) = shared.store.poll_interval() else {
         return;
     };
     loop {
         tokio::time::sleep(every.max(Duration::from_millis(100))).await;
         check_sessions(&shared).await;
+        learn_recent(&shared).await;
     }
 }
 

@@ -258,6 +258,19 @@ impl Net {
         roles: &str,
         sign: &[&str],
     ) -> Node {
+        self.node_at(id, name, tier, roles, sign, &self.hub_addr())
+    }
+
+    /// A node enrolled with the hub at `hub` (another hub of a cluster).
+    pub fn node_at(
+        &self,
+        id: &str,
+        name: &str,
+        tier: &str,
+        roles: &str,
+        sign: &[&str],
+        hub: &str,
+    ) -> Node {
         let home = self.dir.path().join(format!("node-{id}"));
         let node = Node { home: home.clone() };
         let req = self.dir.path().join(format!("{id}.csr"));
@@ -296,7 +309,7 @@ impl Net {
             "--ca",
             s(&self.ca_dir().join("ca.crt")),
             "--hub",
-            &self.hub_addr(),
+            hub,
             "--server-name",
             "localhost",
         ]);

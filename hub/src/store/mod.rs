@@ -222,6 +222,15 @@ pub trait HubStore: Clone + Send + Sync + 'static {
     ) -> impl Future<Output = Result<(), StoreError>> + Send {
         async { Ok(()) }
     }
+    /// Certificates of the nodes registered or seen since `since` (seconds)
+    /// by any hub on this store: how a hub learns of nodes that connected
+    /// only to the others. A store no other hub writes returns none.
+    fn node_certs_since(
+        &self,
+        _since: i64,
+    ) -> impl Future<Output = Result<Vec<(NodeId, Vec<u8>)>, StoreError>> + Send {
+        async { Ok(Vec::new()) }
+    }
     /// Say that hub `instance` (reached at `addr`) serves `node`'s session
     /// now; the other hubs of the cluster close theirs. A store no other hub
     /// reads keeps nothing.
@@ -331,6 +340,9 @@ impl HubStore for Store {
     }
     async fn publish_crl(&self, der: Vec<u8>, version: CrlVersion) -> Result<(), StoreError> {
         each!(self, s => s.publish_crl(der, version).await)
+    }
+    async fn node_certs_since(&self, since: i64) -> Result<Vec<(NodeId, Vec<u8>)>, StoreError> {
+        each!(self, s => s.node_certs_since(since).await)
     }
     async fn claim_session(
         &self,

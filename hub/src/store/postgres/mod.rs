@@ -272,6 +272,22 @@ impl HubStore for PgStore {
         .map(|_| ())
     }
 
+    async fn node_certs_since(&self, since: i64) -> Result<Vec<(NodeId, Vec<u8>)>, StoreError> {
+        let rows = self
+            .read(async |c| {
+                c.query(
+                    "SELECT node_id, cert FROM nodes WHERE last_seen >= $1",
+                    &[&since],
+                )
+                .await
+            })
+            .await?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|r| Some((node(r.get(0))?, r.get(1))))
+            .collect())
+    }
+
     async fn claim_session(
         &self,
         node: NodeId,

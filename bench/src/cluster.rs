@@ -75,14 +75,36 @@ pub async fn pg_baseline(pg: &Pg, clients: usize, secs: f64) -> anyhow::Result<f
 pub async fn relay(pg: &Pg, pairs: usize, per: usize, limit: Duration) -> anyhow::Result<Relay> {
     let fed = two_hubs(pg, "relay").await?;
     let (h1, h2) = ([fed.addrs[0].clone()], [fed.addrs[1].clone()]);
-    scenarios::relay_in(&fed, &h1, &h2, pairs, per, limit).await
+    explained(
+        &fed,
+        scenarios::relay_in(&fed, &h1, &h2, pairs, per, limit).await,
+    )
 }
 
 /// [`scenarios::latency`] from a node on hub 1 to a node on hub 2.
 pub async fn latency(pg: &Pg, rate: u32, secs: f64) -> anyhow::Result<Latency> {
     let fed = two_hubs(pg, "latency").await?;
     let (h1, h2) = ([fed.addrs[0].clone()], [fed.addrs[1].clone()]);
-    scenarios::latency_in(&fed, &h1, &h2, rate, secs).await
+    explained(
+        &fed,
+        scenarios::latency_in(&fed, &h1, &h2, rate, secs).await,
+    )
+}
+
+/// On failure, the hubs' last warnings and errors, before their logs go.
+fn explained<T>(fed: &Fed, r: anyhow::Result<T>) -> anyhow::Result<T> {
+    if r.is_err() {
+        for k in 0..fed.addrs.len() {
+            let log = std::fs::read_to_string(fed.dir.path().join(format!("hub-{k}.log")))
+                .unwrap_or_default();
+            let bad: Vec<&str> = log
+                .lines()
+                .filter(|l| l.contains("WARN") || l.contains("ERROR"))
+                .collect();
+            eprintln!("hub {k}: {}", bad[bad.len().saturating_sub(5)..].join("\n"));
+        }
+    }
+    r
 }
 
 /// From SIGKILL of the hub a node is on to that node's next acknowledged
@@ -97,7 +119,12 @@ pub async fn failover(pg: &Pg, rounds: usize) -> anyhow::Result<Vec<f64>> {
         let a = fed.node_on("a", Tier::Provincial, &hubs)?;
         let b = fed.node_on("b", Tier::Prefecture, &hubs[1..])?;
         // b says hello once, so the hubs know it.
-        b.node.connect(Duration::from_secs(10)).await?.0.close().await;
+        b.node
+            .connect(Duration::from_secs(10))
+            .await?
+            .0
+            .close()
+            .await;
         let send = async |k: u64| -> anyhow::Result<()> {
             let (s, _ev) = a.node.connect(Duration::from_secs(5)).await?;
             let x = scenarios::seal_to(&a, &b, k)?;

@@ -22,7 +22,22 @@ impl Drop for SecondHub {
     }
 }
 
-fn second_hub(net: &Net, config: &std::path::Path) -> SecondHub {
+/// Start the first hub on `pg` (polling every `poll_ms`, else the default);
+/// the configuration, for the second.
+fn start_first(net: &mut Net, pg: &Pg, poll_ms: Option<u64>) -> String {
+    let mut config = format!("[storage]\ndatabase = \"{}\"\n", pg.url());
+    if let Some(ms) = poll_ms {
+        config.push_str(&format!("poll_ms = {ms}\n"));
+    }
+    net.hub_config = Some(config.clone());
+    net.start_hub();
+    config
+}
+
+fn second_hub(net: &Net, config: &str) -> SecondHub {
+    let path = net.dir.path().join("hub2.toml");
+    std::fs::write(&path, config).unwrap();
+    let config = path.as_path();
     let hubdir = net.dir.path().join("hub");
     let data = net.dir.path().join("hub2-data");
     let log = std::fs::File::create(net.dir.path().join("hub2.log")).unwrap();
@@ -78,14 +93,10 @@ fn two_hubs_on_one_postgresql_relay_between_their_nodes() {
     let mut net = Net::new();
     // Polling only every minute: a live delivery across hubs within seconds
     // is the notification's doing.
-    let config = format!("[storage]\ndatabase = \"{}\"\npoll_ms = 60000\n", pg.url());
-    net.hub_config = Some(config.clone());
-    net.start_hub();
+    let config = start_first(&mut net, &pg, Some(60000));
     let a = net.node("nat", "全国中小企业协会", "national", "secretary");
     let b = net.node("gd", "广东省中小企业协会", "provincial", "secretary");
-    let cfg = net.dir.path().join("hub2.toml");
-    std::fs::write(&cfg, &config).unwrap();
-    let hub2 = second_hub(&net, &cfg);
+    let hub2 = second_hub(&net, &config);
     move_to(&b, &hub2.1);
     assert!(!net.hub_data().join("hub.db").exists(), "no SQLite file");
 
@@ -215,13 +226,9 @@ fn a_revocation_reaches_every_hub_through_the_database() {
         return;
     };
     let mut net = Net::new().with_crl();
-    let config = format!("[storage]\ndatabase = \"{}\"\n", pg.url());
-    net.hub_config = Some(config.clone());
-    net.start_hub();
+    let config = start_first(&mut net, &pg, None);
     let c = net.node("sz", "深圳市中小企业服务协会", "prefecture", "member");
-    let cfg = net.dir.path().join("hub2.toml");
-    std::fs::write(&cfg, &config).unwrap();
-    let hub2 = second_hub(&net, &cfg);
+    let hub2 = second_hub(&net, &config);
     move_to(&c, &hub2.1);
     c.ok(&["sync"]);
     net.revoke("sz");
@@ -249,14 +256,10 @@ fn a_postgresql_restart_under_traffic_loses_and_duplicates_nothing() {
         return;
     };
     let mut net = Net::new();
-    let config = format!("[storage]\ndatabase = \"{}\"\npoll_ms = 500\n", pg.url());
-    net.hub_config = Some(config.clone());
-    net.start_hub();
+    let config = start_first(&mut net, &pg, Some(500));
     let a = net.node("nat", "全国中小企业协会", "national", "secretary");
     let b = net.node("gd", "广东省中小企业协会", "provincial", "secretary");
-    let cfg = net.dir.path().join("hub2.toml");
-    std::fs::write(&cfg, &config).unwrap();
-    let hub2 = second_hub(&net, &cfg);
+    let hub2 = second_hub(&net, &config);
     move_to(&b, &hub2.1);
     b.ok(&["sync"]);
 
@@ -334,14 +337,10 @@ fn a_session_opened_on_another_hub_takes_the_node_over() {
         return;
     };
     let mut net = Net::new();
-    let config = format!("[storage]\ndatabase = \"{}\"\npoll_ms = 60000\n", pg.url());
-    net.hub_config = Some(config.clone());
-    net.start_hub();
+    let config = start_first(&mut net, &pg, Some(60000));
     let a = net.node("nat", "全国中小企业协会", "national", "secretary");
     let b = net.node("gd", "广东省中小企业协会", "provincial", "secretary");
-    let cfg = net.dir.path().join("hub2.toml");
-    std::fs::write(&cfg, &config).unwrap();
-    let hub2 = second_hub(&net, &cfg);
+    let hub2 = second_hub(&net, &config);
     let hub1 = net.hub_addr();
     let both = |node: &common::Node, first: &str, second: &str| {
         let path = node.home.join("node.toml");
@@ -452,14 +451,10 @@ fn a_node_seen_only_by_one_hub_is_known_to_the_others() {
         return;
     };
     let mut net = Net::new();
-    let config = format!("[storage]\ndatabase = \"{}\"\npoll_ms = 60000\n", pg.url());
-    net.hub_config = Some(config.clone());
-    net.start_hub();
+    let config = start_first(&mut net, &pg, Some(60000));
     let a = net.node("nat", "全国中小企业协会", "national", "secretary");
     a.ok(&["sync"]);
-    let cfg = net.dir.path().join("hub2.toml");
-    std::fs::write(&cfg, &config).unwrap();
-    let hub2 = second_hub(&net, &cfg);
+    let hub2 = second_hub(&net, &config);
     let c = net.node_at(
         "hz",
         "杭州市中小企业协会",

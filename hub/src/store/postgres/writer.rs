@@ -1,0 +1,413 @@
+//! The PostgreSQL writer: one task per hub grouping whatever is queued into
+//! one transaction, answering each caller after the commit. Its statements
+//! are prepared once per connection, and each operation takes few round
+//! trips: a quota row is created-or-locked and read in one upsert, a
+//! delivery's number is taken and its row written in one statement, and an
+//! acknowledgement of many deliveries is one statement whatever their number.
+
+use lianxi_shared::NodeId;
+use tokio::sync::{mpsc, oneshot};
+use tokio_postgres::{Client, Statement, Transaction};
+
+use super::{MAX_BATCH, Op, connect, notify, pg_err};
+use crate::metrics::CommitMetrics;
+use crate::store::{Inserted, NewEnvelope, StoreError, StoreLimits};
+
+/// A connection and its prepared statements.
+struct Conn {
+    client: Client,
+    st: Stmts,
+}
+
+struct Stmts {
+    digest: Statement,
+    quota_lock: Statement,
+    claim: Statement,
+    quota_add: Statement,
+    deliver: Statement,
+    hold: Statement,
+    ack: Statement,
+    ack_tidy: Statement,
+    register: Statement,
+    release: Statement,
+}
+
+impl Stmts {
+    async fn prepare(c: &Client) -> Result<Stmts, StoreError> {
+        let p = async |sql: &str| c.prepare(sql).await.map_err(pg_err);
+        Ok(Stmts {
+            digest: p("SELECT digest FROM envelopes WHERE id = $1").await?,
+            // Made if missing and locked in one step (ON CONFLICT DO UPDATE
+            // locks the row), so two hubs queueing the first envelope of a
+            // pair still take turns.
+            quota_lock: p("INSERT INTO queued(sender, recipient, count, bytes) VALUES ($1, $2, 0, 0)
+                 ON CONFLICT (sender, recipient) DO UPDATE SET count = queued.count
+                 RETURNING count, bytes")
+            .await?,
+            claim: p("INSERT INTO envelopes(id, sender, digest, header, sig, body, created_at, stored_at, pending)
+                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING RETURNING id")
+            .await?,
+            quota_add: p("INSERT INTO queued(sender, recipient, count, bytes) VALUES ($1, $2, 1, $3)
+                 ON CONFLICT (sender, recipient) DO UPDATE
+                 SET count = queued.count + 1, bytes = queued.bytes + excluded.bytes")
+            .await?,
+            // The recipient's next number (its row locked to the commit, so
+            // numbers follow commit order) and the delivery, in one.
+            deliver: p("WITH s AS (
+                     INSERT INTO next_seq(node_id, seq) VALUES ($1, 1)
+                     ON CONFLICT (node_id) DO UPDATE SET seq = next_seq.seq + 1 RETURNING seq)
+                 INSERT INTO deliveries(node_id, seq, envelope_id, wrap)
+                 SELECT $1, s.seq, $2, $3 FROM s")
+            .await?,
+            hold: p("INSERT INTO held(envelope_id, node_id, wrap, release_at) VALUES ($1, $2, $3, $4)")
+                .await?,
+            // Delete the deliveries, take them off their senders' quotas and
+            // drop each envelope's content once nobody waits for it (its id
+            // and digest stay, to recognise replays).
+            ack: p("WITH gone AS (
+                     DELETE FROM deliveries d USING envelopes e
+                     WHERE d.node_id = $1 AND d.seq = ANY($2) AND e.id = d.envelope_id
+                     RETURNING d.envelope_id, e.sender,
+                         coalesce(octet_length(e.header), 0) + coalesce(octet_length(e.body), 0) + 64
+                             + octet_length(d.wrap) AS bytes),
+                 q AS (
+                     UPDATE queued SET count = queued.count - g.n, bytes = queued.bytes - g.b
+                     FROM (SELECT sender, count(*) AS n, sum(bytes) AS b FROM gone GROUP BY sender) g
+                     WHERE queued.sender = g.sender AND queued.recipient = $1),
+                 en AS (
+                     UPDATE envelopes SET pending = pending - g.n,
+                         header = CASE WHEN pending <= g.n THEN NULL ELSE header END,
+                         sig = CASE WHEN pending <= g.n THEN NULL ELSE sig END,
+                         body = CASE WHEN pending <= g.n THEN NULL ELSE body END
+                     FROM (SELECT envelope_id, count(*) AS n FROM gone GROUP BY envelope_id) g
+                     WHERE envelopes.id = g.envelope_id)
+                 SELECT count(*) FROM gone")
+            .await?,
+            ack_tidy: p("DELETE FROM queued WHERE recipient = $1 AND count <= 0").await?,
+            register: p("INSERT INTO nodes(node_id, cert, first_seen, last_seen) VALUES ($1, $2, $3, $3)
+                 ON CONFLICT (node_id) DO UPDATE SET cert = excluded.cert, last_seen = excluded.last_seen")
+            .await?,
+            release: p("DELETE FROM held WHERE (envelope_id, node_id) IN (
+                     SELECT envelope_id, node_id FROM held WHERE release_at <= $1
+                     ORDER BY release_at, envelope_id FOR UPDATE SKIP LOCKED)
+                 RETURNING envelope_id, node_id, wrap, release_at")
+            .await?,
+        })
+    }
+}
+
+async fn open(url: &str) -> Option<Conn> {
+    let client = connect(url).await.ok()?;
+    match Stmts::prepare(&client).await {
+        Ok(st) => Some(Conn { client, st }),
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot prepare the hub's statements");
+            None
+        }
+    }
+}
+
+/// This hub's writer: batches of operations, one transaction each.
+pub(super) async fn writer(
+    url: String,
+    mut rx: mpsc::Receiver<Op>,
+    limits: StoreLimits,
+    metrics: CommitMetrics,
+) {
+    let mut conn = open(&url).await;
+    let mut batch = Vec::with_capacity(MAX_BATCH);
+    while let Some(first) = rx.recv().await {
+        batch.push(first);
+        while batch.len() < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(op) => batch.push(op),
+                Err(_) => break,
+            }
+        }
+        if conn.as_ref().is_none_or(|c| c.client.is_closed()) {
+            conn = open(&url).await;
+        }
+        let (size, started) = (batch.len(), std::time::Instant::now());
+        let ops = std::mem::take(&mut batch);
+        match conn.as_mut() {
+            Some(c) => apply_batch(c, ops, &limits).await,
+            None => {
+                let e = || StoreError::Postgres("the database cannot be reached".into());
+                for op in ops {
+                    fail(op, e());
+                }
+            }
+        }
+        metrics.batch_size.observe(size as f64);
+        metrics.duration.observe(started.elapsed().as_secs_f64());
+    }
+}
+
+fn fail(op: Op, e: StoreError) {
+    match op {
+        Op::Insert(_, _, r) => drop(r.send(Err(e))),
+        Op::Ack(_, _, r) => drop(r.send(Err(e))),
+        Op::Register(_, _, _, r) => drop(r.send(Err(e))),
+        Op::Release(_, r) => drop(r.send(Err(e))),
+    }
+}
+
+/// One result per operation, to send after the commit.
+enum Done {
+    Insert(
+        oneshot::Sender<Result<Inserted, StoreError>>,
+        Result<Inserted, StoreError>,
+    ),
+    Ack(oneshot::Sender<Result<usize, StoreError>>, usize),
+    Unit(oneshot::Sender<Result<(), StoreError>>),
+    Nodes(
+        oneshot::Sender<Result<Vec<NodeId>, StoreError>>,
+        Vec<NodeId>,
+    ),
+}
+
+async fn apply_batch(conn: &mut Conn, ops: Vec<Op>, limits: &StoreLimits) {
+    let st = &conn.st;
+    let c = &mut conn.client;
+    let mut done = Vec::with_capacity(ops.len());
+    let mut pending = ops.into_iter();
+    let result: Result<(), StoreError> = async {
+        let tx = c.transaction().await.map_err(pg_err)?;
+        for op in pending.by_ref() {
+            let d = match op {
+                Op::Insert(env, now, r) => match insert(&tx, st, &env, now, limits).await {
+                    Err(StoreError::Postgres(e)) => {
+                        done.push(Done::Insert(r, Err(StoreError::Postgres(e.clone()))));
+                        return Err(StoreError::Postgres(e));
+                    }
+                    other => Done::Insert(r, other),
+                },
+                Op::Ack(n, seqs, r) => match ack(&tx, st, &n, &seqs).await {
+                    Ok(k) => Done::Ack(r, k),
+                    Err(e) => {
+                        drop(r.send(Err(StoreError::Postgres("batch failed".into()))));
+                        return Err(e);
+                    }
+                },
+                Op::Register(n, cert, now, r) => match register(&tx, st, &n, &cert, now).await {
+                    Ok(()) => Done::Unit(r),
+                    Err(e) => {
+                        drop(r.send(Err(StoreError::Postgres("batch failed".into()))));
+                        return Err(e);
+                    }
+                },
+                Op::Release(now, r) => match release(&tx, st, now).await {
+                    Ok(v) => Done::Nodes(r, v),
+                    Err(e) => {
+                        drop(r.send(Err(StoreError::Postgres("batch failed".into()))));
+                        return Err(e);
+                    }
+                },
+            };
+            done.push(d);
+        }
+        tx.commit().await.map_err(pg_err)
+    }
+    .await;
+    match result {
+        Ok(()) => {
+            // Tell the other hubs, after the commit and once per batch.
+            let mut ready: Vec<NodeId> = Vec::new();
+            let mut held = false;
+            for d in &done {
+                match d {
+                    Done::Insert(_, Ok(Inserted::Stored { ready: r, held: h })) => {
+                        ready.extend(r.iter().cloned());
+                        held |= *h;
+                    }
+                    Done::Nodes(_, v) => ready.extend(v.iter().cloned()),
+                    _ => {}
+                }
+            }
+            ready.sort();
+            ready.dedup();
+            if (!ready.is_empty() || held)
+                && let Err(e) = notify::announce(c, &ready, held).await
+            {
+                tracing::warn!(error = %e, "could not notify the other hubs; they will poll");
+            }
+            for d in done {
+                match d {
+                    Done::Insert(r, v) => drop(r.send(v)),
+                    Done::Ack(r, k) => drop(r.send(Ok(k))),
+                    Done::Unit(r) => drop(r.send(Ok(()))),
+                    Done::Nodes(r, v) => drop(r.send(Ok(v))),
+                }
+            }
+        }
+        Err(e) => {
+            // Nothing of this batch was stored: every caller hears so.
+            tracing::error!(error = %e, "PostgreSQL transaction failed; nothing in this batch was stored");
+            let msg = e.to_string();
+            let err = || StoreError::Postgres(msg.clone());
+            for d in done {
+                match d {
+                    Done::Insert(r, _) => drop(r.send(Err(err()))),
+                    Done::Ack(r, _) => drop(r.send(Err(err()))),
+                    Done::Unit(r) => drop(r.send(Err(err()))),
+                    Done::Nodes(r, _) => drop(r.send(Err(err()))),
+                }
+            }
+            for op in pending {
+                fail(op, err());
+            }
+        }
+    }
+}
+
+/// Bytes a queued delivery counts against its sender's quota.
+/// Bytes a queued delivery counts against its sender's quota.
+fn queued_size(e: &NewEnvelope, wrap: &[u8]) -> i64 {
+    (e.header.len() + e.body.len() + e.sig.len() + wrap.len()) as i64
+}
+
+async fn insert(
+    tx: &Transaction<'_>,
+    st: &Stmts,
+    e: &NewEnvelope,
+    now: i64,
+    limits: &StoreLimits,
+) -> Result<Inserted, StoreError> {
+    let id = e.id.as_bytes().as_slice();
+    let seen = |d: Vec<u8>| {
+        if d == e.digest {
+            Ok(Inserted::Duplicate)
+        } else {
+            Err(StoreError::Replayed(e.id))
+        }
+    };
+    if let Some(r) = tx.query_opt(&st.digest, &[&id]).await.map_err(pg_err)? {
+        return seen(r.get(0));
+    }
+    let quota = limits.queue_count_per_pair > 0 || limits.queue_bytes_per_pair > 0;
+    if quota {
+        let mut over = Vec::new();
+        for (node, wrap) in &e.deliveries {
+            let r = tx
+                .query_one(&st.quota_lock, &[&e.sender.as_str(), &node.as_str()])
+                .await
+                .map_err(pg_err)?;
+            let (count, bytes): (i64, i64) = (r.get(0), r.get(1));
+            let count_over =
+                limits.queue_count_per_pair > 0 && (count + 1) as u64 > limits.queue_count_per_pair;
+            let bytes_over = limits.queue_bytes_per_pair > 0
+                && (bytes + queued_size(e, wrap)) as u64 > limits.queue_bytes_per_pair;
+            if count_over || bytes_over {
+                over.push(node.clone());
+            }
+        }
+        if !over.is_empty() {
+            return Err(StoreError::QueueFull(over));
+        }
+    }
+    let claimed = tx
+        .query_opt(
+            &st.claim,
+            &[
+                &id,
+                &e.sender.as_str(),
+                &e.digest.as_slice(),
+                &e.header,
+                &e.sig.as_slice(),
+                &e.body,
+                &e.created_at,
+                &now,
+                &(e.deliveries.len() as i32),
+            ],
+        )
+        .await
+        .map_err(pg_err)?;
+    if claimed.is_none() {
+        // Another hub stored this id since the first look.
+        let r = tx.query_one(&st.digest, &[&id]).await.map_err(pg_err)?;
+        return seen(r.get(0));
+    }
+    let held = e.not_before.is_some_and(|t| t > now);
+    for (node, wrap) in &e.deliveries {
+        tx.execute(
+            &st.quota_add,
+            &[&e.sender.as_str(), &node.as_str(), &queued_size(e, wrap)],
+        )
+        .await
+        .map_err(pg_err)?;
+        if held {
+            tx.execute(&st.hold, &[&id, &node.as_str(), wrap, &e.not_before])
+                .await
+                .map_err(pg_err)?;
+        } else {
+            tx.execute(&st.deliver, &[&node.as_str(), &id, wrap])
+                .await
+                .map_err(pg_err)?;
+        }
+    }
+    Ok(Inserted::Stored {
+        ready: if held {
+            vec![]
+        } else {
+            e.deliveries.iter().map(|d| d.0.clone()).collect()
+        },
+        held,
+    })
+}
+
+async fn ack(
+    tx: &Transaction<'_>,
+    st: &Stmts,
+    node: &NodeId,
+    seqs: &[u64],
+) -> Result<usize, StoreError> {
+    let seqs: Vec<i64> = seqs.iter().filter_map(|s| i64::try_from(*s).ok()).collect();
+    if seqs.is_empty() {
+        return Ok(0);
+    }
+    let gone: i64 = tx
+        .query_one(&st.ack, &[&node.as_str(), &seqs])
+        .await
+        .map_err(pg_err)?
+        .get(0);
+    tx.execute(&st.ack_tidy, &[&node.as_str()])
+        .await
+        .map_err(pg_err)?;
+    Ok(gone as usize)
+}
+
+async fn register(
+    tx: &Transaction<'_>,
+    st: &Stmts,
+    node: &NodeId,
+    cert: &[u8],
+    now: i64,
+) -> Result<(), StoreError> {
+    tx.execute(&st.register, &[&node.as_str(), &cert, &now])
+        .await
+        .map_err(pg_err)?;
+    Ok(())
+}
+
+/// Queue what is due; rows another hub is releasing are skipped, not waited for.
+async fn release(tx: &Transaction<'_>, st: &Stmts, now: i64) -> Result<Vec<NodeId>, StoreError> {
+    let due = tx.query(&st.release, &[&now]).await.map_err(pg_err)?;
+    let mut rows: Vec<(i64, Vec<u8>, String, Vec<u8>)> = due
+        .into_iter()
+        .map(|r| (r.get(3), r.get(0), r.get(1), r.get(2)))
+        .collect();
+    rows.sort();
+    let mut nodes = Vec::new();
+    for (_, env, node, wrap) in rows {
+        tx.execute(&st.deliver, &[&node, &env, &wrap])
+            .await
+            .map_err(pg_err)?;
+        nodes.push(node);
+    }
+    nodes.sort();
+    nodes.dedup();
+    Ok(nodes
+        .into_iter()
+        .filter_map(|n| NodeId::new(n).ok())
+        .collect())
+}

@@ -39,8 +39,13 @@ use crate::metrics::CommitMetrics;
 /// Largest number of operations grouped into one commit.
 const MAX_BATCH: usize = 512;
 
+/// A database error in words: the server's message and SQLSTATE when it
+/// sent one (the driver's own text says only "db error").
 pub(crate) fn pg_err(e: tokio_postgres::Error) -> StoreError {
-    StoreError::Postgres(e.to_string())
+    StoreError::Postgres(match e.as_db_error() {
+        Some(d) => format!("{} ({})", d.message(), d.code().code()),
+        None => e.to_string(),
+    })
 }
 
 enum Op {

@@ -6,7 +6,7 @@
 //! acknowledgement of many deliveries is one statement whatever their number.
 
 use lianxi_shared::NodeId;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 use tokio_postgres::{Client, Statement, Transaction};
 
 use super::{MAX_BATCH, Op, connect, notify, pg_err};
@@ -152,110 +152,101 @@ fn fail(op: Op, e: StoreError) {
     }
 }
 
-/// One result per operation, to send after the commit.
-enum Done {
-    Insert(
-        oneshot::Sender<Result<Inserted, StoreError>>,
-        Result<Inserted, StoreError>,
-    ),
-    Ack(oneshot::Sender<Result<usize, StoreError>>, usize),
-    Unit(oneshot::Sender<Result<(), StoreError>>),
-    Nodes(
-        oneshot::Sender<Result<Vec<NodeId>, StoreError>>,
-        Vec<NodeId>,
-    ),
+/// What an operation came to, told to its caller after the commit.
+enum Outcome {
+    Insert(Result<Inserted, StoreError>),
+    Ack(usize),
+    Unit,
+    Nodes(Vec<NodeId>),
 }
 
-async fn apply_batch(conn: &mut Conn, ops: Vec<Op>, limits: &StoreLimits) {
-    let st = &conn.st;
-    let c = &mut conn.client;
-    let mut done = Vec::with_capacity(ops.len());
-    let mut pending = ops.into_iter();
-    let result: Result<(), StoreError> = async {
-        let tx = c.transaction().await.map_err(pg_err)?;
-        for op in pending.by_ref() {
-            let d = match op {
-                Op::Insert(env, now, r) => match insert(&tx, st, &env, now, limits).await {
-                    Err(StoreError::Postgres(e)) => {
-                        done.push(Done::Insert(r, Err(StoreError::Postgres(e.clone()))));
-                        return Err(StoreError::Postgres(e));
-                    }
-                    other => Done::Insert(r, other),
-                },
-                Op::Ack(n, seqs, r) => match ack(&tx, st, &n, &seqs).await {
-                    Ok(k) => Done::Ack(r, k),
-                    Err(e) => {
-                        drop(r.send(Err(StoreError::Postgres("batch failed".into()))));
-                        return Err(e);
-                    }
-                },
-                Op::Register(n, cert, now, r) => match register(&tx, st, &n, &cert, now).await {
-                    Ok(()) => Done::Unit(r),
-                    Err(e) => {
-                        drop(r.send(Err(StoreError::Postgres("batch failed".into()))));
-                        return Err(e);
-                    }
-                },
-                Op::Release(now, r) => match release(&tx, st, now).await {
-                    Ok(v) => Done::Nodes(r, v),
-                    Err(e) => {
-                        drop(r.send(Err(StoreError::Postgres("batch failed".into()))));
-                        return Err(e);
-                    }
-                },
-            };
-            done.push(d);
-        }
-        tx.commit().await.map_err(pg_err)
+/// Transactions PostgreSQL undid because they crossed another hub's (a
+/// deadlock between two writers, or a serialization failure): nothing was
+/// stored, and the same batch may simply run again.
+fn retryable(e: &tokio_postgres::Error) -> bool {
+    use tokio_postgres::error::SqlState;
+    e.code().is_some_and(|c| {
+        *c == SqlState::T_R_DEADLOCK_DETECTED || *c == SqlState::T_R_SERIALIZATION_FAILURE
+    })
+}
+
+/// Every operation of the batch in one transaction, committed: what each
+/// came to. An error undid all of them.
+async fn run_batch(
+    c: &mut Client,
+    st: &Stmts,
+    ops: &[Op],
+    limits: &StoreLimits,
+) -> Result<Vec<Outcome>, tokio_postgres::Error> {
+    let tx = c.transaction().await?;
+    let mut out = Vec::with_capacity(ops.len());
+    for op in ops {
+        out.push(match op {
+            Op::Insert(env, now, _) => Outcome::Insert(insert(&tx, st, env, *now, limits).await?),
+            Op::Ack(n, seqs, _) => Outcome::Ack(ack(&tx, st, n, seqs).await?),
+            Op::Register(n, cert, now, _) => {
+                register(&tx, st, n, cert, *now).await?;
+                Outcome::Unit
+            }
+            Op::Release(now, _) => Outcome::Nodes(release(&tx, st, *now).await?),
+        });
     }
-    .await;
-    match result {
-        Ok(()) => {
-            // Tell the other hubs, after the commit and once per batch.
-            let mut ready: Vec<NodeId> = Vec::new();
-            let mut held = false;
-            for d in &done {
-                match d {
-                    Done::Insert(_, Ok(Inserted::Stored { ready: r, held: h })) => {
-                        ready.extend(r.iter().cloned());
-                        held |= *h;
-                    }
-                    Done::Nodes(_, v) => ready.extend(v.iter().cloned()),
-                    _ => {}
-                }
+    tx.commit().await?;
+    Ok(out)
+}
+
+/// Run a batch (again, up to three times, when PostgreSQL undid it for
+/// crossing another hub's), then tell every caller: after the commit, or
+/// that nothing was stored.
+async fn apply_batch(conn: &mut Conn, ops: Vec<Op>, limits: &StoreLimits) {
+    let mut tries = 0;
+    let result = loop {
+        tries += 1;
+        match run_batch(&mut conn.client, &conn.st, &ops, limits).await {
+            Err(e) if retryable(&e) && tries < 3 => {
+                tracing::info!(error = %pg_err(e), "transaction crossed another hub's; running it again");
             }
-            ready.sort();
-            ready.dedup();
-            if (!ready.is_empty() || held)
-                && let Err(e) = notify::announce(c, &ready, held).await
-            {
-                tracing::warn!(error = %e, "could not notify the other hubs; they will poll");
-            }
-            for d in done {
-                match d {
-                    Done::Insert(r, v) => drop(r.send(v)),
-                    Done::Ack(r, k) => drop(r.send(Ok(k))),
-                    Done::Unit(r) => drop(r.send(Ok(()))),
-                    Done::Nodes(r, v) => drop(r.send(Ok(v))),
-                }
-            }
+            other => break other,
         }
+    };
+    let outcomes = match result {
+        Ok(o) => o,
         Err(e) => {
-            // Nothing of this batch was stored: every caller hears so.
-            tracing::error!(error = %e, "PostgreSQL transaction failed; nothing in this batch was stored");
-            let msg = e.to_string();
-            let err = || StoreError::Postgres(msg.clone());
-            for d in done {
-                match d {
-                    Done::Insert(r, _) => drop(r.send(Err(err()))),
-                    Done::Ack(r, _) => drop(r.send(Err(err()))),
-                    Done::Unit(r) => drop(r.send(Err(err()))),
-                    Done::Nodes(r, _) => drop(r.send(Err(err()))),
-                }
+            let msg = pg_err(e).to_string();
+            tracing::error!(error = %msg, "PostgreSQL transaction failed; nothing in this batch was stored");
+            for op in ops {
+                fail(op, StoreError::Postgres(msg.clone()));
             }
-            for op in pending {
-                fail(op, err());
+            return;
+        }
+    };
+    // Tell the other hubs, after the commit and once per batch.
+    let mut ready: Vec<NodeId> = Vec::new();
+    let mut held = false;
+    for o in &outcomes {
+        match o {
+            Outcome::Insert(Ok(Inserted::Stored { ready: r, held: h })) => {
+                ready.extend(r.iter().cloned());
+                held |= *h;
             }
+            Outcome::Nodes(v) => ready.extend(v.iter().cloned()),
+            _ => {}
+        }
+    }
+    ready.sort();
+    ready.dedup();
+    if (!ready.is_empty() || held)
+        && let Err(e) = notify::announce(&conn.client, &ready, held).await
+    {
+        tracing::warn!(error = %e, "could not notify the other hubs; they will poll");
+    }
+    for (op, o) in ops.into_iter().zip(outcomes) {
+        match (op, o) {
+            (Op::Insert(_, _, r), Outcome::Insert(v)) => drop(r.send(v)),
+            (Op::Ack(_, _, r), Outcome::Ack(k)) => drop(r.send(Ok(k))),
+            (Op::Register(_, _, _, r), Outcome::Unit) => drop(r.send(Ok(()))),
+            (Op::Release(_, r), Outcome::Nodes(v)) => drop(r.send(Ok(v))),
+            (op, _) => fail(op, StoreError::Closed),
         }
     }
 }
@@ -266,13 +257,15 @@ fn queued_size(e: &NewEnvelope, wrap: &[u8]) -> i64 {
     (e.header.len() + e.body.len() + e.sig.len() + wrap.len()) as i64
 }
 
+/// Store one envelope: the outcome for its sender, or the database error
+/// that undoes the batch.
 async fn insert(
     tx: &Transaction<'_>,
     st: &Stmts,
     e: &NewEnvelope,
     now: i64,
     limits: &StoreLimits,
-) -> Result<Inserted, StoreError> {
+) -> Result<Result<Inserted, StoreError>, tokio_postgres::Error> {
     let id = e.id.as_bytes().as_slice();
     let seen = |d: Vec<u8>| {
         if d == e.digest {
@@ -281,8 +274,8 @@ async fn insert(
             Err(StoreError::Replayed(e.id))
         }
     };
-    if let Some(r) = tx.query_opt(&st.digest, &[&id]).await.map_err(pg_err)? {
-        return seen(r.get(0));
+    if let Some(r) = tx.query_opt(&st.digest, &[&id]).await? {
+        return Ok(seen(r.get(0)));
     }
     let quota = limits.queue_count_per_pair > 0 || limits.queue_bytes_per_pair > 0;
     if quota {
@@ -290,8 +283,7 @@ async fn insert(
         for (node, wrap) in &e.deliveries {
             let r = tx
                 .query_one(&st.quota_lock, &[&e.sender.as_str(), &node.as_str()])
-                .await
-                .map_err(pg_err)?;
+                .await?;
             let (count, bytes): (i64, i64) = (r.get(0), r.get(1));
             let count_over =
                 limits.queue_count_per_pair > 0 && (count + 1) as u64 > limits.queue_count_per_pair;
@@ -302,7 +294,7 @@ async fn insert(
             }
         }
         if !over.is_empty() {
-            return Err(StoreError::QueueFull(over));
+            return Ok(Err(StoreError::QueueFull(over)));
         }
     }
     let claimed = tx
@@ -320,12 +312,11 @@ async fn insert(
                 &(e.deliveries.len() as i32),
             ],
         )
-        .await
-        .map_err(pg_err)?;
+        .await?;
     if claimed.is_none() {
         // Another hub stored this id since the first look.
-        let r = tx.query_one(&st.digest, &[&id]).await.map_err(pg_err)?;
-        return seen(r.get(0));
+        let r = tx.query_one(&st.digest, &[&id]).await?;
+        return Ok(seen(r.get(0)));
     }
     let held = e.not_before.is_some_and(|t| t > now);
     for (node, wrap) in &e.deliveries {
@@ -333,26 +324,23 @@ async fn insert(
             &st.quota_add,
             &[&e.sender.as_str(), &node.as_str(), &queued_size(e, wrap)],
         )
-        .await
-        .map_err(pg_err)?;
+        .await?;
         if held {
             tx.execute(&st.hold, &[&id, &node.as_str(), wrap, &e.not_before])
-                .await
-                .map_err(pg_err)?;
+                .await?;
         } else {
             tx.execute(&st.deliver, &[&node.as_str(), &id, wrap])
-                .await
-                .map_err(pg_err)?;
+                .await?;
         }
     }
-    Ok(Inserted::Stored {
+    Ok(Ok(Inserted::Stored {
         ready: if held {
             vec![]
         } else {
             e.deliveries.iter().map(|d| d.0.clone()).collect()
         },
         held,
-    })
+    }))
 }
 
 async fn ack(
@@ -360,19 +348,16 @@ async fn ack(
     st: &Stmts,
     node: &NodeId,
     seqs: &[u64],
-) -> Result<usize, StoreError> {
+) -> Result<usize, tokio_postgres::Error> {
     let seqs: Vec<i64> = seqs.iter().filter_map(|s| i64::try_from(*s).ok()).collect();
     if seqs.is_empty() {
         return Ok(0);
     }
     let gone: i64 = tx
         .query_one(&st.ack, &[&node.as_str(), &seqs])
-        .await
-        .map_err(pg_err)?
+        .await?
         .get(0);
-    tx.execute(&st.ack_tidy, &[&node.as_str()])
-        .await
-        .map_err(pg_err)?;
+    tx.execute(&st.ack_tidy, &[&node.as_str()]).await?;
     Ok(gone as usize)
 }
 
@@ -382,16 +367,19 @@ async fn register(
     node: &NodeId,
     cert: &[u8],
     now: i64,
-) -> Result<(), StoreError> {
+) -> Result<(), tokio_postgres::Error> {
     tx.execute(&st.register, &[&node.as_str(), &cert, &now])
-        .await
-        .map_err(pg_err)?;
+        .await?;
     Ok(())
 }
 
 /// Queue what is due; rows another hub is releasing are skipped, not waited for.
-async fn release(tx: &Transaction<'_>, st: &Stmts, now: i64) -> Result<Vec<NodeId>, StoreError> {
-    let due = tx.query(&st.release, &[&now]).await.map_err(pg_err)?;
+async fn release(
+    tx: &Transaction<'_>,
+    st: &Stmts,
+    now: i64,
+) -> Result<Vec<NodeId>, tokio_postgres::Error> {
+    let due = tx.query(&st.release, &[&now]).await?;
     let mut rows: Vec<(i64, Vec<u8>, String, Vec<u8>)> = due
         .into_iter()
         .map(|r| (r.get(3), r.get(0), r.get(1), r.get(2)))
@@ -399,9 +387,7 @@ async fn release(tx: &Transaction<'_>, st: &Stmts, now: i64) -> Result<Vec<NodeI
     rows.sort();
     let mut nodes = Vec::new();
     for (_, env, node, wrap) in rows {
-        tx.execute(&st.deliver, &[&node, &env, &wrap])
-            .await
-            .map_err(pg_err)?;
+        tx.execute(&st.deliver, &[&node, &env, &wrap]).await?;
         nodes.push(node);
     }
     nodes.sort();

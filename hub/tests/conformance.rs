@@ -71,6 +71,69 @@ pub async fn all<S: HubStore>(open: impl AsyncFn(StoreLimits) -> S) {
     embargoes(open(StoreLimits::default()).await).await;
     certificates(open(StoreLimits::default()).await).await;
     concurrent_senders(open(StoreLimits::default()).await).await;
+    at_once_as_one_by_one(
+        open(StoreLimits {
+            queue_count_per_pair: 2,
+            queue_bytes_per_pair: 0,
+            max_db_bytes: 0,
+        })
+        .await,
+    )
+    .await;
+}
+
+/// Operations that arrive together (and may share one commit) come out as
+/// they would one after the other: of four envelopes with one id, one is
+/// stored and each other is a duplicate or a replay by its digest; of five
+/// to one recipient under a quota of two, two are stored.
+async fn at_once_as_one_by_one<S: HubStore>(s: S) {
+    let mut tasks = Vec::new();
+    for k in 0..4u8 {
+        let s = s.clone();
+        let mut e = env(1, "a", &["b"], 10);
+        if k == 3 {
+            e.digest = [77; 32];
+        }
+        let digest = e.digest;
+        tasks.push(tokio::spawn(
+            async move { (digest, s.insert(e, NOW).await) },
+        ));
+    }
+    let mut results = Vec::new();
+    for t in tasks {
+        results.push(t.await.unwrap());
+    }
+    let stored: Vec<[u8; 32]> = results
+        .iter()
+        .filter(|(_, r)| matches!(r, Ok(Inserted::Stored { .. })))
+        .map(|(d, _)| *d)
+        .collect();
+    assert_eq!(stored.len(), 1, "{results:?}");
+    for (d, r) in &results {
+        match r {
+            Ok(Inserted::Stored { .. }) => {}
+            Ok(Inserted::Duplicate) => assert_eq!(*d, stored[0]),
+            Err(StoreError::Replayed(_)) => assert_ne!(*d, stored[0]),
+            other => panic!("{other:?}"),
+        }
+    }
+    let mut tasks = Vec::new();
+    for i in 10..15 {
+        let s = s.clone();
+        tasks.push(tokio::spawn(async move {
+            s.insert(env(i, "q", &["r"], 10), NOW).await
+        }));
+    }
+    let mut ok = 0;
+    for t in tasks {
+        match t.await.unwrap() {
+            Ok(Inserted::Stored { .. }) => ok += 1,
+            Err(StoreError::QueueFull(v)) => assert_eq!(v, [id("r")]),
+            other => panic!("{other:?}"),
+        }
+    }
+    assert_eq!(ok, 2);
+    assert_eq!(seqs(&s, "r").await.len(), 2);
 }
 
 /// A recipient's deliveries come in commit order; a fetch after a number,

@@ -17,6 +17,7 @@
 //! - embargoed rows are taken with `FOR UPDATE SKIP LOCKED`: exactly one hub
 //!   releases each.
 
+mod inserts;
 mod notify;
 mod schema;
 mod status;

@@ -9,6 +9,7 @@ use lianxi_shared::NodeId;
 use tokio::sync::mpsc;
 use tokio_postgres::{Client, Statement, Transaction};
 
+use super::inserts::insert_all;
 use super::{MAX_BATCH, Op, connect, notify, pg_err};
 use crate::metrics::CommitMetrics;
 use crate::store::{Inserted, NewEnvelope, StoreError, StoreLimits};
@@ -19,13 +20,15 @@ struct Conn {
     st: Stmts,
 }
 
-struct Stmts {
-    digest: Statement,
-    quota_lock: Statement,
-    claim: Statement,
-    quota_add: Statement,
+pub(super) struct Stmts {
+    pub(super) digests: Statement,
+    pub(super) quota_lock: Statement,
+    pub(super) claim: Statement,
+    pub(super) quota_add: Statement,
+    pub(super) take_seqs: Statement,
+    pub(super) deliver_all: Statement,
+    pub(super) hold_all: Statement,
     deliver: Statement,
-    hold: Statement,
     ack: Statement,
     ack_tidy: Statement,
     register: Statement,
@@ -36,31 +39,44 @@ impl Stmts {
     async fn prepare(c: &Client) -> Result<Stmts, StoreError> {
         let p = async |sql: &str| c.prepare(sql).await.map_err(pg_err);
         Ok(Stmts {
-            digest: p("SELECT digest FROM envelopes WHERE id = $1").await?,
+            digests: p("SELECT id, digest FROM envelopes WHERE id = ANY($1)").await?,
             // Made if missing and locked in one step (ON CONFLICT DO UPDATE
             // locks the row), so two hubs queueing the first envelope of a
             // pair still take turns.
-            quota_lock: p("INSERT INTO queued(sender, recipient, count, bytes) VALUES ($1, $2, 0, 0)
+            quota_lock: p("INSERT INTO queued(sender, recipient, count, bytes)
+                 SELECT s, r, 0, 0 FROM unnest($1::text[], $2::text[]) AS t(s, r)
                  ON CONFLICT (sender, recipient) DO UPDATE SET count = queued.count
-                 RETURNING count, bytes")
+                 RETURNING sender, recipient, count, bytes")
             .await?,
             claim: p("INSERT INTO envelopes(id, sender, digest, header, sig, body, created_at, stored_at, pending)
-                 VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (id) DO NOTHING RETURNING id")
+                 SELECT * FROM unnest($1::bytea[], $2::text[], $3::bytea[], $4::bytea[], $5::bytea[],
+                                      $6::bytea[], $7::int8[], $8::int8[], $9::int4[])
+                 ON CONFLICT (id) DO NOTHING RETURNING id")
             .await?,
-            quota_add: p("INSERT INTO queued(sender, recipient, count, bytes) VALUES ($1, $2, 1, $3)
+            quota_add: p("INSERT INTO queued(sender, recipient, count, bytes)
+                 SELECT * FROM unnest($1::text[], $2::text[], $3::int8[], $4::int8[])
                  ON CONFLICT (sender, recipient) DO UPDATE
-                 SET count = queued.count + 1, bytes = queued.bytes + excluded.bytes")
+                 SET count = queued.count + excluded.count, bytes = queued.bytes + excluded.bytes")
             .await?,
-            // The recipient's next number (its row locked to the commit, so
-            // numbers follow commit order) and the delivery, in one.
+            // Each recipient's row locked to the commit, so numbers follow
+            // commit order: the last number of each range is returned.
+            take_seqs: p("INSERT INTO next_seq(node_id, seq) SELECT * FROM unnest($1::text[], $2::int8[])
+                 ON CONFLICT (node_id) DO UPDATE SET seq = next_seq.seq + excluded.seq
+                 RETURNING node_id, seq")
+            .await?,
+            deliver_all: p("INSERT INTO deliveries(node_id, seq, envelope_id, wrap)
+                 SELECT * FROM unnest($1::text[], $2::int8[], $3::bytea[], $4::bytea[])")
+            .await?,
+            hold_all: p("INSERT INTO held(envelope_id, node_id, wrap, release_at)
+                 SELECT * FROM unnest($1::bytea[], $2::text[], $3::bytea[], $4::int8[])")
+            .await?,
+            // One released delivery: its recipient's next number and its row.
             deliver: p("WITH s AS (
                      INSERT INTO next_seq(node_id, seq) VALUES ($1, 1)
                      ON CONFLICT (node_id) DO UPDATE SET seq = next_seq.seq + 1 RETURNING seq)
                  INSERT INTO deliveries(node_id, seq, envelope_id, wrap)
                  SELECT $1, s.seq, $2, $3 FROM s")
             .await?,
-            hold: p("INSERT INTO held(envelope_id, node_id, wrap, release_at) VALUES ($1, $2, $3, $4)")
-                .await?,
             // Delete the deliveries, take them off their senders' quotas and
             // drop each envelope's content once nobody waits for it (its id
             // and digest stay, to recognise replays).
@@ -179,10 +195,24 @@ async fn run_batch(
     limits: &StoreLimits,
 ) -> Result<Vec<Outcome>, tokio_postgres::Error> {
     let tx = c.transaction().await?;
+    // The envelopes first, together; then the rest in order.
+    let envs: Vec<(&NewEnvelope, i64)> = ops
+        .iter()
+        .filter_map(|op| match op {
+            Op::Insert(e, now, _) => Some((&**e, *now)),
+            _ => None,
+        })
+        .collect();
+    let mut inserted = if envs.is_empty() {
+        Vec::new()
+    } else {
+        insert_all(&tx, st, &envs, limits).await?
+    }
+    .into_iter();
     let mut out = Vec::with_capacity(ops.len());
     for op in ops {
         out.push(match op {
-            Op::Insert(env, now, _) => Outcome::Insert(insert(&tx, st, env, *now, limits).await?),
+            Op::Insert(..) => Outcome::Insert(inserted.next().unwrap_or(Err(StoreError::Closed))),
             Op::Ack(n, seqs, _) => Outcome::Ack(ack(&tx, st, n, seqs).await?),
             Op::Register(n, cert, now, _) => {
                 register(&tx, st, n, cert, *now).await?;
@@ -249,98 +279,6 @@ async fn apply_batch(conn: &mut Conn, ops: Vec<Op>, limits: &StoreLimits) {
             (op, _) => fail(op, StoreError::Closed),
         }
     }
-}
-
-/// Bytes a queued delivery counts against its sender's quota.
-/// Bytes a queued delivery counts against its sender's quota.
-fn queued_size(e: &NewEnvelope, wrap: &[u8]) -> i64 {
-    (e.header.len() + e.body.len() + e.sig.len() + wrap.len()) as i64
-}
-
-/// Store one envelope: the outcome for its sender, or the database error
-/// that undoes the batch.
-async fn insert(
-    tx: &Transaction<'_>,
-    st: &Stmts,
-    e: &NewEnvelope,
-    now: i64,
-    limits: &StoreLimits,
-) -> Result<Result<Inserted, StoreError>, tokio_postgres::Error> {
-    let id = e.id.as_bytes().as_slice();
-    let seen = |d: Vec<u8>| {
-        if d == e.digest {
-            Ok(Inserted::Duplicate)
-        } else {
-            Err(StoreError::Replayed(e.id))
-        }
-    };
-    if let Some(r) = tx.query_opt(&st.digest, &[&id]).await? {
-        return Ok(seen(r.get(0)));
-    }
-    let quota = limits.queue_count_per_pair > 0 || limits.queue_bytes_per_pair > 0;
-    if quota {
-        let mut over = Vec::new();
-        for (node, wrap) in &e.deliveries {
-            let r = tx
-                .query_one(&st.quota_lock, &[&e.sender.as_str(), &node.as_str()])
-                .await?;
-            let (count, bytes): (i64, i64) = (r.get(0), r.get(1));
-            let count_over =
-                limits.queue_count_per_pair > 0 && (count + 1) as u64 > limits.queue_count_per_pair;
-            let bytes_over = limits.queue_bytes_per_pair > 0
-                && (bytes + queued_size(e, wrap)) as u64 > limits.queue_bytes_per_pair;
-            if count_over || bytes_over {
-                over.push(node.clone());
-            }
-        }
-        if !over.is_empty() {
-            return Ok(Err(StoreError::QueueFull(over)));
-        }
-    }
-    let claimed = tx
-        .query_opt(
-            &st.claim,
-            &[
-                &id,
-                &e.sender.as_str(),
-                &e.digest.as_slice(),
-                &e.header,
-                &e.sig.as_slice(),
-                &e.body,
-                &e.created_at,
-                &now,
-                &(e.deliveries.len() as i32),
-            ],
-        )
-        .await?;
-    if claimed.is_none() {
-        // Another hub stored this id since the first look.
-        let r = tx.query_one(&st.digest, &[&id]).await?;
-        return Ok(seen(r.get(0)));
-    }
-    let held = e.not_before.is_some_and(|t| t > now);
-    for (node, wrap) in &e.deliveries {
-        tx.execute(
-            &st.quota_add,
-            &[&e.sender.as_str(), &node.as_str(), &queued_size(e, wrap)],
-        )
-        .await?;
-        if held {
-            tx.execute(&st.hold, &[&id, &node.as_str(), wrap, &e.not_before])
-                .await?;
-        } else {
-            tx.execute(&st.deliver, &[&node.as_str(), &id, wrap])
-                .await?;
-        }
-    }
-    Ok(Ok(Inserted::Stored {
-        ready: if held {
-            vec![]
-        } else {
-            e.deliveries.iter().map(|d| d.0.clone()).collect()
-        },
-        held,
-    }))
 }
 
 async fn ack(

@@ -70,7 +70,9 @@ enum Op {
 pub struct PgStore {
     tx: mpsc::Sender<Op>,
     url: Arc<str>,
-    reader: Arc<Mutex<Option<Client>>>,
+    /// Read connections, each with its prepared fetch; a read takes a free one.
+    readers: Arc<[Mutex<Option<Reader>>]>,
+    next_reader: Arc<std::sync::atomic::AtomicUsize>,
     commits: CommitMetrics,
     wakes: tokio::sync::broadcast::Sender<Wake>,
     poll: std::time::Duration,
@@ -117,7 +119,8 @@ impl PgStore {
         Ok(PgStore {
             tx,
             url: url.into(),
-            reader: Arc::new(Mutex::new(None)),
+            readers: (0..READERS).map(|_| Mutex::new(None)).collect(),
+            next_reader: Arc::default(),
             commits,
             wakes,
             poll,
@@ -139,7 +142,8 @@ impl PgStore {
     /// The certificates of the nodes last seen at or after `since` (s).
     async fn certs_seen_since(&self, since: i64) -> Result<Vec<(NodeId, Vec<u8>)>, StoreError> {
         let rows = self
-            .read(async |c| {
+            .read(async |r| {
+                let c = &r.client;
                 c.query(
                     "SELECT node_id, cert FROM nodes WHERE last_seen >= $1 ORDER BY node_id",
                     &[&since],
@@ -153,20 +157,42 @@ impl PgStore {
             .collect())
     }
 
-    /// Run a read on the shared read connection (reconnected when lost).
+    /// Run a read on a free read connection (each reconnected when lost).
     async fn read<T>(
         &self,
-        f: impl AsyncFnOnce(&Client) -> Result<T, tokio_postgres::Error>,
+        f: impl AsyncFnOnce(&Reader) -> Result<T, tokio_postgres::Error>,
     ) -> Result<T, StoreError> {
-        let mut guard = self.reader.lock().await;
-        if guard.as_ref().is_none_or(Client::is_closed) {
-            *guard = Some(connect(&self.url).await?);
+        use std::sync::atomic::Ordering::Relaxed;
+        let start = self.next_reader.fetch_add(1, Relaxed);
+        let n = self.readers.len();
+        let free = (0..n).find_map(|k| self.readers[(start + k) % n].try_lock().ok());
+        let mut guard = match free {
+            Some(g) => g,
+            None => self.readers[start % n].lock().await,
+        };
+        if guard.as_ref().is_none_or(|r| r.client.is_closed()) {
+            let client = connect(&self.url).await?;
+            let fetch = client.prepare(FETCH).await.map_err(pg_err)?;
+            *guard = Some(Reader { client, fetch });
         }
-        let Some(c) = guard.as_ref() else {
+        let Some(r) = guard.as_ref() else {
             return Err(StoreError::Closed);
         };
-        f(c).await.map_err(pg_err)
+        f(r).await.map_err(pg_err)
     }
+}
+
+/// Read connections per hub: delivery feeds read side by side.
+const READERS: usize = 4;
+
+const FETCH: &str = "SELECT d.seq, e.header, e.sig, e.body, d.wrap FROM deliveries d
+     JOIN envelopes e ON e.id = d.envelope_id
+     WHERE d.node_id = $1 AND d.seq > $2 ORDER BY d.seq LIMIT $3";
+
+/// A read connection and its prepared delivery fetch.
+struct Reader {
+    client: Client,
+    fetch: tokio_postgres::Statement,
 }
 
 fn node(s: String) -> Option<NodeId> {
@@ -198,11 +224,10 @@ impl HubStore for PgStore {
         max_bytes: usize,
     ) -> Result<Vec<DeliveryRow>, StoreError> {
         let rows = self
-            .read(async |c| {
+            .read(async |r| {
+                let c = &r.client;
                 c.query(
-                    "SELECT d.seq, e.header, e.sig, e.body, d.wrap FROM deliveries d
-                     JOIN envelopes e ON e.id = d.envelope_id
-                     WHERE d.node_id = $1 AND d.seq > $2 ORDER BY d.seq LIMIT $3",
+                    &r.fetch,
                     &[
                         &who.as_str(),
                         &i64::try_from(after).unwrap_or(i64::MAX),
@@ -232,7 +257,8 @@ impl HubStore for PgStore {
     }
 
     async fn next_release(&self) -> Result<Option<i64>, StoreError> {
-        self.read(async |c| {
+        self.read(async |r| {
+            let c = &r.client;
             c.query_one("SELECT min(release_at) FROM held", &[])
                 .await
                 .map(|r| r.get(0))
@@ -245,7 +271,8 @@ impl HubStore for PgStore {
     }
 
     async fn queue_totals(&self) -> Result<(i64, i64), StoreError> {
-        self.read(async |c| {
+        self.read(async |r| {
+            let c = &r.client;
             c.query_one(
                 "SELECT (SELECT count(*) FROM deliveries), (SELECT count(*) FROM held)",
                 &[],
@@ -273,7 +300,8 @@ impl HubStore for PgStore {
     }
 
     async fn publish_crl(&self, der: Vec<u8>, version: CrlVersion) -> Result<(), StoreError> {
-        self.read(async |c| {
+        self.read(async |r| {
+            let c = &r.client;
             c.execute(
                 "INSERT INTO crl(id, der, number, this_update) VALUES (1, $1, $2, $3)
                  ON CONFLICT (id) DO UPDATE
@@ -299,7 +327,8 @@ impl HubStore for PgStore {
         now: i64,
     ) -> Result<(), StoreError> {
         let payload = notify::session_payload(&instance, &node, &addr);
-        self.read(async |c| {
+        self.read(async |r| {
+            let c = &r.client;
             c.execute(
                 "INSERT INTO sessions(node, instance, addr, since) VALUES ($1, $2, $3, $4)
                  ON CONFLICT (node) DO UPDATE
@@ -320,7 +349,8 @@ impl HubStore for PgStore {
     ) -> Result<Vec<(NodeId, String, String)>, StoreError> {
         let names: Vec<&str> = nodes.iter().map(NodeId::as_str).collect();
         let rows = self
-            .read(async |c| {
+            .read(async |r| {
+                let c = &r.client;
                 c.query(
                     "SELECT node, instance, addr FROM sessions WHERE node = ANY($1)",
                     &[&names],
@@ -335,7 +365,8 @@ impl HubStore for PgStore {
     }
 
     async fn shared_crl(&self) -> Result<Option<SharedCrl>, StoreError> {
-        self.read(async |c| {
+        self.read(async |r| {
+            let c = &r.client;
             c.query_opt("SELECT der, number, this_update FROM crl WHERE id = 1", &[])
                 .await
                 .map(|r| r.map(|r| (r.get(0), (r.get(1), r.get(2)))))

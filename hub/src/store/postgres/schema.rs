@@ -72,6 +72,8 @@ const MIGRATIONS: &[&str] = &[
         addr TEXT NOT NULL,
         since BIGINT NOT NULL
     );",
+    // 4: an acknowledgement tidies its recipient's quota counters.
+    "CREATE INDEX queued_by_recipient ON queued(recipient);",
 ];
 
 pub fn latest() -> i64 {

@@ -7,20 +7,10 @@
 mod common;
 
 use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 
 use common::pg::Pg;
-use common::{Net, bin, eventually, s};
-
-/// A second hub process on the same certificate and database.
-struct SecondHub(Child, String);
-
-impl Drop for SecondHub {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
+use common::{Net, OtherHub, bin, eventually, s, set_hubs};
 
 /// Start the first hub on `pg` (polling every `poll_ms`, else the default);
 /// the configuration, for the second.
@@ -34,55 +24,13 @@ fn start_first(net: &mut Net, pg: &Pg, poll_ms: Option<u64>) -> String {
     config
 }
 
-fn second_hub(net: &Net, config: &str) -> SecondHub {
-    let path = net.dir.path().join("hub2.toml");
-    std::fs::write(&path, config).unwrap();
-    let config = path.as_path();
-    let hubdir = net.dir.path().join("hub");
-    let data = net.dir.path().join("hub2-data");
-    let log = std::fs::File::create(net.dir.path().join("hub2.log")).unwrap();
-    let mut child = Command::new(bin("lianxi-hub"))
-        .args(["serve", "--listen", "127.0.0.1:0", "--data", s(&data)])
-        .args(["--ca", s(&net.ca_dir().join("ca.crt"))])
-        .args(["--cert", s(&hubdir.join("hub.crt"))])
-        .args(["--key", s(&hubdir.join("hub.key"))])
-        .args(["--no-crl", "--config", s(config)])
-        .stdout(Stdio::piped())
-        .stderr(log)
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(child.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
-    let addr = line
-        .trim()
-        .rsplit(' ')
-        .next()
-        .unwrap_or_default()
-        .to_owned();
-    assert!(
-        addr.starts_with("127.0.0.1:"),
-        "hub 2 did not start: {line:?}"
-    );
-    SecondHub(child, addr)
+fn second_hub(net: &Net, config: &str) -> OtherHub {
+    OtherHub::start(net, config)
 }
 
 /// Point a node at another hub.
 fn move_to(node: &common::Node, addr: &str) {
-    let path = node.home.join("node.toml");
-    let text = std::fs::read_to_string(&path).unwrap();
-    let moved: Vec<String> = text
-        .lines()
-        .map(|l| {
-            if l.starts_with("hub =") {
-                format!("hub = \"{addr}\"")
-            } else {
-                l.to_owned()
-            }
-        })
-        .collect();
-    std::fs::write(&path, moved.join("\n") + "\n").unwrap();
+    set_hubs(&node.home, &[addr]);
 }
 
 #[test]
@@ -97,7 +45,7 @@ fn two_hubs_on_one_postgresql_relay_between_their_nodes() {
     let a = net.node("nat", "全国中小企业协会", "national", "secretary");
     let b = net.node("gd", "广东省中小企业协会", "provincial", "secretary");
     let hub2 = second_hub(&net, &config);
-    move_to(&b, &hub2.1);
+    move_to(&b, &hub2.addr);
     assert!(!net.hub_data().join("hub.db").exists(), "no SQLite file");
 
     // A on hub 1 → B on hub 2, and back.
@@ -148,22 +96,7 @@ fn two_hubs_on_one_postgresql_relay_between_their_nodes() {
     // Failover: A knows both hubs; hub 1 is killed; A's next send goes
     // through hub 2, and B gets it once.
     let hub1 = net.hub_addr();
-    std::fs::write(
-        a.home.join("node.toml"),
-        std::fs::read_to_string(a.home.join("node.toml"))
-            .unwrap()
-            .lines()
-            .map(|l| {
-                if l.starts_with("hub =") {
-                    format!("hub = [\"{hub1}\", \"{}\"]", hub2.1)
-                } else {
-                    l.to_owned()
-                }
-            })
-            .collect::<Vec<_>>()
-            .join("\n"),
-    )
-    .unwrap();
+    set_hubs(&a.home, &[&hub1, &hub2.addr]);
     assert_eq!(a.ok(&["whoami"])["hubs"].as_array().unwrap().len(), 2);
     net.kill_hub();
     let started = std::time::Instant::now();
@@ -182,7 +115,7 @@ fn two_hubs_on_one_postgresql_relay_between_their_nodes() {
         .count();
     assert_eq!(n, 1);
     // The embargo below goes through hub 2 alone now.
-    move_to(&a, &hub2.1);
+    move_to(&a, &hub2.addr);
 
     // An embargo: held, then released once, whichever hub does it.
     let at = lianxi::time_fmt::rfc3339(lianxi::now_ms() + 3_000);
@@ -229,7 +162,7 @@ fn a_revocation_reaches_every_hub_through_the_database() {
     let config = start_first(&mut net, &pg, None);
     let c = net.node("sz", "深圳市中小企业服务协会", "prefecture", "member");
     let hub2 = second_hub(&net, &config);
-    move_to(&c, &hub2.1);
+    move_to(&c, &hub2.addr);
     c.ok(&["sync"]);
     net.revoke("sz");
     let start = std::time::Instant::now();
@@ -260,7 +193,7 @@ fn a_postgresql_restart_under_traffic_loses_and_duplicates_nothing() {
     let a = net.node("nat", "全国中小企业协会", "national", "secretary");
     let b = net.node("gd", "广东省中小企业协会", "provincial", "secretary");
     let hub2 = second_hub(&net, &config);
-    move_to(&b, &hub2.1);
+    move_to(&b, &hub2.addr);
     b.ok(&["sync"]);
 
     const N: usize = 30;
@@ -343,21 +276,9 @@ fn a_session_opened_on_another_hub_takes_the_node_over() {
     let hub2 = second_hub(&net, &config);
     let hub1 = net.hub_addr();
     let both = |node: &common::Node, first: &str, second: &str| {
-        let path = node.home.join("node.toml");
-        let text = std::fs::read_to_string(&path).unwrap();
-        let lines: Vec<String> = text
-            .lines()
-            .map(|l| {
-                if l.starts_with("hub =") {
-                    format!("hub = [\"{first}\", \"{second}\"]")
-                } else {
-                    l.to_owned()
-                }
-            })
-            .collect();
-        std::fs::write(&path, lines.join("\n") + "\n").unwrap();
+        set_hubs(&node.home, &[first, second]);
     };
-    both(&a, &hub1, &hub2.1);
+    both(&a, &hub1, &hub2.addr);
 
     let mut listen = Command::new(bin("lianxi"))
         .args(["--home", s(&a.home), "--lang", "en", "listen"])
@@ -399,14 +320,14 @@ fn a_session_opened_on_another_hub_takes_the_node_over() {
     });
 
     // Another session of A, opened on hub 2 (its first hub there).
-    both(&a, &hub2.1, &hub1);
+    both(&a, &hub2.addr, &hub1);
     a.ok(&["sync"]);
     let seen = wait_for("the listener connected to hub 2", &|l| {
-        l.contains("Connected") && l.contains(&hub2.1)
+        l.contains("Connected") && l.contains(&hub2.addr)
     });
     assert!(
         seen.iter()
-            .any(|l| l.contains("session_moved") && l.contains(&hub2.1)),
+            .any(|l| l.contains("session_moved") && l.contains(&hub2.addr)),
         "closed by hub 1 with the new hub's address: {seen:#?}"
     );
     let log = std::fs::read_to_string(net.dir.path().join("hub-1.log")).unwrap();
@@ -432,7 +353,7 @@ fn a_session_opened_on_another_hub_takes_the_node_over() {
         .find(|n| n["node_id"] == "nat")
         .cloned()
         .unwrap_or_default();
-    assert_eq!(nat["hub"], hub2.1.as_str(), "{st}");
+    assert_eq!(nat["hub"], hub2.addr.as_str(), "{st}");
 
     // And it stays there, receiving live.
     b.send("nat", "会话迁移后的通报", "正文");
@@ -461,7 +382,7 @@ fn a_node_seen_only_by_one_hub_is_known_to_the_others() {
         "prefecture",
         "member",
         &[],
-        &hub2.1,
+        &hub2.addr,
     );
     c.ok(&["sync"]);
     eventually(

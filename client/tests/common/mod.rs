@@ -103,6 +103,117 @@ impl Drop for Hub {
     }
 }
 
+/// Another hub process on the net's hub certificate and its own data
+/// directory (a cluster's second hub), restartable on the same address.
+pub struct OtherHub {
+    child: Option<Child>,
+    /// `127.0.0.1:PORT`, fixed after the first start.
+    pub addr: String,
+    args: Vec<String>,
+    log: PathBuf,
+}
+
+impl OtherHub {
+    /// Start one reading `config` (TOML), its log in `hub2.log`.
+    pub fn start(net: &Net, config: &str) -> OtherHub {
+        let dir = net.dir.path();
+        let path = dir.join("hub2.toml");
+        std::fs::write(&path, config).expect("hub 2 config");
+        let hubdir = dir.join("hub");
+        let args = [
+            "serve",
+            "--data",
+            s(&dir.join("hub2-data")),
+            "--ca",
+            s(&net.ca_dir().join("ca.crt")),
+            "--cert",
+            s(&hubdir.join("hub.crt")),
+            "--key",
+            s(&hubdir.join("hub.key")),
+            "--no-crl",
+            "--config",
+            s(&path),
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        let mut h = OtherHub {
+            child: None,
+            addr: "127.0.0.1:0".into(),
+            args,
+            log: dir.join("hub2.log"),
+        };
+        h.restart();
+        h
+    }
+
+    /// Start it (again) on its address.
+    pub fn restart(&mut self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .expect("hub 2 log");
+        let mut child = Command::new(bin("lianxi-hub"))
+            .args(&self.args)
+            .args(["--listen", &self.addr])
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .expect("start hub 2");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().expect("stdout"))
+            .read_line(&mut line)
+            .expect("hub 2 prints its address");
+        let addr = line.trim().rsplit(' ').next().unwrap_or_default();
+        assert!(
+            addr.starts_with("127.0.0.1:"),
+            "hub 2 did not start: {line:?}"
+        );
+        self.addr = addr.to_owned();
+        self.child = Some(child);
+    }
+
+    /// SIGKILL.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    pub fn is_running(&self) -> bool {
+        self.child.is_some()
+    }
+}
+
+impl Drop for OtherHub {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Point a node at these hubs, the first tried first.
+pub fn set_hubs(home: &Path, hubs: &[&str]) {
+    let path = home.join("node.toml");
+    let text = std::fs::read_to_string(&path).expect("node.toml");
+    let list = hubs
+        .iter()
+        .map(|h| format!("\"{h}\""))
+        .collect::<Vec<_>>()
+        .join(", ");
+    let lines: Vec<String> = text
+        .lines()
+        .map(|l| {
+            if l.starts_with("hub =") {
+                format!("hub = [{list}]")
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect();
+    std::fs::write(&path, lines.join("\n") + "\n").expect("node.toml");
+}
+
 pub struct Net {
     pub dir: tempfile::TempDir,
     pub hub: Option<Hub>,

@@ -224,10 +224,11 @@ fn soak(pg: Option<&Pg>) {
         .collect();
     let mut queued = 0usize;
     let mut round_no = 0;
-    while queued < total {
+    // Until the count is queued and the hubs have been killed five times.
+    while queued < total || kills.load(Ordering::Relaxed) < 5 {
         round_no += 1;
         for (i, node) in nodes.iter().enumerate() {
-            let n = (total - queued).min(60);
+            let n = total.saturating_sub(queued).clamp(5, 60);
             let msgs: Vec<(Audience, Payload)> = (0..n)
                 .map(|j| {
                     let audience = if rng.gen_bool(0.2) {

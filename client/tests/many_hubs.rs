@@ -33,18 +33,47 @@ fn move_to(node: &common::Node, addr: &str) {
     set_hubs(&node.home, &[addr]);
 }
 
-#[test]
-fn two_hubs_on_one_postgresql_relay_between_their_nodes() {
-    let Some(pg) = Pg::start() else {
-        return;
-    };
+/// Two hubs on a throwaway PostgreSQL, node A (nat) and node B (gd)
+/// enrolled with hub 1; hub 1 polls every `poll_ms` (else the default).
+/// Dropped in reverse: the nodes, hub 2, hub 1, then the database.
+struct Cluster {
+    pg: Pg,
+    net: Net,
+    hub2: OtherHub,
+    a: common::Node,
+    b: common::Node,
+}
+
+fn cluster(poll_ms: Option<u64>) -> Option<Cluster> {
+    let pg = Pg::start()?;
     let mut net = Net::new();
-    // Polling only every minute: a live delivery across hubs within seconds
-    // is the notification's doing.
-    let config = start_first(&mut net, &pg, Some(60000));
+    let config = start_first(&mut net, &pg, poll_ms);
     let a = net.node("nat", "全国中小企业协会", "national", "secretary");
     let b = net.node("gd", "广东省中小企业协会", "provincial", "secretary");
     let hub2 = second_hub(&net, &config);
+    Some(Cluster {
+        pg,
+        net,
+        hub2,
+        a,
+        b,
+    })
+}
+
+#[test]
+fn two_hubs_on_one_postgresql_relay_between_their_nodes() {
+    // Polling only every minute: a live delivery across hubs within seconds
+    // is the notification's doing.
+    let Some(Cluster {
+        pg: _pg,
+        mut net,
+        hub2,
+        a,
+        b,
+    }) = cluster(Some(60000))
+    else {
+        return;
+    };
     move_to(&b, &hub2.addr);
     assert!(!net.hub_data().join("hub.db").exists(), "no SQLite file");
 
@@ -185,14 +214,16 @@ fn a_revocation_reaches_every_hub_through_the_database() {
 /// everything reaches B exactly once, and neither hub was restarted.
 #[test]
 fn a_postgresql_restart_under_traffic_loses_and_duplicates_nothing() {
-    let Some(pg) = Pg::start() else {
+    let Some(Cluster {
+        pg,
+        net,
+        hub2,
+        a,
+        b,
+    }) = cluster(Some(500))
+    else {
         return;
     };
-    let mut net = Net::new();
-    let config = start_first(&mut net, &pg, Some(500));
-    let a = net.node("nat", "全国中小企业协会", "national", "secretary");
-    let b = net.node("gd", "广东省中小企业协会", "provincial", "secretary");
-    let hub2 = second_hub(&net, &config);
     move_to(&b, &hub2.addr);
     b.ok(&["sync"]);
 
@@ -266,14 +297,16 @@ fn a_postgresql_restart_under_traffic_loses_and_duplicates_nothing() {
 /// keeps receiving there.
 #[test]
 fn a_session_opened_on_another_hub_takes_the_node_over() {
-    let Some(pg) = Pg::start() else {
+    let Some(Cluster {
+        pg,
+        net,
+        hub2,
+        a,
+        b,
+    }) = cluster(Some(60000))
+    else {
         return;
     };
-    let mut net = Net::new();
-    let config = start_first(&mut net, &pg, Some(60000));
-    let a = net.node("nat", "全国中小企业协会", "national", "secretary");
-    let b = net.node("gd", "广东省中小企业协会", "provincial", "secretary");
-    let hub2 = second_hub(&net, &config);
     let hub1 = net.hub_addr();
     let both = |node: &common::Node, first: &str, second: &str| {
         set_hubs(&node.home, &[first, second]);
@@ -368,14 +401,17 @@ fn a_session_opened_on_another_hub_takes_the_node_over() {
 /// it and a node on hub 1 sends to it.
 #[test]
 fn a_node_seen_only_by_one_hub_is_known_to_the_others() {
-    let Some(pg) = Pg::start() else {
+    let Some(Cluster {
+        pg: _pg,
+        net,
+        hub2,
+        a,
+        b: _,
+    }) = cluster(Some(60000))
+    else {
         return;
     };
-    let mut net = Net::new();
-    let config = start_first(&mut net, &pg, Some(60000));
-    let a = net.node("nat", "全国中小企业协会", "national", "secretary");
     a.ok(&["sync"]);
-    let hub2 = second_hub(&net, &config);
     let c = net.node_at(
         "hz",
         "杭州市中小企业协会",

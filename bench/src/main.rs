@@ -258,7 +258,7 @@ async fn main() -> anyhow::Result<()> {
     if let Some(m) = mosq {
         rows.push(Row {
             scenario: "peer: Mosquitto",
-            workload: "1 KiB, QoS 1, persistence on, 1 publisher → 1 subscriber".into(),
+            workload: "1 KiB, QoS 1, persistence on, 1 publisher → 1 subscriber; informative only: no fsync per message, no signature checks".into(),
             figure: format!("{} msgs/s", fmt_rate(m)),
             baseline: "—".into(),
             ratio: "—".into(),

@@ -372,7 +372,18 @@ fn a_draft_survives_a_kill_and_is_sent_exactly() {
     tmux.wait_for("a", "the last line typed", Duration::from_secs(5), |s| {
         s.contains("联席会议秘书处")
     });
-    std::thread::sleep(Duration::from_secs(1));
+    // Killed once the autosave (500 ms after the last key) has the whole
+    // text on disk: under a loaded machine that can take longer than 500 ms.
+    common::eventually("the whole text autosaved", Duration::from_secs(15), || {
+        a.ok(&["drafts"])["drafts"].as_array().is_some_and(|d| {
+            d.iter().any(|x| {
+                x["title"] == title
+                    && x["body"]
+                        .as_str()
+                        .is_some_and(|b| b.contains("联席会议秘书处"))
+            })
+        })
+    });
     let home = a.home.display().to_string();
     let killed = Command::new("pkill")
         .args(["-KILL", "-f", &format!("lianxi --home {home}$")])

@@ -74,6 +74,17 @@ const MIGRATIONS: &[&str] = &[
     );",
     // 4: an acknowledgement tidies its recipient's quota counters.
     "CREATE INDEX queued_by_recipient ON queued(recipient);",
+    // 5: what recipients acknowledged, counted apart from what senders
+    //    queued: a pair's queue is `queued` minus `collected`, so the hub
+    //    storing a send and the hub taking an acknowledgement never wait for
+    //    each other's row (they did, commit after commit, and deadlocked).
+    "CREATE TABLE collected(
+        sender TEXT NOT NULL,
+        recipient TEXT NOT NULL,
+        count BIGINT NOT NULL,
+        bytes BIGINT NOT NULL,
+        PRIMARY KEY(sender, recipient)
+    );",
 ];
 
 pub fn latest() -> i64 {

@@ -30,7 +30,6 @@ pub(super) struct Stmts {
     pub(super) hold_all: Statement,
     deliver: Statement,
     ack: Statement,
-    ack_tidy: Statement,
     register: Statement,
     release: Statement,
 }
@@ -43,10 +42,17 @@ impl Stmts {
             // Made if missing and locked in one step (ON CONFLICT DO UPDATE
             // locks the row), so two hubs queueing the first envelope of a
             // pair still take turns.
-            quota_lock: p("INSERT INTO queued(sender, recipient, count, bytes)
-                 SELECT s, r, 0, 0 FROM unnest($1::text[], $2::text[]) AS t(s, r)
-                 ON CONFLICT (sender, recipient) DO UPDATE SET count = queued.count
-                 RETURNING sender, recipient, count, bytes")
+            // The pair's queue: what was queued (row locked) less what was
+            // collected (read as committed: a late acknowledgement only makes
+            // the quota stricter for a moment).
+            quota_lock: p("WITH l AS (
+                     INSERT INTO queued(sender, recipient, count, bytes)
+                     SELECT s, r, 0, 0 FROM unnest($1::text[], $2::text[]) AS t(s, r)
+                     ON CONFLICT (sender, recipient) DO UPDATE SET count = queued.count
+                     RETURNING sender, recipient, count, bytes)
+                 SELECT l.sender, l.recipient, l.count - coalesce(c.count, 0),
+                        l.bytes - coalesce(c.bytes, 0)
+                 FROM l LEFT JOIN collected c ON c.sender = l.sender AND c.recipient = l.recipient")
             .await?,
             claim: p("INSERT INTO envelopes(id, sender, digest, header, sig, body, created_at, stored_at, pending)
                  SELECT * FROM unnest($1::bytea[], $2::text[], $3::bytea[], $4::bytea[], $5::bytea[],
@@ -77,7 +83,7 @@ impl Stmts {
                  INSERT INTO deliveries(node_id, seq, envelope_id, wrap)
                  SELECT $1, s.seq, $2, $3 FROM s")
             .await?,
-            // Delete the deliveries, take them off their senders' quotas and
+            // Delete the deliveries, count them as collected from their senders and
             // drop each envelope's content once nobody waits for it (its id
             // and digest stay, to recognise replays).
             ack: p("WITH gone AS (
@@ -87,9 +93,11 @@ impl Stmts {
                          coalesce(octet_length(e.header), 0) + coalesce(octet_length(e.body), 0) + 64
                              + octet_length(d.wrap) AS bytes),
                  q AS (
-                     UPDATE queued SET count = queued.count - g.n, bytes = queued.bytes - g.b
-                     FROM (SELECT sender, count(*) AS n, sum(bytes) AS b FROM gone GROUP BY sender) g
-                     WHERE queued.sender = g.sender AND queued.recipient = $1),
+                     INSERT INTO collected(sender, recipient, count, bytes)
+                     SELECT sender, $1, count(*), sum(bytes) FROM gone GROUP BY sender
+                     ON CONFLICT (sender, recipient) DO UPDATE
+                     SET count = collected.count + excluded.count,
+                         bytes = collected.bytes + excluded.bytes),
                  en AS (
                      UPDATE envelopes SET pending = pending - g.n,
                          header = CASE WHEN pending <= g.n THEN NULL ELSE header END,
@@ -99,7 +107,6 @@ impl Stmts {
                      WHERE envelopes.id = g.envelope_id)
                  SELECT count(*) FROM gone")
             .await?,
-            ack_tidy: p("DELETE FROM queued WHERE recipient = $1 AND count <= 0").await?,
             register: p("INSERT INTO nodes(node_id, cert, first_seen, last_seen) VALUES ($1, $2, $3, $3)
                  ON CONFLICT (node_id) DO UPDATE SET cert = excluded.cert, last_seen = excluded.last_seen")
             .await?,
@@ -295,7 +302,6 @@ async fn ack(
         .query_one(&st.ack, &[&node.as_str(), &seqs])
         .await?
         .get(0);
-    tx.execute(&st.ack_tidy, &[&node.as_str()]).await?;
     Ok(gone as usize)
 }
 

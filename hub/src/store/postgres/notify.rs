@@ -81,12 +81,19 @@ pub async fn announce(c: &Client, nodes: &[NodeId], held: bool) -> Result<(), St
     if held {
         payloads.push(EVERYONE.to_owned());
     }
+    // In a transaction of its own that does not wait for the disk: what it
+    // announces is durable already, and a lost announcement only delays (the
+    // hubs poll), so its commit need not be another fsync.
+    c.batch_execute("BEGIN; SET LOCAL synchronous_commit TO OFF")
+        .await
+        .map_err(pg_err)?;
     for p in payloads {
-        c.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &p])
-            .await
-            .map_err(pg_err)?;
+        if let Err(e) = c.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &p]).await {
+            let _ = c.batch_execute("ROLLBACK").await;
+            return Err(pg_err(e));
+        }
     }
-    Ok(())
+    c.batch_execute("COMMIT").await.map_err(pg_err)
 }
 
 /// Listen for other hubs' announcements until the process ends,

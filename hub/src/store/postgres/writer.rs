@@ -272,11 +272,7 @@ async fn apply_batch(conn: &mut Conn, ops: Vec<Op>, limits: &StoreLimits) {
     }
     ready.sort();
     ready.dedup();
-    if (!ready.is_empty() || held)
-        && let Err(e) = notify::announce(&conn.client, &ready, held).await
-    {
-        tracing::warn!(error = %e, "could not notify the other hubs; they will poll");
-    }
+    // Callers first: their answer does not wait for the announcement.
     for (op, o) in ops.into_iter().zip(outcomes) {
         match (op, o) {
             (Op::Insert(_, _, r), Outcome::Insert(v)) => drop(r.send(v)),
@@ -285,6 +281,11 @@ async fn apply_batch(conn: &mut Conn, ops: Vec<Op>, limits: &StoreLimits) {
             (Op::Release(_, r), Outcome::Nodes(v)) => drop(r.send(Ok(v))),
             (op, _) => fail(op, StoreError::Closed),
         }
+    }
+    if (!ready.is_empty() || held)
+        && let Err(e) = notify::announce(&conn.client, &ready, held).await
+    {
+        tracing::warn!(error = %e, "could not notify the other hubs; they will poll");
     }
 }
 

@@ -399,11 +399,14 @@ fn a_draft_survives_a_kill_and_is_sent_exactly() {
         s.contains("已连接")
     });
     tmux.keys("a2", &["n"]);
-    tmux.wait_for("a2", "the offered draft", Duration::from_secs(5), |s| {
+    // The offer comes with the drafts read from the archive, which at start
+    // waits behind the first pages, counts and the sync: on a loaded machine
+    // that takes seconds.
+    tmux.wait_for("a2", "the offered draft", Duration::from_secs(20), |s| {
         s.contains("有未发送的草稿") && s.contains(title)
     });
     tmux.keys("a2", &["Enter"]);
-    tmux.wait_for("a2", "the restored form", Duration::from_secs(5), |s| {
+    tmux.wait_for("a2", "the restored form", Duration::from_secs(15), |s| {
         !s.contains("有未发送的草稿") && s.contains("联席会议秘书处") && s.contains("省级")
     });
     tmux.keys("a2", &["C-s"]);

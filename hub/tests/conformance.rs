@@ -47,39 +47,20 @@ async fn seqs<S: HubStore>(s: &S, node: &str) -> Vec<u64> {
 
 /// Every check, each on a fresh store from `open` (which takes the limits).
 pub async fn all<S: HubStore>(open: impl AsyncFn(StoreLimits) -> S) {
+    let quota = |count, bytes| StoreLimits {
+        queue_count_per_pair: count,
+        queue_bytes_per_pair: bytes,
+        max_db_bytes: 0,
+    };
     order_and_windows(open(StoreLimits::default()).await).await;
     duplicates_and_replays(open(StoreLimits::default()).await).await;
     acks(open(StoreLimits::default()).await).await;
-    quotas(
-        open(StoreLimits {
-            queue_count_per_pair: 2,
-            queue_bytes_per_pair: 0,
-            max_db_bytes: 0,
-        })
-        .await,
-    )
-    .await;
-    byte_quotas(
-        open(StoreLimits {
-            queue_count_per_pair: 0,
-            queue_bytes_per_pair: 5_000,
-            max_db_bytes: 0,
-        })
-        .await,
-    )
-    .await;
+    quotas(open(quota(2, 0)).await).await;
+    byte_quotas(open(quota(0, 5_000)).await).await;
     embargoes(open(StoreLimits::default()).await).await;
     certificates(open(StoreLimits::default()).await).await;
     concurrent_senders(open(StoreLimits::default()).await).await;
-    at_once_as_one_by_one(
-        open(StoreLimits {
-            queue_count_per_pair: 2,
-            queue_bytes_per_pair: 0,
-            max_db_bytes: 0,
-        })
-        .await,
-    )
-    .await;
+    at_once_as_one_by_one(open(quota(2, 0)).await).await;
 }
 
 /// Operations that arrive together (and may share one commit) come out as

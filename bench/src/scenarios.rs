@@ -198,8 +198,11 @@ pub struct Latency {
     pub n: usize,
 }
 
-/// `rate` envelopes/s for `secs` from a real client to another: sealed at send
-/// time, verified and decrypted at the recipient.
+/// `rate` envelopes/s for `secs` from a real client to another, verified and
+/// decrypted at the recipient. The envelopes are sealed beforehand (as in
+/// the relay scenario: the sender's crypto is the client's, not the relay's)
+/// and each carries its planned send time: latency runs from that moment, so
+/// a send that leaves late counts its lateness too (no coordinated omission).
 pub async fn latency(rate: u32, secs: f64) -> anyhow::Result<Latency> {
     let fed = Fed::new()?;
     let one = [fed.addr.clone()];
@@ -215,14 +218,24 @@ pub async fn latency_in(
     secs: f64,
 ) -> anyhow::Result<Latency> {
     let a = Arc::new(fed.node_on("a", Tier::Provincial, a_hubs)?);
-    let b = fed.node_on("b", Tier::Prefecture, b_hubs)?;
+    let b = Arc::new(fed.node_on("b", Tier::Prefecture, b_hubs)?);
+    let n = (f64::from(rate) * secs) as usize;
+    // Envelope i leaves at `i / rate` seconds after the start.
+    let slot = move |i: usize| Duration::from_secs_f64(i as f64 / f64::from(rate));
+    let sealed = {
+        let (a, b) = (a.clone(), b.clone());
+        tokio::task::spawn_blocking(move || {
+            (0..n)
+                .map(|i| seal_to(&a, &b, slot(i).as_micros() as u64))
+                .collect::<anyhow::Result<Vec<_>>>()
+        })
+        .await??
+    };
     let (rs, mut events) = b.node.connect(Duration::from_secs(10)).await?;
     rs.subscribe().await?;
     let (ss, _ev) = a.node.connect(Duration::from_secs(10)).await?;
     let origin = Instant::now();
-    let n = (f64::from(rate) * secs) as usize;
     let a_info = a.info.clone();
-    let (b_id, b_age) = (b.info.node_id.clone(), b.identity.age.to_public());
     let receiver = tokio::spawn(async move {
         let mut lat = Vec::with_capacity(n);
         while lat.len() < n {
@@ -248,27 +261,11 @@ pub async fn latency_in(
         }
         anyhow::Ok(lat)
     });
-    let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / f64::from(rate)));
-    tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
     let mut sends = tokio::task::JoinSet::new();
-    for _ in 0..n {
-        tick.tick().await;
-        let stamp = origin.elapsed().as_micros() as u64;
-        let now = lianxi_node::now_ms();
-        let sealed = seal(
-            SealInput {
-                sender: &a.info.node_id,
-                signing_key: &a.identity.signing,
-                audience: Audience::Nodes(vec![b_id.clone()]),
-                recipients: &[(b_id.clone(), b_age.clone())],
-                id: MessageId::generate(now),
-                created_at: now,
-                not_before: None,
-            },
-            &payload_1k(stamp),
-        )?;
-        let s = ss.clone();
-        sends.spawn(async move { s.send_envelope(sealed.envelope, sealed.wraps).await });
+    for (i, s) in sealed.into_iter().enumerate() {
+        tokio::time::sleep_until((origin + slot(i)).into()).await;
+        let ss = ss.clone();
+        sends.spawn(async move { ss.send_envelope(s.envelope, s.wraps).await });
         while let Some(r) = sends.try_join_next() {
             r??;
         }

@@ -135,6 +135,84 @@ fn retries_are_idempotent_and_forgeries_are_refused() {
     assert_eq!(b.titles(), ["第一份"]);
 }
 
+/// Sends that arrive together are checked together (their signatures as one
+/// batch): forgeries among them get `bad_signature` each, and every genuine
+/// one is stored and delivered.
+#[test]
+fn forgeries_in_a_burst_are_refused_alone() {
+    let mut net = Net::new();
+    net.start_hub();
+    let a = net.node("nat", "全国中小企业协会", "national", "secretary");
+    let b = net.node("gd", "广东省中小企业协会", "provincial", "secretary");
+    let forged = [4usize, 11, 20, 27];
+    rt().block_on(async {
+        let node = Node::open(Home::new(&a.home)).unwrap();
+        let (s, _ev) = node.connect(Duration::from_secs(5)).await.unwrap();
+        node.refresh_directory(&s).await.unwrap();
+        let identity = Identity::load(&Home::new(&a.home)).unwrap();
+        let other = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
+        let dir = node.directory().await.unwrap();
+        let gd = dir.iter().find(|n| n.node_id.as_str() == "gd").unwrap();
+        let recipients = vec![(
+            gd.node_id.clone(),
+            gd.age_recipient.parse::<age::x25519::Recipient>().unwrap(),
+        )];
+        let nat = NodeId::new("nat").unwrap();
+        let mut sends = tokio::task::JoinSet::new();
+        for i in 0..30usize {
+            let key = if i == 27 { &other } else { &identity.signing };
+            let mut sealed = seal(
+                SealInput {
+                    sender: &nat,
+                    signing_key: key,
+                    audience: Audience::All,
+                    recipients: &recipients,
+                    id: MessageId::generate(lianxi_node::now_ms()),
+                    created_at: lianxi_node::now_ms(),
+                    not_before: None,
+                },
+                &bulletin(&format!("第{i}份")),
+            )
+            .unwrap();
+            match i {
+                // A flipped bit; R the identity (small order); S not reduced.
+                4 => sealed.envelope.sig[40] ^= 1,
+                11 => {
+                    sealed.envelope.sig[..32].fill(0);
+                    sealed.envelope.sig[0] = 1;
+                }
+                20 => sealed.envelope.sig[63] |= 0xf0,
+                _ => {}
+            }
+            let s = s.clone();
+            sends.spawn(async move { (i, s.send_envelope(sealed.envelope, sealed.wraps).await) });
+        }
+        let mut refused = Vec::new();
+        while let Some(r) = sends.join_next().await {
+            let (i, r) = r.unwrap();
+            match r {
+                Ok(accepted) => assert!(!accepted.duplicate, "{i}"),
+                Err(e) => {
+                    assert_eq!(e.code, ErrorCode::BadSignature, "{i}");
+                    refused.push(i);
+                }
+            }
+        }
+        refused.sort();
+        assert_eq!(refused, forged);
+        s.close().await;
+    });
+    assert_eq!(b.ok(&["sync"])["received"], 26);
+    let mut got = b.titles();
+    got.sort();
+    let mut want: Vec<String> = (0..30)
+        .filter(|i| !forged.contains(i))
+        .map(|i| format!("第{i}份"))
+        .collect();
+    want.sort();
+    assert_eq!(got, want);
+}
+
 #[test]
 fn no_client_certificate_or_wrong_alpn_is_refused() {
     let mut net = Net::new();

@@ -7,15 +7,15 @@ use std::time::Duration;
 use std::collections::VecDeque;
 use std::time::Instant;
 
-use lianxi_shared::rules::check_send;
 use lianxi_shared::session::{HubEvent, HubSession, Now};
 use lianxi_shared::wire::HubMsg;
-use lianxi_shared::{ALPN, Envelope, ErrorCode, NodeId, NodeInfo, ProtoError, Wrap};
+use lianxi_shared::{ALPN, Envelope, ErrorCode, NodeId, NodeInfo, ProtoError};
 use rustls_pki_types::CertificateDer;
 use tokio::sync::{Notify, mpsc};
 
+use crate::accept::{self, spawn_sends};
 use crate::server::{Live, Shared};
-use crate::store::{DeliveryRow, HubStore, Inserted, NewEnvelope};
+use crate::store::{DeliveryRow, HubStore};
 
 /// Application close codes.
 const CLOSE_OK: u32 = 0;
@@ -233,7 +233,10 @@ async fn drive(
     let (feed_tx, mut feed_rx) = mpsc::channel::<Vec<Feed>>(1);
     let mut feed: VecDeque<Feed> = VecDeque::new();
     let mut feeder = Feeder(None);
+    let mut acks = Acks::new(shared, node);
     loop {
+        // The sends of this pass over the session's events, checked together.
+        let mut sends: Vec<accept::Send> = Vec::new();
         while let Some(ev) = s.poll_event() {
             match ev {
                 HubEvent::Ready => {}
@@ -243,7 +246,7 @@ async fn drive(
                     wraps,
                 } => {
                     if shared.allow_send(node) {
-                        spawn_send(shared, node, rid, envelope, wraps, replies_tx.clone());
+                        sends.push((rid, envelope, wraps));
                     } else {
                         let error = ProtoError::new(
                             ErrorCode::RateLimited,
@@ -261,21 +264,16 @@ async fn drive(
                         feed_tx.clone(),
                     )));
                 }
-                HubEvent::Received { seqs } => {
-                    let (shared, node) = (shared.clone(), node.clone());
-                    tokio::spawn(async move {
-                        match shared.store.ack(node.clone(), seqs).await {
-                            Ok(n) => shared.metrics.acked(n),
-                            Err(e) => {
-                                tracing::error!(node = %node, error = %e, "ack not stored; deliveries will repeat")
-                            }
-                        }
-                    });
-                }
+                HubEvent::Received { seqs } => acks.add(seqs),
                 HubEvent::Directory { rid } => s.answer(now(), directory_answer(shared, rid)),
-                HubEvent::Closed(result) => return result,
+                HubEvent::Closed(result) => {
+                    // What came before the end is still checked and stored.
+                    spawn_sends(shared, node, std::mem::take(&mut sends), &replies_tx);
+                    return result;
+                }
             }
         }
+        spawn_sends(shared, node, sends, &replies_tx);
         while s.can_deliver() {
             match feed.pop_front() {
                 Some(Feed::Row(row)) => {
@@ -312,40 +310,76 @@ async fn drive(
             Some(reply) = replies.recv() => s.answer(now(), reply),
             Some(batch) = feed_rx.recv(), if feed.is_empty() => feed.extend(batch),
             () = timer(s.poll_timeout()) => s.handle_timeout(now()),
+            () = timer(acks.due) => acks.store(),
         }
     }
 }
 
-/// Check and store a send off the driver; its answer comes back on `replies`.
-fn spawn_send(
-    shared: &Arc<Shared>,
-    node: &NodeId,
-    rid: u64,
-    envelope: Envelope,
-    wraps: Vec<Wrap>,
-    replies: mpsc::UnboundedSender<HubMsg>,
-) {
-    let (shared, node) = (shared.clone(), node.clone());
-    tokio::spawn(async move {
-        let reply = match accept_send(&shared, &node, envelope, wraps).await {
-            Ok((id, recipients, duplicate, missing)) => {
-                shared.metrics.accepted();
-                HubMsg::Accepted {
-                    rid,
-                    id,
-                    recipients,
-                    duplicate,
-                    missing,
+/// Acknowledgements gathered for a moment and stored together: a recipient
+/// acknowledges each delivery, and one write for many keeps the store's
+/// writer free for sends (with several hubs on PostgreSQL, one transaction
+/// for dozens instead of one each). What is gathered is stored when the
+/// moment ends, when enough have come, and when the session ends; a hub that
+/// dies in the moment only delivers those again, and nodes recognise a
+/// delivery they hold by its id.
+struct Acks {
+    shared: Arc<Shared>,
+    node: NodeId,
+    seqs: Vec<u64>,
+    due: Option<Instant>,
+}
+
+impl Acks {
+    /// How long acknowledgements wait for company.
+    const GATHER: Duration = Duration::from_millis(20);
+    /// How many are stored at once without waiting.
+    const BATCH: usize = 256;
+
+    fn new(shared: &Arc<Shared>, node: &NodeId) -> Acks {
+        Acks {
+            shared: shared.clone(),
+            node: node.clone(),
+            seqs: Vec::new(),
+            due: None,
+        }
+    }
+
+    fn add(&mut self, seqs: Vec<u64>) {
+        self.seqs.extend(seqs);
+        if self.seqs.len() >= Self::BATCH {
+            self.store();
+        } else if !self.seqs.is_empty() {
+            self.due
+                .get_or_insert_with(|| Instant::now() + Self::GATHER);
+        }
+    }
+
+    /// Store what is gathered, off the driver.
+    fn store(&mut self) {
+        self.due = None;
+        if self.seqs.is_empty() {
+            return;
+        }
+        let seqs = std::mem::take(&mut self.seqs);
+        let (shared, node) = (self.shared.clone(), self.node.clone());
+        let Ok(rt) = tokio::runtime::Handle::try_current() else {
+            return;
+        };
+        rt.spawn(async move {
+            match shared.store.ack(node.clone(), seqs).await {
+                Ok(n) => shared.metrics.acked(n),
+                Err(e) => {
+                    tracing::error!(node = %node, error = %e, "ack not stored; deliveries will repeat")
                 }
             }
-            Err(error) => {
-                shared.metrics.refused(error.code);
-                tracing::info!(node = %node, code = %error.code, "send refused");
-                HubMsg::Refused { rid, error }
-            }
-        };
-        let _ = replies.send(reply);
-    });
+        });
+    }
+}
+
+impl Drop for Acks {
+    fn drop(&mut self) {
+        self.store();
+    }
 }
 
 fn directory_answer(shared: &Shared, rid: u64) -> HubMsg {
@@ -372,70 +406,6 @@ fn deliver(s: &mut HubSession, node: &NodeId, row: DeliveryRow) -> bool {
     };
     s.deliver(row.seq, envelope, row.wrap);
     true
-}
-
-/// Bodies at least this large are hashed on a blocking thread.
-const HASH_OFF_REACTOR: usize = 64 * 1024;
-
-async fn accept_send(
-    shared: &Arc<Shared>,
-    node: &NodeId,
-    envelope: Envelope,
-    wraps: Vec<Wrap>,
-) -> Result<(lianxi_shared::MessageId, u32, bool, Vec<NodeId>), ProtoError> {
-    let dir = shared.directory();
-    let now = crate::now_ms();
-    let limits = shared.config.time_limits();
-    // Small envelopes are checked on this task's worker thread: one signature
-    // verification (tens of microseconds) costs less than handing it to a
-    // blocking thread and back, which showed as a fifth of the hub's time in
-    // context switches. A large body's two SHA-256 passes (tens of
-    // milliseconds at 16 MiB) would stall every connection on this worker, so
-    // those run on a blocking thread.
-    let check = move |envelope: Envelope, node: NodeId| {
-        let checked = check_send(&envelope, wraps, &node, &dir.nodes, now, limits);
-        let digest = envelope.digest();
-        (checked, digest, envelope)
-    };
-    let (checked, digest, envelope) = if envelope.body.len() >= HASH_OFF_REACTOR {
-        let node = node.clone();
-        tokio::task::spawn_blocking(move || check(envelope, node))
-            .await
-            .map_err(|_| ProtoError::code(ErrorCode::Internal))?
-    } else {
-        check(envelope, node.clone())
-    };
-    let checked = checked?;
-    let id = checked.header.id;
-    let recipients = checked.deliveries.len() as u32;
-    let size = envelope.body.len();
-    let new = NewEnvelope {
-        id,
-        sender: node.clone(),
-        digest,
-        header: envelope.header,
-        sig: envelope.sig,
-        body: envelope.body,
-        created_at: checked.header.created_at,
-        not_before: checked.header.not_before,
-        deliveries: checked.deliveries,
-    };
-    match shared.store.insert(new, now).await? {
-        Inserted::Stored { ready, held } => {
-            tracing::debug!(%id, sender = %node, recipients, bytes = size, held, "stored");
-            if held {
-                shared.release_wake.notify_one();
-            }
-            for n in &ready {
-                shared.wake(n);
-            }
-            Ok((id, recipients, false, checked.missing))
-        }
-        Inserted::Duplicate => {
-            tracing::debug!(%id, sender = %node, "duplicate send; already stored");
-            Ok((id, recipients, true, checked.missing))
-        }
-    }
 }
 
 /// What the store has for the node, in order.

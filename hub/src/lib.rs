@@ -3,6 +3,7 @@
 //! The hub only does I/O: the rules it applies live in `lianxi-shared`
 //! (`rules::check_send`, framing, audiences). See `docs/ARCHITECTURE.md`.
 
+mod accept;
 pub mod config;
 mod conn;
 pub mod directory;

@@ -139,6 +139,16 @@ pub(crate) fn age_decrypt(
     Ok(out)
 }
 
+/// A sender's signing key from its directory entry.
+pub fn sender_key_of(key: &[u8; 32]) -> Result<VerifyingKey, ProtoError> {
+    VerifyingKey::from_bytes(key).map_err(|_| {
+        ProtoError::new(
+            ErrorCode::BadCertificate,
+            "sender key is not a valid ed25519 key",
+        )
+    })
+}
+
 fn signed_bytes(header: &[u8]) -> Vec<u8> {
     let mut m = Vec::with_capacity(SIGNING_DOMAIN.len() + header.len());
     m.extend_from_slice(SIGNING_DOMAIN);
@@ -249,23 +259,30 @@ impl Envelope {
     /// signed digest. Returns the decoded header.
     pub fn verify(&self, sender_key: &[u8; 32]) -> Result<Header, ProtoError> {
         let header = self.decode_header()?;
-        let vk = VerifyingKey::from_bytes(sender_key).map_err(|_| {
-            ProtoError::new(
-                ErrorCode::BadCertificate,
-                "sender key is not a valid ed25519 key",
-            )
-        })?;
-        vk.verify_strict(
-            &signed_bytes(&self.header),
-            &Signature::from_bytes(&self.sig),
-        )
-        .map_err(|_| ProtoError::code(ErrorCode::BadSignature))?;
+        sender_key_of(sender_key)?
+            .verify_strict(&self.signed_message(), &self.signature())
+            .map_err(|_| ProtoError::code(ErrorCode::BadSignature))?;
+        self.check_body(&header)?;
+        Ok(header)
+    }
+
+    /// What the signature covers: the domain and the header's bytes.
+    pub fn signed_message(&self) -> Vec<u8> {
+        signed_bytes(&self.header)
+    }
+
+    pub fn signature(&self) -> Signature {
+        Signature::from_bytes(&self.sig)
+    }
+
+    /// The body against the digest and length its (verified) header signs.
+    pub fn check_body(&self, header: &Header) -> Result<(), ProtoError> {
         if header.body_len != self.body.len() as u64
             || header.body_sha256 != <[u8; 32]>::from(Sha256::digest(&self.body))
         {
             return Err(ProtoError::code(ErrorCode::BodyMismatch));
         }
-        Ok(header)
+        Ok(())
     }
 
     /// The digest of the whole envelope, used by the hub to tell an identical

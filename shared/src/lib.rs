@@ -19,6 +19,7 @@ pub mod payload;
 pub mod rotation;
 pub mod rules;
 pub mod session;
+pub mod sigbatch;
 pub mod text;
 pub mod thread;
 pub mod wire;

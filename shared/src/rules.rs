@@ -68,23 +68,90 @@ pub fn check_send(
     now_ms: i64,
     limits: TimeLimits,
 ) -> Result<CheckedSend, ProtoError> {
-    let header = envelope.decode_header()?;
-    if &header.sender != from {
-        return Err(ProtoError::new(
-            ErrorCode::SenderMismatch,
-            format!(
-                "envelope claims sender {} but the connection is {from}",
-                header.sender
-            ),
-        ));
+    check_sends(vec![(envelope, wraps)], from, directory, now_ms, limits)
+        .pop()
+        .unwrap_or_else(|| Err(ProtoError::code(ErrorCode::Internal)))
+}
+
+/// Check several `Send`s from `from` at once: their signatures are checked
+/// as one batch ([`crate::sigbatch`]), each answered as [`check_send`] would.
+pub fn check_sends(
+    sends: Vec<(&Envelope, Vec<Wrap>)>,
+    from: &NodeId,
+    directory: &HashMap<NodeId, NodeInfo>,
+    now_ms: i64,
+    limits: TimeLimits,
+) -> Vec<Result<CheckedSend, ProtoError>> {
+    let key = directory
+        .get(from)
+        .ok_or_else(|| {
+            ProtoError::new(
+                ErrorCode::UnknownSender,
+                format!("{from} is not registered"),
+            )
+        })
+        .and_then(|s| crate::envelope::sender_key_of(&s.signing_key));
+    let headers: Vec<Result<Header, ProtoError>> = sends
+        .iter()
+        .map(|(e, _)| {
+            let header = e.decode_header()?;
+            if &header.sender != from {
+                return Err(ProtoError::new(
+                    ErrorCode::SenderMismatch,
+                    format!(
+                        "envelope claims sender {} but the connection is {from}",
+                        header.sender
+                    ),
+                ));
+            }
+            key.as_ref().map_err(Clone::clone)?;
+            Ok(header)
+        })
+        .collect();
+    // The signatures of those with a good header, together.
+    let signed: Vec<(usize, Vec<u8>)> = headers
+        .iter()
+        .enumerate()
+        .filter(|(_, h)| h.is_ok())
+        .map(|(i, _)| (i, sends[i].0.signed_message()))
+        .collect();
+    let mut verdict = vec![false; sends.len()];
+    if let Ok(key) = &key {
+        let items: Vec<(&[u8], ed25519_dalek::Signature)> = signed
+            .iter()
+            .map(|(i, m)| (m.as_slice(), sends[*i].0.signature()))
+            .collect();
+        for ((i, _), ok) in signed
+            .iter()
+            .zip(crate::sigbatch::verify_strict_all(key, &items))
+        {
+            verdict[*i] = ok;
+        }
     }
-    let sender = directory.get(from).ok_or_else(|| {
-        ProtoError::new(
-            ErrorCode::UnknownSender,
-            format!("{from} is not registered"),
-        )
-    })?;
-    let header = envelope.verify(&sender.signing_key)?;
+    sends
+        .into_iter()
+        .zip(headers)
+        .zip(verdict)
+        .map(|(((envelope, wraps), header), signed)| {
+            let header = header?;
+            if !signed {
+                return Err(ProtoError::code(ErrorCode::BadSignature));
+            }
+            envelope.check_body(&header)?;
+            check_signed(header, wraps, from, directory, now_ms, limits)
+        })
+        .collect()
+}
+
+/// The rest of [`check_send`], for a header whose signature and body passed.
+fn check_signed(
+    header: Header,
+    wraps: Vec<Wrap>,
+    from: &NodeId,
+    directory: &HashMap<NodeId, NodeInfo>,
+    now_ms: i64,
+    limits: TimeLimits,
+) -> Result<CheckedSend, ProtoError> {
     if header.created_at > now_ms.saturating_add(limits.max_future_skew_ms) {
         return Err(ProtoError::new(
             ErrorCode::ClockSkew,

@@ -1,7 +1,8 @@
 //! Wake-ups between hubs sharing one database. After each commit that
-//! queued something, a hub's writer sends one `NOTIFY lianxi_queued` with the
-//! recipients (outside the durable transaction: NOTIFY takes a cluster-wide
-//! lock at commit, so it is sent once per batch, after it). Each hub LISTENs
+//! queued something, a hub's writer hands the recipients to its announcer,
+//! which sends `NOTIFY lianxi_queued` on a connection of its own (outside the
+//! durable transaction: NOTIFY takes a cluster-wide lock at commit, so it is
+//! sent at most once per batch, after it, and merges batches under load). Each hub LISTENs
 //! on its own connection and wakes its connections of those nodes. A lost
 //! notification or a listener reconnect only delays a delivery: the hub also
 //! polls (`HubStore::poll_interval`), and wakes everyone after reconnecting.
@@ -13,7 +14,7 @@
 use std::time::Duration;
 
 use lianxi_shared::NodeId;
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, mpsc};
 use tokio_postgres::{AsyncMessage, Client, NoTls};
 
 use super::pg_err;
@@ -62,8 +63,48 @@ pub fn session_payload(instance: &str, node: &NodeId, addr: &str) -> String {
     format!("{instance} {node} {addr}")
 }
 
-/// Announce what a batch queued: one NOTIFY per 7 KB of node ids.
-pub async fn announce(c: &Client, nodes: &[NodeId], held: bool) -> Result<(), StoreError> {
+/// What one commit queued: for these nodes, and whether something was held.
+pub type Queued = (Vec<NodeId>, bool);
+
+/// Send the writer's announcements on a connection of its own, so the
+/// writer goes on to its next batch at once; what commits while one is being
+/// sent goes out merged in the next. The connection commits without waiting
+/// for the disk: what it announces is durable already, and a lost
+/// announcement only delays (the hubs poll), so it costs no second fsync.
+pub async fn announcer(url: String, mut rx: mpsc::UnboundedReceiver<Queued>) {
+    let mut client: Option<Client> = None;
+    while let Some((mut nodes, mut held)) = rx.recv().await {
+        while let Ok((more, h)) = rx.try_recv() {
+            nodes.extend(more);
+            held |= h;
+        }
+        nodes.sort();
+        nodes.dedup();
+        if client.as_ref().is_none_or(Client::is_closed) {
+            client = match super::connect(&url).await {
+                Ok(c) => match c.batch_execute("SET synchronous_commit TO OFF").await {
+                    Ok(()) => Some(c),
+                    Err(e) => {
+                        tracing::warn!(error = %pg_err(e), "cannot set up the announcing connection");
+                        None
+                    }
+                },
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot connect to announce; the other hubs will poll");
+                    None
+                }
+            };
+        }
+        if let Some(c) = &client
+            && let Err(e) = announce(c, &nodes, held).await
+        {
+            tracing::warn!(error = %e, "could not notify the other hubs; they will poll");
+        }
+    }
+}
+
+/// One NOTIFY per 7 KB of node ids (and one for everyone if something was held).
+async fn announce(c: &Client, nodes: &[NodeId], held: bool) -> Result<(), StoreError> {
     let mut payloads = Vec::new();
     let mut cur = String::new();
     for n in nodes {
@@ -81,19 +122,12 @@ pub async fn announce(c: &Client, nodes: &[NodeId], held: bool) -> Result<(), St
     if held {
         payloads.push(EVERYONE.to_owned());
     }
-    // In a transaction of its own that does not wait for the disk: what it
-    // announces is durable already, and a lost announcement only delays (the
-    // hubs poll), so its commit need not be another fsync.
-    c.batch_execute("BEGIN; SET LOCAL synchronous_commit TO OFF")
-        .await
-        .map_err(pg_err)?;
     for p in payloads {
-        if let Err(e) = c.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &p]).await {
-            let _ = c.batch_execute("ROLLBACK").await;
-            return Err(pg_err(e));
-        }
+        c.execute("SELECT pg_notify($1, $2)", &[&CHANNEL, &p])
+            .await
+            .map_err(pg_err)?;
     }
-    c.batch_execute("COMMIT").await.map_err(pg_err)
+    Ok(())
 }
 
 /// Listen for other hubs' announcements until the process ends,

@@ -137,6 +137,8 @@ pub(super) async fn writer(
     limits: StoreLimits,
     metrics: CommitMetrics,
 ) {
+    let (announce, queued) = mpsc::unbounded_channel();
+    tokio::spawn(notify::announcer(url.clone(), queued));
     let mut conn = open(&url).await;
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while let Some(first) = rx.recv().await {
@@ -153,7 +155,7 @@ pub(super) async fn writer(
         let (size, started) = (batch.len(), std::time::Instant::now());
         let ops = std::mem::take(&mut batch);
         match conn.as_mut() {
-            Some(c) => apply_batch(c, ops, &limits).await,
+            Some(c) => apply_batch(c, ops, &limits, &announce).await,
             None => {
                 let e = || StoreError::Postgres("the database cannot be reached".into());
                 for op in ops {
@@ -235,7 +237,12 @@ async fn run_batch(
 /// Run a batch (again, up to three times, when PostgreSQL undid it for
 /// crossing another hub's), then tell every caller: after the commit, or
 /// that nothing was stored.
-async fn apply_batch(conn: &mut Conn, ops: Vec<Op>, limits: &StoreLimits) {
+async fn apply_batch(
+    conn: &mut Conn,
+    ops: Vec<Op>,
+    limits: &StoreLimits,
+    announce: &mpsc::UnboundedSender<notify::Queued>,
+) {
     let mut tries = 0;
     let result = loop {
         tries += 1;
@@ -282,10 +289,8 @@ async fn apply_batch(conn: &mut Conn, ops: Vec<Op>, limits: &StoreLimits) {
             (op, _) => fail(op, StoreError::Closed),
         }
     }
-    if (!ready.is_empty() || held)
-        && let Err(e) = notify::announce(&conn.client, &ready, held).await
-    {
-        tracing::warn!(error = %e, "could not notify the other hubs; they will poll");
+    if !ready.is_empty() || held {
+        let _ = announce.send((ready, held));
     }
 }
 

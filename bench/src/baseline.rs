@@ -8,8 +8,9 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
 
-/// 1 KiB length-prefixed frames on one QUIC stream, no storage: frames/s.
-pub async fn quinn_frames(secs: f64) -> anyhow::Result<f64> {
+/// A QUIC server on 127.0.0.1 with a self-signed certificate and a client
+/// that trusts it, with the hub's crypto provider: (server, client, address).
+pub fn endpoints() -> anyhow::Result<(quinn::Endpoint, quinn::Endpoint, std::net::SocketAddr)> {
     let provider = Arc::new(rustls::crypto::ring::default_provider());
     let cert = rcgen::generate_simple_self_signed(vec!["localhost".into()])?;
     let cert_der = rustls_pki_types::CertificateDer::from(cert.cert.der().to_vec());
@@ -34,6 +35,12 @@ pub async fn quinn_frames(secs: f64) -> anyhow::Result<f64> {
     client.set_default_client_config(quinn::ClientConfig::new(Arc::new(
         quinn::crypto::rustls::QuicClientConfig::try_from(client_tls)?,
     )));
+    Ok((server, client, addr))
+}
+
+/// 1 KiB length-prefixed frames on one QUIC stream, no storage: frames/s.
+pub async fn quinn_frames(secs: f64) -> anyhow::Result<f64> {
+    let (server, client, addr) = endpoints()?;
     let reader = tokio::spawn(async move {
         let conn = server.accept().await.context("no connection")?.await?;
         let (_s, mut recv) = conn.accept_bi().await?;

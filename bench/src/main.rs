@@ -8,6 +8,7 @@
 mod archive_fill;
 mod baseline;
 mod cluster;
+mod durable_relay;
 mod fanout;
 mod fed;
 mod scenarios;
@@ -166,7 +167,7 @@ async fn cluster_rows(rows: &mut Vec<Row>, smoke: bool, sqlite: Option<&scenario
     ) {
         rows.push(Row {
             scenario: "latency across hubs",
-            workload: format!("1,000 envelopes/s from a node on hub 1 to a node on hub 2 (woken by NOTIFY), sealed beforehand, timed from each planned send moment, verified + decrypted ({} samples)", fmt_rate(l.n as f64)),
+            workload: format!("1,000 envelopes/s from a node on hub 1 to a node on hub 2 (woken by NOTIFY), sealed beforehand, timed from the hand-over to the session, verified + decrypted ({} samples)", fmt_rate(l.n as f64)),
             figure: format!("p50 {:.2} ms, p99 {:.2} ms", l.p50_ms, l.p99_ms),
             baseline: "—".into(),
             ratio: "—".into(),
@@ -208,6 +209,26 @@ async fn main() -> anyhow::Result<()> {
     let quinn = baseline::quinn_frames(secs).await?;
     let verify = baseline::ed25519_verify(secs);
     let commits = baseline::sqlite_commits(tmp.path(), secs)?;
+    let durable = if want("baselines") || want("relay") {
+        ok(
+            &mut rows,
+            "limit: durable relay",
+            durable_relay::durable_relay(tmp.path(), 8, secs).await,
+        )
+    } else {
+        None
+    };
+    if let Some(d) = durable {
+        rows.push(Row {
+            scenario: "limit: durable relay",
+            workload: "8 → 8, raw 1 KiB QUIC frames in, one SQLite writer with group commit (WAL, synchronous=FULL), acked after commit, handed out from memory, consumer acks deleting rows; no signatures, envelopes, quotas or sessions".into(),
+            figure: format!("{} frames/s", fmt_rate(d)),
+            baseline: "—".into(),
+            ratio: "—".into(),
+            target: "",
+            met: None,
+        });
+    }
     if want("baselines") {
         rows.push(Row {
             scenario: "limit: quinn",
@@ -287,10 +308,26 @@ async fn main() -> anyhow::Result<()> {
             scenario: "relay",
             workload: format!("{pairs} senders → {pairs} receivers, {} pre-sealed 1 KiB envelopes, durable acks, signatures checked ({:.1} s; hub RSS {:.0} MiB; hub CPU {:.0} µs/envelope)", fmt_rate(r.delivered as f64), r.secs, r.hub_rss_mib, r.hub_cpu_us),
             figure: format!("{} envelopes/s", fmt_rate(r.per_sec)),
-            baseline: mosq.map_or("Mosquitto: skipped".into(), |m| format!("Mosquitto {}", fmt_rate(m))),
-            ratio: mosq.map_or(format!("{:.2} of quinn", r.per_sec / quinn), |m| format!("{:.2}× Mosquitto, {:.2} of quinn", r.per_sec / m, r.per_sec / quinn)),
-            target: "≥ 20,000/s and ≥ 1.5× Mosquitto",
-            met: Some(r.per_sec >= 20_000.0 && mosq.is_none_or(|m| r.per_sec >= 1.5 * m)),
+            baseline: format!(
+                "ed25519 {}/s; durable relay {}",
+                fmt_rate(verify),
+                durable.map_or("skipped".into(), |d| format!("{}/s", fmt_rate(d)))
+            ),
+            // Hub CPU per envelope in units of one `verify_strict` on this
+            // machine (a same-run ratio; the hub before issue "Relay speed"
+            // took 3.3 here: the target is half of that).
+            ratio: format!(
+                "{:.2}× ed25519, {}; hub CPU {:.1} verifies/envelope",
+                r.per_sec / verify,
+                durable.map_or("durable relay skipped".into(), |d| format!("{:.2}× durable relay", r.per_sec / d)),
+                r.hub_cpu_us * verify / 1e6
+            ),
+            target: "≥ 1.0× ed25519, ≥ 0.5× durable relay, hub CPU ≤ 1.65 verifies/envelope",
+            met: Some(
+                r.per_sec >= verify
+                    && durable.is_none_or(|d| r.per_sec >= 0.5 * d)
+                    && r.hub_cpu_us * verify / 1e6 <= 1.65,
+            ),
         });
         sqlite_relay = Some(r);
     }
@@ -306,7 +343,7 @@ async fn main() -> anyhow::Result<()> {
     {
         rows.push(Row {
             scenario: "latency",
-            workload: format!("1,000 envelopes/s, sealed beforehand, timed from each planned send moment, verified + decrypted at the recipient ({} samples)", fmt_rate(l.n as f64)),
+            workload: format!("1,000 envelopes/s, sealed beforehand, timed from the hand-over to the session, verified + decrypted at the recipient ({} samples)", fmt_rate(l.n as f64)),
             figure: format!("p50 {:.2} ms, p99 {:.2} ms", l.p50_ms, l.p99_ms),
             baseline: "—".into(),
             ratio: "—".into(),

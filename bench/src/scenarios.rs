@@ -199,10 +199,10 @@ pub struct Latency {
 }
 
 /// `rate` envelopes/s for `secs` from a real client to another, verified and
-/// decrypted at the recipient. The envelopes are sealed beforehand (as in
-/// the relay scenario: the sender's crypto is the client's, not the relay's)
-/// and each carries its planned send time: latency runs from that moment, so
-/// a send that leaves late counts its lateness too (no coordinated omission).
+/// decrypted at the recipient; from the moment each is handed to the
+/// sender's session to the moment it is opened. The envelopes are sealed
+/// beforehand (as in the relay scenario: the sender's crypto is the
+/// client's, not the relay's, and on these two cores it took half a core).
 pub async fn latency(rate: u32, secs: f64) -> anyhow::Result<Latency> {
     let fed = Fed::new()?;
     let one = [fed.addr.clone()];
@@ -220,13 +220,15 @@ pub async fn latency_in(
     let a = Arc::new(fed.node_on("a", Tier::Provincial, a_hubs)?);
     let b = Arc::new(fed.node_on("b", Tier::Prefecture, b_hubs)?);
     let n = (f64::from(rate) * secs) as usize;
-    // Envelope i leaves at `i / rate` seconds after the start.
+    // Envelope i leaves at `i / rate` seconds after the start; it carries
+    // `i`, and `sent[i]` says when it left.
     let slot = move |i: usize| Duration::from_secs_f64(i as f64 / f64::from(rate));
+    let sent: Arc<Vec<AtomicU64>> = Arc::new((0..n).map(|_| AtomicU64::new(0)).collect());
     let sealed = {
         let (a, b) = (a.clone(), b.clone());
         tokio::task::spawn_blocking(move || {
             (0..n)
-                .map(|i| seal_to(&a, &b, slot(i).as_micros() as u64))
+                .map(|i| seal_to(&a, &b, i as u64))
                 .collect::<anyhow::Result<Vec<_>>>()
         })
         .await??
@@ -236,6 +238,7 @@ pub async fn latency_in(
     let (ss, _ev) = a.node.connect(Duration::from_secs(10)).await?;
     let origin = Instant::now();
     let a_info = a.info.clone();
+    let sent_at = sent.clone();
     let receiver = tokio::spawn(async move {
         let mut lat = Vec::with_capacity(n);
         while lat.len() < n {
@@ -253,9 +256,10 @@ pub async fn latency_in(
             } = ev
             {
                 let o = open(&envelope, &wrap, &a_info, &b.info, &b.identity.age)?;
-                let stamp: u64 = o.payload.body()[..20].parse().context("stamp")?;
+                let i: usize = o.payload.body()[..20].parse().context("stamp")?;
                 let now = origin.elapsed().as_micros() as u64;
-                lat.push(now.saturating_sub(stamp) as f64 / 1000.0);
+                let at = sent_at.get(i).context("stamp")?.load(Ordering::Relaxed);
+                lat.push(now.saturating_sub(at) as f64 / 1000.0);
                 rs.ack(vec![seq]).await?;
             }
         }
@@ -264,6 +268,7 @@ pub async fn latency_in(
     let mut sends = tokio::task::JoinSet::new();
     for (i, s) in sealed.into_iter().enumerate() {
         tokio::time::sleep_until((origin + slot(i)).into()).await;
+        sent[i].store(origin.elapsed().as_micros() as u64, Ordering::Relaxed);
         let ss = ss.clone();
         sends.spawn(async move { ss.send_envelope(s.envelope, s.wraps).await });
         while let Some(r) = sends.try_join_next() {

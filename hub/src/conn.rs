@@ -291,7 +291,12 @@ async fn drive(
         let reading = s.wants_read();
         tokio::select! {
             r = recv.read_chunk(64 * 1024, true), if reading => match r {
-                Ok(Some(chunk)) => s.handle_bytes(now(), &chunk.bytes),
+                Ok(Some(chunk)) => {
+                    s.handle_bytes(now(), &chunk.bytes);
+                    if !read_what_waits(s, recv, chunk.bytes.len()) {
+                        return Ok(());
+                    }
+                }
                 Ok(None) => s.handle_end(),
                 Err(_) => return Ok(()),
             },
@@ -313,6 +318,32 @@ async fn drive(
             () = timer(acks.due) => acks.store(),
         }
     }
+}
+
+/// Hand the session what has already arrived after a read, up to 64 KiB in
+/// all, without waiting: QUIC hands a stream over packet by packet, and the
+/// sends of one pass over the session's events are checked together (their
+/// signatures as one batch). False when the stream failed.
+fn read_what_waits(s: &mut HubSession, recv: &mut quinn::RecvStream, mut read: usize) -> bool {
+    use std::future::Future;
+    let mut cx = std::task::Context::from_waker(std::task::Waker::noop());
+    while read < 64 * 1024 && s.wants_read() {
+        // Polled once: `read_chunk` loses nothing when dropped unfinished.
+        let next = std::pin::pin!(recv.read_chunk(64 * 1024 - read, true)).poll(&mut cx);
+        match next {
+            std::task::Poll::Ready(Ok(Some(chunk))) => {
+                read += chunk.bytes.len();
+                s.handle_bytes(now(), &chunk.bytes);
+            }
+            std::task::Poll::Ready(Ok(None)) => {
+                s.handle_end();
+                break;
+            }
+            std::task::Poll::Ready(Err(_)) => return false,
+            std::task::Poll::Pending => break,
+        }
+    }
+    true
 }
 
 /// Acknowledgements gathered for a moment and stored together: a recipient

@@ -22,7 +22,6 @@
 //! sender's own, and every recipient refuses it, since they open with
 //! `verify_strict`.
 
-use curve25519_dalek::edwards::CompressedEdwardsY;
 use curve25519_dalek::scalar::Scalar;
 use ed25519_dalek::{Signature, VerifyingKey};
 
@@ -57,16 +56,55 @@ pub fn verify_strict_all(key: &VerifyingKey, items: &[(&[u8], Signature)]) -> Ve
 }
 
 /// What `verify_strict` refuses before its equation: a non-canonical `S`, an
-/// `R` that does not decode, is not canonically encoded, or is of small order.
+/// `R` that is not canonically encoded or is a point of small order. Decided
+/// on the bytes, without decoding the point (an exponentiation each, a third
+/// of the batch's time when done here): `verify_batch` decodes `R` itself
+/// and fails the batch when one does not decode, and the single checks then
+/// find it.
 fn prechecks(sig: &Signature) -> bool {
     if Option::<Scalar>::from(Scalar::from_canonical_bytes(*sig.s_bytes())).is_none() {
         return false;
     }
     let r = sig.r_bytes();
-    let Some(point) = CompressedEdwardsY(*r).decompress() else {
-        return false;
-    };
-    !point.is_small_order() && point.compress().as_bytes() == r
+    canonical_y(r) && !small_order_encodings().contains(r)
+}
+
+/// Whether the encoded `y` (the sign bit of `x` aside) is below p = 2^255 - 19.
+fn canonical_y(r: &[u8; 32]) -> bool {
+    let top = r[31] & 0x7f == 0x7f && r[1..31].iter().all(|b| *b == 0xff);
+    !(top && r[0] >= 0xed)
+}
+
+/// Every encoding with a canonical `y` that decodes to a point of small
+/// order: the eight torsion points, and the two with `x = 0` written with
+/// the sign bit set.
+fn small_order_encodings() -> &'static [[u8; 32]; 10] {
+    static ENCODINGS: std::sync::OnceLock<[[u8; 32]; 10]> = std::sync::OnceLock::new();
+    ENCODINGS.get_or_init(|| {
+        let mut out = [[0u8; 32]; 10];
+        for (o, p) in out
+            .iter_mut()
+            .zip(curve25519_dalek::constants::EIGHT_TORSION)
+        {
+            *o = p.compress().to_bytes();
+        }
+        // y = 1 and y = p - 1 (x = 0) with the sign bit set.
+        out[8] = out
+            .iter()
+            .take(8)
+            .find(|e| e[0] == 1 && e[1..].iter().all(|b| *b == 0))
+            .copied()
+            .unwrap_or_default();
+        out[8][31] |= 0x80;
+        out[9] = out
+            .iter()
+            .take(8)
+            .find(|e| e[0] == 0xec && e[1..31].iter().all(|b| *b == 0xff) && e[31] == 0x7f)
+            .copied()
+            .unwrap_or_default();
+        out[9][31] |= 0x80;
+        out
+    })
 }
 
 #[cfg(test)]
@@ -149,6 +187,34 @@ mod tests {
             verify_strict_all(&vk, &all),
             vec![true, true, true, false, false, false]
         );
+    }
+
+    #[test]
+    fn every_small_order_or_odd_r_is_refused_as_verify_strict_does() {
+        let (sk, msgs, sigs) = signed(1);
+        let vk = sk.verifying_key();
+        let mut rs: Vec<[u8; 32]> = small_order_encodings().to_vec();
+        for r in &rs {
+            let p = curve25519_dalek::edwards::CompressedEdwardsY(*r).decompress();
+            assert!(p.is_some_and(|p| p.is_small_order()), "{r:?}");
+        }
+        // y = p + 1 and y = p (not canonical).
+        let mut y = [0xffu8; 32];
+        y[0] = 0xee;
+        y[31] = 0x7f;
+        rs.push(y);
+        y[0] = 0xed;
+        rs.push(y);
+        for r in rs {
+            let mut b = sigs[0].to_bytes();
+            b[..32].copy_from_slice(&r);
+            let s = Signature::from_bytes(&b);
+            let strict = vk.verify_strict(&msgs[0], &s).is_ok();
+            let mut all = items(&msgs, &sigs);
+            all.extend(items(&msgs, &[s]));
+            assert_eq!(verify_strict_all(&vk, &all), vec![true, strict], "{r:?}");
+            assert!(!strict);
+        }
     }
 
     #[test]

@@ -79,13 +79,22 @@ pub struct PgStore {
 }
 
 /// The connection settings of `url`, with a connect timeout (5 s) unless the
-/// URL sets one: a database host that does not answer must not hold a
-/// writer for minutes while senders wait.
+/// URL sets one (a database host that does not answer must not hold a
+/// writer for minutes while senders wait), and custom plans.
 pub(crate) fn pg_config(url: &str) -> Result<tokio_postgres::Config, StoreError> {
     let mut cfg: tokio_postgres::Config = url.parse().map_err(pg_err)?;
     if cfg.get_connect_timeout().is_none() {
         cfg.connect_timeout(std::time::Duration::from_secs(5));
     }
+    // Every statement planned for its values and the tables as they are:
+    // a plan cached while a table was small (a fresh database, before
+    // autovacuum's first ANALYZE) scanned the whole envelopes table for
+    // each batch once it had grown, and the writer fell behind.
+    let options = format!(
+        "{} -c plan_cache_mode=force_custom_plan",
+        cfg.get_options().unwrap_or_default()
+    );
+    cfg.options(options.trim_start());
     Ok(cfg)
 }
 

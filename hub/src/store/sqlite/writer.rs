@@ -2,7 +2,7 @@
 
 use lianxi_shared::NodeId;
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 
 use crate::metrics::CommitMetrics;
 
@@ -12,42 +12,78 @@ use crate::store::{Inserted, NewEnvelope, StoreError, StoreLimits};
 /// Largest number of operations grouped into one commit.
 const MAX_BATCH: usize = 1024;
 
-enum Reply {
-    Insert(
-        oneshot::Sender<Result<Inserted, StoreError>>,
-        Result<Inserted, StoreError>,
-    ),
-    Ack(
-        oneshot::Sender<Result<usize, StoreError>>,
-        Result<usize, StoreError>,
-    ),
-    Unit(
-        oneshot::Sender<Result<(), StoreError>>,
-        Result<(), StoreError>,
-    ),
-    Nodes(
-        oneshot::Sender<Result<Vec<NodeId>, StoreError>>,
-        Result<Vec<NodeId>, StoreError>,
-    ),
+/// What one operation came to, told to its caller after the commit.
+enum Outcome {
+    Insert(Result<Inserted, StoreError>),
+    Ack(Result<usize, StoreError>),
+    Unit(Result<(), StoreError>),
+    Nodes(Result<Vec<NodeId>, StoreError>),
 }
 
-impl Reply {
-    fn fail(self, e: impl Fn() -> StoreError) -> Self {
+impl Outcome {
+    fn error(&self) -> Option<&StoreError> {
         match self {
-            Reply::Insert(tx, Ok(_)) => Reply::Insert(tx, Err(e())),
-            Reply::Ack(tx, Ok(_)) => Reply::Ack(tx, Err(e())),
-            Reply::Unit(tx, Ok(_)) => Reply::Unit(tx, Err(e())),
-            Reply::Nodes(tx, Ok(_)) => Reply::Nodes(tx, Err(e())),
+            Outcome::Insert(r) => r.as_ref().err(),
+            Outcome::Ack(r) => r.as_ref().err(),
+            Outcome::Unit(r) => r.as_ref().err(),
+            Outcome::Nodes(r) => r.as_ref().err(),
+        }
+    }
+
+    /// The same operation refused with `e` (when it had succeeded).
+    fn fail(self, e: &Failure) -> Self {
+        match self {
+            Outcome::Insert(Ok(_)) => Outcome::Insert(Err(e.error())),
+            Outcome::Ack(Ok(_)) => Outcome::Ack(Err(e.error())),
+            Outcome::Unit(Ok(_)) => Outcome::Unit(Err(e.error())),
+            Outcome::Nodes(Ok(_)) => Outcome::Nodes(Err(e.error())),
             other => other,
         }
     }
-    fn send(self) {
-        match self {
-            Reply::Insert(tx, r) => drop(tx.send(r)),
-            Reply::Ack(tx, r) => drop(tx.send(r)),
-            Reply::Unit(tx, r) => drop(tx.send(r)),
-            Reply::Nodes(tx, r) => drop(tx.send(r)),
+}
+
+/// A failure of the whole transaction (begin or commit): every operation
+/// that had succeeded is told this instead.
+struct Failure {
+    msg: String,
+    full: bool,
+}
+
+impl Failure {
+    fn of(e: rusqlite::Error) -> Failure {
+        let msg = e.to_string();
+        Failure {
+            full: matches!(StoreError::from(e), StoreError::Full),
+            msg,
         }
+    }
+
+    fn error(&self) -> StoreError {
+        if self.full {
+            StoreError::Full
+        } else {
+            StoreError::Corrupt(self.msg.clone())
+        }
+    }
+}
+
+fn respond(op: Op, outcome: Outcome) {
+    match (op, outcome) {
+        (Op::Insert(_, _, r), Outcome::Insert(v)) => drop(r.send(v)),
+        (Op::Ack(_, _, r), Outcome::Ack(v)) => drop(r.send(v)),
+        (Op::Register(_, _, _, r), Outcome::Unit(v)) => drop(r.send(v)),
+        (Op::Release(_, r), Outcome::Nodes(v)) => drop(r.send(v)),
+        // Not met: `exec` answers each operation in kind.
+        (op, _) => refuse(op, || StoreError::Closed),
+    }
+}
+
+fn refuse(op: Op, e: impl Fn() -> StoreError) {
+    match op {
+        Op::Insert(_, _, r) => drop(r.send(Err(e()))),
+        Op::Ack(_, _, r) => drop(r.send(Err(e()))),
+        Op::Register(_, _, _, r) => drop(r.send(Err(e()))),
+        Op::Release(_, r) => drop(r.send(Err(e()))),
     }
 }
 
@@ -67,95 +103,118 @@ pub(crate) fn run(
             }
         }
         let (size, started) = (batch.len(), std::time::Instant::now());
-        let replies = apply_batch(&mut conn, batch.drain(..), &limits);
+        let ops: Vec<Op> = std::mem::take(&mut batch);
+        let outcomes = apply_batch(&mut conn, &ops, &limits);
         metrics.batch_size.observe(size as f64);
         metrics.duration.observe(started.elapsed().as_secs_f64());
-        for r in replies {
-            r.send();
+        for (op, outcome) in ops.into_iter().zip(outcomes) {
+            respond(op, outcome);
         }
     }
 }
 
-fn apply_batch(
+/// Run a batch in one transaction: what each operation came to.
+///
+/// First without a savepoint per operation: every check that refuses an
+/// operation (a replayed id, a full quota) runs before it writes anything,
+/// so a refusal leaves nothing to undo. Only when an operation fails after
+/// it may have written (a storage error) is the transaction rolled back and
+/// the batch run again with each operation in its own savepoint, so one
+/// failure leaves the others.
+fn apply_batch(conn: &mut Connection, ops: &[Op], limits: &StoreLimits) -> Vec<Outcome> {
+    match attempt(conn, ops, limits, false) {
+        Ok(outcomes) => outcomes,
+        Err(Attempt::Undone) => match attempt(conn, ops, limits, true) {
+            Ok(outcomes) => outcomes,
+            Err(Attempt::Undone) => undone_twice(ops),
+            Err(Attempt::Failed(f, outcomes)) => failed(ops, f, outcomes),
+        },
+        Err(Attempt::Failed(f, outcomes)) => failed(ops, f, outcomes),
+    }
+}
+
+enum Attempt {
+    /// An operation failed after writing; nothing was committed.
+    Undone,
+    /// The transaction could not begin or commit: what had succeeded failed too.
+    Failed(Failure, Vec<Outcome>),
+}
+
+fn failed(ops: &[Op], f: Failure, outcomes: Vec<Outcome>) -> Vec<Outcome> {
+    tracing::error!(error = %f.msg, "commit failed; nothing in this batch was stored");
+    let mut out: Vec<Outcome> = outcomes.into_iter().map(|o| o.fail(&f)).collect();
+    // Operations never run (the transaction did not begin) fail alike.
+    out.extend(ops[out.len()..].iter().map(|op| kind_of(op, f.error())));
+    out
+}
+
+/// With savepoints an attempt is never undone whole; should it be, each
+/// operation is told nothing was stored.
+fn undone_twice(ops: &[Op]) -> Vec<Outcome> {
+    ops.iter()
+        .map(|op| kind_of(op, StoreError::Corrupt("batch undone".into())))
+        .collect()
+}
+
+fn kind_of(op: &Op, e: StoreError) -> Outcome {
+    match op {
+        Op::Insert(..) => Outcome::Insert(Err(e)),
+        Op::Ack(..) => Outcome::Ack(Err(e)),
+        Op::Register(..) => Outcome::Unit(Err(e)),
+        Op::Release(..) => Outcome::Nodes(Err(e)),
+    }
+}
+
+fn exec(c: &Connection, op: &Op, limits: &StoreLimits) -> Outcome {
+    match op {
+        Op::Insert(env, now, _) => Outcome::Insert(insert(c, env, *now, limits)),
+        Op::Ack(node, seqs, _) => Outcome::Ack(ack(c, node, seqs)),
+        Op::Register(node, cert, now, _) => Outcome::Unit(register(c, node, cert, *now)),
+        Op::Release(now, _) => Outcome::Nodes(release(c, *now)),
+    }
+}
+
+/// Refusals decided before an operation writes.
+fn refused_before_writing(e: &StoreError) -> bool {
+    matches!(e, StoreError::Replayed(_) | StoreError::QueueFull(_))
+}
+
+fn attempt(
     conn: &mut Connection,
-    ops: impl Iterator<Item = Op>,
+    ops: &[Op],
     limits: &StoreLimits,
-) -> Vec<Reply> {
-    let ops: Vec<Op> = ops.collect();
-    let mut tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
-        Ok(tx) => tx,
-        Err(e) => {
-            let msg = e.to_string();
-            let full = matches!(StoreError::from(e), StoreError::Full);
-            return ops
-                .into_iter()
-                .map(|op| {
-                    let mk = || {
-                        if full {
-                            StoreError::Full
-                        } else {
-                            StoreError::Corrupt(msg.clone())
-                        }
-                    };
-                    reply_err(op, mk)
-                })
-                .collect();
-        }
-    };
-    let mut replies = Vec::with_capacity(ops.len());
+    savepoints: bool,
+) -> Result<Vec<Outcome>, Attempt> {
+    let mut tx = conn
+        .transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(|e| Attempt::Failed(Failure::of(e), Vec::new()))?;
+    let mut out = Vec::with_capacity(ops.len());
     for op in ops {
-        // Each operation runs in its own savepoint, so one failure leaves the others.
-        let sp = match tx.savepoint() {
-            Ok(sp) => sp,
-            Err(e) => {
-                let msg = e.to_string();
-                replies.push(reply_err(op, || StoreError::Corrupt(msg.clone())));
-                continue;
+        if !savepoints {
+            let o = exec(&tx, op, limits);
+            if o.error().is_some_and(|e| !refused_before_writing(e)) {
+                return Err(Attempt::Undone);
             }
+            out.push(o);
+            continue;
+        }
+        let o = match tx.savepoint() {
+            Ok(sp) => {
+                let o = exec(&sp, op, limits);
+                let _ = if o.error().is_none() {
+                    sp.commit()
+                } else {
+                    sp.finish()
+                };
+                o
+            }
+            Err(e) => kind_of(op, StoreError::Corrupt(e.to_string())),
         };
-        let reply = match op {
-            Op::Insert(env, now, r) => Reply::Insert(r, insert(&sp, &env, now, limits)),
-            Op::Ack(node, seqs, r) => Reply::Ack(r, ack(&sp, &node, &seqs)),
-            Op::Register(node, cert, now, r) => Reply::Unit(r, register(&sp, &node, &cert, now)),
-            Op::Release(now, r) => Reply::Nodes(r, release(&sp, now)),
-        };
-        let ok = match &reply {
-            Reply::Insert(_, r) => r.is_ok(),
-            Reply::Ack(_, r) => r.is_ok(),
-            Reply::Unit(_, r) => r.is_ok(),
-            Reply::Nodes(_, r) => r.is_ok(),
-        };
-        let _ = if ok { sp.commit() } else { sp.finish() };
-        replies.push(reply);
+        out.push(o);
     }
     match tx.commit() {
-        Ok(()) => replies,
-        Err(e) => {
-            let msg = e.to_string();
-            let full = matches!(StoreError::from(e), StoreError::Full);
-            tracing::error!(error = %msg, "commit failed; nothing in this batch was stored");
-            replies
-                .into_iter()
-                .map(|r| {
-                    r.fail(|| {
-                        if full {
-                            StoreError::Full
-                        } else {
-                            StoreError::Corrupt(msg.clone())
-                        }
-                    })
-                })
-                .collect()
-        }
-    }
-}
-
-fn reply_err(op: Op, e: impl Fn() -> StoreError) -> Reply {
-    match op {
-        Op::Insert(_, _, r) => Reply::Insert(r, Err(e())),
-        Op::Ack(_, _, r) => Reply::Ack(r, Err(e())),
-        Op::Register(_, _, _, r) => Reply::Unit(r, Err(e())),
-        Op::Release(_, r) => Reply::Nodes(r, Err(e())),
+        Ok(()) => Ok(out),
+        Err(e) => Err(Attempt::Failed(Failure::of(e), out)),
     }
 }
 

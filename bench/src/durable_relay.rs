@@ -34,13 +34,15 @@ enum Op {
     },
 }
 
+/// Each consumer's outgoing frames, by pair.
+type Consumers = std::sync::Mutex<HashMap<u8, mpsc::UnboundedSender<(u64, Vec<u8>)>>>;
+
 /// `pairs` publishers → `pairs` consumers for `secs`: frames/s delivered.
 pub async fn durable_relay(dir: &Path, pairs: usize, secs: f64) -> anyhow::Result<f64> {
     let (server, client, addr) = endpoints()?;
     let db = dir.join("durable-relay.db");
     let (ops_tx, ops_rx) = mpsc::channel::<Op>(8192);
-    let consumers: Arc<std::sync::Mutex<HashMap<u8, mpsc::UnboundedSender<(u64, Vec<u8>)>>>> =
-        Arc::default();
+    let consumers: Arc<Consumers> = Arc::default();
     let writer = {
         let consumers = consumers.clone();
         std::thread::spawn(move || write_loop(&db, ops_rx, &consumers))
@@ -144,7 +146,7 @@ async fn consumer_side(
     mut send: quinn::SendStream,
     mut recv: quinn::RecvStream,
     ops: mpsc::Sender<Op>,
-    consumers: Arc<std::sync::Mutex<HashMap<u8, mpsc::UnboundedSender<(u64, Vec<u8>)>>>>,
+    consumers: Arc<Consumers>,
 ) -> anyhow::Result<()> {
     let (tx, mut frames) = mpsc::unbounded_channel();
     consumers
@@ -173,11 +175,7 @@ async fn consumer_side(
 }
 
 /// The single writer: whatever is queued, in one durable transaction.
-fn write_loop(
-    db: &Path,
-    mut ops: mpsc::Receiver<Op>,
-    consumers: &std::sync::Mutex<HashMap<u8, mpsc::UnboundedSender<(u64, Vec<u8>)>>>,
-) -> anyhow::Result<()> {
+fn write_loop(db: &Path, mut ops: mpsc::Receiver<Op>, consumers: &Consumers) -> anyhow::Result<()> {
     let mut conn = rusqlite::Connection::open(db)?;
     let _: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
     conn.pragma_update(None, "synchronous", "FULL")?;

@@ -17,10 +17,26 @@ mod pg;
 
 pub use pg::Pg;
 
-/// A new, empty database on `pg` for one scenario; its URL.
+/// A new, empty database on `pg` for one scenario; its URL. The server
+/// settles first: the earlier scenarios' databases are dropped (and their
+/// autovacuum work with them) and a checkpoint is taken, so that a scenario
+/// is not timed through the flush of the one before, as each SQLite
+/// scenario starts on a hub of its own.
 async fn database(pg: &Pg, name: &str) -> anyhow::Result<String> {
     let (c, conn) = tokio_postgres::connect(&pg.url(), NoTls).await?;
     tokio::spawn(conn);
+    let earlier = c
+        .query(
+            "SELECT datname FROM pg_database WHERE datname NOT IN ('postgres', 'template0', 'template1')",
+            &[],
+        )
+        .await?;
+    for row in earlier {
+        let db: String = row.get(0);
+        c.batch_execute(&format!("DROP DATABASE \"{db}\" WITH (FORCE)"))
+            .await?;
+    }
+    c.batch_execute("CHECKPOINT").await?;
     c.batch_execute(&format!("CREATE DATABASE {name}")).await?;
     Ok(pg.url_of(name))
 }

@@ -86,6 +86,7 @@ fn metrics_count_what_the_hub_does_and_name_no_one() {
         "{before}"
     );
     assert!(sample(&before, "lianxi_hub_commit_batch_size_operations_count").unwrap() >= 1.0);
+    assert!(sample(&before, "lianxi_hub_signature_batch_size_sends_count").unwrap() >= 1.0);
     assert!(sample(&before, "lianxi_hub_commit_duration_seconds_sum").unwrap() > 0.0);
     assert_eq!(sample(&before, "lianxi_hub_crl_loaded"), Some(1.0));
     let age = sample(&before, "lianxi_hub_crl_age_seconds").unwrap();

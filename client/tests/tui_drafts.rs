@@ -181,6 +181,41 @@ fn an_empty_form_offers_the_newest_draft_and_restores_all_of_it() {
     assert_eq!(compose(&a).title.text(), "新");
 }
 
+/// The race seen at start: the form's drafts and the directory (and the
+/// first sync's arrivals and pages) come back in any order. What arrives in
+/// the background neither takes the offer away nor keeps it from being made.
+#[test]
+fn the_offer_outlasts_what_arrives_in_the_background() {
+    let mut a = app(Lang::Zh, (80, 24));
+    update(&mut a, Action::StartCompose);
+    update(&mut a, Action::DraftsLoaded(vec![a_draft()]));
+    update(&mut a, Action::DirectoryLoaded(directory()));
+    update(&mut a, Action::Tick(T0 + 1_000));
+    update(&mut a, Action::Resize(100, 30));
+    update(
+        &mut a,
+        Action::Flushed {
+            sent: 1,
+            failed: vec![],
+        },
+    );
+    assert!(compose(&a).drafting.offer.is_some());
+    // The other order (Esc turns the offer down, Esc again closes the form).
+    update(&mut a, Action::Back);
+    update(&mut a, Action::Back);
+    assert!(matches!(a.mode, Mode::Normal));
+    update(&mut a, Action::StartCompose);
+    update(&mut a, Action::DirectoryLoaded(directory()));
+    update(&mut a, Action::DraftsLoaded(vec![a_draft()]));
+    assert!(compose(&a).drafting.offer.is_some());
+    // Moving between fields keeps it; the first change takes it away.
+    update(&mut a, Action::NextField);
+    update(&mut a, Action::PrevField);
+    assert!(compose(&a).drafting.offer.is_some());
+    typed(&mut a, "新");
+    assert!(compose(&a).drafting.offer.is_none());
+}
+
 #[test]
 fn the_outbox_tab_lists_drafts_to_open_or_delete() {
     let mut a = app(Lang::Zh, (80, 24));

@@ -64,6 +64,7 @@ async fn check(
     sends: Vec<Send>,
     now: i64,
 ) -> Vec<(u64, Checked)> {
+    shared.metrics.checked_together(sends.len());
     let dir = shared.directory();
     let limits = shared.config.time_limits();
     let large = sends.iter().map(|(_, e, _)| e.body.len()).sum::<usize>() >= HASH_OFF_REACTOR;

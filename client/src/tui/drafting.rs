@@ -147,18 +147,21 @@ pub fn before<F: Drafted>(
             app.quit = true;
             Err(f.into_mode())
         }
-        other => {
-            f.drafting_mut().offer = None;
-            Ok((f, other))
-        }
+        // The offer stays until the form changes: results arriving in the
+        // background (the directory, a page, an arrival) do not take it away.
+        other => Ok((f, other)),
     }
 }
 
-/// Mark the form changed if the action changed what a draft keeps.
+/// Mark the form changed if the action changed what a draft keeps; a change
+/// also withdraws the offer of an earlier draft.
 pub fn after(app: &App, before: &DraftInput, mode: Mode) -> Mode {
     let mark = |d: &mut DraftState, now: DraftInput| {
-        if d.dirty_since.is_none() && now != *before {
-            d.dirty_since = Some(app.now_ms);
+        if now != *before {
+            d.offer = None;
+            if d.dirty_since.is_none() {
+                d.dirty_since = Some(app.now_ms);
+            }
         }
     };
     match mode {

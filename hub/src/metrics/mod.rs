@@ -62,6 +62,7 @@ pub struct Metrics {
     sends_refused: Family<CodeLabel, Counter>,
     deliveries: Counter,
     delivery_acks: Counter,
+    signature_batch: Histogram,
     queued: Gauge,
     held: Gauge,
     connections: Gauge,
@@ -81,6 +82,8 @@ impl Metrics {
             sends_refused: Family::default(),
             deliveries: Counter::default(),
             delivery_acks: Counter::default(),
+            // 1, 2, 4 ... 64 (the largest batch).
+            signature_batch: Histogram::new(exponential_buckets(1.0, 2.0, 7)),
             queued: Gauge::default(),
             held: Gauge::default(),
             connections: Gauge::default(),
@@ -143,6 +146,12 @@ impl Metrics {
             commits.batch_size,
         );
         r.register_with_unit(
+            "signature_batch_size",
+            "Sends from one connection whose signatures were checked together",
+            Unit::Other("sends".into()),
+            m.signature_batch.clone(),
+        );
+        r.register_with_unit(
             "commit_duration",
             "Time one commit took, fsync included",
             Unit::Seconds,
@@ -167,6 +176,11 @@ impl Metrics {
         );
         // The metrics share their values with the clones registered above.
         Metrics { registry: r, ..m }
+    }
+
+    /// `n` sends from one connection checked together.
+    pub fn checked_together(&self, n: usize) {
+        self.signature_batch.observe(n as f64);
     }
 
     pub fn accepted(&self) {

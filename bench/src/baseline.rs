@@ -112,6 +112,45 @@ pub fn sqlite_commits(dir: &std::path::Path, secs: f64) -> anyhow::Result<f64> {
     Ok(n as f64 / start.elapsed().as_secs_f64())
 }
 
+/// A free TCP port on 127.0.0.1 for a peer to listen on.
+pub fn free_port() -> anyhow::Result<u16> {
+    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port())
+}
+
+/// A peer's server process, stopped by its pid when dropped.
+pub struct Server(std::process::Child);
+
+impl Server {
+    /// Write `conf` to `data/file` (making `data`), then start `bin -c`
+    /// with it, its output discarded.
+    pub fn start(
+        bin: &std::path::Path,
+        data: &std::path::Path,
+        file: &str,
+        conf: String,
+    ) -> anyhow::Result<Server> {
+        std::fs::create_dir_all(data)?;
+        std::fs::write(data.join(file), conf)?;
+        Ok(Server(
+            std::process::Command::new(bin)
+                .arg("-c")
+                .arg(data.join(file))
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()?,
+        ))
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
 /// Where Mosquitto is, installing the Debian package if it is missing.
 fn mosquitto_binary() -> Option<std::path::PathBuf> {
     let find = || {
@@ -161,34 +200,17 @@ pub async fn mosquitto_qos1(dir: &std::path::Path, n: usize) -> anyhow::Result<O
     let Some(bin) = mosquitto_binary() else {
         return Ok(None);
     };
-    let port = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0")?;
-        l.local_addr()?.port()
-    };
+    let port = free_port()?;
     let data = dir.join("mosquitto");
-    std::fs::create_dir_all(&data)?;
-    let conf = data.join("mosquitto.conf");
-    std::fs::write(
-        &conf,
+    let guard = Server::start(
+        &bin,
+        &data,
+        "mosquitto.conf",
         format!(
             "listener {port} 127.0.0.1\nallow_anonymous true\npersistence true\npersistence_location {}/\nmax_inflight_messages 100\nmax_queued_messages 0\n",
             data.display()
         ),
     )?;
-    let child = std::process::Command::new(bin)
-        .arg("-c")
-        .arg(&conf)
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()?;
-    struct Kill(std::process::Child);
-    impl Drop for Kill {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-    let guard = Kill(child);
     // Wait for the listener.
     for _ in 0..100 {
         if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {

@@ -55,6 +55,38 @@ impl Row {
 }
 
 /// The scenario's result, or a row saying it failed and why (the others go on).
+/// A peer's row: its messages/s, SKIPPED (said on stderr) when it cannot be
+/// installed here, or its failure said on stderr (a peer never fails the bench).
+fn peer_row(
+    rows: &mut Vec<Row>,
+    scenario: &'static str,
+    workload: &str,
+    r: anyhow::Result<Option<f64>>,
+) -> Option<f64> {
+    match r {
+        Ok(Some(rate)) => {
+            rows.push(Row {
+                scenario,
+                workload: workload.into(),
+                figure: format!("{} msgs/s", fmt_rate(rate)),
+                baseline: "—".into(),
+                ratio: "—".into(),
+                target: "",
+                met: None,
+            });
+            Some(rate)
+        }
+        Ok(None) => {
+            eprintln!("SKIPPED {scenario}: not installed and cannot be installed here");
+            None
+        }
+        Err(e) => {
+            eprintln!("{scenario} failed: {e:#}");
+            None
+        }
+    }
+}
+
 fn ok<T>(rows: &mut Vec<Row>, scenario: &'static str, r: anyhow::Result<T>) -> Option<T> {
     match r {
         Ok(v) => Some(v),
@@ -259,64 +291,26 @@ async fn main() -> anyhow::Result<()> {
             met: None,
         });
     }
-    let mosq = if want("mosquitto") || want("relay") {
+    // Informative only: Mosquitto is not a durable peer.
+    if want("mosquitto") || want("relay") {
         let n = if smoke { 2_000 } else { 100_000 };
-        match baseline::mosquitto_qos1(tmp.path(), n).await {
-            Ok(Some(r)) => Some(r),
-            Ok(None) => {
-                eprintln!(
-                    "SKIPPED Mosquitto baseline: mosquitto is not installed and cannot be installed here"
-                );
-                None
-            }
-            Err(e) => {
-                eprintln!("Mosquitto baseline failed: {e:#}");
-                None
-            }
-        }
-    } else {
-        None
-    };
-    if let Some(m) = mosq {
-        rows.push(Row {
-            scenario: "peer: Mosquitto",
-            workload: "1 KiB, QoS 1, persistence on, 1 publisher → 1 subscriber; informative only: no fsync per message, no signature checks".into(),
-            figure: format!("{} msgs/s", fmt_rate(m)),
-            baseline: "—".into(),
-            ratio: "—".into(),
-            target: "",
-            met: None,
-        });
+        peer_row(
+            &mut rows,
+            "peer: Mosquitto",
+            "1 KiB, QoS 1, persistence on, 1 publisher → 1 subscriber; informative only: no fsync per message, no signature checks",
+            baseline::mosquitto_qos1(tmp.path(), n).await,
+        );
     }
-
     let jetstream = if want("peers") || want("relay") {
-        match nats::jetstream(tmp.path(), 8, secs).await {
-            Ok(Some(r)) => Some(r),
-            Ok(None) => {
-                eprintln!(
-                    "SKIPPED NATS JetStream peer: nats-server is missing and cannot be installed here"
-                );
-                None
-            }
-            Err(e) => {
-                eprintln!("NATS JetStream peer failed: {e:#}");
-                None
-            }
-        }
+        peer_row(
+            &mut rows,
+            "peer: NATS JetStream",
+            "8 → 8, 1 KiB, file storage, sync_interval always (fsync before each ack), R1, publisher acks awaited (256 outstanding), pull consumers with explicit acks, every message checked",
+            nats::jetstream(tmp.path(), 8, secs).await,
+        )
     } else {
         None
     };
-    if let Some(n) = jetstream {
-        rows.push(Row {
-            scenario: "peer: NATS JetStream",
-            workload: "8 → 8, 1 KiB, file storage, sync_interval always (fsync before each ack), R1, publisher acks awaited (256 outstanding), pull consumers with explicit acks, every message checked".into(),
-            figure: format!("{} msgs/s", fmt_rate(n)),
-            baseline: "—".into(),
-            ratio: "—".into(),
-            target: "",
-            met: None,
-        });
-    }
 
     // ---- Scenarios.
     // About 30 s of relaying at this machine's rate (the target's workload).

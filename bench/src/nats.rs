@@ -16,6 +16,8 @@ use anyhow::{Context, bail};
 use async_nats::jetstream::{self, consumer::AckPolicy, stream::StorageType};
 use futures_util::StreamExt;
 
+use crate::baseline::{Server, free_port};
+
 const WINDOW: usize = 256;
 const BODY: usize = 1024;
 
@@ -65,34 +67,17 @@ pub async fn jetstream(dir: &Path, pairs: usize, secs: f64) -> anyhow::Result<Op
     let Some(bin) = server_binary() else {
         return Ok(None);
     };
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
+    let port = free_port()?;
     let data = dir.join("nats");
-    std::fs::create_dir_all(&data)?;
-    let conf = data.join("nats.conf");
-    std::fs::write(
-        &conf,
+    let _server = Server::start(
+        &bin,
+        &data,
+        "nats.conf",
         format!(
             "listen: 127.0.0.1:{port}\njetstream {{\n  store_dir: \"{}\"\n  sync_interval: always\n}}\n",
             data.display()
         ),
     )?;
-    struct Kill(std::process::Child);
-    impl Drop for Kill {
-        fn drop(&mut self) {
-            let _ = self.0.kill();
-            let _ = self.0.wait();
-        }
-    }
-    let _server = Kill(
-        Command::new(bin)
-            .arg("-c")
-            .arg(&conf)
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()?,
-    );
     let url = format!("nats://127.0.0.1:{port}");
     let mut client = None;
     for _ in 0..100 {

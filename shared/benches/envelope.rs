@@ -86,6 +86,30 @@ fn envelopes(c: &mut Criterion) {
     g.bench_function("verify (the hub's check)", |b| {
         b.iter(|| sealed.envelope.verify(&a.info.signing_key).unwrap())
     });
+    // The hub's check of 64 sends from one connection at once (per send).
+    let batch: Vec<Sealed> = (0..64).map(|_| seal_to(&a, &one, &payload)).collect();
+    let mut dir = std::collections::HashMap::new();
+    dir.insert(a.info.node_id.clone(), a.info.clone());
+    dir.insert(one[0].info.node_id.clone(), one[0].info.clone());
+    let now = batch[0].envelope.decode_header().unwrap().created_at;
+    g.throughput(Throughput::Elements(64));
+    g.bench_function("check 64 sends together (rules::check_sends)", |b| {
+        b.iter(|| {
+            let items = batch
+                .iter()
+                .map(|s| (&s.envelope, s.wraps.clone()))
+                .collect();
+            let r = lianxi_shared::rules::check_sends(
+                items,
+                &a.info.node_id,
+                &dir,
+                now,
+                Default::default(),
+            );
+            assert!(r.iter().all(Result::is_ok));
+        })
+    });
+    g.throughput(Throughput::Elements(1));
     let wrap = &sealed.wraps[0].key;
     g.bench_function("open (verify + decrypt + decode)", |b| {
         b.iter(|| open(&sealed.envelope, wrap, &a.info, &one[0].info, &one[0].age).unwrap())

@@ -57,6 +57,10 @@ pub(crate) fn open_conn(path: &Path, write: bool) -> Result<Connection, StoreErr
     };
     let conn = Connection::open_with_flags(path, flags)?;
     conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    // Room for every statement the writer or a reader runs: rusqlite's
+    // default of 16 is fewer than the writer's, and an evicted statement is
+    // parsed again on its next use.
+    conn.set_prepared_statement_cache_capacity(64);
     if write {
         schema::check(&conn)?;
         let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
@@ -66,6 +70,11 @@ pub(crate) fn open_conn(path: &Path, write: bool) -> Result<Connection, StoreErr
             )));
         }
         conn.pragma_update(None, "synchronous", "FULL")?;
+        // The writer's working set (the tables' upper levels, the pages of
+        // the batch it is writing) in memory: at SQLite's default of 2 MiB a
+        // busy batch spilled pages to the WAL before its commit and read
+        // pages back from the file.
+        conn.pragma_update(None, "cache_size", -64 * 1024)?;
     }
     Ok(conn)
 }

@@ -93,6 +93,17 @@ pub(crate) fn run(
     limits: StoreLimits,
     metrics: CommitMetrics,
 ) {
+    // Where an acknowledgement gathers what it removes (made once: creating
+    // it in each transaction would parse it each time).
+    if let Err(e) = conn.execute_batch(
+        "CREATE TEMP TABLE IF NOT EXISTS acked(envelope_id BLOB, sender TEXT, bytes INTEGER)",
+    ) {
+        tracing::error!(error = %e, "cannot prepare the writer; refusing every write");
+        while let Some(op) = rx.blocking_recv() {
+            refuse(op, || StoreError::Corrupt(e.to_string()));
+        }
+        return;
+    }
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while let Some(first) = rx.blocking_recv() {
         batch.push(first);
@@ -344,10 +355,7 @@ fn ack(c: &Connection, node: &NodeId, seqs: &[u64]) -> Result<usize, StoreError>
             .collect::<Vec<_>>()
             .join(",")
     );
-    c.execute_batch(
-        "CREATE TEMP TABLE IF NOT EXISTS acked(envelope_id BLOB, sender TEXT, bytes INTEGER);
-         DELETE FROM temp.acked;",
-    )?;
+    c.prepare_cached("DELETE FROM temp.acked")?.execute([])?;
     let n = c
         .prepare_cached(
             "INSERT INTO temp.acked(envelope_id, sender, bytes)
@@ -364,26 +372,28 @@ fn ack(c: &Connection, node: &NodeId, seqs: &[u64]) -> Result<usize, StoreError>
         "DELETE FROM deliveries WHERE node_id = ?1 AND seq IN (SELECT value FROM json_each(?2))",
     )?
     .execute(params![node.as_str(), list])?;
+    // One pass over each table, whatever the number acknowledged (an
+    // envelope's row rewritten once, not once for its count and once more to
+    // drop its content).
     c.prepare_cached(
-        "UPDATE queued SET
-            count = count - (SELECT count(*) FROM temp.acked a WHERE a.sender = queued.sender),
-            bytes = bytes - (SELECT sum(a.bytes) FROM temp.acked a WHERE a.sender = queued.sender)
-         WHERE recipient = ?1 AND sender IN (SELECT sender FROM temp.acked)",
+        "UPDATE queued SET count = count - a.n, bytes = bytes - a.b
+         FROM (SELECT sender, count(*) AS n, sum(bytes) AS b FROM temp.acked GROUP BY sender) a
+         WHERE queued.recipient = ?1 AND queued.sender = a.sender",
     )?
     .execute([node.as_str()])?;
     c.prepare_cached(
         "DELETE FROM queued WHERE recipient = ?1 AND count <= 0 AND sender IN (SELECT sender FROM temp.acked)",
     )?
     .execute([node.as_str()])?;
+    // Keep the id and digest to recognise replays; drop the content at the
+    // last acknowledgement.
     c.prepare_cached(
-        "UPDATE envelopes SET pending = pending - (SELECT count(*) FROM temp.acked a WHERE a.envelope_id = envelopes.id)
-         WHERE id IN (SELECT envelope_id FROM temp.acked)",
-    )?
-    .execute([])?;
-    // Keep the id and digest to recognise replays; drop the content.
-    c.prepare_cached(
-        "UPDATE envelopes SET header = NULL, sig = NULL, body = NULL
-         WHERE id IN (SELECT envelope_id FROM temp.acked) AND pending <= 0",
+        "UPDATE envelopes SET pending = pending - a.n,
+            header = iif(pending - a.n <= 0, NULL, header),
+            sig = iif(pending - a.n <= 0, NULL, sig),
+            body = iif(pending - a.n <= 0, NULL, body)
+         FROM (SELECT envelope_id, count(*) AS n FROM temp.acked GROUP BY envelope_id) a
+         WHERE envelopes.id = a.envelope_id",
     )?
     .execute([])?;
     Ok(n)

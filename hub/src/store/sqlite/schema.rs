@@ -57,6 +57,34 @@ const MIGRATIONS: &[&str] = &[
           UNION ALL SELECT node_id, envelope_id, wrap FROM held) q
     JOIN envelopes e ON e.id = q.envelope_id
     GROUP BY e.sender, q.node_id;",
+    // 3: for the writer's speed. Replays are recognised by `seen` (id and
+    //    digest), so an envelope's row goes at its last acknowledgement
+    //    instead of being rewritten; deliveries keyed by (node, seq) in one
+    //    tree, numbered by the writer from `counters` (never reused); the
+    //    per-pair quotas are counted in the writer's memory, rebuilt at start.
+    "CREATE TABLE seen(
+        id BLOB PRIMARY KEY,
+        digest BLOB NOT NULL,
+        stored_at INTEGER NOT NULL
+    ) WITHOUT ROWID;
+    INSERT INTO seen(id, digest, stored_at) SELECT id, digest, stored_at FROM envelopes;
+    DELETE FROM envelopes WHERE pending <= 0;
+    CREATE TABLE counters(name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
+    INSERT INTO counters(name, value) SELECT 'last_seq', max(
+        coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'deliveries'), 0),
+        coalesce((SELECT max(seq) FROM deliveries), 0));
+    CREATE TABLE deliveries_by_seq(
+        node_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        envelope_id BLOB NOT NULL,
+        wrap BLOB NOT NULL,
+        PRIMARY KEY(node_id, seq)
+    ) WITHOUT ROWID;
+    INSERT INTO deliveries_by_seq(node_id, seq, envelope_id, wrap)
+        SELECT node_id, seq, envelope_id, wrap FROM deliveries;
+    DROP TABLE deliveries;
+    ALTER TABLE deliveries_by_seq RENAME TO deliveries;
+    DROP TABLE queued;",
 ];
 
 pub fn latest() -> i64 {
@@ -94,4 +122,58 @@ pub fn migrate(conn: &mut Connection) -> Result<(), StoreError> {
         tx.commit()?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A version-2 file with queued, held and acknowledged envelopes keeps
+    /// every delivery, its numbers and its replay protection.
+    #[test]
+    fn version_three_keeps_what_version_two_stored() {
+        let mut c = Connection::open_in_memory().unwrap();
+        for sql in &MIGRATIONS[..2] {
+            c.execute_batch(sql).unwrap();
+        }
+        c.pragma_update(None, "user_version", 2).unwrap();
+        c.pragma_update(None, "application_id", APPLICATION_ID)
+            .unwrap();
+        c.execute_batch(
+            "INSERT INTO envelopes VALUES (x'01', 'a', x'aa', x'00', x'00', x'0000', 1, 1, 1);
+             INSERT INTO envelopes VALUES (x'02', 'a', x'bb', NULL, NULL, NULL, 1, 1, 0);
+             INSERT INTO envelopes VALUES (x'03', 'b', x'cc', x'00', x'00', x'00', 1, 1, 1);
+             INSERT INTO deliveries(seq, node_id, envelope_id, wrap) VALUES (5, 'b', x'01', x'ff');
+             INSERT INTO deliveries(seq, node_id, envelope_id, wrap) VALUES (9, 'x', x'02', x'ff');
+             DELETE FROM deliveries WHERE seq = 9;
+             INSERT INTO held VALUES (x'03', 'a', x'ffff', 100);",
+        )
+        .unwrap();
+        migrate(&mut c).unwrap();
+        let seen: i64 = c
+            .query_row("SELECT count(*) FROM seen", [], |r| r.get(0))
+            .unwrap();
+        let kept: i64 = c
+            .query_row("SELECT count(*) FROM envelopes", [], |r| r.get(0))
+            .unwrap();
+        let last: i64 = c
+            .query_row(
+                "SELECT value FROM counters WHERE name = 'last_seq'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        let delivery: (String, i64) = c
+            .query_row("SELECT node_id, seq FROM deliveries", [], |r| {
+                Ok((r.get(0)?, r.get(1)?))
+            })
+            .unwrap();
+        assert_eq!((seen, kept, last), (3, 2, 9));
+        assert_eq!(delivery, ("b".to_string(), 5));
+        assert_eq!(
+            c.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))
+                .unwrap(),
+            3
+        );
+    }
 }

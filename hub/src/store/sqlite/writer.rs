@@ -7,6 +7,7 @@ use tokio::sync::mpsc;
 use crate::metrics::CommitMetrics;
 
 use super::Op;
+use super::tally::Tally;
 use crate::store::{Inserted, NewEnvelope, StoreError, StoreLimits};
 
 /// Largest number of operations grouped into one commit.
@@ -93,17 +94,16 @@ pub(crate) fn run(
     limits: StoreLimits,
     metrics: CommitMetrics,
 ) {
-    // Where an acknowledgement gathers what it removes (made once: creating
-    // it in each transaction would parse it each time).
-    if let Err(e) = conn.execute_batch(
-        "CREATE TEMP TABLE IF NOT EXISTS acked(envelope_id BLOB, sender TEXT, bytes INTEGER)",
-    ) {
-        tracing::error!(error = %e, "cannot prepare the writer; refusing every write");
-        while let Some(op) = rx.blocking_recv() {
-            refuse(op, || StoreError::Corrupt(e.to_string()));
+    let mut tally = match Tally::load(&conn) {
+        Ok(t) => t,
+        Err(e) => {
+            tracing::error!(error = %e, "cannot read the queues; refusing every write");
+            while let Some(op) = rx.blocking_recv() {
+                refuse(op, || StoreError::Corrupt(e.to_string()));
+            }
+            return;
         }
-        return;
-    }
+    };
     let mut batch = Vec::with_capacity(MAX_BATCH);
     while let Some(first) = rx.blocking_recv() {
         batch.push(first);
@@ -115,7 +115,7 @@ pub(crate) fn run(
         }
         let (size, started) = (batch.len(), std::time::Instant::now());
         let ops: Vec<Op> = std::mem::take(&mut batch);
-        let outcomes = apply_batch(&mut conn, &ops, &limits);
+        let outcomes = apply_batch(&mut conn, &ops, &limits, &mut tally);
         metrics.batch_size.observe(size as f64);
         metrics.duration.observe(started.elapsed().as_secs_f64());
         for (op, outcome) in ops.into_iter().zip(outcomes) {
@@ -131,16 +131,33 @@ pub(crate) fn run(
 /// so a refusal leaves nothing to undo. Only when an operation fails after
 /// it may have written (a storage error) is the transaction rolled back and
 /// the batch run again with each operation in its own savepoint, so one
-/// failure leaves the others.
-fn apply_batch(conn: &mut Connection, ops: &[Op], limits: &StoreLimits) -> Vec<Outcome> {
-    match attempt(conn, ops, limits, false) {
-        Ok(outcomes) => outcomes,
-        Err(Attempt::Undone) => match attempt(conn, ops, limits, true) {
-            Ok(outcomes) => outcomes,
-            Err(Attempt::Undone) => undone_twice(ops),
-            Err(Attempt::Failed(f, outcomes)) => failed(ops, f, outcomes),
-        },
-        Err(Attempt::Failed(f, outcomes)) => failed(ops, f, outcomes),
+/// failure leaves the others. The writer's tally follows: what was not
+/// committed is taken back from it.
+fn apply_batch(
+    conn: &mut Connection,
+    ops: &[Op],
+    limits: &StoreLimits,
+    tally: &mut Tally,
+) -> Vec<Outcome> {
+    let result = match attempt(conn, ops, limits, tally, false) {
+        Err(Attempt::Undone) => {
+            tally.undo_to(0);
+            attempt(conn, ops, limits, tally, true)
+        }
+        other => other,
+    };
+    match result {
+        Ok(outcomes) => {
+            tally.committed();
+            outcomes
+        }
+        Err(e) => {
+            tally.undo_to(0);
+            match e {
+                Attempt::Undone => undone_twice(ops),
+                Attempt::Failed(f, outcomes) => failed(ops, f, outcomes),
+            }
+        }
     }
 }
 
@@ -176,12 +193,12 @@ fn kind_of(op: &Op, e: StoreError) -> Outcome {
     }
 }
 
-fn exec(c: &Connection, op: &Op, limits: &StoreLimits) -> Outcome {
+fn exec(c: &Connection, op: &Op, limits: &StoreLimits, tally: &mut Tally) -> Outcome {
     match op {
-        Op::Insert(env, now, _) => Outcome::Insert(insert(c, env, *now, limits)),
-        Op::Ack(node, seqs, _) => Outcome::Ack(ack(c, node, seqs)),
+        Op::Insert(env, now, _) => Outcome::Insert(insert(c, env, *now, limits, tally)),
+        Op::Ack(node, seqs, _) => Outcome::Ack(ack(c, node, seqs, tally)),
         Op::Register(node, cert, now, _) => Outcome::Unit(register(c, node, cert, *now)),
-        Op::Release(now, _) => Outcome::Nodes(release(c, *now)),
+        Op::Release(now, _) => Outcome::Nodes(release(c, *now, tally)),
     }
 }
 
@@ -194,6 +211,7 @@ fn attempt(
     conn: &mut Connection,
     ops: &[Op],
     limits: &StoreLimits,
+    tally: &mut Tally,
     savepoints: bool,
 ) -> Result<Vec<Outcome>, Attempt> {
     let mut tx = conn
@@ -202,7 +220,7 @@ fn attempt(
     let mut out = Vec::with_capacity(ops.len());
     for op in ops {
         if !savepoints {
-            let o = exec(&tx, op, limits);
+            let o = exec(&tx, op, limits, tally);
             if o.error().is_some_and(|e| !refused_before_writing(e)) {
                 return Err(Attempt::Undone);
             }
@@ -211,10 +229,12 @@ fn attempt(
         }
         let o = match tx.savepoint() {
             Ok(sp) => {
-                let o = exec(&sp, op, limits);
+                let mark = tally.mark();
+                let o = exec(&sp, op, limits, tally);
                 let _ = if o.error().is_none() {
                     sp.commit()
                 } else {
+                    tally.undo_to(mark);
                     sp.finish()
                 };
                 o
@@ -223,7 +243,7 @@ fn attempt(
         };
         out.push(o);
     }
-    match tx.commit() {
+    match tally.save(&tx).and_then(|()| tx.commit()) {
         Ok(()) => Ok(out),
         Err(e) => Err(Attempt::Failed(Failure::of(e), out)),
     }
@@ -235,28 +255,23 @@ fn queued_size(e: &NewEnvelope, wrap: &[u8]) -> i64 {
 }
 
 /// Refuse if queuing `e` would take any recipient over its sender's quota.
-fn check_quota(c: &Connection, e: &NewEnvelope, limits: &StoreLimits) -> Result<(), StoreError> {
+fn check_quota(e: &NewEnvelope, limits: &StoreLimits, tally: &Tally) -> Result<(), StoreError> {
     if limits.queue_count_per_pair == 0 && limits.queue_bytes_per_pair == 0 {
         return Ok(());
     }
-    let mut st =
-        c.prepare_cached("SELECT count, bytes FROM queued WHERE sender = ?1 AND recipient = ?2")?;
-    let mut over = Vec::new();
-    for (node, wrap) in &e.deliveries {
-        let (count, bytes): (i64, i64) = st
-            .query_row(params![e.sender.as_str(), node.as_str()], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
-            .optional()?
-            .unwrap_or((0, 0));
-        let count_over =
-            limits.queue_count_per_pair > 0 && (count + 1) as u64 > limits.queue_count_per_pair;
-        let bytes_over = limits.queue_bytes_per_pair > 0
-            && (bytes + queued_size(e, wrap)) as u64 > limits.queue_bytes_per_pair;
-        if count_over || bytes_over {
-            over.push(node.clone());
-        }
-    }
+    let over: Vec<NodeId> = e
+        .deliveries
+        .iter()
+        .filter(|(node, wrap)| {
+            let q = tally.queued(&e.sender, node);
+            let count_over = limits.queue_count_per_pair > 0
+                && (q.count + 1) as u64 > limits.queue_count_per_pair;
+            let bytes_over = limits.queue_bytes_per_pair > 0
+                && (q.bytes + queued_size(e, wrap)) as u64 > limits.queue_bytes_per_pair;
+            count_over || bytes_over
+        })
+        .map(|(node, _)| node.clone())
+        .collect();
     if over.is_empty() {
         Ok(())
     } else {
@@ -269,37 +284,29 @@ fn insert(
     e: &NewEnvelope,
     now: i64,
     limits: &StoreLimits,
+    tally: &mut Tally,
 ) -> Result<Inserted, StoreError> {
-    let existing: Option<Vec<u8>> = c
-        .prepare_cached("SELECT digest FROM envelopes WHERE id = ?1")?
-        .query_row([e.id.as_bytes().as_slice()], |r| r.get(0))
+    let id = e.id.as_bytes().as_slice();
+    let seen: Option<Vec<u8>> = c
+        .prepare_cached("SELECT digest FROM seen WHERE id = ?1")?
+        .query_row([id], |r| r.get(0))
         .optional()?;
-    if let Some(d) = existing {
+    if let Some(d) = seen {
         return if d == e.digest {
             Ok(Inserted::Duplicate)
         } else {
             Err(StoreError::Replayed(e.id))
         };
     }
-    check_quota(c, e, limits)?;
-    let mut count = c.prepare_cached(
-        "INSERT INTO queued(sender, recipient, count, bytes) VALUES (?1, ?2, 1, ?3)
-         ON CONFLICT(sender, recipient) DO UPDATE SET count = count + 1, bytes = bytes + excluded.bytes",
-    )?;
-    for (node, wrap) in &e.deliveries {
-        count.execute(params![
-            e.sender.as_str(),
-            node.as_str(),
-            queued_size(e, wrap)
-        ])?;
-    }
-    let held = e.not_before.is_some_and(|t| t > now);
+    check_quota(e, limits, tally)?;
+    c.prepare_cached("INSERT INTO seen(id, digest, stored_at) VALUES (?1, ?2, ?3)")?
+        .execute(params![id, e.digest.as_slice(), now])?;
     c.prepare_cached(
         "INSERT INTO envelopes(id, sender, digest, header, sig, body, created_at, stored_at, pending)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     )?
     .execute(params![
-        e.id.as_bytes().as_slice(),
+        id,
         e.sender.as_str(),
         e.digest.as_slice(),
         e.header,
@@ -309,93 +316,76 @@ fn insert(
         now,
         e.deliveries.len() as i64
     ])?;
-    if held {
+    for (node, wrap) in &e.deliveries {
+        tally.add(&e.sender, node, 1, queued_size(e, wrap));
+    }
+    if e.not_before.is_some_and(|t| t > now) {
         let mut st = c.prepare_cached(
             "INSERT INTO held(envelope_id, node_id, wrap, release_at) VALUES (?1, ?2, ?3, ?4)",
         )?;
         for (node, wrap) in &e.deliveries {
-            st.execute(params![
-                e.id.as_bytes().as_slice(),
-                node.as_str(),
-                wrap,
-                e.not_before
-            ])?;
+            st.execute(params![id, node.as_str(), wrap, e.not_before])?;
         }
-        Ok(Inserted::Stored {
+        return Ok(Inserted::Stored {
             ready: vec![],
             held: true,
-        })
-    } else {
-        let mut st = c.prepare_cached(
-            "INSERT INTO deliveries(node_id, envelope_id, wrap) VALUES (?1, ?2, ?3)",
-        )?;
-        for (node, wrap) in &e.deliveries {
-            st.execute(params![node.as_str(), e.id.as_bytes().as_slice(), wrap])?;
-        }
-        Ok(Inserted::Stored {
-            ready: e.deliveries.iter().map(|d| d.0.clone()).collect(),
-            held: false,
-        })
+        });
     }
+    let mut st = c.prepare_cached(
+        "INSERT INTO deliveries(node_id, seq, envelope_id, wrap) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    for (node, wrap) in &e.deliveries {
+        st.execute(params![node.as_str(), tally.next_seq(), id, wrap])?;
+    }
+    Ok(Inserted::Stored {
+        ready: e.deliveries.iter().map(|d| d.0.clone()).collect(),
+        held: false,
+    })
 }
 
-/// Acknowledge delivered sequence numbers: a fixed set of set-based
-/// statements whatever their count (the numbers travel as one JSON array), so
-/// a large acknowledgement costs the single writer no more round trips than
-/// a small one.
-fn ack(c: &Connection, node: &NodeId, seqs: &[u64]) -> Result<usize, StoreError> {
-    let seqs: Vec<i64> = seqs.iter().filter_map(|s| i64::try_from(*s).ok()).collect();
-    if seqs.is_empty() {
-        return Ok(0);
+/// Acknowledge delivered sequence numbers: each delivery goes, and its
+/// envelope with its last one (its id and digest stay in `seen`, against
+/// replays). A few keyed statements per number, all prepared once.
+fn ack(
+    c: &Connection,
+    node: &NodeId,
+    seqs: &[u64],
+    tally: &mut Tally,
+) -> Result<usize, StoreError> {
+    let mut take = c.prepare_cached(
+        "DELETE FROM deliveries WHERE node_id = ?1 AND seq = ?2 RETURNING envelope_id, length(wrap)",
+    )?;
+    let mut envelope = c.prepare_cached(
+        "SELECT sender, coalesce(length(header), 0) + coalesce(length(body), 0) + 64, pending
+         FROM envelopes WHERE id = ?1",
+    )?;
+    let mut drop_envelope = c.prepare_cached("DELETE FROM envelopes WHERE id = ?1")?;
+    let mut count_down =
+        c.prepare_cached("UPDATE envelopes SET pending = pending - 1 WHERE id = ?1")?;
+    let mut n = 0;
+    for seq in seqs.iter().filter_map(|s| i64::try_from(*s).ok()) {
+        let taken: Option<(Vec<u8>, i64)> = take
+            .query_row(params![node.as_str(), seq], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        let Some((id, wrap_len)) = taken else {
+            continue;
+        };
+        n += 1;
+        let found: Option<(String, i64, i64)> = envelope
+            .query_row([&id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+            .optional()?;
+        let Some((sender, size, pending)) = found else {
+            continue;
+        };
+        if pending <= 1 {
+            drop_envelope.execute([&id])?;
+        } else {
+            count_down.execute([&id])?;
+        }
+        if let Ok(sender) = NodeId::new(sender) {
+            tally.add(&sender, node, -1, -(size + wrap_len));
+        }
     }
-    let list = format!(
-        "[{}]",
-        seqs.iter()
-            .map(i64::to_string)
-            .collect::<Vec<_>>()
-            .join(",")
-    );
-    c.prepare_cached("DELETE FROM temp.acked")?.execute([])?;
-    let n = c
-        .prepare_cached(
-            "INSERT INTO temp.acked(envelope_id, sender, bytes)
-             SELECT d.envelope_id, e.sender,
-                    coalesce(length(e.header), 0) + coalesce(length(e.body), 0) + 64 + length(d.wrap)
-             FROM deliveries d JOIN envelopes e ON e.id = d.envelope_id
-             WHERE d.node_id = ?1 AND d.seq IN (SELECT value FROM json_each(?2))",
-        )?
-        .execute(params![node.as_str(), list])?;
-    if n == 0 {
-        return Ok(0);
-    }
-    c.prepare_cached(
-        "DELETE FROM deliveries WHERE node_id = ?1 AND seq IN (SELECT value FROM json_each(?2))",
-    )?
-    .execute(params![node.as_str(), list])?;
-    // One pass over each table, whatever the number acknowledged (an
-    // envelope's row rewritten once, not once for its count and once more to
-    // drop its content).
-    c.prepare_cached(
-        "UPDATE queued SET count = count - a.n, bytes = bytes - a.b
-         FROM (SELECT sender, count(*) AS n, sum(bytes) AS b FROM temp.acked GROUP BY sender) a
-         WHERE queued.recipient = ?1 AND queued.sender = a.sender",
-    )?
-    .execute([node.as_str()])?;
-    c.prepare_cached(
-        "DELETE FROM queued WHERE recipient = ?1 AND count <= 0 AND sender IN (SELECT sender FROM temp.acked)",
-    )?
-    .execute([node.as_str()])?;
-    // Keep the id and digest to recognise replays; drop the content at the
-    // last acknowledgement.
-    c.prepare_cached(
-        "UPDATE envelopes SET pending = pending - a.n,
-            header = iif(pending - a.n <= 0, NULL, header),
-            sig = iif(pending - a.n <= 0, NULL, sig),
-            body = iif(pending - a.n <= 0, NULL, body)
-         FROM (SELECT envelope_id, count(*) AS n FROM temp.acked GROUP BY envelope_id) a
-         WHERE envelopes.id = a.envelope_id",
-    )?
-    .execute([])?;
     Ok(n)
 }
 
@@ -408,16 +398,25 @@ fn register(c: &Connection, node: &NodeId, cert: &[u8], now: i64) -> Result<(), 
     Ok(())
 }
 
-fn release(c: &Connection, now: i64) -> Result<Vec<NodeId>, StoreError> {
+fn release(c: &Connection, now: i64, tally: &mut Tally) -> Result<Vec<NodeId>, StoreError> {
     let mut nodes: Vec<String> = c
         .prepare_cached("SELECT DISTINCT node_id FROM held WHERE release_at <= ?1")?
         .query_map([now], |r| r.get(0))?
         .collect::<Result<_, _>>()?;
+    let due: i64 = c
+        .prepare_cached("SELECT count(*) FROM held WHERE release_at <= ?1")?
+        .query_row([now], |r| r.get(0))?;
+    if due == 0 {
+        return Ok(Vec::new());
+    }
+    let before = tally.take_seqs(due);
     c.prepare_cached(
-        "INSERT INTO deliveries(node_id, envelope_id, wrap)
-         SELECT node_id, envelope_id, wrap FROM held WHERE release_at <= ?1 ORDER BY release_at, envelope_id",
+        "INSERT INTO deliveries(node_id, seq, envelope_id, wrap)
+         SELECT node_id, ?2 + row_number() OVER (ORDER BY release_at, envelope_id, node_id),
+                envelope_id, wrap
+         FROM held WHERE release_at <= ?1",
     )?
-    .execute([now])?;
+    .execute([now, before])?;
     c.prepare_cached("DELETE FROM held WHERE release_at <= ?1")?
         .execute([now])?;
     nodes.sort();

@@ -62,6 +62,14 @@ pub(crate) fn open_conn(path: &Path, write: bool) -> Result<Connection, StoreErr
     // default of 16 is fewer than the writer's, and an evicted statement is
     // parsed again on its next use.
     conn.set_prepared_statement_cache_capacity(64);
+    // One plan per statement, whatever its parameters: SQLite otherwise
+    // marks a statement whose plan could depend on a bound value (the
+    // fetch's `seq > ?` with `ORDER BY … LIMIT`) to be parsed and planned
+    // again at every new binding, which was half of each fetch's CPU.
+    conn.set_db_config(
+        rusqlite::config::DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG,
+        true,
+    )?;
     if write {
         schema::check(&conn)?;
         let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;

@@ -34,6 +34,10 @@ impl ReadPool {
     }
 }
 
+const FETCH: &str = "SELECT d.seq, e.header, e.sig, e.body, d.wrap FROM deliveries d
+     JOIN envelopes e ON e.id = d.envelope_id
+     WHERE d.node_id = ?1 AND d.seq > ?2 ORDER BY d.seq LIMIT ?3";
+
 pub(crate) fn fetch(
     c: &Connection,
     node: &NodeId,
@@ -41,14 +45,9 @@ pub(crate) fn fetch(
     limit: usize,
     max_bytes: usize,
 ) -> Result<Vec<DeliveryRow>, StoreError> {
-    // `LIMIT (0 + ?3)`, not `LIMIT ?3`: SQLite plans ORDER BY … LIMIT with
-    // the bare parameter's value, so binding it expired the statement and
-    // every fetch parsed and planned it again (2 % of a busy hub's CPU).
-    let mut st = c.prepare_cached(
-        "SELECT d.seq, e.header, e.sig, e.body, d.wrap FROM deliveries d
-         JOIN envelopes e ON e.id = d.envelope_id
-         WHERE d.node_id = ?1 AND d.seq > ?2 ORDER BY d.seq LIMIT (0 + ?3)",
-    )?;
+    // Planned once per connection: binding new values would otherwise
+    // make SQLite plan it again each time (see `open_conn`'s QPSG).
+    let mut st = c.prepare_cached(FETCH)?;
     let rows = st.query_map(params![node.as_str(), after as i64, limit as i64], |r| {
         Ok(DeliveryRow {
             seq: r.get::<_, i64>(0)? as u64,
@@ -122,4 +121,27 @@ pub(crate) fn totals(c: &Connection) -> Result<(i64, i64), StoreError> {
         [],
         |r| Ok((r.get(0)?, r.get(1)?)),
     )?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rusqlite::StatementStatus;
+
+    /// The fetch runs for every delivery batch of every session: binding
+    /// new values must not make SQLite parse and plan it again.
+    #[test]
+    fn fetch_is_planned_once() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("hub.db");
+        let mut w = open_conn(&path, true).unwrap();
+        super::super::schema::migrate(&mut w).unwrap();
+        let r = open_conn(&path, false).unwrap();
+        let node = NodeId::new("n1").unwrap();
+        for after in 0..5u64 {
+            fetch(&r, &node, after, 10 + after as usize, 1 << 20).unwrap();
+        }
+        let st = r.prepare_cached(FETCH).unwrap();
+        assert_eq!(st.get_status(StatementStatus::RePrepare), 0);
+    }
 }

@@ -214,6 +214,18 @@ async fn quotas<S: HubStore>(s: S) {
     }
     // Nothing of the refused envelope was stored.
     assert_eq!(seqs(&s, "c").await.len(), 1);
+    // With the queue full, a retry is still told it is stored, and another
+    // envelope under a stored id is still a replay.
+    assert_eq!(
+        s.insert(env(2, "a", &["b", "c"], 10), NOW).await.unwrap(),
+        Inserted::Duplicate
+    );
+    let mut other = env(1, "a", &["b"], 10);
+    other.digest = [97; 32];
+    assert!(matches!(
+        s.insert(other, NOW).await,
+        Err(StoreError::Replayed(_))
+    ));
     s.insert(env(4, "a", &["c"], 10), NOW).await.unwrap();
     s.insert(env(5, "x", &["b"], 10), NOW).await.unwrap();
     let b = seqs(&s, "b").await;

@@ -35,7 +35,7 @@ impl ReadPool {
 }
 
 const FETCH: &str = "SELECT d.seq, e.header, e.sig, e.body, d.wrap FROM deliveries d
-     JOIN envelopes e ON e.id = d.envelope_id
+     JOIN envelopes e ON e.n = d.envelope
      WHERE d.node_id = ?1 AND d.seq > ?2 ORDER BY d.seq LIMIT ?3";
 
 pub(crate) fn fetch(

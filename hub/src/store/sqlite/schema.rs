@@ -59,32 +59,61 @@ const MIGRATIONS: &[&str] = &[
     GROUP BY e.sender, q.node_id;",
     // 3: for the writer's speed. Replays are recognised by `seen` (id and
     //    digest), so an envelope's row goes at its last acknowledgement
-    //    instead of being rewritten; deliveries keyed by (node, seq) in one
-    //    tree, numbered by the writer from `counters` (never reused); the
-    //    per-pair quotas are counted in the writer's memory, rebuilt at start.
+    //    instead of being rewritten, and envelopes are keyed by a number
+    //    (one tree, appended to) that deliveries and held rows refer to;
+    //    deliveries keyed by (node, seq) in one tree, numbered by the writer
+    //    from `counters` (never reused); the per-pair quotas are counted in
+    //    the writer's memory, rebuilt at start. Each envelope keeps its old
+    //    rowid as its number.
     "CREATE TABLE seen(
         id BLOB PRIMARY KEY,
         digest BLOB NOT NULL,
         stored_at INTEGER NOT NULL
     ) WITHOUT ROWID;
     INSERT INTO seen(id, digest, stored_at) SELECT id, digest, stored_at FROM envelopes;
-    DELETE FROM envelopes WHERE pending <= 0;
     CREATE TABLE counters(name TEXT PRIMARY KEY, value INTEGER NOT NULL) WITHOUT ROWID;
     INSERT INTO counters(name, value) SELECT 'last_seq', max(
         coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'deliveries'), 0),
         coalesce((SELECT max(seq) FROM deliveries), 0));
-    CREATE TABLE deliveries_by_seq(
+    CREATE TABLE stored(
+        n INTEGER PRIMARY KEY,
+        sender TEXT NOT NULL,
+        header BLOB NOT NULL,
+        sig BLOB NOT NULL,
+        body BLOB NOT NULL,
+        pending INTEGER NOT NULL
+    );
+    INSERT INTO stored(n, sender, header, sig, body, pending)
+        SELECT rowid, sender, header, sig, body, pending FROM envelopes
+        WHERE pending > 0 AND header IS NOT NULL AND sig IS NOT NULL AND body IS NOT NULL;
+    CREATE TABLE queue(
         node_id TEXT NOT NULL,
         seq INTEGER NOT NULL,
-        envelope_id BLOB NOT NULL,
+        envelope INTEGER NOT NULL,
         wrap BLOB NOT NULL,
         PRIMARY KEY(node_id, seq)
     ) WITHOUT ROWID;
-    INSERT INTO deliveries_by_seq(node_id, seq, envelope_id, wrap)
-        SELECT node_id, seq, envelope_id, wrap FROM deliveries;
+    INSERT INTO queue(node_id, seq, envelope, wrap)
+        SELECT d.node_id, d.seq, e.rowid, d.wrap
+        FROM deliveries d JOIN envelopes e ON e.id = d.envelope_id;
+    CREATE TABLE embargoed(
+        envelope INTEGER NOT NULL,
+        node_id TEXT NOT NULL,
+        wrap BLOB NOT NULL,
+        release_at INTEGER NOT NULL,
+        PRIMARY KEY(envelope, node_id)
+    ) WITHOUT ROWID;
+    INSERT INTO embargoed(envelope, node_id, wrap, release_at)
+        SELECT e.rowid, h.node_id, h.wrap, h.release_at
+        FROM held h JOIN envelopes e ON e.id = h.envelope_id;
     DROP TABLE deliveries;
-    ALTER TABLE deliveries_by_seq RENAME TO deliveries;
-    DROP TABLE queued;",
+    DROP TABLE held;
+    DROP TABLE envelopes;
+    DROP TABLE queued;
+    ALTER TABLE stored RENAME TO envelopes;
+    ALTER TABLE queue RENAME TO deliveries;
+    ALTER TABLE embargoed RENAME TO held;
+    CREATE INDEX held_by_release ON held(release_at);",
 ];
 
 pub fn latest() -> i64 {
@@ -163,13 +192,25 @@ mod tests {
                 |r| r.get(0),
             )
             .unwrap();
-        let delivery: (String, i64) = c
-            .query_row("SELECT node_id, seq FROM deliveries", [], |r| {
-                Ok((r.get(0)?, r.get(1)?))
-            })
+        let delivery: (String, i64, Vec<u8>) = c
+            .query_row(
+                "SELECT d.node_id, d.seq, e.body FROM deliveries d
+                 JOIN envelopes e ON e.n = d.envelope",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap();
+        let held: (String, String, i64) = c
+            .query_row(
+                "SELECT e.sender, h.node_id, h.release_at FROM held h
+                 JOIN envelopes e ON e.n = h.envelope",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
             .unwrap();
         assert_eq!((seen, kept, last), (3, 2, 9));
-        assert_eq!(delivery, ("b".to_string(), 5));
+        assert_eq!(delivery, ("b".to_string(), 5, vec![0, 0]));
+        assert_eq!(held, ("b".to_string(), "a".to_string(), 100));
         assert_eq!(
             c.query_row("PRAGMA user_version", [], |r| r.get::<_, i64>(0))
                 .unwrap(),

@@ -47,9 +47,9 @@ impl Tally {
         let mut st = c.prepare(
             "SELECT e.sender, q.node_id, count(*),
                     sum(length(e.header) + length(e.body) + 64 + length(q.wrap))
-             FROM (SELECT node_id, envelope_id, wrap FROM deliveries
-                   UNION ALL SELECT node_id, envelope_id, wrap FROM held) q
-             JOIN envelopes e ON e.id = q.envelope_id
+             FROM (SELECT node_id, envelope, wrap FROM deliveries
+                   UNION ALL SELECT node_id, envelope, wrap FROM held) q
+             JOIN envelopes e ON e.n = q.envelope
              GROUP BY e.sender, q.node_id",
         )?;
         let rows = st.query_map([], |r| {

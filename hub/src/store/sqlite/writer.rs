@@ -279,6 +279,23 @@ fn check_quota(e: &NewEnvelope, limits: &StoreLimits, tally: &Tally) -> Result<(
     }
 }
 
+/// What an id already stored says of `e`: a retry of it, or a replay.
+fn seen_before(c: &Connection, e: &NewEnvelope) -> Result<Option<Inserted>, StoreError> {
+    let digest: Option<Vec<u8>> = c
+        .prepare_cached("SELECT digest FROM seen WHERE id = ?1")?
+        .query_row([e.id.as_bytes().as_slice()], |r| r.get(0))
+        .optional()?;
+    match digest {
+        None => Ok(None),
+        Some(d) if d == e.digest => Ok(Some(Inserted::Duplicate)),
+        Some(_) => Err(StoreError::Replayed(e.id)),
+    }
+}
+
+/// Store an envelope: its id (refused if taken by another envelope), the
+/// envelope once, and a delivery (or a held row) for each recipient. Three
+/// inserts, each appended to its tree, when the id is new and the quota has
+/// room; refusals are decided before anything is written.
 fn insert(
     c: &Connection,
     e: &NewEnvelope,
@@ -286,45 +303,43 @@ fn insert(
     limits: &StoreLimits,
     tally: &mut Tally,
 ) -> Result<Inserted, StoreError> {
-    let id = e.id.as_bytes().as_slice();
-    let seen: Option<Vec<u8>> = c
-        .prepare_cached("SELECT digest FROM seen WHERE id = ?1")?
-        .query_row([id], |r| r.get(0))
-        .optional()?;
-    if let Some(d) = seen {
-        return if d == e.digest {
-            Ok(Inserted::Duplicate)
-        } else {
-            Err(StoreError::Replayed(e.id))
-        };
+    if let Err(over) = check_quota(e, limits, tally) {
+        // A retry of what is stored is told so even when the queue is full.
+        return seen_before(c, e)?.map_or(Err(over), Ok);
     }
-    check_quota(e, limits, tally)?;
-    c.prepare_cached("INSERT INTO seen(id, digest, stored_at) VALUES (?1, ?2, ?3)")?
-        .execute(params![id, e.digest.as_slice(), now])?;
+    let new = c
+        .prepare_cached(
+            "INSERT INTO seen(id, digest, stored_at) VALUES (?1, ?2, ?3)
+             ON CONFLICT(id) DO NOTHING",
+        )?
+        .execute(params![
+            e.id.as_bytes().as_slice(),
+            e.digest.as_slice(),
+            now
+        ])?;
+    if new == 0 {
+        return seen_before(c, e)?.ok_or_else(|| StoreError::Corrupt("id vanished".into()));
+    }
     c.prepare_cached(
-        "INSERT INTO envelopes(id, sender, digest, header, sig, body, created_at, stored_at, pending)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        "INSERT INTO envelopes(sender, header, sig, body, pending) VALUES (?1, ?2, ?3, ?4, ?5)",
     )?
     .execute(params![
-        id,
         e.sender.as_str(),
-        e.digest.as_slice(),
         e.header,
         e.sig.as_slice(),
         e.body,
-        e.created_at,
-        now,
         e.deliveries.len() as i64
     ])?;
+    let n = c.last_insert_rowid();
     for (node, wrap) in &e.deliveries {
         tally.add(&e.sender, node, 1, queued_size(e, wrap));
     }
     if e.not_before.is_some_and(|t| t > now) {
         let mut st = c.prepare_cached(
-            "INSERT INTO held(envelope_id, node_id, wrap, release_at) VALUES (?1, ?2, ?3, ?4)",
+            "INSERT INTO held(envelope, node_id, wrap, release_at) VALUES (?1, ?2, ?3, ?4)",
         )?;
         for (node, wrap) in &e.deliveries {
-            st.execute(params![id, node.as_str(), wrap, e.not_before])?;
+            st.execute(params![n, node.as_str(), wrap, e.not_before])?;
         }
         return Ok(Inserted::Stored {
             ready: vec![],
@@ -332,10 +347,10 @@ fn insert(
         });
     }
     let mut st = c.prepare_cached(
-        "INSERT INTO deliveries(node_id, seq, envelope_id, wrap) VALUES (?1, ?2, ?3, ?4)",
+        "INSERT INTO deliveries(node_id, seq, envelope, wrap) VALUES (?1, ?2, ?3, ?4)",
     )?;
     for (node, wrap) in &e.deliveries {
-        st.execute(params![node.as_str(), tally.next_seq(), id, wrap])?;
+        st.execute(params![node.as_str(), tally.next_seq(), n, wrap])?;
     }
     Ok(Inserted::Stored {
         ready: e.deliveries.iter().map(|d| d.0.clone()).collect(),
@@ -345,7 +360,7 @@ fn insert(
 
 /// Acknowledge delivered sequence numbers: each delivery goes, and its
 /// envelope with its last one (its id and digest stay in `seen`, against
-/// replays). A few keyed statements per number, all prepared once.
+/// replays). Two keyed statements per number, prepared once.
 fn ack(
     c: &Connection,
     node: &NodeId,
@@ -353,35 +368,35 @@ fn ack(
     tally: &mut Tally,
 ) -> Result<usize, StoreError> {
     let mut take = c.prepare_cached(
-        "DELETE FROM deliveries WHERE node_id = ?1 AND seq = ?2 RETURNING envelope_id, length(wrap)",
+        "DELETE FROM deliveries WHERE node_id = ?1 AND seq = ?2 RETURNING envelope, length(wrap)",
     )?;
-    let mut envelope = c.prepare_cached(
-        "SELECT sender, coalesce(length(header), 0) + coalesce(length(body), 0) + 64, pending
-         FROM envelopes WHERE id = ?1",
+    // The envelope's sender and queued size, from the statement that drops
+    // it (its last delivery) or counts it down.
+    let mut drop_last = c.prepare_cached(
+        "DELETE FROM envelopes WHERE n = ?1 AND pending <= 1
+         RETURNING sender, length(header) + length(body) + 64",
     )?;
-    let mut drop_envelope = c.prepare_cached("DELETE FROM envelopes WHERE id = ?1")?;
-    let mut count_down =
-        c.prepare_cached("UPDATE envelopes SET pending = pending - 1 WHERE id = ?1")?;
+    let mut count_down = c.prepare_cached(
+        "UPDATE envelopes SET pending = pending - 1 WHERE n = ?1
+         RETURNING sender, length(header) + length(body) + 64",
+    )?;
     let mut n = 0;
     for seq in seqs.iter().filter_map(|s| i64::try_from(*s).ok()) {
-        let taken: Option<(Vec<u8>, i64)> = take
+        let taken: Option<(i64, i64)> = take
             .query_row(params![node.as_str(), seq], |r| Ok((r.get(0)?, r.get(1)?)))
             .optional()?;
-        let Some((id, wrap_len)) = taken else {
+        let Some((envelope, wrap_len)) = taken else {
             continue;
         };
         n += 1;
-        let found: Option<(String, i64, i64)> = envelope
-            .query_row([&id], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-            .optional()?;
-        let Some((sender, size, pending)) = found else {
+        let read = |r: &rusqlite::Row<'_>| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?));
+        let found = match drop_last.query_row([envelope], read).optional()? {
+            Some(f) => Some(f),
+            None => count_down.query_row([envelope], read).optional()?,
+        };
+        let Some((sender, size)) = found else {
             continue;
         };
-        if pending <= 1 {
-            drop_envelope.execute([&id])?;
-        } else {
-            count_down.execute([&id])?;
-        }
         if let Ok(sender) = NodeId::new(sender) {
             tally.add(&sender, node, -1, -(size + wrap_len));
         }
@@ -411,9 +426,9 @@ fn release(c: &Connection, now: i64, tally: &mut Tally) -> Result<Vec<NodeId>, S
     }
     let before = tally.take_seqs(due);
     c.prepare_cached(
-        "INSERT INTO deliveries(node_id, seq, envelope_id, wrap)
-         SELECT node_id, ?2 + row_number() OVER (ORDER BY release_at, envelope_id, node_id),
-                envelope_id, wrap
+        "INSERT INTO deliveries(node_id, seq, envelope, wrap)
+         SELECT node_id, ?2 + row_number() OVER (ORDER BY release_at, envelope, node_id),
+                envelope, wrap
          FROM held WHERE release_at <= ?1",
     )?
     .execute([now, before])?;

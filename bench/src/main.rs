@@ -21,7 +21,9 @@ use std::time::Duration;
 use clap::Parser;
 
 #[derive(Parser)]
-#[command(about = "Lianxi benchmarks: hub and client against the machine's limits and Mosquitto")]
+#[command(
+    about = "Lianxi benchmarks: hub and client against the machine's limits and durable peers (RabbitMQ, NATS JetStream; Mosquitto informative)"
+)]
 struct Args {
     /// Seconds-long run of every scenario (CI): the figures are not results.
     #[arg(long)]

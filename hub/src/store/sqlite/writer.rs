@@ -305,7 +305,7 @@ fn insert(
 ) -> Result<Inserted, StoreError> {
     if let Err(over) = check_quota(e, limits, tally) {
         // A retry of what is stored is told so even when the queue is full.
-        return seen_before(c, e)?.map_or(Err(over), Ok);
+        return seen_before(c, e)?.ok_or(over);
     }
     let new = c
         .prepare_cached(

@@ -64,7 +64,9 @@ const MIGRATIONS: &[&str] = &[
     //    deliveries keyed by (node, seq) in one tree, numbered by the writer
     //    from `counters` (never reused); the per-pair quotas are counted in
     //    the writer's memory, rebuilt at start. Each envelope keeps its old
-    //    rowid as its number.
+    //    rowid as its number. A number may be given again once the newest
+    //    envelope is gone: nothing refers to an envelope after its last
+    //    delivery or held row (its `pending` count) is gone.
     "CREATE TABLE seen(
         id BLOB PRIMARY KEY,
         digest BLOB NOT NULL,

@@ -15,6 +15,7 @@ use tokio::sync::{Notify, mpsc};
 
 use crate::accept::{self, spawn_sends};
 use crate::server::{Live, Shared};
+use crate::store::follow::{Follow, Pushed};
 use crate::store::{DeliveryRow, HubStore};
 
 /// Application close codes.
@@ -459,7 +460,10 @@ impl Drop for Feeder {
 
 /// Read what waits for the node from the store, a budget's worth at a time
 /// (the channel holds one batch: the driver asks for the next when it has
-/// handed the last to the session), then wait to be woken by a new arrival.
+/// handed the last to the session), then take what the store's writer hands
+/// over as it commits ([`crate::store::follow`]), going back to the store
+/// whenever it says the feed fell behind. A store that cannot hand over
+/// (several hubs on PostgreSQL) wakes the feed to read it again.
 async fn feed_loop(
     shared: Arc<Shared>,
     node: NodeId,
@@ -467,6 +471,8 @@ async fn feed_loop(
     tx: mpsc::Sender<Vec<Feed>>,
 ) {
     let budget = shared.config.limits.out_buffer_bytes.max(1 << 16);
+    // Before the first read: what is committed after it is handed over.
+    let mut follow = shared.store.follow(&node, budget);
     let mut cursor = 0u64;
     let mut drained = false;
     loop {
@@ -478,30 +484,90 @@ async fn feed_loop(
                 continue;
             }
         };
-        if rows.is_empty() {
-            if !drained {
-                drained = true;
-                if tx.send(vec![Feed::Drained]).await.is_err() {
-                    return;
-                }
+        if !rows.is_empty() {
+            cursor = rows.last().map_or(cursor, |r| r.seq);
+            if tx
+                .send(rows.into_iter().map(Feed::Row).collect())
+                .await
+                .is_err()
+            {
+                return;
             }
+            continue;
+        }
+        if !drained {
+            drained = true;
+            if tx.send(vec![Feed::Drained]).await.is_err() {
+                return;
+            }
+        }
+        match follow.as_mut() {
+            Some(f) => match take_pushed(f, &mut cursor, budget, &tx).await {
+                Pushes::Lagged => {}
+                Pushes::StoreGone => follow = None,
+                Pushes::SessionGone => return,
+            },
             // Woken by an arrival; with other hubs on the store, also look
             // now and then in case their announcement was lost.
-            match shared.store.poll_interval() {
+            None => match shared.store.poll_interval() {
                 Some(every) => {
                     let _ = tokio::time::timeout(every, notify.notified()).await;
                 }
                 None => notify.notified().await,
-            }
-            continue;
+            },
         }
-        cursor = rows.last().map_or(cursor, |r| r.seq);
-        if tx
-            .send(rows.into_iter().map(Feed::Row).collect())
-            .await
-            .is_err()
-        {
-            return;
+    }
+}
+
+/// Why the feed stopped taking what the writer hands over.
+enum Pushes {
+    /// Deliveries were committed that did not come: read the store.
+    Lagged,
+    /// The store no longer hands over.
+    StoreGone,
+    /// The session ended.
+    SessionGone,
+}
+
+/// Pass on what the writer hands over, in batches of what has come, skipping
+/// what the feed read from the store already.
+async fn take_pushed(
+    f: &mut Follow,
+    cursor: &mut u64,
+    budget: usize,
+    tx: &mpsc::Sender<Vec<Feed>>,
+) -> Pushes {
+    loop {
+        let Some(mut next) = f.recv().await else {
+            return Pushes::StoreGone;
+        };
+        let (mut batch, mut bytes, mut lagged) = (Vec::new(), 0, false);
+        loop {
+            match next {
+                Pushed::Row(r) if r.seq > *cursor => {
+                    *cursor = r.seq;
+                    bytes += r.body.len() + r.header.len() + r.wrap.len();
+                    batch.push(Feed::Row(r));
+                }
+                Pushed::Row(_) => {}
+                Pushed::Lagged => {
+                    lagged = true;
+                    break;
+                }
+            }
+            if batch.len() >= 256 || bytes >= budget {
+                break;
+            }
+            match f.try_recv() {
+                Some(p) => next = p,
+                None => break,
+            }
+        }
+        if !batch.is_empty() && tx.send(batch).await.is_err() {
+            return Pushes::SessionGone;
+        }
+        if lagged {
+            return Pushes::Lagged;
         }
     }
 }

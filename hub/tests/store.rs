@@ -86,3 +86,48 @@ async fn foreign_and_newer_files_are_refused_untouched() {
         Err(StoreError::Newer { found: 99, .. })
     ));
 }
+
+/// What the writer hands to a follower is what `fetch` reads, in commit
+/// order; an embargo's end, which it does not hand over, is announced so the
+/// follower reads the store; a retry hands nothing over again.
+#[tokio::test]
+async fn a_follower_is_handed_each_commit_or_told_to_read() {
+    use lianxi_hub::store::follow::Pushed;
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    let b = NodeId::new("b").unwrap();
+    let mut follow = store.follow(&b, 1 << 20).expect("SQLite hands over");
+    for i in 0..3u8 {
+        store.insert(env(i, 500), 0).await.unwrap();
+    }
+    assert_eq!(store.insert(env(1, 500), 0).await.unwrap(), Inserted::Duplicate);
+    let fetched = store.fetch(b.clone(), 0, 100, usize::MAX).await.unwrap();
+    assert_eq!(fetched.len(), 3);
+    for want in &fetched {
+        let Some(Pushed::Row(got)) = follow.try_recv() else {
+            panic!("expected row {}", want.seq)
+        };
+        assert_eq!(
+            (got.seq, &got.header, &got.sig, &got.body, &got.wrap),
+            (want.seq, &want.header, &want.sig, &want.body, &want.wrap)
+        );
+    }
+    assert!(follow.try_recv().is_none(), "the duplicate is not handed over");
+
+    let mut held = env(9, 10);
+    held.not_before = Some(1_000);
+    store.insert(held, 0).await.unwrap();
+    assert!(follow.try_recv().is_none(), "held: nothing to hand over");
+    store.release(1_000).await.unwrap();
+    assert!(matches!(follow.try_recv(), Some(Pushed::Lagged)));
+    let after = fetched.last().unwrap().seq;
+    let released = store.fetch(b.clone(), after, 100, usize::MAX).await.unwrap();
+    assert_eq!(released.len(), 1, "the read after the lag finds it");
+
+    // Over its budget a follower is told to read instead.
+    let mut small = store.follow(&b, 1_000).unwrap();
+    store.insert(env(20, 500), 0).await.unwrap();
+    store.insert(env(21, 500), 0).await.unwrap();
+    assert!(matches!(small.try_recv(), Some(Pushed::Row(_))));
+    assert!(matches!(small.try_recv(), Some(Pushed::Lagged)));
+}

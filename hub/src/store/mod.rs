@@ -13,6 +13,7 @@
 //!
 //! `sqlite/` is the embedded default (one hub, nothing to install).
 
+pub mod follow;
 pub mod postgres;
 pub mod sqlite;
 
@@ -128,7 +129,7 @@ pub enum Inserted {
 }
 
 /// One queued delivery with its envelope.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct DeliveryRow {
     pub seq: u64,
     pub header: Vec<u8>,
@@ -202,6 +203,12 @@ pub trait HubStore: Clone + Send + Sync + 'static {
     fn commit_metrics(&self) -> CommitMetrics;
     /// The size of what the store holds on disk, if it knows.
     fn size_bytes(&self) -> Option<u64>;
+    /// Have `node`'s deliveries handed over from memory as they are
+    /// committed (see [`follow`]), with at most `budget` bytes waiting.
+    /// `None`: the store cannot (deliveries are read with `fetch`).
+    fn follow(&self, _node: &NodeId, _budget: usize) -> Option<follow::Follow> {
+        None
+    }
     /// Other hubs sharing the store announce what they queued here (`None`
     /// in a message: every node may have something). `None`: no other hub.
     fn wakeups(&self) -> Option<tokio::sync::broadcast::Receiver<postgres::Wake>> {
@@ -331,6 +338,9 @@ impl HubStore for Store {
     }
     fn size_bytes(&self) -> Option<u64> {
         each!(self, s => s.size_bytes())
+    }
+    fn follow(&self, node: &NodeId, budget: usize) -> Option<follow::Follow> {
+        each!(self, s => s.follow(node, budget))
     }
     fn wakeups(&self) -> Option<tokio::sync::broadcast::Receiver<postgres::Wake>> {
         each!(self, s => s.wakeups())

@@ -20,6 +20,7 @@ use lianxi_shared::NodeId;
 use rusqlite::{Connection, OpenFlags};
 use tokio::sync::{mpsc, oneshot};
 
+use super::follow::{Follow, Followers};
 use super::{DeliveryRow, HubStore, Inserted, NewEnvelope, NodeStatus, StoreError, StoreLimits};
 use crate::metrics::CommitMetrics;
 
@@ -46,6 +47,7 @@ pub struct SqliteStore {
     path: PathBuf,
     pool: Arc<reads::ReadPool>,
     commits: CommitMetrics,
+    followers: Arc<Followers>,
 }
 
 pub(crate) fn open_conn(path: &Path, write: bool) -> Result<Connection, StoreError> {
@@ -115,9 +117,11 @@ impl SqliteStore {
         let (tx, rx) = mpsc::channel(4096);
         let commits = CommitMetrics::default();
         let observed = commits.clone();
+        let followers = Arc::new(Followers::default());
+        let pushing = followers.clone();
         std::thread::Builder::new()
             .name("hub-store-writer".into())
-            .spawn(move || writer::run(conn, rx, limits, observed))
+            .spawn(move || writer::run(conn, rx, limits, observed, &pushing))
             .map_err(|e| StoreError::Corrupt(format!("cannot start writer: {e}")))?;
         Ok(SqliteStore {
             tx,
@@ -127,6 +131,7 @@ impl SqliteStore {
                 idle: Mutex::new(Vec::new()),
             }),
             commits,
+            followers,
         })
     }
 }
@@ -138,6 +143,10 @@ impl HubStore for SqliteStore {
 
     fn size_bytes(&self) -> Option<u64> {
         std::fs::metadata(&self.path).ok().map(|m| m.len())
+    }
+
+    fn follow(&self, node: &NodeId, budget: usize) -> Option<Follow> {
+        Some(self.followers.follow(node, budget))
     }
 
     async fn queue_totals(&self) -> Result<(i64, i64), StoreError> {

@@ -8,14 +8,16 @@ use crate::metrics::CommitMetrics;
 
 use super::Op;
 use super::tally::Tally;
-use crate::store::{Inserted, NewEnvelope, StoreError, StoreLimits};
+use crate::store::follow::Followers;
+use crate::store::{DeliveryRow, Inserted, NewEnvelope, StoreError, StoreLimits};
 
 /// Largest number of operations grouped into one commit.
 const MAX_BATCH: usize = 1024;
 
 /// What one operation came to, told to its caller after the commit.
 enum Outcome {
-    Insert(Result<Inserted, StoreError>),
+    /// With the number of its first delivery (the others follow it).
+    Insert(Result<(Inserted, Option<u64>), StoreError>),
     Ack(Result<usize, StoreError>),
     Unit(Result<(), StoreError>),
     Nodes(Result<Vec<NodeId>, StoreError>),
@@ -70,7 +72,7 @@ impl Failure {
 
 fn respond(op: Op, outcome: Outcome) {
     match (op, outcome) {
-        (Op::Insert(_, _, r), Outcome::Insert(v)) => drop(r.send(v)),
+        (Op::Insert(_, _, r), Outcome::Insert(v)) => drop(r.send(v.map(|(i, _)| i))),
         (Op::Ack(_, _, r), Outcome::Ack(v)) => drop(r.send(v)),
         (Op::Register(_, _, _, r), Outcome::Unit(v)) => drop(r.send(v)),
         (Op::Release(_, r), Outcome::Nodes(v)) => drop(r.send(v)),
@@ -93,6 +95,7 @@ pub(crate) fn run(
     mut rx: mpsc::Receiver<Op>,
     limits: StoreLimits,
     metrics: CommitMetrics,
+    followers: &Followers,
 ) {
     let mut tally = match Tally::load(&conn) {
         Ok(t) => t,
@@ -119,8 +122,41 @@ pub(crate) fn run(
         metrics.batch_size.observe(size as f64);
         metrics.duration.observe(started.elapsed().as_secs_f64());
         for (op, outcome) in ops.into_iter().zip(outcomes) {
+            hand_over(followers, &op, &outcome);
             respond(op, outcome);
         }
+    }
+}
+
+/// Give what an operation committed to the sessions following its
+/// recipients (in commit order: the batch's order, after its commit).
+fn hand_over(followers: &Followers, op: &Op, outcome: &Outcome) {
+    match (op, outcome) {
+        (
+            Op::Insert(e, _, _),
+            Outcome::Insert(Ok((Inserted::Stored { held: false, .. }, Some(first)))),
+        ) => {
+            for (seq, (node, wrap)) in (*first..).zip(&e.deliveries) {
+                if followers.follows(node) {
+                    followers.push(
+                        node,
+                        DeliveryRow {
+                            seq,
+                            header: e.header.clone(),
+                            sig: e.sig.to_vec(),
+                            body: e.body.clone(),
+                            wrap: wrap.clone(),
+                        },
+                    );
+                }
+            }
+        }
+        (Op::Release(..), Outcome::Nodes(Ok(nodes))) => {
+            for node in nodes {
+                followers.lag(node);
+            }
+        }
+        _ => {}
     }
 }
 
@@ -302,10 +338,10 @@ fn insert(
     now: i64,
     limits: &StoreLimits,
     tally: &mut Tally,
-) -> Result<Inserted, StoreError> {
+) -> Result<(Inserted, Option<u64>), StoreError> {
     if let Err(over) = check_quota(e, limits, tally) {
         // A retry of what is stored is told so even when the queue is full.
-        return seen_before(c, e)?.ok_or(over);
+        return seen_before(c, e)?.map(|i| (i, None)).ok_or(over);
     }
     let new = c
         .prepare_cached(
@@ -318,7 +354,9 @@ fn insert(
             now
         ])?;
     if new == 0 {
-        return seen_before(c, e)?.ok_or_else(|| StoreError::Corrupt("id vanished".into()));
+        return seen_before(c, e)?
+            .map(|i| (i, None))
+            .ok_or_else(|| StoreError::Corrupt("id vanished".into()));
     }
     c.prepare_cached(
         "INSERT INTO envelopes(sender, header, sig, body, pending) VALUES (?1, ?2, ?3, ?4, ?5)",
@@ -341,21 +379,26 @@ fn insert(
         for (node, wrap) in &e.deliveries {
             st.execute(params![n, node.as_str(), wrap, e.not_before])?;
         }
-        return Ok(Inserted::Stored {
+        let held = Inserted::Stored {
             ready: vec![],
             held: true,
-        });
+        };
+        return Ok((held, None));
     }
     let mut st = c.prepare_cached(
         "INSERT INTO deliveries(node_id, seq, envelope, wrap) VALUES (?1, ?2, ?3, ?4)",
     )?;
+    let mut first = None;
     for (node, wrap) in &e.deliveries {
-        st.execute(params![node.as_str(), tally.next_seq(), n, wrap])?;
+        let seq = tally.next_seq();
+        first.get_or_insert(seq);
+        st.execute(params![node.as_str(), seq, n, wrap])?;
     }
-    Ok(Inserted::Stored {
+    let stored = Inserted::Stored {
         ready: e.deliveries.iter().map(|d| d.0.clone()).collect(),
         held: false,
-    })
+    };
+    Ok((stored, first.and_then(|s| u64::try_from(s).ok())))
 }
 
 /// Acknowledge delivered sequence numbers: each delivery goes, and its

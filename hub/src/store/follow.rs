@@ -113,7 +113,7 @@ impl Followers {
             let r = if i + 1 == subs.len() {
                 row.take()
             } else {
-                row.as_ref().map(DeliveryRow::clone)
+                row.clone()
             };
             if let Some(r) = r {
                 s.shared.unread.fetch_add(size, Ordering::SeqCst);

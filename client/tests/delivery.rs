@@ -294,3 +294,77 @@ fn a_revision_that_arrives_before_its_bulletin_waits_for_it() {
     assert_eq!(gd.titles(), vec!["更正后的通知".to_owned()]);
     assert_eq!(gd.ok(&["show", &oid.to_string()])["state"], "superseded");
 }
+
+/// A recipient online while far more arrives than its hub-side budget holds
+/// (the hub's writer hands deliveries over until the budget is spent, then
+/// the session reads the store and catches up): every message arrives, once,
+/// and an embargo that ends meanwhile arrives too.
+#[test]
+fn a_live_recipient_far_behind_its_budget_gets_everything_once() {
+    use std::io::BufRead;
+    let mut net = Net::new();
+    net.hub_config = Some(
+        "[limits]\nsend_rate_per_sec = 100000.0\nsend_burst = 100000.0\nout_buffer_bytes = 65536\n"
+            .into(),
+    );
+    net.start_hub();
+    let a = net.node("nat", "全国中小企业协会", "national", "secretary");
+    let b = net.node("gd", "广东省中小企业协会", "provincial", "secretary");
+    let mut child = std::process::Command::new(common::bin("lianxi"))
+        .args(["--home", common::s(&b.home), "listen", "--json"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            let _ = tx.send(line);
+        }
+    });
+    std::thread::sleep(std::time::Duration::from_millis(800));
+    let (release, at) = release_in(3);
+    let held = a.ok(&[
+        "send",
+        "bulletin",
+        "--to",
+        "gd",
+        "--title",
+        "禁发通报",
+        "--body",
+        "到点才发",
+        "--embargo",
+        &at,
+    ]);
+    assert_eq!(held["status"], "sent");
+    // 150 bulletins of about 9 KB: some twenty times the budget.
+    let node = lianxi_node::node::Node::open(lianxi_node::home::Home::new(&a.home)).unwrap();
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    common::queue_many(&node, &rt, 150, "gd", 9_000);
+    assert_eq!(common::flush(&node, &rt).sent.len(), 150);
+    sleep_past(release);
+    let mut titles = Vec::new();
+    while titles.len() < 151 {
+        let Ok(line) = rx.recv_timeout(std::time::Duration::from_secs(20)) else {
+            break;
+        };
+        let v: serde_json::Value = serde_json::from_str(&line).unwrap();
+        titles.push(v["title"].as_str().unwrap_or_default().to_string());
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+    let mut bulk: Vec<&String> = titles.iter().filter(|t| t.starts_with("批量")).collect();
+    bulk.sort();
+    let mut want: Vec<String> = (0..150).map(|i| format!("批量 {i}")).collect();
+    want.sort();
+    assert_eq!(bulk, want.iter().collect::<Vec<_>>(), "each once");
+    assert!(
+        titles.iter().any(|t| t == "禁发通报"),
+        "the embargo ended and it came"
+    );
+    assert_eq!(titles.len(), 151);
+}

@@ -100,7 +100,10 @@ async fn a_follower_is_handed_each_commit_or_told_to_read() {
     for i in 0..3u8 {
         store.insert(env(i, 500), 0).await.unwrap();
     }
-    assert_eq!(store.insert(env(1, 500), 0).await.unwrap(), Inserted::Duplicate);
+    assert_eq!(
+        store.insert(env(1, 500), 0).await.unwrap(),
+        Inserted::Duplicate
+    );
     let fetched = store.fetch(b.clone(), 0, 100, usize::MAX).await.unwrap();
     assert_eq!(fetched.len(), 3);
     for want in &fetched {
@@ -112,7 +115,10 @@ async fn a_follower_is_handed_each_commit_or_told_to_read() {
             (want.seq, &want.header, &want.sig, &want.body, &want.wrap)
         );
     }
-    assert!(follow.try_recv().is_none(), "the duplicate is not handed over");
+    assert!(
+        follow.try_recv().is_none(),
+        "the duplicate is not handed over"
+    );
 
     let mut held = env(9, 10);
     held.not_before = Some(1_000);
@@ -121,7 +127,10 @@ async fn a_follower_is_handed_each_commit_or_told_to_read() {
     store.release(1_000).await.unwrap();
     assert!(matches!(follow.try_recv(), Some(Pushed::Lagged)));
     let after = fetched.last().unwrap().seq;
-    let released = store.fetch(b.clone(), after, 100, usize::MAX).await.unwrap();
+    let released = store
+        .fetch(b.clone(), after, 100, usize::MAX)
+        .await
+        .unwrap();
     assert_eq!(released.len(), 1, "the read after the lag finds it");
 
     // Over its budget a follower is told to read instead.

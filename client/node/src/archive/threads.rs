@@ -10,13 +10,15 @@ use super::db_err;
 
 /// Every message of `thread` the archive holds: its bulletins (original and
 /// revisions) and its withdrawals.
+/// A thread's versions. `+kind`: the thread's index, never the index on
+/// `kind` (which SQLite, without statistics, may prefer), which would read
+/// every bulletin of the archive for each one received: a catch-up of
+/// 100,000 became quadratic (53,000 in 43 minutes in the bench).
+const VERSIONS: &str = "SELECT id, sender, created_at, revision FROM messages WHERE thread = ?1 AND +kind = 'bulletin'";
+
 fn events(tx: &Connection, thread: &str) -> Result<Vec<ThreadEvent>, ProtoError> {
     let mut out = Vec::new();
-    let mut versions = tx
-        .prepare_cached(
-            "SELECT id, sender, created_at, revision FROM messages WHERE thread = ?1 AND kind = 'bulletin'",
-        )
-        .map_err(db_err)?;
+    let mut versions = tx.prepare_cached(VERSIONS).map_err(db_err)?;
     let rows = versions
         .query_map([thread], |r| {
             Ok((
@@ -102,4 +104,29 @@ pub(crate) fn settle(tx: &Connection, thread: &str) -> Result<(), ProtoError> {
         .map_err(db_err)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    /// Settling a thread reads that thread's rows, whatever else the archive
+    /// holds: the plan goes through the thread's index.
+    #[test]
+    fn a_threads_versions_are_read_through_its_index() {
+        let dir = tempfile::tempdir().unwrap();
+        let archive = super::super::Archive::open(&dir.path().join("a.db")).unwrap();
+        let plan: Vec<String> = archive
+            .conn
+            .prepare(&format!("EXPLAIN QUERY PLAN {}", super::VERSIONS))
+            .unwrap()
+            .query_map([""], |r| r.get::<_, String>(3))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        assert!(
+            plan.iter().any(|p| p.contains("messages_by_thread")),
+            "{plan:?}"
+        );
+    }
 }

@@ -219,15 +219,12 @@ fn revising_and_withdrawing_an_embargoed_bulletin_keeps_the_embargo() {
     assert_eq!(b.ok(&["sync"])["rejected"], 0);
 }
 
-#[test]
-fn listen_prints_arrivals_live_as_json_lines() {
+/// `lianxi listen --json` for the node at `home`, its lines on a channel,
+/// once it has had a moment to connect.
+fn listen(home: &std::path::Path) -> (std::process::Child, std::sync::mpsc::Receiver<String>) {
     use std::io::BufRead;
-    let mut net = Net::new();
-    net.start_hub();
-    let a = net.node("nat", "全国中小企业协会", "national", "secretary");
-    let b = net.node("gd", "广东省中小企业协会", "provincial", "secretary");
     let mut child = std::process::Command::new(common::bin("lianxi"))
-        .args(["--home", common::s(&b.home), "listen", "--json"])
+        .args(["--home", common::s(home), "listen", "--json"])
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .spawn()
@@ -243,6 +240,16 @@ fn listen_prints_arrivals_live_as_json_lines() {
         }
     });
     std::thread::sleep(std::time::Duration::from_millis(800));
+    (child, rx)
+}
+
+#[test]
+fn listen_prints_arrivals_live_as_json_lines() {
+    let mut net = Net::new();
+    net.start_hub();
+    let a = net.node("nat", "全国中小企业协会", "national", "secretary");
+    let b = net.node("gd", "广东省中小企业协会", "provincial", "secretary");
+    let (mut child, rx) = listen(&b.home);
     a.send("gd", "实时通报", "现在到达");
     let line = rx
         .recv_timeout(std::time::Duration::from_secs(10))
@@ -301,7 +308,6 @@ fn a_revision_that_arrives_before_its_bulletin_waits_for_it() {
 /// and an embargo that ends meanwhile arrives too.
 #[test]
 fn a_live_recipient_far_behind_its_budget_gets_everything_once() {
-    use std::io::BufRead;
     let mut net = Net::new();
     net.hub_config = Some(
         "[limits]\nsend_rate_per_sec = 100000.0\nsend_burst = 100000.0\nout_buffer_bytes = 65536\n"
@@ -310,23 +316,7 @@ fn a_live_recipient_far_behind_its_budget_gets_everything_once() {
     net.start_hub();
     let a = net.node("nat", "全国中小企业协会", "national", "secretary");
     let b = net.node("gd", "广东省中小企业协会", "provincial", "secretary");
-    let mut child = std::process::Command::new(common::bin("lianxi"))
-        .args(["--home", common::s(&b.home), "listen", "--json"])
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-        {
-            let _ = tx.send(line);
-        }
-    });
-    std::thread::sleep(std::time::Duration::from_millis(800));
+    let (mut child, rx) = listen(&b.home);
     let (release, at) = release_in(3);
     let held = a.ok(&[
         "send",

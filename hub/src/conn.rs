@@ -546,7 +546,7 @@ async fn take_pushed(
             match next {
                 Pushed::Row(r) if r.seq > *cursor => {
                     *cursor = r.seq;
-                    bytes += r.body.len() + r.header.len() + r.wrap.len();
+                    bytes += r.size();
                     batch.push(Feed::Row(r));
                 }
                 Pushed::Row(_) => {}

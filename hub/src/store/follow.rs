@@ -58,11 +58,6 @@ struct Subscriber {
     shared: Arc<Shared>,
 }
 
-/// Size a delivery counts against a follower's budget.
-fn size_of(row: &DeliveryRow) -> usize {
-    row.header.len() + row.sig.len() + row.body.len() + row.wrap.len()
-}
-
 impl Followers {
     /// Follow `node`'s deliveries, with at most `budget` bytes pushed and
     /// not yet taken. Follow before the first read of the store.
@@ -100,7 +95,7 @@ impl Followers {
     pub fn push(&self, node: &NodeId, row: DeliveryRow) {
         let Ok(m) = self.by_node.lock() else { return };
         let Some(subs) = m.get(node) else { return };
-        let size = size_of(&row);
+        let size = row.size();
         let mut row = Some(row);
         for (i, s) in subs.iter().enumerate() {
             if s.shared.lagged.load(Ordering::SeqCst) {
@@ -180,7 +175,7 @@ impl Follow {
     fn taken(&self, p: Option<&Pushed>) {
         match p {
             Some(Pushed::Row(r)) => {
-                self.shared.unread.fetch_sub(size_of(r), Ordering::SeqCst);
+                self.shared.unread.fetch_sub(r.size(), Ordering::SeqCst);
             }
             // Cleared before the store is read: what the writer skips from
             // now on is pushed again, what it skipped before is in the read.

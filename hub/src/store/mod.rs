@@ -138,6 +138,13 @@ pub struct DeliveryRow {
     pub wrap: Vec<u8>,
 }
 
+impl DeliveryRow {
+    /// The bytes it holds (what a session's budget counts).
+    pub fn size(&self) -> usize {
+        self.header.len() + self.sig.len() + self.body.len() + self.wrap.len()
+    }
+}
+
 /// A node as the store knows it, for `lianxi-hub status`.
 #[derive(Debug, Serialize)]
 pub struct NodeStatus {

@@ -8,14 +8,14 @@ use rusqlite::{Connection, params};
 
 use super::db_err;
 
-/// Every message of `thread` the archive holds: its bulletins (original and
-/// revisions) and its withdrawals.
 /// A thread's versions. `+kind`: the thread's index, never the index on
 /// `kind` (which SQLite, without statistics, may prefer), which would read
 /// every bulletin of the archive for each one received: a catch-up of
 /// 100,000 became quadratic (53,000 in 43 minutes in the bench).
 const VERSIONS: &str = "SELECT id, sender, created_at, revision FROM messages WHERE thread = ?1 AND +kind = 'bulletin'";
 
+/// Every message of `thread` the archive holds: its bulletins (original and
+/// revisions) and its withdrawals.
 fn events(tx: &Connection, thread: &str) -> Result<Vec<ThreadEvent>, ProtoError> {
     let mut out = Vec::new();
     let mut versions = tx.prepare_cached(VERSIONS).map_err(db_err)?;

@@ -186,12 +186,39 @@ pub async fn connections(n: usize) -> anyhow::Result<Idle> {
     let rest = connect_all(&fed.addr, &ids[1..]).await?;
     tokio::time::sleep(Duration::from_secs(2)).await;
     let after = fed.hub_rss_kib();
+    let mut rest = rest;
     let open = rest.iter().filter(|(s, _)| !s.is_closed()).count();
-    anyhow::ensure!(open == n, "{open} of {n} connections stayed open");
+    if open != n {
+        anyhow::bail!(
+            "{open} of {n} connections stayed open; why the others closed: {}",
+            close_reasons(&mut rest)
+        );
+    }
     drop(first);
     Ok(Idle {
         n,
         per_conn_kib: after.saturating_sub(before) as f64 / n as f64,
         rss_mib: after as f64 / 1024.0,
     })
+}
+
+/// Why the closed sessions closed, counted by reason: what a failed
+/// `connections` run reports so it can be explained.
+fn close_reasons(sessions: &mut [(Session, tokio::sync::mpsc::Receiver<Event>)]) -> String {
+    let mut why = std::collections::BTreeMap::<String, usize>::new();
+    for (s, ev) in sessions.iter_mut().filter(|(s, _)| s.is_closed()) {
+        let mut reason = None;
+        while let Ok(e) = ev.try_recv() {
+            if let Event::Closed(e) = e {
+                reason = Some(e.to_string());
+            }
+        }
+        let reason =
+            reason.unwrap_or_else(|| format!("no event; quinn says {:?}", s.close_reason()));
+        *why.entry(reason).or_default() += 1;
+    }
+    why.iter()
+        .map(|(r, n)| format!("{n} × {r}"))
+        .collect::<Vec<_>>()
+        .join("; ")
 }

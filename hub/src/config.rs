@@ -33,6 +33,13 @@ pub struct HubConfig {
     /// taken over by this hub is closed on the others with this address, so
     /// the node follows it. Default: the address the hub listens on.
     pub advertise: Option<String>,
+    /// Receive and send buffer of the hub's UDP socket, bytes. Every node's
+    /// packets arrive on this one socket: when nodes reconnect together (a
+    /// hub restart) the kernel's default (about 208 KiB) overflows while
+    /// handshakes keep the hub busy, and dropped keep-alives end idle
+    /// sessions. Linux caps it at `net.core.rmem_max`/`wmem_max` (the hub
+    /// warns when it got less; see DEPLOYMENT.md).
+    pub udp_buffer_bytes: usize,
     pub limits: Limits,
 }
 
@@ -179,6 +186,7 @@ impl Default for HubConfig {
             name: "lianxi-hub".into(),
             metrics: None,
             advertise: None,
+            udp_buffer_bytes: 8 << 20,
             log_format: LogFormat::Text,
             storage: Storage::default(),
             limits: Limits::default(),
@@ -244,6 +252,7 @@ mod tests {
         assert_eq!(cfg.metrics, Some(SocketAddr::from(([127, 0, 0, 1], 9464))));
         assert_eq!(cfg.log_format, LogFormat::Json);
         assert_eq!(cfg.storage.database, None);
+        assert_eq!(cfg.udp_buffer_bytes, HubConfig::default().udp_buffer_bytes);
         assert_eq!(
             format!("{:?}", cfg.limits),
             format!("{:?}", Limits::default())

@@ -12,6 +12,7 @@ pub mod server;
 pub mod state;
 pub mod store;
 pub mod tls;
+mod udp;
 
 pub use config::HubConfig;
 pub use server::{HubHandle, start};

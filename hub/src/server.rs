@@ -401,8 +401,17 @@ pub async fn start(config: HubConfig) -> anyhow::Result<HubHandle> {
         crl.as_ref().map(|c| c.0.as_slice()),
         config.limits.idle_timeout_secs,
     )?;
-    let socket = std::net::UdpSocket::bind(config.listen)
-        .with_context(|| format!("cannot listen on {}", config.listen))?;
+    let (socket, short) = crate::udp::bind(config.listen, config.udp_buffer_bytes)?;
+    if let Some(g) = short {
+        tracing::warn!(
+            asked = g.asked,
+            recv = g.recv,
+            send = g.send,
+            "the kernel gave the UDP socket smaller buffers than udp_buffer_bytes: \
+             packets may be dropped when many nodes connect at once; raise \
+             net.core.rmem_max and net.core.wmem_max (see DEPLOYMENT.md)"
+        );
+    }
     let endpoint = quinn::Endpoint::new(
         tls::endpoint_config(&material),
         Some(server_cfg),

@@ -60,7 +60,10 @@ pub(super) fn start(
 fn lost(e: &dyn std::fmt::Display, c: Option<&quinn::ConnectionError>) -> ProtoError {
     match c {
         Some(quinn::ConnectionError::ApplicationClosed(c)) => super::tls::closed_by_hub(c),
-        _ => unreachable(format!("connection lost: {e}")),
+        // quinn's read and write errors say only "connection lost"; the
+        // connection's error says how (timed out, reset, ...).
+        Some(c) => unreachable(format!("connection lost: {c}")),
+        None => unreachable(format!("connection lost: {e}")),
     }
 }
 

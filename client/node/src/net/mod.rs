@@ -203,6 +203,12 @@ impl Session {
         self.conn.close_reason().is_some() || self.commands.is_closed()
     }
 
+    /// Why QUIC closed the connection, if it did (for diagnostics; the
+    /// session's own reason arrives as `Event::Closed`).
+    pub fn close_reason(&self) -> Option<String> {
+        self.conn.close_reason().map(|e| e.to_string())
+    }
+
     /// Close after the queued frames are written.
     pub async fn close(self) {
         // A ping round trip ensures earlier frames (acks) reached the hub.

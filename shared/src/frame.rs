@@ -37,7 +37,9 @@ pub fn encode_msg<T: serde::Serialize>(msg: &T) -> Vec<u8> {
 /// Incremental frame decoder.
 #[derive(Debug)]
 pub struct FrameDecoder {
+    /// Received bytes; those before `start` are already returned.
     buf: Vec<u8>,
+    start: usize,
     max: usize,
     /// Once an error has been returned the stream is unusable.
     failed: bool,
@@ -47,6 +49,7 @@ impl FrameDecoder {
     pub fn new(max_frame: usize) -> Self {
         FrameDecoder {
             buf: Vec::new(),
+            start: 0,
             max: max_frame,
             failed: false,
         }
@@ -54,26 +57,38 @@ impl FrameDecoder {
 
     /// Bytes buffered but not yet returned as a frame.
     pub fn buffered(&self) -> usize {
-        self.buf.len()
+        self.pending().len()
+    }
+
+    fn pending(&self) -> &[u8] {
+        self.buf.get(self.start..).unwrap_or_default()
     }
 
     /// How many more bytes are needed before the next frame can be returned
     /// (at least 1 when nothing is complete), so a reader can size its reads.
     pub fn wanted(&self) -> usize {
-        if self.buf.len() < LEN_BYTES {
-            return LEN_BYTES - self.buf.len();
+        let have = self.buffered();
+        if have < LEN_BYTES {
+            return LEN_BYTES - have;
         }
         let len = self.declared_len().unwrap_or(0);
-        (LEN_BYTES + len).saturating_sub(self.buf.len()).max(1)
+        (LEN_BYTES + len).saturating_sub(have).max(1)
     }
 
     fn declared_len(&self) -> Option<usize> {
-        let b: [u8; 4] = self.buf.get(..LEN_BYTES)?.try_into().ok()?;
+        let b: [u8; 4] = self.pending().get(..LEN_BYTES)?.try_into().ok()?;
         Some(u32::from_be_bytes(b) as usize)
     }
 
-    /// Append received bytes.
+    /// Append received bytes. What was already returned is dropped first
+    /// when it is most of the buffer: taking frames off the front one by one
+    /// would move the rest each time (quadratic in the frames one read
+    /// brought).
     pub fn push(&mut self, bytes: &[u8]) {
+        if self.start > 0 && self.start >= self.buf.len() / 2 {
+            self.buf.drain(..self.start);
+            self.start = 0;
+        }
         self.buf.extend_from_slice(bytes);
     }
 
@@ -99,36 +114,40 @@ impl FrameDecoder {
                 format!("frame of {len} bytes exceeds the maximum of {}", self.max),
             ));
         }
-        if self.buf.len() > LEN_BYTES {
-            let version = self.buf[LEN_BYTES];
-            if version != FRAME_VERSION {
-                self.failed = true;
-                return Err(ProtoError::new(
-                    ErrorCode::UnsupportedVersion,
-                    format!(
-                        "frame version {version} is not supported (this side speaks {FRAME_VERSION})"
-                    ),
-                ));
-            }
+        let pending = self.pending();
+        if let Some(&version) = pending.get(LEN_BYTES)
+            && version != FRAME_VERSION
+        {
+            self.failed = true;
+            return Err(ProtoError::new(
+                ErrorCode::UnsupportedVersion,
+                format!(
+                    "frame version {version} is not supported (this side speaks {FRAME_VERSION})"
+                ),
+            ));
         }
-        if self.buf.len() < LEN_BYTES + len {
+        let Some(body) = pending.get(LEN_BYTES + 1..LEN_BYTES + len) else {
             return Ok(None);
+        };
+        let body = body.to_vec();
+        self.start += LEN_BYTES + len;
+        if self.start == self.buf.len() {
+            self.buf.clear();
+            self.start = 0;
         }
-        let body = self.buf[LEN_BYTES + 1..LEN_BYTES + len].to_vec();
-        self.buf.drain(..LEN_BYTES + len);
         Ok(Some(body))
     }
 
     /// Call at end of stream: an incomplete frame is an error.
     pub fn finish(&self) -> Result<(), ProtoError> {
-        if self.buf.is_empty() {
+        if self.pending().is_empty() {
             Ok(())
         } else {
             Err(ProtoError::new(
                 ErrorCode::TruncatedFrame,
                 format!(
                     "stream ended with {} bytes of an incomplete frame",
-                    self.buf.len()
+                    self.buffered()
                 ),
             ))
         }
@@ -155,6 +174,32 @@ mod tests {
             }
         }
         assert_eq!(got, vec![b"hello".to_vec(), vec![], vec![7u8; 1000]]);
+        d.finish().unwrap();
+    }
+
+    /// One read that brought many frames and the start of the next: each
+    /// comes out in order, what is left is counted, and later pieces join it.
+    #[test]
+    fn many_frames_in_one_read_then_the_rest() {
+        let mut wire = Vec::new();
+        for i in 0..200u32 {
+            encode(&i.to_be_bytes(), &mut wire);
+        }
+        let (first, rest) = wire.split_at(wire.len() - 5);
+        let mut d = FrameDecoder::new(DEFAULT_MAX_FRAME);
+        d.push(first);
+        for i in 0..199u32 {
+            assert_eq!(d.next_frame().unwrap(), Some(i.to_be_bytes().to_vec()));
+        }
+        assert_eq!(d.next_frame().unwrap(), None);
+        assert_eq!(d.buffered(), 4);
+        assert_eq!(d.wanted(), 5);
+        assert!(d.finish().is_err());
+        for b in rest {
+            d.push(std::slice::from_ref(b));
+        }
+        assert_eq!(d.next_frame().unwrap(), Some(199u32.to_be_bytes().to_vec()));
+        assert_eq!(d.buffered(), 0);
         d.finish().unwrap();
     }
 

@@ -71,6 +71,21 @@ async fn resolve(addr: &str) -> Result<SocketAddr> {
         .ok_or_else(|| unreachable(format!("{addr} resolves to no address")))
 }
 
+/// Receive buffer asked for the node's UDP socket. A catch-up streams a
+/// week of deliveries at once; with the kernel's default (about 208 KiB)
+/// the bench's receiving nodes dropped datagrams whenever they paused to
+/// store a batch, and each drop costs a retransmission and a slower
+/// congestion window. The kernel caps it at `net.core.rmem_max`.
+const UDP_BUFFER: usize = 4 << 20;
+
+fn udp_socket(bind: SocketAddr) -> Result<std::net::UdpSocket> {
+    let socket = std::net::UdpSocket::bind(bind)
+        .map_err(|e| unreachable(format!("cannot open a UDP socket: {e}")))?;
+    // Not fatal: the default buffer works, only worse under bursts.
+    let _ = socket2::SockRef::from(&socket).set_recv_buffer_size(UDP_BUFFER);
+    Ok(socket)
+}
+
 impl Session {
     /// Connect, authenticate and say Hello. Returns the session and its events.
     pub async fn connect(
@@ -102,8 +117,13 @@ impl Session {
         }
         .parse()
         .map_err(|_| ProtoError::code(ErrorCode::Internal))?;
-        let mut endpoint = quinn::Endpoint::client(bind)
-            .map_err(|e| unreachable(format!("cannot open a UDP socket: {e}")))?;
+        let mut endpoint = quinn::Endpoint::new(
+            quinn::EndpointConfig::default(),
+            None,
+            udp_socket(bind)?,
+            std::sync::Arc::new(quinn::TokioRuntime),
+        )
+        .map_err(|e| unreachable(format!("cannot open a UDP socket: {e}")))?;
         endpoint.set_default_client_config(tls::client_config(tls)?);
         let conn = endpoint
             .connect(remote, server_name)

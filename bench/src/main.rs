@@ -29,7 +29,8 @@ struct Args {
     #[arg(long)]
     smoke: bool,
     /// Only these scenarios (baselines, mosquitto, peers, relay, latency, fan-out,
-    /// connections, catch-up, search, ui, cluster).
+    /// connections, catch-up, search, ui, cluster; `relay-alone`: the relay
+    /// without its peers and limits, for profiling the hub).
     #[arg(long, value_delimiter = ',')]
     only: Vec<String>,
 }
@@ -330,7 +331,7 @@ async fn main() -> anyhow::Result<()> {
     // About 30 s of relaying at this machine's rate (the target's workload).
     let (pairs, per) = if smoke { (8, 200) } else { (8, 55_000) };
     let mut sqlite_relay = None;
-    if (want("relay") || want("cluster"))
+    if (want("relay") || want("relay-alone") || want("cluster"))
         && let Some(r) = ok(
             &mut rows,
             "relay",

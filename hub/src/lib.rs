@@ -4,9 +4,11 @@
 //! (`rules::check_send`, framing, audiences). See `docs/ARCHITECTURE.md`.
 
 mod accept;
+mod cluster;
 pub mod config;
 mod conn;
 pub mod directory;
+mod files;
 pub mod metrics;
 pub mod server;
 pub mod state;

@@ -1,11 +1,12 @@
-//! The hub's server: endpoint, shared state, the embargo release loop and the
-//! CRL watcher.
+//! The hub's server: the state every connection shares, the endpoint, and
+//! the tasks beside it (the embargo release loop here; the file watcher in
+//! `files.rs`, the cluster's in `cluster.rs`).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use anyhow::Context;
 use lianxi_certs::Crl;
@@ -13,10 +14,11 @@ use lianxi_shared::{ErrorCode, NodeId, NodeInfo};
 use tokio::sync::{Notify, watch};
 use tokio::task::JoinHandle;
 
+use crate::cluster::{cluster_loop, wakeup_loop};
 use crate::config::HubConfig;
 use crate::directory::Snapshot;
+use crate::files::{files_loop, read_crl, warn_if_expiring, warn_if_stale};
 use crate::metrics::{self, Metrics};
-use crate::store::postgres::Wake;
 use crate::store::{HubStore, Store, StoreLimits};
 use crate::tls::{self, TlsMaterial};
 
@@ -42,7 +44,7 @@ pub(crate) struct Shared {
     buckets: Mutex<HashMap<NodeId, Bucket>>,
     pub metrics: Metrics,
     /// The hub certificate's notAfter (seconds), as last loaded.
-    cert_not_after: AtomicI64,
+    pub cert_not_after: AtomicI64,
     /// This process among the hubs of a cluster: a random token, and the
     /// address nodes reach it at.
     pub instance: String,
@@ -270,7 +272,7 @@ impl Shared {
     }
 
     /// Apply a new CRL: rebuild the directory and drop revoked live connections.
-    fn apply_crl(&self, der: Vec<u8>, crl: Crl) {
+    pub fn apply_crl(&self, der: Vec<u8>, crl: Crl) {
         warn_if_stale(&crl);
         crate::state::record(
             &self.config.data,
@@ -337,23 +339,6 @@ impl HubHandle {
     pub fn connections(&self) -> usize {
         self.shared.live_count()
     }
-}
-
-/// Say so when the CRL's `next_update` has passed: revocations since may be missing.
-fn warn_if_stale(crl: &lianxi_certs::Crl) {
-    if crl.is_stale(crate::now_ms() / 1000) {
-        tracing::warn!(
-            next_update = crl.next_update,
-            "the CRL is past its next update: publish a new one with `lianxi-ca crl`"
-        );
-    }
-}
-
-fn read_crl(path: &std::path::Path, ca: &[u8]) -> anyhow::Result<(Vec<u8>, Crl)> {
-    let bytes = std::fs::read(path).with_context(|| format!("CRL {}", path.display()))?;
-    let der = lianxi_certs::pem_or_der(&bytes, "X509 CRL")?;
-    let crl = Crl::parse_verified(&der, ca)?;
-    Ok((der, crl))
 }
 
 /// Start a hub: open the store, bind the endpoint and spawn its tasks.
@@ -497,38 +482,6 @@ async fn run(
     tracing::info!("hub stopped");
 }
 
-/// Other hubs queued something for these nodes (or, `None`, maybe for
-/// anyone): wake their connections here, and the release loop for embargoes.
-async fn wakeup_loop(shared: Arc<Shared>, mut rx: tokio::sync::broadcast::Receiver<Wake>) {
-    loop {
-        match rx.recv().await {
-            Ok(Wake::Queued(Some(nodes))) => {
-                for n in &nodes {
-                    shared.wake(n);
-                }
-            }
-            Ok(Wake::Session {
-                node,
-                instance,
-                addr,
-            }) => {
-                if instance != shared.instance {
-                    shared.session_moved(&node, &addr);
-                    if !shared.directory().nodes.contains_key(&node) {
-                        learn_recent(&shared).await;
-                    }
-                }
-            }
-            Ok(Wake::Queued(None)) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {
-                shared.wake_all();
-                shared.release_wake.notify_one();
-                check_sessions(&shared).await;
-            }
-            Err(tokio::sync::broadcast::error::RecvError::Closed) => return,
-        }
-    }
-}
-
 /// A random token naming this hub process among those of a cluster.
 fn instance_token() -> String {
     use ring::rand::SecureRandom;
@@ -538,45 +491,6 @@ fn instance_token() -> String {
         "{:016x}",
         u64::from_be_bytes(b) ^ u64::from(std::process::id())
     )
-}
-
-/// Close the sessions here of nodes another hub serves now (what a lost
-/// announcement would have said).
-async fn check_sessions(shared: &Shared) {
-    let nodes = shared.live_nodes();
-    if nodes.is_empty() {
-        return;
-    }
-    if let Ok(owners) = shared.store.session_hubs(nodes).await {
-        for (node, instance, addr) in owners {
-            if instance != shared.instance {
-                shared.session_moved(&node, &addr);
-            }
-        }
-    }
-}
-
-/// Learn the nodes other hubs of the cluster saw in the last minutes (a
-/// margin for clocks that differ between hubs).
-async fn learn_recent(shared: &Shared) {
-    let since = crate::now_ms() / 1000 - 300;
-    match shared.store.node_certs_since(since).await {
-        Ok(certs) => shared.learn(certs),
-        Err(e) => tracing::warn!(error = %e, "cannot read the nodes other hubs saw"),
-    }
-}
-
-/// With other hubs on the store: look now and then which hub serves the
-/// nodes connected here, and which nodes the other hubs have seen.
-async fn cluster_loop(shared: Arc<Shared>) {
-    let Some(every) = shared.store.poll_interval() else {
-        return;
-    };
-    loop {
-        tokio::time::sleep(every.max(Duration::from_millis(100))).await;
-        check_sessions(&shared).await;
-        learn_recent(&shared).await;
-    }
 }
 
 async fn release_loop(shared: Arc<Shared>) {
@@ -616,150 +530,6 @@ async fn release_loop(shared: Arc<Shared>) {
             Err(e) => {
                 tracing::error!(error = %e, "cannot read embargo schedule");
                 tokio::time::sleep(Duration::from_secs(1)).await;
-            }
-        }
-    }
-}
-
-/// Say so when the hub's own certificate is within 30 days of its end.
-fn warn_if_expiring(c: &crate::state::CertState) {
-    if let Some(w) = c.warning(crate::now_ms() / 1000) {
-        tracing::warn!(not_after = c.not_after, "{w}");
-    }
-}
-
-/// Size and modification time: what tells that an operator replaced a file.
-fn stamp(p: &std::path::Path) -> Option<(u64, SystemTime)> {
-    std::fs::metadata(p)
-        .ok()
-        .map(|m| (m.len(), m.modified().unwrap_or(SystemTime::UNIX_EPOCH)))
-}
-
-/// Use a verified CRL: in the TLS configuration (new handshakes), the
-/// directory, and the connections of nodes it revokes (closed).
-async fn use_crl(
-    shared: &Arc<Shared>,
-    endpoint: &quinn::Endpoint,
-    material: &TlsMaterial,
-    der: Vec<u8>,
-    crl: Crl,
-) -> bool {
-    let revoked = crl.len();
-    warn_if_stale(&crl);
-    match tls::server_config(material, Some(&der), shared.config.limits.idle_timeout_secs) {
-        Ok(c) => endpoint.set_server_config(Some(c)),
-        Err(e) => {
-            tracing::error!(error = %e, "new CRL not applied");
-            return false;
-        }
-    }
-    let s = shared.clone();
-    let _ = tokio::task::spawn_blocking(move || s.apply_crl(der, crl)).await;
-    tracing::info!(revoked, "CRL reloaded");
-    true
-}
-
-/// The version of the CRL in use (none: lower than any).
-fn crl_in_use(shared: &Shared) -> (i64, i64) {
-    shared
-        .crl_der()
-        .and_then(|der| Crl::parse_verified(&der, &shared.ca_der).ok())
-        .map_or((i64::MIN, i64::MIN), |c| c.version())
-}
-
-/// Watch the CRL, the hub's certificate and its key; apply a changed CRL, and
-/// serve a renewed certificate to new connections without a restart (open
-/// sessions keep theirs). A file that does not load keeps the previous one.
-async fn files_loop(shared: Arc<Shared>, endpoint: quinn::Endpoint, mut material: TlsMaterial) {
-    let cfg = shared.config.clone();
-    let mut crl_seen = cfg.crl.as_deref().and_then(stamp);
-    let mut cert_seen = (stamp(&cfg.cert), stamp(&cfg.key));
-    // With other hubs on the store: share the CRL this hub has, and take a
-    // newer one another hub shared (verified against the CA again).
-    if let Some(der) = shared.crl_der() {
-        let t = crl_in_use(&shared);
-        if let Err(e) = shared.store.publish_crl(der, t).await {
-            tracing::warn!(error = %e, "cannot share the CRL with the other hubs");
-        }
-    }
-    let mut bad_shared = None;
-    loop {
-        tokio::time::sleep(Duration::from_millis(cfg.limits.crl_poll_ms.max(50))).await;
-        if let Ok(Some((der, t))) = shared.store.shared_crl().await
-            && t > crl_in_use(&shared)
-        {
-            match Crl::parse_verified(&der, &shared.ca_der) {
-                Ok(crl) if crl.version() > crl_in_use(&shared) => {
-                    tracing::info!(
-                        number = t.0,
-                        this_update = t.1,
-                        "a newer CRL from another hub"
-                    );
-                    use_crl(&shared, &endpoint, &material, der, crl).await;
-                }
-                Ok(_) => {}
-                Err(e) if bad_shared != Some(t) => {
-                    bad_shared = Some(t);
-                    tracing::error!(error = %e, "the shared CRL does not verify; ignored");
-                }
-                Err(_) => {}
-            }
-        }
-        let cert_now = (stamp(&cfg.cert), stamp(&cfg.key));
-        if cert_now != cert_seen {
-            cert_seen = cert_now;
-            match TlsMaterial::load(&cfg.ca, &cfg.cert, &cfg.key) {
-                Ok(m) => match tls::server_config(
-                    &m,
-                    shared.crl_der().as_deref(),
-                    cfg.limits.idle_timeout_secs,
-                ) {
-                    Ok(server) => {
-                        endpoint.set_server_config(Some(server));
-                        if let Some(c) = m.cert_state(crate::now_ms() / 1000) {
-                            crate::state::record(&cfg.data, &c);
-                            shared.cert_not_after.store(c.not_after, Ordering::Relaxed);
-                            tracing::info!(serial = %c.serial, not_after = c.not_after, "hub certificate reloaded");
-                            warn_if_expiring(&c);
-                        }
-                        material = m;
-                    }
-                    Err(e) => {
-                        tracing::error!(error = %format!("{e:#}"), "new hub certificate not applied")
-                    }
-                },
-                // Often the moment between copying the certificate and its key.
-                Err(e) => {
-                    tracing::warn!(error = %format!("{e:#}"), "hub certificate or key changed but does not load yet; keeping the previous one")
-                }
-            }
-        }
-        let Some(path) = cfg.crl.as_deref() else {
-            continue;
-        };
-        let now = stamp(path);
-        if now == crl_seen {
-            continue;
-        }
-        crl_seen = now;
-        match read_crl(path, &shared.ca_der) {
-            Ok((der, crl)) => {
-                let t = crl.version();
-                if t < crl_in_use(&shared) {
-                    tracing::warn!(
-                        number = t.0,
-                        "the CRL file is older than the CRL in use (shared by another hub); kept the newer"
-                    );
-                    continue;
-                }
-                if use_crl(&shared, &endpoint, &material, der.clone(), crl).await
-                    && let Err(e) = shared.store.publish_crl(der, t).await
-                {
-                    tracing::warn!(error = %e, "cannot share the CRL with the other hubs");
-                }
-            }
-            Err(e) => {
-                tracing::error!(error = %format!("{e:#}"), "CRL file changed but is not valid; keeping the previous one")
             }
         }
     }

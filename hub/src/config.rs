@@ -102,6 +102,8 @@ pub struct Limits {
     pub max_clock_skew_secs: i64,
     /// How old a message's creation time may be, days: what a node queued
     /// offline for longer is refused (clock_skew) and shown as failed there.
+    /// The hub forgets the ids older than this and a day (`upkeep.rs`): no
+    /// send can use them again.
     pub max_message_age_days: i64,
     /// Close a connection silent for this long, seconds (QUIC idle timeout).
     /// Clients send keep-alives every 10 s: keep it above that, or idle but

@@ -15,6 +15,7 @@ pub mod state;
 pub mod store;
 pub mod tls;
 mod udp;
+mod upkeep;
 
 pub use config::HubConfig;
 pub use server::{HubHandle, start};

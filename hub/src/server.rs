@@ -1,6 +1,6 @@
 //! The hub's server: the state every connection shares, the endpoint, and
-//! the tasks beside it (the embargo release loop here; the file watcher in
-//! `files.rs`, the cluster's in `cluster.rs`).
+//! the tasks beside it (the store's upkeep in `upkeep.rs`, the file watcher
+//! in `files.rs`, the cluster's in `cluster.rs`).
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -21,6 +21,7 @@ use crate::files::{files_loop, read_crl, warn_if_expiring, warn_if_stale};
 use crate::metrics::{self, Metrics};
 use crate::store::{HubStore, Store, StoreLimits};
 use crate::tls::{self, TlsMaterial};
+use crate::upkeep::{forget_loop, release_loop};
 
 pub(crate) struct Live {
     pub notify: Arc<Notify>,
@@ -456,6 +457,7 @@ async fn run(
     mut stop: watch::Receiver<bool>,
 ) {
     let release = tokio::spawn(release_loop(shared.clone()));
+    let forget = tokio::spawn(forget_loop(shared.clone()));
     let wakeups = shared
         .store
         .wakeups()
@@ -472,6 +474,7 @@ async fn run(
         }
     }
     release.abort();
+    forget.abort();
     crl_watch.abort();
     cluster.abort();
     if let Some(w) = wakeups {
@@ -491,46 +494,4 @@ fn instance_token() -> String {
         "{:016x}",
         u64::from_be_bytes(b) ^ u64::from(std::process::id())
     )
-}
-
-async fn release_loop(shared: Arc<Shared>) {
-    loop {
-        let now = crate::now_ms();
-        match shared.store.next_release().await {
-            Ok(Some(t)) if t <= now => match shared.store.release(now).await {
-                Ok(nodes) => {
-                    tracing::info!(nodes = nodes.len(), "embargo released");
-                    for n in &nodes {
-                        shared.wake(n);
-                    }
-                }
-                Err(e) => {
-                    tracing::error!(error = %e, "embargo release failed; retrying");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                }
-            },
-            Ok(Some(t)) => {
-                let wait = Duration::from_millis((t - now).clamp(1, 60_000) as u64);
-                tokio::select! {
-                    _ = tokio::time::sleep(wait) => {}
-                    _ = shared.release_wake.notified() => {}
-                }
-            }
-            Ok(None) => {
-                // Another hub may hold an embargo this one never heard of.
-                let idle = shared
-                    .store
-                    .poll_interval()
-                    .unwrap_or(Duration::from_secs(60));
-                tokio::select! {
-                    _ = tokio::time::sleep(idle) => {}
-                    _ = shared.release_wake.notified() => {}
-                }
-            }
-            Err(e) => {
-                tracing::error!(error = %e, "cannot read embargo schedule");
-                tokio::time::sleep(Duration::from_secs(1)).await;
-            }
-        }
-    }
 }

@@ -49,6 +49,22 @@ impl Default for TimeLimits {
     }
 }
 
+/// The margin [`replay_horizon_ms`] keeps: a hub clock stepped back, or a
+/// `max_age_ms` raised, by up to a day.
+pub const REPLAY_MARGIN_MS: i64 = 86_400_000;
+
+/// Before this time no message id can be accepted again, whatever comes with
+/// it: an id's time is within [`ID_TIME_TOLERANCE_MS`] of its `created_at`
+/// (checked when the header is decoded), and a `created_at` older than
+/// `max_age_ms` is refused (`clock_skew`) before any replay check. So a hub
+/// need not remember the ids older than this, less [`REPLAY_MARGIN_MS`].
+pub fn replay_horizon_ms(now_ms: i64, limits: TimeLimits) -> i64 {
+    now_ms
+        .saturating_sub(limits.max_age_ms)
+        .saturating_sub(ID_TIME_TOLERANCE_MS as i64)
+        .saturating_sub(REPLAY_MARGIN_MS)
+}
+
 /// A send that passed every check.
 #[derive(Debug)]
 pub struct CheckedSend {
@@ -227,6 +243,43 @@ fn check_signed(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn header_at(id_ms: i64, created_at: i64) -> Header {
+        Header {
+            v: 1,
+            id: crate::MessageId::new_v7(id_ms, [9; 16]),
+            sender: NodeId::new("rogue").expect("a name"),
+            audience: crate::directory::Audience::All,
+            created_at,
+            not_before: None,
+            body_sha256: [0; 32],
+            body_len: 0,
+            key: String::new(),
+        }
+    }
+
+    #[test]
+    fn no_id_before_the_replay_horizon_passes_the_time_rules() {
+        let limits = TimeLimits::default();
+        let now = 1_800_000_000_000;
+        let from = NodeId::new("rogue").expect("a name");
+        let skew = |h: Header| {
+            check_signed(h, Vec::new(), &from, &HashMap::new(), now, limits)
+                .err()
+                .map(|e| e.code)
+        };
+        // The newest `created_at` an id just before the horizon may carry
+        // (the id's time is checked against it when the header is decoded).
+        let before = replay_horizon_ms(now, limits) - 1 + REPLAY_MARGIN_MS;
+        let latest = before + ID_TIME_TOLERANCE_MS as i64;
+        assert_eq!(skew(header_at(before, latest)), Some(ErrorCode::ClockSkew));
+        // An id at the oldest time still accepted passes the time rules (and
+        // fails later, on its empty audience).
+        let oldest = now - limits.max_age_ms;
+        assert_ne!(skew(header_at(oldest, oldest)), Some(ErrorCode::ClockSkew));
+        assert!(replay_horizon_ms(now, limits) < oldest - ID_TIME_TOLERANCE_MS as i64);
+        assert_eq!(replay_horizon_ms(i64::MIN, limits), i64::MIN);
+    }
 
     #[test]
     fn next_time_follows_held_steps_but_not_far_ahead() {

@@ -188,6 +188,17 @@ pub trait HubStore: Clone + Send + Sync + 'static {
         cert: Vec<u8>,
         now: i64,
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Forget up to `limit` ids older than `floor` (by the time in the
+    /// UUIDv7, its first 48 bits): every such id whose envelope is gone, in
+    /// time, and perhaps those of envelopes still queued (their deliveries
+    /// stay); returns how many were forgotten. The hub passes the oldest id it could still accept
+    /// ([`lianxi_shared::rules::replay_horizon_ms`]): an older id comes with
+    /// a `created_at` the time rules refuse, so no replay check needs it.
+    fn forget_ids_before(
+        &self,
+        floor: MessageId,
+        limit: usize,
+    ) -> impl Future<Output = Result<usize, StoreError>> + Send;
     /// Queue the embargoed deliveries that are due; returns who got some.
     fn release(&self, now: i64) -> impl Future<Output = Result<Vec<NodeId>, StoreError>> + Send;
     /// Up to `limit` of a node's deliveries after `after`, in order,
@@ -318,6 +329,9 @@ impl HubStore for Store {
     }
     async fn register(&self, node: NodeId, cert: Vec<u8>, now: i64) -> Result<(), StoreError> {
         each!(self, s => s.register(node, cert, now).await)
+    }
+    async fn forget_ids_before(&self, floor: MessageId, limit: usize) -> Result<usize, StoreError> {
+        each!(self, s => s.forget_ids_before(floor, limit).await)
     }
     async fn release(&self, now: i64) -> Result<Vec<NodeId>, StoreError> {
         each!(self, s => s.release(now).await)

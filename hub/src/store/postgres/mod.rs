@@ -28,7 +28,7 @@ pub use status::status;
 
 use std::sync::Arc;
 
-use lianxi_shared::NodeId;
+use lianxi_shared::{MessageId, NodeId};
 use tokio::sync::{Mutex, mpsc, oneshot};
 use tokio_postgres::{Client, NoTls};
 
@@ -63,6 +63,7 @@ enum Op {
         oneshot::Sender<Result<(), StoreError>>,
     ),
     Release(i64, oneshot::Sender<Result<Vec<NodeId>, StoreError>>),
+    Forget(MessageId, usize, oneshot::Sender<Result<usize, StoreError>>),
 }
 
 /// A hub's handle on the shared PostgreSQL database.
@@ -223,6 +224,10 @@ impl HubStore for PgStore {
 
     async fn release(&self, now: i64) -> Result<Vec<NodeId>, StoreError> {
         self.call(|r| Op::Release(now, r)).await
+    }
+
+    async fn forget_ids_before(&self, floor: MessageId, limit: usize) -> Result<usize, StoreError> {
+        self.call(|r| Op::Forget(floor, limit, r)).await
     }
 
     async fn fetch(

@@ -32,6 +32,7 @@ pub(super) struct Stmts {
     ack: Statement,
     register: Statement,
     release: Statement,
+    pub(super) forget: Statement,
 }
 
 impl Stmts {
@@ -110,6 +111,13 @@ impl Stmts {
             register: p("INSERT INTO nodes(node_id, cert, first_seen, last_seen) VALUES ($1, $2, $3, $3)
                  ON CONFLICT (node_id) DO UPDATE SET cert = excluded.cert, last_seen = excluded.last_seen")
             .await?,
+            // Ids older than the floor whose envelopes are gone (their
+            // content dropped at the last acknowledgement): a range of the
+            // primary key, whose first bytes are the id's time.
+            forget: p("DELETE FROM envelopes WHERE id IN (
+                     SELECT id FROM envelopes WHERE id < $1 AND pending = 0
+                     ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED)")
+            .await?,
             release: p("DELETE FROM held WHERE (envelope_id, node_id) IN (
                      SELECT envelope_id, node_id FROM held WHERE release_at <= $1
                      ORDER BY release_at, envelope_id FOR UPDATE SKIP LOCKED)
@@ -174,6 +182,7 @@ fn fail(op: Op, e: StoreError) {
         Op::Ack(_, _, r) => drop(r.send(Err(e))),
         Op::Register(_, _, _, r) => drop(r.send(Err(e))),
         Op::Release(_, r) => drop(r.send(Err(e))),
+        Op::Forget(_, _, r) => drop(r.send(Err(e))),
     }
 }
 
@@ -228,6 +237,13 @@ async fn run_batch(
                 Outcome::Unit
             }
             Op::Release(now, _) => Outcome::Nodes(release(&tx, st, *now).await?),
+            Op::Forget(floor, limit, _) => {
+                let limit = i64::try_from(*limit).unwrap_or(i64::MAX);
+                let n = tx
+                    .execute(&st.forget, &[&floor.as_bytes().as_slice(), &limit])
+                    .await?;
+                Outcome::Ack(usize::try_from(n).unwrap_or(usize::MAX))
+            }
         });
     }
     tx.commit().await?;
@@ -286,6 +302,7 @@ async fn apply_batch(
             (Op::Ack(_, _, r), Outcome::Ack(k)) => drop(r.send(Ok(k))),
             (Op::Register(_, _, _, r), Outcome::Unit) => drop(r.send(Ok(()))),
             (Op::Release(_, r), Outcome::Nodes(v)) => drop(r.send(Ok(v))),
+            (Op::Forget(_, _, r), Outcome::Ack(k)) => drop(r.send(Ok(k))),
             (op, _) => fail(op, StoreError::Closed),
         }
     }

@@ -16,7 +16,7 @@ mod writer;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-use lianxi_shared::NodeId;
+use lianxi_shared::{MessageId, NodeId};
 use rusqlite::{Connection, OpenFlags};
 use tokio::sync::{mpsc, oneshot};
 
@@ -38,6 +38,7 @@ pub(crate) enum Op {
         oneshot::Sender<Result<(), StoreError>>,
     ),
     Release(i64, oneshot::Sender<Result<Vec<NodeId>, StoreError>>),
+    Forget(MessageId, usize, oneshot::Sender<Result<usize, StoreError>>),
 }
 
 /// The embedded store: SQLite in WAL mode with one writer thread.
@@ -167,6 +168,10 @@ impl HubStore for SqliteStore {
 
     async fn release(&self, now: i64) -> Result<Vec<NodeId>, StoreError> {
         self.call(|r| Op::Release(now, r)).await
+    }
+
+    async fn forget_ids_before(&self, floor: MessageId, limit: usize) -> Result<usize, StoreError> {
+        self.call(|r| Op::Forget(floor, limit, r)).await
     }
 
     async fn fetch(

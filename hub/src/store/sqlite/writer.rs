@@ -1,6 +1,6 @@
 //! The single writer: batches queued operations into one durable transaction.
 
-use lianxi_shared::NodeId;
+use lianxi_shared::{MessageId, NodeId};
 use rusqlite::{Connection, OptionalExtension, TransactionBehavior, params};
 use tokio::sync::mpsc;
 
@@ -18,7 +18,8 @@ const MAX_BATCH: usize = 1024;
 enum Outcome {
     /// With the number of its first delivery (the others follow it).
     Insert(Result<(Inserted, Option<u64>), StoreError>),
-    Ack(Result<usize, StoreError>),
+    /// What was acknowledged or forgotten.
+    Count(Result<usize, StoreError>),
     Unit(Result<(), StoreError>),
     Nodes(Result<Vec<NodeId>, StoreError>),
 }
@@ -27,7 +28,7 @@ impl Outcome {
     fn error(&self) -> Option<&StoreError> {
         match self {
             Outcome::Insert(r) => r.as_ref().err(),
-            Outcome::Ack(r) => r.as_ref().err(),
+            Outcome::Count(r) => r.as_ref().err(),
             Outcome::Unit(r) => r.as_ref().err(),
             Outcome::Nodes(r) => r.as_ref().err(),
         }
@@ -37,7 +38,7 @@ impl Outcome {
     fn fail(self, e: &Failure) -> Self {
         match self {
             Outcome::Insert(Ok(_)) => Outcome::Insert(Err(e.error())),
-            Outcome::Ack(Ok(_)) => Outcome::Ack(Err(e.error())),
+            Outcome::Count(Ok(_)) => Outcome::Count(Err(e.error())),
             Outcome::Unit(Ok(_)) => Outcome::Unit(Err(e.error())),
             Outcome::Nodes(Ok(_)) => Outcome::Nodes(Err(e.error())),
             other => other,
@@ -73,9 +74,10 @@ impl Failure {
 fn respond(op: Op, outcome: Outcome) {
     match (op, outcome) {
         (Op::Insert(_, _, r), Outcome::Insert(v)) => drop(r.send(v.map(|(i, _)| i))),
-        (Op::Ack(_, _, r), Outcome::Ack(v)) => drop(r.send(v)),
+        (Op::Ack(_, _, r), Outcome::Count(v)) => drop(r.send(v)),
         (Op::Register(_, _, _, r), Outcome::Unit(v)) => drop(r.send(v)),
         (Op::Release(_, r), Outcome::Nodes(v)) => drop(r.send(v)),
+        (Op::Forget(_, _, r), Outcome::Count(v)) => drop(r.send(v)),
         // Not met: `exec` answers each operation in kind.
         (op, _) => refuse(op, || StoreError::Closed),
     }
@@ -87,6 +89,7 @@ fn refuse(op: Op, e: impl Fn() -> StoreError) {
         Op::Ack(_, _, r) => drop(r.send(Err(e()))),
         Op::Register(_, _, _, r) => drop(r.send(Err(e()))),
         Op::Release(_, r) => drop(r.send(Err(e()))),
+        Op::Forget(_, _, r) => drop(r.send(Err(e()))),
     }
 }
 
@@ -223,18 +226,20 @@ fn undone_twice(ops: &[Op]) -> Vec<Outcome> {
 fn kind_of(op: &Op, e: StoreError) -> Outcome {
     match op {
         Op::Insert(..) => Outcome::Insert(Err(e)),
-        Op::Ack(..) => Outcome::Ack(Err(e)),
+        Op::Ack(..) => Outcome::Count(Err(e)),
         Op::Register(..) => Outcome::Unit(Err(e)),
         Op::Release(..) => Outcome::Nodes(Err(e)),
+        Op::Forget(..) => Outcome::Count(Err(e)),
     }
 }
 
 fn exec(c: &Connection, op: &Op, limits: &StoreLimits, tally: &mut Tally) -> Outcome {
     match op {
         Op::Insert(env, now, _) => Outcome::Insert(insert(c, env, *now, limits, tally)),
-        Op::Ack(node, seqs, _) => Outcome::Ack(ack(c, node, seqs, tally)),
+        Op::Ack(node, seqs, _) => Outcome::Count(ack(c, node, seqs, tally)),
         Op::Register(node, cert, now, _) => Outcome::Unit(register(c, node, cert, *now)),
         Op::Release(now, _) => Outcome::Nodes(release(c, *now, tally)),
+        Op::Forget(floor, limit, _) => Outcome::Count(forget(c, floor, *limit)),
     }
 }
 
@@ -454,6 +459,21 @@ fn register(c: &Connection, node: &NodeId, cert: &[u8], now: i64) -> Result<(), 
     )?
     .execute(params![node.as_str(), cert, now])?;
     Ok(())
+}
+
+/// Forget up to `limit` ids older than `floor`: `seen` is keyed by the id,
+/// whose first bytes are its time, so this is a range of its tree. An
+/// envelope still queued keeps its deliveries (they are not keyed by its id).
+fn forget(c: &Connection, floor: &MessageId, limit: usize) -> Result<usize, StoreError> {
+    let n = c
+        .prepare_cached(
+            "DELETE FROM seen WHERE id IN (SELECT id FROM seen WHERE id < ?1 ORDER BY id LIMIT ?2)",
+        )?
+        .execute(params![
+            floor.as_bytes().as_slice(),
+            i64::try_from(limit).unwrap_or(i64::MAX)
+        ])?;
+    Ok(n)
 }
 
 fn release(c: &Connection, now: i64, tally: &mut Tally) -> Result<Vec<NodeId>, StoreError> {

@@ -73,7 +73,10 @@ pub struct ClientSession {
     out: Outgoing,
     events: VecDeque<ClientEvent>,
     next_rid: u64,
-    /// Requests awaiting an answer, and when they give up.
+    /// Requests awaiting an answer, and when they give up. Deadlines never
+    /// decrease along the rids (each is at least the one before), so the
+    /// first entry is the next to give up: the timer and the timeouts look at
+    /// the front only, whatever the number of requests in flight.
     pending: BTreeMap<u64, Instant>,
 }
 
@@ -118,8 +121,12 @@ impl ClientSession {
             return rid;
         }
         self.out.push(build(rid).to_frame());
-        self.pending
-            .insert(rid, now.instant + self.limits.answer_timeout);
+        let deadline = self
+            .pending
+            .last_key_value()
+            .map_or(now.instant, |(_, d)| *d)
+            .max(now.instant + self.limits.answer_timeout);
+        self.pending.insert(rid, deadline);
         rid
     }
 
@@ -187,13 +194,10 @@ impl ClientSession {
                 self.limits.welcome_timeout.as_secs()
             )));
         }
-        let late: Vec<u64> = self
-            .pending
-            .iter()
-            .filter(|(_, d)| now.instant >= **d)
-            .map(|(r, _)| *r)
-            .collect();
-        for rid in late {
+        while let Some((&rid, &deadline)) = self.pending.first_key_value() {
+            if now.instant < deadline {
+                break;
+            }
             self.pending.remove(&rid);
             self.events.push_back(ClientEvent::Answer {
                 rid,
@@ -206,7 +210,7 @@ impl ClientSession {
     }
 
     pub fn poll_timeout(&self) -> Option<Instant> {
-        let request = self.pending.values().min().copied();
+        let request = self.pending.first_key_value().map(|(_, d)| *d);
         match (&self.state, request) {
             (State::AwaitWelcome { deadline }, Some(r)) => Some(r.min(*deadline)),
             (State::AwaitWelcome { deadline }, None) => Some(*deadline),

@@ -251,6 +251,63 @@ fn an_unanswered_request_times_out_and_a_late_answer_is_dropped() {
 }
 
 #[test]
+fn requests_give_up_in_the_order_they_were_made_each_at_its_own_time() {
+    use std::time::Instant;
+    let t0 = Instant::now();
+    let at = |s: u64| Now {
+        instant: t0 + Duration::from_secs(s),
+        unix_ms: 0,
+    };
+    let mut c = ClientSession::new(at(0), "test".into(), ClientLimits::default());
+    let node = crate::NodeId::new("n1").expect("a name");
+    c.handle_bytes(
+        &HubMsg::Welcome {
+            protocol: crate::PROTOCOL_VERSION,
+            node: node.clone(),
+            hub: "hub".into(),
+            time_ms: 0,
+        }
+        .to_frame(),
+    );
+    assert!(c.is_ready());
+    let r1 = c.request(at(0), send(1));
+    let r2 = c.request(at(10), send(2));
+    let r3 = c.request(at(20), send(3));
+    // A clock handed in out of order does not put a request ahead of older ones.
+    let r4 = c.request(at(15), send(4));
+    c.handle_bytes(
+        &HubMsg::Accepted {
+            rid: r2,
+            id: crate::MessageId::new_v7(2, [0; 16]),
+            recipients: 1,
+            duplicate: false,
+            missing: Vec::new(),
+        }
+        .to_frame(),
+    );
+    let answered = |c: &mut ClientSession| {
+        let mut out = Vec::new();
+        while let Some(e) = c.poll_event() {
+            if let ClientEvent::Answer { rid, result } = e {
+                out.push((rid, result.is_ok()));
+            }
+        }
+        out
+    };
+    assert_eq!(answered(&mut c), [(r2, true)]);
+    assert_eq!(c.poll_timeout(), Some(at(60).instant));
+    c.handle_timeout(at(60));
+    assert_eq!(answered(&mut c), [(r1, false)]);
+    assert_eq!(c.poll_timeout(), Some(at(80).instant));
+    c.handle_timeout(at(79));
+    assert!(answered(&mut c).is_empty());
+    c.handle_timeout(at(80));
+    assert_eq!(answered(&mut c), [(r3, false), (r4, false)]);
+    assert_eq!(c.poll_timeout(), None);
+    assert!(c.is_ready(), "the session goes on");
+}
+
+#[test]
 fn a_slow_reader_bounds_what_the_hub_queues_and_still_gets_everything() {
     let limits = HubLimits {
         out_buffer_bytes: 1 << 20,

@@ -7,12 +7,17 @@ use crate::error::{ErrorCode, ProtoError};
 /// Encode a value as CBOR. Encoding into a `Vec` cannot fail for our types.
 pub fn to_vec<T: Serialize>(value: &T) -> Vec<u8> {
     let mut out = Vec::with_capacity(128);
-    if let Err(e) = ciborium::into_writer(value, &mut out) {
+    append(value, &mut out);
+    out
+}
+
+/// Encode `value` at the end of `out`.
+pub fn append<T: Serialize>(value: &T, out: &mut Vec<u8>) {
+    if let Err(e) = ciborium::into_writer(value, out) {
         // Only reachable for types with non-string map keys or failing Serialize impls,
         // which this crate does not have. Keep it loud in debug builds.
         debug_assert!(false, "CBOR encoding failed: {e}");
     }
-    out
 }
 
 /// Decode CBOR, rejecting trailing bytes. `code` is the error code to report.

@@ -227,6 +227,11 @@ pub fn seal(input: SealInput<'_>, payload: &Payload) -> Result<Sealed, ProtoErro
 }
 
 impl Envelope {
+    /// Its bytes: header, signature and body.
+    pub fn size(&self) -> usize {
+        self.header.len() + self.sig.len() + self.body.len()
+    }
+
     /// Decode the header without verifying anything (the hub and the recipient
     /// must still call [`Envelope::verify`]).
     pub fn decode_header(&self) -> Result<Header, ProtoError> {

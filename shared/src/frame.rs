@@ -26,11 +26,15 @@ pub fn encode(body: &[u8], out: &mut Vec<u8>) {
     out.extend_from_slice(body);
 }
 
-/// Encode a message as a complete frame.
-pub fn encode_msg<T: serde::Serialize>(msg: &T) -> Vec<u8> {
-    let body = crate::cbor::to_vec(msg);
-    let mut out = Vec::with_capacity(body.len() + 5);
-    encode(&body, &mut out);
+/// Encode a message as a complete frame, written once into a buffer of
+/// `size_hint` bytes (what its byte fields take; it grows if that is short).
+pub fn encode_msg<T: serde::Serialize>(msg: &T, size_hint: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(LEN_BYTES + 1 + size_hint.saturating_add(64));
+    out.extend_from_slice(&[0; LEN_BYTES]);
+    out.push(FRAME_VERSION);
+    crate::cbor::append(msg, &mut out);
+    let len = u32::try_from(out.len() - LEN_BYTES).unwrap_or(u32::MAX);
+    out[..LEN_BYTES].copy_from_slice(&len.to_be_bytes());
     out
 }
 

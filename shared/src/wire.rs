@@ -109,7 +109,13 @@ impl ClientMsg {
         crate::cbor::from_slice(body, ErrorCode::BadFrame)
     }
     pub fn to_frame(&self) -> Vec<u8> {
-        crate::frame::encode_msg(self)
+        let size = match self {
+            ClientMsg::Send {
+                envelope, wraps, ..
+            } => envelope.size() + wraps.iter().map(|w| w.key.len() + 48).sum::<usize>(),
+            _ => 0,
+        };
+        crate::frame::encode_msg(self, size)
     }
 }
 
@@ -118,7 +124,11 @@ impl HubMsg {
         crate::cbor::from_slice(body, ErrorCode::BadFrame)
     }
     pub fn to_frame(&self) -> Vec<u8> {
-        crate::frame::encode_msg(self)
+        let size = match self {
+            HubMsg::Deliver { envelope, wrap, .. } => envelope.size() + wrap.len(),
+            _ => 0,
+        };
+        crate::frame::encode_msg(self, size)
     }
 }
 

@@ -8,6 +8,11 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use super::{Archive, db_err};
 
+/// The messages of thread `?1`: its revisions (their `thread`) and its first
+/// bulletin (whose id it is). Written so SQLite takes the thread's index and
+/// the id's; `COALESCE(thread, id) = ?1` read every message in the archive.
+const IN_THREAD: &str = "(thread = ?1 OR (id = ?1 AND thread IS NULL))";
+
 /// A message to pass on: its signed envelope and what opens it for this
 /// node (the wrap as received, or a forwarded original's plain key).
 pub struct Passable {
@@ -49,7 +54,7 @@ impl Archive {
         let withdrawn: Option<String> = self
             .conn
             .query_row(
-                "SELECT COALESCE(note, '') FROM messages WHERE COALESCE(thread, id) = ?1 AND state = 'withdrawn' LIMIT 1",
+                &format!("SELECT COALESCE(note, '') FROM messages WHERE {IN_THREAD} AND state = 'withdrawn' LIMIT 1"),
                 [&thread],
                 |r| r.get(0),
             )
@@ -65,11 +70,11 @@ impl Archive {
         }
         let mut st = self
             .conn
-            .prepare_cached(
+            .prepare_cached(&format!(
                 "SELECT id, env_header, env_sig, env_body, wrap FROM messages
-                 WHERE COALESCE(thread, id) = ?1 AND direction = 'in' AND wrap IS NOT NULL
-                 ORDER BY revision, created_at",
-            )
+                 WHERE {IN_THREAD} AND direction = 'in' AND wrap IS NOT NULL
+                 ORDER BY revision, created_at"
+            ))
             .map_err(db_err)?;
         let rows = st
             .query_map([&thread], |r| {
@@ -113,11 +118,11 @@ impl Archive {
         // Forwards this node sent of any version of the thread.
         let mut st = self
             .conn
-            .prepare_cached(
+            .prepare_cached(&format!(
                 "SELECT e.env_header, e.ref FROM events e
                  WHERE e.kind = 'forward' AND e.direction = 'out'
-                   AND e.ref IN (SELECT id FROM messages WHERE COALESCE(thread, id) = ?1)",
-            )
+                   AND e.ref IN (SELECT id FROM messages WHERE {IN_THREAD})"
+            ))
             .map_err(db_err)?;
         let rows = st
             .query_map([&thread], |r| {
@@ -171,13 +176,74 @@ impl Archive {
 /// In the transaction that applies an incoming revision or withdrawal of
 /// `thread`: if this node forwarded the thread, the message waits in `follow`.
 pub(crate) fn note_follow(tx: &Connection, thread: &str, id: &str) -> Result<(), ProtoError> {
-    tx.prepare_cached(
+    tx.prepare_cached(&format!(
         "INSERT OR IGNORE INTO follow(id)
          SELECT ?2 WHERE EXISTS (SELECT 1 FROM events e WHERE e.kind = 'forward' AND e.direction = 'out'
-           AND e.ref IN (SELECT id FROM messages WHERE COALESCE(thread, id) = ?1))",
-    )
+           AND e.ref IN (SELECT id FROM messages WHERE {IN_THREAD}))"
+    ))
     .map_err(db_err)?
     .execute(params![thread, id])
     .map_err(db_err)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    /// Each query of a thread reads that thread's rows through the indexes,
+    /// whatever else the archive holds (a year of bulletins).
+    #[test]
+    fn a_threads_messages_are_found_through_the_indexes() {
+        let dir = tempfile::tempdir().unwrap();
+        let archive = Archive::open(&dir.path().join("a.db")).unwrap();
+        let plan = |sql: &str| -> Vec<String> {
+            archive
+                .conn
+                .prepare(&format!("EXPLAIN QUERY PLAN {sql}"))
+                .unwrap()
+                .query_map(["t", "x"], |r| r.get::<_, String>(3))
+                .unwrap()
+                .collect::<Result<_, _>>()
+                .unwrap()
+        };
+        let p = plan(&format!(
+            "SELECT id FROM messages WHERE {IN_THREAD} AND ?2 IS NOT NULL"
+        ));
+        assert!(p.iter().any(|l| l.contains("messages_by_thread")), "{p:?}");
+        assert!(!p.iter().any(|l| l.starts_with("SCAN messages")), "{p:?}");
+        // And it finds what COALESCE did.
+        for (id, thread) in [
+            ("t", None),
+            ("r1", Some("t")),
+            ("r2", Some("t")),
+            ("u", None),
+            ("v", Some("u")),
+        ] {
+            archive
+                .conn
+                .execute(
+                    "INSERT INTO messages(id, direction, kind, sender, audience, title, body, payload,
+                       created_at, received_at, env_header, env_sig, env_body, thread)
+                     VALUES (?1, 'in', 'bulletin', 's', 'all', '', '', x'', 0, 0, x'', x'', x'', ?2)",
+                    rusqlite::params![id, thread],
+                )
+                .unwrap();
+        }
+        let ids = |sql: String| -> Vec<String> {
+            let mut st = archive.conn.prepare(&sql).unwrap();
+            st.query_map(["t"], |r| r.get(0))
+                .unwrap()
+                .collect::<Result<Vec<String>, _>>()
+                .unwrap()
+        };
+        let mut new = ids(format!("SELECT id FROM messages WHERE {IN_THREAD}"));
+        let mut old = ids("SELECT id FROM messages WHERE COALESCE(thread, id) = ?1".into());
+        new.sort();
+        old.sort();
+        assert_eq!(new, ["r1", "r2", "t"]);
+        assert_eq!(new, old);
+    }
 }

@@ -68,8 +68,8 @@ pub fn verify_strict_all(key: &VerifyingKey, items: &[(&[u8], Signature)]) -> Ve
 /// Whether `Σ z_i·([s_i]B − R_i − [k_i]A)` is the identity, `k_i` being
 /// `H(R_i ‖ A ‖ M_i)` as in the signature's own equation and the weights `z_i`
 /// 128 bits each from a stream cipher keyed with a hash over every `k_i` and
-/// `s_i` (a signer cannot choose its signatures knowing their weights). `S` must be canonical (checked before);
-/// an `R` that does not decode fails the batch.
+/// `s_i` (a signer cannot choose its signatures knowing their weights). A
+/// non-canonical `S` or an `R` that does not decode fails the batch.
 fn equation_holds(key: &VerifyingKey, batch: &[&(&[u8], Signature)]) -> bool {
     let a = key.as_bytes();
     let mut seed = Sha512::new();

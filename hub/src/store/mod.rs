@@ -191,9 +191,10 @@ pub trait HubStore: Clone + Send + Sync + 'static {
     /// Forget up to `limit` ids older than `floor` (by the time in the
     /// UUIDv7, its first 48 bits): every such id whose envelope is gone, in
     /// time, and perhaps those of envelopes still queued (their deliveries
-    /// stay); returns how many were forgotten. The hub passes the oldest id it could still accept
-    /// ([`lianxi_shared::rules::replay_horizon_ms`]): an older id comes with
-    /// a `created_at` the time rules refuse, so no replay check needs it.
+    /// stay); returns how many were forgotten. The hub passes the oldest id
+    /// it could still accept ([`lianxi_shared::rules::replay_horizon_ms`]):
+    /// an older id comes with a `created_at` the time rules refuse, so no
+    /// replay check needs it.
     fn forget_ids_before(
         &self,
         floor: MessageId,

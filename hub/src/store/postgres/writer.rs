@@ -189,7 +189,8 @@ fn fail(op: Op, e: StoreError) {
 /// What an operation came to, told to its caller after the commit.
 enum Outcome {
     Insert(Result<Inserted, StoreError>),
-    Ack(usize),
+    /// What was acknowledged or forgotten.
+    Count(usize),
     Unit,
     Nodes(Vec<NodeId>),
 }
@@ -231,7 +232,7 @@ async fn run_batch(
     for op in ops {
         out.push(match op {
             Op::Insert(..) => Outcome::Insert(inserted.next().unwrap_or(Err(StoreError::Closed))),
-            Op::Ack(n, seqs, _) => Outcome::Ack(ack(&tx, st, n, seqs).await?),
+            Op::Ack(n, seqs, _) => Outcome::Count(ack(&tx, st, n, seqs).await?),
             Op::Register(n, cert, now, _) => {
                 register(&tx, st, n, cert, *now).await?;
                 Outcome::Unit
@@ -242,7 +243,7 @@ async fn run_batch(
                 let n = tx
                     .execute(&st.forget, &[&floor.as_bytes().as_slice(), &limit])
                     .await?;
-                Outcome::Ack(usize::try_from(n).unwrap_or(usize::MAX))
+                Outcome::Count(usize::try_from(n).unwrap_or(usize::MAX))
             }
         });
     }
@@ -299,10 +300,10 @@ async fn apply_batch(
     for (op, o) in ops.into_iter().zip(outcomes) {
         match (op, o) {
             (Op::Insert(_, _, r), Outcome::Insert(v)) => drop(r.send(v)),
-            (Op::Ack(_, _, r), Outcome::Ack(k)) => drop(r.send(Ok(k))),
+            (Op::Ack(_, _, r), Outcome::Count(k)) => drop(r.send(Ok(k))),
             (Op::Register(_, _, _, r), Outcome::Unit) => drop(r.send(Ok(()))),
             (Op::Release(_, r), Outcome::Nodes(v)) => drop(r.send(Ok(v))),
-            (Op::Forget(_, _, r), Outcome::Ack(k)) => drop(r.send(Ok(k))),
+            (Op::Forget(_, _, r), Outcome::Count(k)) => drop(r.send(Ok(k))),
             (op, _) => fail(op, StoreError::Closed),
         }
     }

@@ -408,45 +408,47 @@ fn insert(
 
 /// Acknowledge delivered sequence numbers: each delivery goes, and its
 /// envelope with its last one (its id and digest stay in `seen`, against
-/// replays). Two keyed statements per number, prepared once.
+/// replays). Per number, one keyed read of the delivery with its envelope
+/// and two keyed writes, none with RETURNING: SQLite runs a RETURNING
+/// statement as a trigger, with a statement journal and a temporary table
+/// each time, which cost more than the read.
 fn ack(
     c: &Connection,
     node: &NodeId,
     seqs: &[u64],
     tally: &mut Tally,
 ) -> Result<usize, StoreError> {
-    let mut take = c.prepare_cached(
-        "DELETE FROM deliveries WHERE node_id = ?1 AND seq = ?2 RETURNING envelope, length(wrap)",
+    // The envelope's sender and queued size, and whether this is its last
+    // delivery.
+    let mut find = c.prepare_cached(
+        "SELECT d.envelope, e.pending, e.sender,
+                length(e.header) + length(e.body) + 64 + length(d.wrap)
+         FROM deliveries d JOIN envelopes e ON e.n = d.envelope
+         WHERE d.node_id = ?1 AND d.seq = ?2",
     )?;
-    // The envelope's sender and queued size, from the statement that drops
-    // it (its last delivery) or counts it down.
-    let mut drop_last = c.prepare_cached(
-        "DELETE FROM envelopes WHERE n = ?1 AND pending <= 1
-         RETURNING sender, length(header) + length(body) + 64",
-    )?;
-    let mut count_down = c.prepare_cached(
-        "UPDATE envelopes SET pending = pending - 1 WHERE n = ?1
-         RETURNING sender, length(header) + length(body) + 64",
-    )?;
+    let mut take = c.prepare_cached("DELETE FROM deliveries WHERE node_id = ?1 AND seq = ?2")?;
+    let mut drop_last = c.prepare_cached("DELETE FROM envelopes WHERE n = ?1")?;
+    let mut count_down =
+        c.prepare_cached("UPDATE envelopes SET pending = pending - 1 WHERE n = ?1")?;
     let mut n = 0;
     for seq in seqs.iter().filter_map(|s| i64::try_from(*s).ok()) {
-        let taken: Option<(i64, i64)> = take
-            .query_row(params![node.as_str(), seq], |r| Ok((r.get(0)?, r.get(1)?)))
+        let found: Option<(i64, i64, String, i64)> = find
+            .query_row(params![node.as_str(), seq], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+            })
             .optional()?;
-        let Some((envelope, wrap_len)) = taken else {
+        let Some((envelope, pending, sender, size)) = found else {
             continue;
         };
+        take.execute(params![node.as_str(), seq])?;
+        if pending <= 1 {
+            drop_last.execute([envelope])?;
+        } else {
+            count_down.execute([envelope])?;
+        }
         n += 1;
-        let read = |r: &rusqlite::Row<'_>| Ok((r.get::<_, String>(0)?, r.get::<_, i64>(1)?));
-        let found = match drop_last.query_row([envelope], read).optional()? {
-            Some(f) => Some(f),
-            None => count_down.query_row([envelope], read).optional()?,
-        };
-        let Some((sender, size)) = found else {
-            continue;
-        };
         if let Ok(sender) = NodeId::new(sender) {
-            tally.add(&sender, node, -1, -(size + wrap_len));
+            tally.add(&sender, node, -1, -size);
         }
     }
     Ok(n)

@@ -1,6 +1,7 @@
 //! The embedded (SQLite) store's own promises: a size limit refuses writes
 //! with `Full` and keeps what is stored; a foreign or newer file is refused and
-//! left untouched. What every backend promises is in `conformance.rs`.
+//! left untouched; a delivery whose envelope is missing can still be
+//! acknowledged. What every backend promises is in `conformance.rs`.
 
 #![allow(clippy::unwrap_used)]
 
@@ -139,4 +140,33 @@ async fn a_follower_is_handed_each_commit_or_told_to_read() {
     store.insert(env(21, 500), 0).await.unwrap();
     assert!(matches!(small.try_recv(), Some(Pushed::Row(_))));
     assert!(matches!(small.try_recv(), Some(Pushed::Lagged)));
+}
+
+/// A delivery whose envelope row is missing (a file damaged or edited by
+/// hand) is still dropped when acknowledged, instead of staying for ever.
+#[tokio::test]
+async fn a_delivery_without_its_envelope_can_still_be_acknowledged() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path()).unwrap();
+    store.insert(env(1, 10), 0).await.unwrap();
+    store.insert(env(2, 10), 0).await.unwrap();
+    let b = NodeId::new("b").unwrap();
+    let rows = store.fetch(b.clone(), 0, 10, usize::MAX).await.unwrap();
+    let seqs: Vec<u64> = rows.iter().map(|r| r.seq).collect();
+    let file = rusqlite::Connection::open(Store::db_path(dir.path())).unwrap();
+    file.busy_timeout(std::time::Duration::from_secs(5))
+        .unwrap();
+    let removed = file
+        .execute(
+            "DELETE FROM envelopes WHERE n = (SELECT envelope FROM deliveries WHERE seq = ?1)",
+            [i64::try_from(seqs[0]).unwrap()],
+        )
+        .unwrap();
+    assert_eq!(removed, 1);
+    assert_eq!(store.ack(b.clone(), seqs.clone()).await.unwrap(), 2);
+    let left: i64 = file
+        .query_row("SELECT count(*) FROM deliveries", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(left, 0);
+    assert_eq!(store.ack(b, seqs).await.unwrap(), 0);
 }

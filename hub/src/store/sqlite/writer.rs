@@ -419,11 +419,11 @@ fn ack(
     tally: &mut Tally,
 ) -> Result<usize, StoreError> {
     // The envelope's sender and queued size, and whether this is its last
-    // delivery.
+    // delivery (none if the envelope were missing: the delivery still goes).
     let mut find = c.prepare_cached(
         "SELECT d.envelope, e.pending, e.sender,
                 length(e.header) + length(e.body) + 64 + length(d.wrap)
-         FROM deliveries d JOIN envelopes e ON e.n = d.envelope
+         FROM deliveries d LEFT JOIN envelopes e ON e.n = d.envelope
          WHERE d.node_id = ?1 AND d.seq = ?2",
     )?;
     let mut take = c.prepare_cached("DELETE FROM deliveries WHERE node_id = ?1 AND seq = ?2")?;
@@ -432,7 +432,8 @@ fn ack(
         c.prepare_cached("UPDATE envelopes SET pending = pending - 1 WHERE n = ?1")?;
     let mut n = 0;
     for seq in seqs.iter().filter_map(|s| i64::try_from(*s).ok()) {
-        let found: Option<(i64, i64, String, i64)> = find
+        type Found = (i64, Option<i64>, Option<String>, Option<i64>);
+        let found: Option<Found> = find
             .query_row(params![node.as_str(), seq], |r| {
                 Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
             })
@@ -441,12 +442,15 @@ fn ack(
             continue;
         };
         take.execute(params![node.as_str(), seq])?;
+        n += 1;
+        let (Some(pending), Some(sender), Some(size)) = (pending, sender, size) else {
+            continue;
+        };
         if pending <= 1 {
             drop_last.execute([envelope])?;
         } else {
             count_down.execute([envelope])?;
         }
-        n += 1;
         if let Ok(sender) = NodeId::new(sender) {
             tally.add(&sender, node, -1, -size);
         }

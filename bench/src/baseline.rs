@@ -94,6 +94,29 @@ pub fn ed25519_verify(secs: f64) -> f64 {
     n as f64 / start.elapsed().as_secs_f64()
 }
 
+/// `verify_strict`'s rate measured right before and right after a scenario.
+///
+/// These virtual machines drift: the same 5-second measurement read 18,658,
+/// 14,893 and 13,758 verifications/s in three runs a minute apart. A ratio to
+/// a baseline taken minutes earlier then says more about the host than about
+/// the hub, so the relay is judged against the mean of the two readings that
+/// bracket it, and the table shows both.
+pub struct Bracket {
+    pub before: f64,
+    pub after: f64,
+}
+
+impl Bracket {
+    pub fn mean(&self) -> f64 {
+        (self.before + self.after) / 2.0
+    }
+
+    /// How far the two readings lie apart, relative to their mean.
+    pub fn drift(&self) -> f64 {
+        (self.before - self.after).abs() / self.mean()
+    }
+}
+
 /// One-row transactions with WAL and `synchronous=FULL` (the hub's settings)
 /// on the disk the bench uses: durable commits/s.
 pub fn sqlite_commits(dir: &std::path::Path, secs: f64) -> anyhow::Result<f64> {

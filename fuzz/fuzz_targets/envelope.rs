@@ -11,14 +11,14 @@ use lianxi_shared::{NodeId, NodeInfo, Role, Tier};
 struct Fixture {
     sender: NodeInfo,
     me: NodeInfo,
-    identity: age::x25519::Identity,
+    identity: lianxi_shared::agekey::AgeKey,
 }
 
 fn fixture() -> &'static Fixture {
     static F: OnceLock<Fixture> = OnceLock::new();
     F.get_or_init(|| {
         let sk = ed25519_dalek::SigningKey::from_bytes(&[7; 32]);
-        let identity = age::x25519::Identity::generate();
+        let identity = lianxi_shared::agekey::AgeKey::generate();
         let node = |id: &str, key: [u8; 32], age: String| NodeInfo {
             node_id: NodeId::new(id).expect("id"),
             name: id.into(),

@@ -16,12 +16,12 @@ use lianxi_shared::{Audience, Bulletin, MessageId, NodeId, NodeInfo, Payload, Ro
 struct Party {
     info: NodeInfo,
     sk: SigningKey,
-    age: age::x25519::Identity,
+    age: lianxi_shared::agekey::AgeKey,
 }
 
 fn party(id: &str, seed: u8) -> Party {
     let sk = SigningKey::from_bytes(&[seed; 32]);
-    let age = age::x25519::Identity::generate();
+    let age = lianxi_shared::agekey::AgeKey::generate();
     let info = NodeInfo {
         node_id: NodeId::new(id).unwrap(),
         name: format!("{id} 协会"),

@@ -121,7 +121,7 @@ impl Confidential {
         crate::envelope::age_encrypt_to(handlers, &plain)
     }
 
-    pub fn open(sealed: &[u8], identity: &age::x25519::Identity) -> Result<Self, ProtoError> {
+    pub fn open(sealed: &[u8], identity: &crate::agekey::AgeKey) -> Result<Self, ProtoError> {
         let plain = crate::envelope::age_decrypt(identity, sealed)?;
         crate::cbor::from_slice(&plain, ErrorCode::BadPayload)
     }

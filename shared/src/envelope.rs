@@ -21,6 +21,7 @@ use std::io::{Read, Write};
 use std::str::FromStr;
 use zeroize::Zeroizing;
 
+use crate::agekey::AgeKey;
 use crate::directory::{Audience, NodeInfo};
 use crate::error::{ErrorCode, ProtoError};
 use crate::ids::{MessageId, NodeId};
@@ -125,14 +126,14 @@ pub(crate) fn age_encrypt_to(
 }
 
 pub(crate) fn age_decrypt(
-    identity: &age::x25519::Identity,
+    identity: &dyn age::Identity,
     ciphertext: &[u8],
 ) -> Result<Zeroizing<Vec<u8>>, ProtoError> {
     let fail =
         |e: &dyn std::fmt::Display| ProtoError::new(ErrorCode::DecryptFailed, format!("age: {e}"));
     let dec = age::Decryptor::new_buffered(ciphertext).map_err(|e| fail(&e))?;
     let mut r = dec
-        .decrypt(std::iter::once(identity as &dyn age::Identity))
+        .decrypt(std::iter::once(identity))
         .map_err(|e| fail(&e))?;
     let mut out = Zeroizing::new(Vec::with_capacity(ciphertext.len()));
     r.read_to_end(&mut out).map_err(|e| fail(&e))?;
@@ -312,7 +313,7 @@ pub fn open(
     wrap: &[u8],
     sender: &NodeInfo,
     me: &NodeInfo,
-    identity: &age::x25519::Identity,
+    identity: &AgeKey,
 ) -> Result<Opened, ProtoError> {
     let header = envelope.verify(&sender.signing_key)?;
     if header.sender != sender.node_id {
@@ -334,13 +335,13 @@ pub fn open(
 /// Decrypt the body with the message key `key` after checking that it is the
 /// signed ephemeral key of this header.
 fn open_body(envelope: &Envelope, header: Header, key: &str) -> Result<Opened, ProtoError> {
-    let ephemeral = age::x25519::Identity::from_str(key.trim()).map_err(|_| {
+    let ephemeral = AgeKey::from_str(key.trim()).map_err(|_| {
         ProtoError::new(
             ErrorCode::DecryptFailed,
             "the message key is not an age identity",
         )
     })?;
-    if ephemeral.to_public().to_string() != header.key {
+    if ephemeral.recipient() != header.key {
         return Err(ProtoError::new(
             ErrorCode::DecryptFailed,
             "the message key is for another message",
@@ -376,10 +377,7 @@ pub fn open_forwarded(
 }
 
 /// The message key inside a wrap (for forwarding a received message).
-pub fn unwrap_key(
-    wrap: &[u8],
-    identity: &age::x25519::Identity,
-) -> Result<Zeroizing<String>, ProtoError> {
+pub fn unwrap_key(wrap: &[u8], identity: &AgeKey) -> Result<Zeroizing<String>, ProtoError> {
     let secret = age_decrypt(identity, wrap)?;
     let s = std::str::from_utf8(&secret).map_err(|_| {
         ProtoError::new(
@@ -400,12 +398,12 @@ mod tests {
     struct Party {
         info: NodeInfo,
         sk: SigningKey,
-        age: age::x25519::Identity,
+        age: AgeKey,
     }
 
     fn party(id: &str, seed: u8) -> Party {
         let sk = SigningKey::from_bytes(&[seed; 32]);
-        let age = age::x25519::Identity::generate();
+        let age = AgeKey::generate();
         let mut info = node(id, Tier::Provincial, &[Role::Secretary]);
         info.signing_key = sk.verifying_key().to_bytes();
         info.age_recipient = age.to_public().to_string();

@@ -5,6 +5,7 @@
 //! the hub's acceptance rules. The hub and the client only move bytes and call in.
 //! The format is specified in `docs/PROTOCOL.md`.
 
+pub mod agekey;
 pub mod backoff;
 pub mod case;
 pub mod cbor;

@@ -28,6 +28,7 @@ use ed25519_dalek::SigningKey;
 use ed25519_dalek::pkcs8::{DecodePrivateKey, EncodePrivateKey};
 use lianxi_certs::files::{read_secret, write_new_secret};
 use lianxi_certs::passphrase;
+use lianxi_shared::agekey::AgeKey;
 use lianxi_shared::{ErrorCode, ProtoError};
 use zeroize::Zeroizing;
 
@@ -36,9 +37,9 @@ use crate::home::Home;
 
 pub struct Identity {
     pub signing: SigningKey,
-    pub age: age::x25519::Identity,
+    pub age: AgeKey,
     /// Earlier age identities, newest first.
-    pub retired: Vec<age::x25519::Identity>,
+    pub retired: Vec<AgeKey>,
 }
 
 fn key_err(m: impl Into<String>) -> ProtoError {
@@ -51,7 +52,7 @@ impl Identity {
         let mut seed = Zeroizing::new([0u8; 32]);
         rand::RngCore::fill_bytes(&mut rand::rngs::OsRng, seed.as_mut());
         let signing = SigningKey::from_bytes(&seed);
-        let age = age::x25519::Identity::generate();
+        let age = AgeKey::generate();
         let identity = Identity {
             signing,
             age,
@@ -93,7 +94,7 @@ impl Identity {
     }
 
     /// Every age identity of this node, current first.
-    pub fn age_keys(&self) -> impl Iterator<Item = &age::x25519::Identity> {
+    pub fn age_keys(&self) -> impl Iterator<Item = &AgeKey> {
         std::iter::once(&self.age).chain(&self.retired)
     }
 
@@ -104,11 +105,11 @@ impl Identity {
 
     /// The next age identity (`renew --new-keys`): the pending one if a
     /// rotation was begun, else a new one, written in the same form as age.key.
-    pub fn next_age(&self, home: &Home) -> Result<age::x25519::Identity> {
+    pub fn next_age(&self, home: &Home) -> Result<AgeKey> {
         if let Some(next) = read_age_file(home, &home.next_age_path())?.and_then(|mut v| v.pop()) {
             return Ok(next);
         }
-        let next = age::x25519::Identity::generate();
+        let next = AgeKey::generate();
         let text = age_file(&[&next]);
         let bytes = seal_like_age_key(home, &text)?;
         write_new_secret(&home.next_age_path(), &bytes)?;
@@ -116,15 +117,15 @@ impl Identity {
     }
 
     /// The pending next age identity, if a rotation was begun.
-    pub fn pending_age(home: &Home) -> Result<Option<age::x25519::Identity>> {
+    pub fn pending_age(home: &Home) -> Result<Option<AgeKey>> {
         Ok(read_age_file(home, &home.next_age_path())?.and_then(|mut v| v.pop()))
     }
 
     /// Make the pending age identity current and retire the current one.
     /// Every step leaves loadable files: retired.key first (it then holds
     /// the current key too), age.key, node.key resealed, the pending file last.
-    pub fn rotate_age(self, home: &Home, next: age::x25519::Identity) -> Result<Identity> {
-        let mut retired: Vec<age::x25519::Identity> = Vec::new();
+    pub fn rotate_age(self, home: &Home, next: AgeKey) -> Result<Identity> {
+        let mut retired: Vec<AgeKey> = Vec::new();
         for id in self.age_keys() {
             let public = id.to_public().to_string();
             if public != next.to_public().to_string()
@@ -133,7 +134,7 @@ impl Identity {
                 retired.push(id.clone());
             }
         }
-        let refs: Vec<&age::x25519::Identity> = retired.iter().collect();
+        let refs: Vec<&AgeKey> = retired.iter().collect();
         let bytes = seal_like_age_key(home, &age_file(&refs))?;
         replace_secret(&home.retired_keys_path(), &bytes)?;
         let protected = Identity::is_protected(home)?;
@@ -168,7 +169,7 @@ impl Identity {
     /// Protect both key files with `pass` (or change the passphrase).
     pub fn protect(&self, home: &Home, pass: SecretString) -> Result<()> {
         if !self.retired.is_empty() {
-            let refs: Vec<&age::x25519::Identity> = self.retired.iter().collect();
+            let refs: Vec<&AgeKey> = self.retired.iter().collect();
             let sealed = passphrase::encrypt(age_file(&refs).as_bytes(), pass.clone(), None)?;
             replace_secret(&home.retired_keys_path(), sealed.as_bytes())?;
         }
@@ -186,7 +187,7 @@ impl Identity {
         // age.key first: a plain age.key still opens an encrypted node.key.
         replace_secret(&home.age_identity_path(), self.age_file().as_bytes())?;
         if !self.retired.is_empty() {
-            let refs: Vec<&age::x25519::Identity> = self.retired.iter().collect();
+            let refs: Vec<&AgeKey> = self.retired.iter().collect();
             replace_secret(&home.retired_keys_path(), age_file(&refs).as_bytes())?;
         }
         replace_secret(&home.signing_key_path(), self.signing_pem()?.as_bytes())
@@ -216,7 +217,7 @@ impl Identity {
 }
 
 /// The standard age identity file text for `ids` (one key per line).
-fn age_file(ids: &[&age::x25519::Identity]) -> Zeroizing<String> {
+fn age_file(ids: &[&AgeKey]) -> Zeroizing<String> {
     let created = time::OffsetDateTime::now_utc()
         .format(&time::format_description::well_known::Rfc3339)
         .unwrap_or_default();
@@ -225,7 +226,7 @@ fn age_file(ids: &[&age::x25519::Identity]) -> Zeroizing<String> {
         text += &format!(
             "# public key: {}\n{}\n",
             id.to_public(),
-            id.to_string().expose_secret()
+            id.identity().to_string().expose_secret()
         );
     }
     Zeroizing::new(text)
@@ -233,7 +234,7 @@ fn age_file(ids: &[&age::x25519::Identity]) -> Zeroizing<String> {
 
 /// Every age identity in an identity file (passphrase-sealed or plain);
 /// `None` when the file does not exist.
-fn read_age_file(home: &Home, path: &Path) -> Result<Option<Vec<age::x25519::Identity>>> {
+fn read_age_file(home: &Home, path: &Path) -> Result<Option<Vec<AgeKey>>> {
     if !path.exists() {
         return Ok(None);
     }
@@ -251,7 +252,7 @@ fn read_age_file(home: &Home, path: &Path) -> Result<Option<Vec<age::x25519::Ide
     text.lines()
         .map(str::trim)
         .filter(|l| l.starts_with(lianxi_shared::AGE_SECRET_PREFIX))
-        .map(|l| age::x25519::Identity::from_str(l).map_err(|e| key_err(format!("{name}: {e}"))))
+        .map(|l| AgeKey::from_str(l).map_err(|e| key_err(format!("{name}: {e}"))))
         .collect::<Result<Vec<_>>>()
         .map(Some)
 }
@@ -269,7 +270,7 @@ fn seal_like_age_key(home: &Home, text: &str) -> Result<Vec<u8>> {
 /// Try each of the node's age identities, current first, until one opens.
 pub fn first_that_opens<T>(
     identity: &Identity,
-    mut open: impl FnMut(&age::x25519::Identity) -> std::result::Result<T, ProtoError>,
+    mut open: impl FnMut(&AgeKey) -> std::result::Result<T, ProtoError>,
 ) -> Result<T> {
     let mut last = None;
     for id in identity.age_keys() {
@@ -324,7 +325,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
 
-    fn wrap_to(id: &age::x25519::Identity) -> Vec<u8> {
+    fn wrap_to(id: &AgeKey) -> Vec<u8> {
         age::encrypt(&id.to_public(), b"a message key").unwrap()
     }
 
@@ -365,7 +366,7 @@ mod tests {
         assert_eq!(loaded.signing.to_bytes(), rotated.signing.to_bytes());
         assert!(loaded.unwrap_key(&wrap_to(&old)).is_ok());
         assert!(loaded.unwrap_key(&wrap_to(&next)).is_ok());
-        let stranger = age::x25519::Identity::generate();
+        let stranger = AgeKey::generate();
         assert_eq!(
             loaded.unwrap_key(&wrap_to(&stranger)).unwrap_err().code,
             ErrorCode::DecryptFailed

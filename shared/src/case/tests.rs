@@ -205,8 +205,8 @@ fn recused_nodes_cannot_be_shared_with_or_referred_to() {
 
 #[test]
 fn confidential_fields_open_only_for_handlers_and_redaction_removes_them() {
-    let handler = age::x25519::Identity::generate();
-    let other = age::x25519::Identity::generate();
+    let handler = crate::agekey::AgeKey::generate();
+    let other = crate::agekey::AgeKey::generate();
     let c = Confidential {
         enterprise: "深圳市某某科技有限公司".into(),
         contact: "王经理 13800138000".into(),

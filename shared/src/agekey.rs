@@ -31,8 +31,10 @@ const WRAPPED_FILE_KEY_BYTES: usize = FILE_KEY_BYTES + 16;
 #[derive(Clone)]
 pub struct AgeKey {
     identity: age::x25519::Identity,
-    secret: StaticSecret,
-    public: PublicKey,
+    /// The secret and its public key, read out of `identity`'s text form.
+    /// `None` only if age ever wrote a text it cannot read back: such a key
+    /// then opens nothing (never a key opened with made-up bytes).
+    keys: Option<(StaticSecret, PublicKey)>,
 }
 
 impl AgeKey {
@@ -52,7 +54,11 @@ impl AgeKey {
 
     /// The public key as age writes it (`age1…`), from the cached key.
     pub fn recipient(&self) -> String {
-        bech32::encode::<bech32::Bech32>(RECIPIENT_HRP, self.public.as_bytes()).unwrap_or_default()
+        match &self.keys {
+            Some((_, public)) => bech32::encode::<bech32::Bech32>(RECIPIENT_HRP, public.as_bytes())
+                .unwrap_or_default(),
+            None => self.identity.to_public().to_string(),
+        }
     }
 }
 
@@ -60,30 +66,29 @@ impl From<age::x25519::Identity> for AgeKey {
     fn from(identity: age::x25519::Identity) -> AgeKey {
         use age::secrecy::ExposeSecret;
         // age's identity keeps its secret private; its text form is the one
-        // way out, and a valid identity always decodes.
+        // way out.
         let text = identity.to_string();
-        let mut bytes = [0u8; 32];
-        if let Ok((_, mut data)) = bech32::decode(text.expose_secret()) {
-            if data.len() == 32 {
-                bytes.copy_from_slice(&data);
-            }
-            data.zeroize();
-        }
-        let secret = StaticSecret::from(bytes);
-        bytes.zeroize();
-        let public = PublicKey::from(&secret);
-        AgeKey {
-            identity,
-            secret,
-            public,
-        }
+        let keys = bech32::decode(text.expose_secret())
+            .ok()
+            .and_then(|(_, mut data)| {
+                let bytes = <[u8; 32]>::try_from(data.as_slice()).ok();
+                data.zeroize();
+                bytes
+            })
+            .map(|mut bytes| {
+                let secret = StaticSecret::from(bytes);
+                bytes.zeroize();
+                let public = PublicKey::from(&secret);
+                (secret, public)
+            });
+        AgeKey { identity, keys }
     }
 }
 
 impl FromStr for AgeKey {
     type Err = &'static str;
 
-    /// Parse `AGE-SECRET-KEY-1…`, as age does.
+    /// Parse an age secret key in the text form age writes, as age does.
     fn from_str(s: &str) -> Result<AgeKey, &'static str> {
         age::x25519::Identity::from_str(s).map(AgeKey::from)
     }
@@ -106,14 +111,15 @@ impl age::Identity for AgeKey {
         if stanza.body.len() != WRAPPED_FILE_KEY_BYTES {
             return Some(Err(age::DecryptError::InvalidHeader));
         }
+        let (secret, public) = self.keys.as_ref()?;
         let epk = PublicKey::from(share);
-        let shared = self.secret.diffie_hellman(&epk);
+        let shared = secret.diffie_hellman(&epk);
         if !shared.was_contributory() {
             return Some(Err(age::DecryptError::InvalidHeader));
         }
         let mut salt = [0u8; 64];
         salt[..32].copy_from_slice(epk.as_bytes());
-        salt[32..].copy_from_slice(self.public.as_bytes());
+        salt[32..].copy_from_slice(public.as_bytes());
         let mut key = hkdf(&salt, LABEL, shared.as_bytes());
         // Not ours is no error: another stanza may be.
         let opened = aead_decrypt(&key, FILE_KEY_BYTES, &stanza.body)
@@ -166,10 +172,8 @@ mod tests {
     #[test]
     fn opens_what_age_opens_and_nothing_else() {
         let key = AgeKey::generate();
-        assert_eq!(
-            key.public.as_bytes(),
-            PublicKey::from(&key.secret).as_bytes()
-        );
+        let (secret, public) = key.keys.as_ref().unwrap();
+        assert_eq!(public.as_bytes(), PublicKey::from(secret).as_bytes());
         assert_eq!(key.recipient(), key.identity().to_public().to_string());
         let ct = encrypt_to(&key.to_public(), "政策通报 bulletin".as_bytes());
         assert_eq!(
@@ -198,7 +202,13 @@ mod tests {
         );
         let public = id.to_public().to_string();
         assert!(AgeKey::from_str(&public).is_err());
-        assert!(AgeKey::from_str("AGE-SECRET-KEY-1").is_err());
+        // A generated key cut short, and one with a changed character.
+        let secret = text.expose_secret();
+        assert!(AgeKey::from_str(&secret[..secret.len() - 7]).is_err());
+        let mut changed: Vec<char> = secret.chars().collect();
+        let k = changed.len() - 10;
+        changed[k] = if changed[k] == 'Q' { 'P' } else { 'Q' };
+        assert!(AgeKey::from_str(&changed.into_iter().collect::<String>()).is_err());
         assert!(AgeKey::from_str("").is_err());
     }
 
